@@ -1,0 +1,148 @@
+# The single entry point of the project. `make` (or `make help`) lists the
+# targets. Every tool is pinned in go.mod or tools/go.mod and run with
+# `go tool`: nothing to install but Go (and PostgreSQL or Docker, which
+# `make db-up` finds or starts by itself).
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+GO       ?= go
+TOOL     := $(GO) tool -modfile=tools/go.mod
+DEVDB    := $(GO) run ./scripts/devdb
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT   ?= $(shell git rev-parse --short HEAD 2>/dev/null)
+LDFLAGS  := -s -w -X github.com/modulith/modulith/cmd/server/commands.Version=$(VERSION) \
+            -X github.com/modulith/modulith/cmd/server/commands.Commit=$(COMMIT)
+MODULE   ?=
+NAME     ?=
+TASK     ?=
+# Tests get a fresh database per test on the server `make db-up` ensures.
+TEST_DB   = TEST_DATABASE_URL="$$($(DEVDB) url --maintenance)"
+GENERATED := /gen/|/db/store/|/mocks/|\.pb(\.gw)?\.go
+
+##@ Run
+
+.PHONY: run
+run: db-up ## Run the server (HTTP :8080, gRPC :9090), migrations applied
+	$(GO) run ./cmd/server
+
+.PHONY: dev
+dev: db-up ## Run the server with hot reload (Air)
+	$(TOOL) air -c .air.toml
+
+.PHONY: build
+build: ## Build bin/server
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/server ./cmd/server
+
+.PHONY: build-module
+build-module: ## Build one module as its own service: make build-module MODULE=auth
+	@test -n "$(MODULE)" || { echo "usage: make build-module MODULE=<name>"; exit 2; }
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/$(MODULE) ./cmd/$(MODULE)
+
+##@ Test
+
+.PHONY: test
+test: db-up ## Run every test with the race detector (real PostgreSQL)
+	$(TEST_DB) $(GO) test -race -count=1 ./...
+
+.PHONY: test-unit
+test-unit: ## Run the tests that need no database (-short)
+	$(GO) test -race -short -count=1 ./...
+
+.PHONY: test-integration
+test-integration: db-up ## Run the end-to-end tests in examples/
+	$(TEST_DB) $(GO) test -race -count=1 ./examples/...
+
+.PHONY: coverage
+coverage: db-up ## Coverage of hand-written code (generated code excluded); HTML in coverage.html
+	$(TEST_DB) $(GO) test -race -count=1 -covermode=atomic -coverpkg=./... -coverprofile=coverage.all.out ./...
+	grep -v -E '$(GENERATED)' coverage.all.out > coverage.out
+	$(GO) tool cover -func=coverage.out | tail -n 1
+	$(GO) tool cover -html=coverage.out -o coverage.html
+
+.PHONY: bench
+bench: db-up ## Run the benchmarks; each prints its figures and ratio to a baseline
+	$(TEST_DB) $(GO) test -run='^$$' -bench=. -benchmem -count=1 ./bench/...
+
+.PHONY: lint
+lint: ## Lint Go (golangci-lint, strict) and protos (buf)
+	$(TOOL) golangci-lint run ./...
+	$(TOOL) buf lint
+
+##@ Code generation
+
+.PHONY: generate
+generate: proto sqlc mocks ## Regenerate everything (buf, sqlc, mockgen)
+
+.PHONY: proto
+proto: ## Format, lint and generate the protos (Go, gateway, OpenAPI)
+	$(TOOL) buf format -w $(addprefix --path ,$(filter-out proto/third_party,$(wildcard proto/*)))
+	$(TOOL) buf lint
+	$(TOOL) buf generate
+
+.PHONY: sqlc
+sqlc: ## Generate the modules' database stores
+	$(TOOL) sqlc vet
+	$(TOOL) sqlc generate
+
+.PHONY: mocks
+mocks: ## Generate gomock mocks (go:generate directives)
+	$(GO) generate ./...
+
+.PHONY: check-generate
+check-generate: generate ## Fail when generated code is not what `make generate` makes
+	@git add -N . && git diff --exit-code --stat -- . || { echo "generated code is stale: run make generate and commit"; exit 1; }
+
+.PHONY: third-party-protos
+third-party-protos: ## Re-export proto/third_party from the Go modules in go.mod
+	./scripts/sync-third-party-protos.sh
+
+##@ Database
+
+.PHONY: db-up
+db-up: ## Make sure PostgreSQL answers at DB_DSN (starts compose or a local cluster if not)
+	@$(DEVDB) up
+
+.PHONY: db-down
+db-down: ## Stop the PostgreSQL that db-up started
+	@$(DEVDB) down
+
+.PHONY: db-reset
+db-reset: ## Drop and recreate the database, then apply migrations
+	@$(DEVDB) reset
+	$(GO) run ./cmd/server migrate up
+
+.PHONY: migrate
+migrate: db-up ## Apply pending migrations of every module
+	$(GO) run ./cmd/server migrate up
+
+.PHONY: migrate-down
+migrate-down: db-up ## Revert the latest migration of a module: make migrate-down MODULE=auth
+	@test -n "$(MODULE)" || { echo "usage: make migrate-down MODULE=<name>"; exit 2; }
+	$(GO) run ./cmd/server migrate down $(MODULE)
+
+.PHONY: migrate-status
+migrate-status: db-up ## List applied and pending migrations
+	$(GO) run ./cmd/server migrate status
+
+.PHONY: migrate-create
+migrate-create: ## Add a migration pair: make migrate-create MODULE=auth NAME=add_avatar
+	@test -n "$(MODULE)" -a -n "$(NAME)" || { echo "usage: make migrate-create MODULE=<name> NAME=<snake_case>"; exit 2; }
+	$(GO) run ./cmd/server migrate create $(MODULE) $(NAME)
+
+.PHONY: seed
+seed: db-up ## Load development seed data (e.g. admin@example.com)
+	$(GO) run ./cmd/server seed
+
+.PHONY: admin
+admin: db-up ## Run a maintenance task: make admin TASK=cleanup-sessions (no TASK lists them)
+	$(GO) run ./cmd/server admin $(TASK)
+
+##@ Help
+
+.PHONY: help
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*##"; printf "Usage: make <target>\n"} \
+	  /^[a-zA-Z_-]+:.*?##/ { printf "  \033[36m%-20s\033[0m %s\n", $$1, $$2 } \
+	  /^##@/ { printf "\n%s\n", substr($$0, 5) }' $(MAKEFILE_LIST)

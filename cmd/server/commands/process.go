@@ -1,0 +1,102 @@
+package commands
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/modulith/modulith/cmd/server/observability"
+	"github.com/modulith/modulith/cmd/server/setup"
+	"github.com/modulith/modulith/internal/authn"
+	"github.com/modulith/modulith/internal/config"
+	"github.com/modulith/modulith/internal/events"
+	"github.com/modulith/modulith/internal/migration"
+	"github.com/modulith/modulith/internal/registry"
+)
+
+// process is what every command that touches the database builds first:
+// validated configuration, the logger and the pool.
+type process struct {
+	cfg    *config.Config
+	layers *config.Layers
+	logger *slog.Logger
+	pool   *pgxpool.Pool
+}
+
+// boot loads and validates the configuration (before anything starts),
+// logs every key with its source, and opens the database pool.
+func boot(ctx context.Context, e env) (*process, error) {
+	cfg, layers, report, err := config.Load(e.files, e.getenv)
+	if err != nil {
+		return nil, fmt.Errorf("configuration: %w", err)
+	}
+
+	logger, err := observability.NewLogger(e.stdout, cfg.ServiceName, cfg.LogFormat, cfg.LogLevel)
+	if err != nil {
+		return nil, err
+	}
+
+	report.Log(ctx, logger)
+
+	pool, err := setup.Database(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+
+	return &process{cfg: cfg, layers: layers, logger: logger, pool: pool}, nil
+}
+
+// registry builds the module registry; bus may be nil for commands that
+// publish nothing.
+func (p *process) registry(prog Program, bus *events.Bus) (*registry.Registry, error) {
+	tokens, err := authn.NewTokens(authn.TokenConfig{
+		Secret: []byte(p.cfg.JWTSecret), Issuer: p.cfg.JWTIssuer, Audience: p.cfg.JWTAudience,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("JWT_SECRET: %w", err)
+	}
+
+	n, err := setup.Notifier(p.cfg, p.logger)
+	if err != nil {
+		return nil, err
+	}
+
+	if bus != nil {
+		n.Subscribe(bus)
+	}
+
+	reg := registry.New(registry.Deps{
+		Config: p.cfg, Layers: p.layers, DB: p.pool, Bus: bus, Logger: p.logger, Notifier: n, Tokens: tokens,
+	})
+	if err := reg.Register(prog.Modules()...); err != nil {
+		return nil, err
+	}
+
+	return reg, nil
+}
+
+// migrateUp applies pending migrations, logging each.
+func (p *process) migrateUp(ctx context.Context, reg *registry.Registry) error {
+	runner := migration.NewRunner(p.pool, reg.MigrationSources(), logWriter{logger: p.logger})
+	if _, err := runner.Up(ctx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+
+	return nil
+}
+
+// logWriter logs each line written to it at INFO.
+type logWriter struct {
+	logger *slog.Logger
+}
+
+func (w logWriter) Write(b []byte) (int, error) {
+	for _, line := range bytes.Split(bytes.TrimRight(b, "\n"), []byte("\n")) {
+		w.logger.Info(string(line))
+	}
+
+	return len(b), nil
+}

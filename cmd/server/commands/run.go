@@ -1,0 +1,158 @@
+// Package commands is the command line of a server binary: serve (the
+// default), migrate, seed, admin and version. cmd/server runs every module;
+// cmd/<module> runs one (microservice mode); both call Run.
+package commands
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"runtime/debug"
+	"strings"
+
+	"github.com/modulith/modulith/cmd/server/setup"
+	"github.com/modulith/modulith/internal/config"
+	"github.com/modulith/modulith/internal/registry"
+)
+
+// Version and Commit are set at build time with -ldflags -X.
+var (
+	Version = "dev"
+	Commit  = ""
+)
+
+// Program describes a binary.
+type Program struct {
+	// Name of the binary and of the service in logs and telemetry.
+	Name string
+	// ConfigFile is the YAML file read when neither --config nor
+	// CONFIG_FILE names one; it may be missing.
+	ConfigFile string
+	// Modules returns the modules the binary hosts, in start order.
+	Modules func() []registry.Module
+}
+
+// Server is the monolith: every module of setup.Modules, configured by
+// configs/server.yaml.
+func Server() Program {
+	return Program{Name: "server", ConfigFile: "configs/server.yaml", Modules: setup.Modules}
+}
+
+// env is what every command gets: the program, its configuration files and
+// environment, and where to write.
+type env struct {
+	prog   Program
+	files  config.Files
+	getenv func(string) string
+	stdout io.Writer
+}
+
+const usage = `Usage: %s [--config FILE] [command]
+
+Commands:
+  serve                          run the HTTP and gRPC servers (default)
+  migrate up                     apply pending migrations of every module
+  migrate down <module>          revert the latest migration of a module
+  migrate status                 list applied and pending migrations
+  migrate create <module> <name> add a migration pair to a module
+  seed                           load development seed data
+  admin [task]                   run a maintenance task (none: list them)
+  version                        print the version
+`
+
+// Run parses args (without the program name) and runs the command.
+func Run(ctx context.Context, prog Program, args []string, getenv func(string) string, stdout io.Writer) error {
+	flags := flag.NewFlagSet(prog.Name, flag.ContinueOnError)
+	flags.SetOutput(stdout)
+	configFile := flags.String("config", "", "YAML configuration `file` (default "+prog.ConfigFile+", or $CONFIG_FILE)")
+	flags.Usage = func() {
+		_, _ = fmt.Fprintf(stdout, usage, prog.Name)
+
+		flags.PrintDefaults()
+	}
+
+	if err := flags.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+
+		return fmt.Errorf("parse flags: %w", err)
+	}
+
+	e := env{prog: prog, files: configFiles(prog, *configFile, getenv), getenv: getenv, stdout: stdout}
+
+	cmd, rest := "serve", flags.Args()
+	if len(rest) > 0 {
+		cmd, rest = rest[0], rest[1:]
+	}
+
+	if cmd == "help" {
+		flags.Usage()
+
+		return nil
+	}
+
+	command, ok := commands[cmd]
+	if !ok {
+		flags.Usage()
+
+		return fmt.Errorf("unknown command %q", cmd)
+	}
+
+	return command(ctx, e, rest)
+}
+
+// commands maps each command name to its implementation.
+var commands = map[string]func(ctx context.Context, e env, args []string) error{
+	"serve":   func(ctx context.Context, e env, _ []string) error { return serve(ctx, e) },
+	"migrate": migrate,
+	"seed":    func(ctx context.Context, e env, _ []string) error { return seed(ctx, e) },
+	"admin":   adminTask,
+	"version": func(_ context.Context, e env, _ []string) error {
+		_, err := fmt.Fprintln(e.stdout, versionString(e.prog.Name))
+
+		return wrapWrite(err)
+	},
+}
+
+// configFiles picks the YAML file: --config, then CONFIG_FILE, then the
+// program's default; only the default may be missing.
+func configFiles(prog Program, flagValue string, getenv func(string) string) config.Files {
+	files := config.Files{YAML: prog.ConfigFile, Dotenv: ".env"}
+
+	switch {
+	case flagValue != "":
+		files.YAML, files.YAMLRequired = flagValue, true
+	case getenv("CONFIG_FILE") != "":
+		files.YAML, files.YAMLRequired = getenv("CONFIG_FILE"), true
+	default:
+		if _, err := os.Stat(files.YAML); err != nil {
+			files.YAML = ""
+		}
+	}
+
+	return files
+}
+
+func versionString(name string) string {
+	goVersion, commit := "unknown", Commit
+	if info, ok := debug.ReadBuildInfo(); ok {
+		goVersion = info.GoVersion
+
+		for _, s := range info.Settings {
+			if s.Key == "vcs.revision" && commit == "" {
+				commit = s.Value
+			}
+		}
+	}
+
+	parts := []string{name, Version}
+	if commit != "" {
+		parts = append(parts, "commit "+commit)
+	}
+
+	return strings.Join(append(parts, goVersion), " ")
+}

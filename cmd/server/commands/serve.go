@@ -1,0 +1,229 @@
+package commands
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/modulith/modulith/cmd/server/health"
+	"github.com/modulith/modulith/cmd/server/observability"
+	"github.com/modulith/modulith/cmd/server/setup"
+	"github.com/modulith/modulith/internal/events"
+	"github.com/modulith/modulith/internal/registry"
+)
+
+// server is a running serve command.
+type server struct {
+	p       *process
+	tel     *observability.Telemetry
+	bus     *events.Bus
+	reg     *registry.Registry
+	grpc    *setup.GRPC
+	checker *health.Checker
+	http    *http.Server
+}
+
+// serve starts the process in dependency order (config, telemetry, pool,
+// migrations, bus, modules, servers), serves until ctx ends (SIGTERM), then
+// shuts down gracefully and returns nil.
+func serve(ctx context.Context, e env) (err error) {
+	p, err := boot(ctx, e)
+	if err != nil {
+		return err
+	}
+	defer p.pool.Close()
+
+	s, err := build(ctx, e, p)
+	if err != nil {
+		return err
+	}
+
+	defer func() { err = errors.Join(err, s.close()) }()
+
+	httpLn, grpcLn, err := listen(ctx, p)
+	if err != nil {
+		return err
+	}
+
+	if err := s.reg.StartAll(ctx); err != nil {
+		return errors.Join(err, httpLn.Close(), grpcLn.Close())
+	}
+
+	return s.run(ctx, httpLn, grpcLn)
+}
+
+// build assembles everything between the pool and the listeners.
+func build(ctx context.Context, e env, p *process) (*server, error) {
+	cfg := p.cfg
+
+	tel, err := observability.Setup(ctx, cfg.ServiceName, Version, observability.TracingConfig{
+		Endpoint: cfg.OTLPEndpoint, Insecure: cfg.OTLPInsecure, SampleRatio: cfg.TraceSampleRatio,
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	s := &server{p: p, tel: tel, bus: events.NewBus(p.logger)}
+	if err := s.assemble(ctx, e); err != nil {
+		return nil, errors.Join(err, s.close())
+	}
+
+	return s, nil
+}
+
+func (s *server) assemble(ctx context.Context, e env) error {
+	p, meter := s.p, s.tel.Metrics.Meter()
+	if err := observability.ObservePool(meter, p.pool); err != nil {
+		return err
+	}
+
+	reg, err := p.registry(e.prog, s.bus)
+	if err != nil {
+		return err
+	}
+
+	s.reg = reg
+
+	if p.cfg.MigrateOnStart {
+		if err := p.migrateUp(ctx, reg); err != nil {
+			return err
+		}
+	}
+
+	if err := reg.InitializeAll(); err != nil {
+		return err
+	}
+
+	s.grpc, err = setup.NewGRPC(setup.GRPCDeps{
+		Config: p.cfg, Registry: reg, Logger: p.logger, Meter: meter,
+		Tracer: s.tel.Tracer, Propagator: s.tel.Propagator,
+	})
+	if err != nil {
+		return err
+	}
+
+	s.checker = health.New(p.pool, reg.HealthCheckAll, p.logger)
+
+	handler, err := setup.HTTPHandler(ctx, setup.HTTPDeps{
+		Config: p.cfg, Registry: reg, Conn: s.grpc.Conn, Health: s.checker, Metrics: s.tel.Metrics.Handler(),
+		Logger: p.logger, Meter: meter, Tracer: s.tel.Tracer, Propagator: s.tel.Propagator,
+	})
+	if err != nil {
+		return err
+	}
+
+	s.http = &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(p.logger.Handler(), slog.LevelWarn),
+	}
+
+	return nil
+}
+
+func listen(ctx context.Context, p *process) (httpLn, grpcLn net.Listener, err error) {
+	var lc net.ListenConfig
+
+	httpLn, err = lc.Listen(ctx, "tcp", p.cfg.HTTPAddr())
+	if err != nil {
+		return nil, nil, fmt.Errorf("HTTP_PORT: %w", err)
+	}
+
+	grpcLn, err = lc.Listen(ctx, "tcp", p.cfg.GRPCAddr())
+	if err != nil {
+		return nil, nil, errors.Join(fmt.Errorf("GRPC_PORT: %w", err), httpLn.Close())
+	}
+
+	return httpLn, grpcLn, nil
+}
+
+// run serves until ctx ends or a server fails, then shuts down.
+func (s *server) run(ctx context.Context, httpLn, grpcLn net.Listener) error {
+	g, gctx := errgroup.WithContext(ctx)
+
+	g.Go(func() error {
+		if err := s.http.Serve(httpLn); !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("HTTP server: %w", err)
+		}
+
+		return nil
+	})
+	g.Go(func() error {
+		if err := s.grpc.Server.Serve(grpcLn); err != nil {
+			return fmt.Errorf("gRPC server: %w", err)
+		}
+
+		return nil
+	})
+
+	s.p.logger.InfoContext(ctx, "server ready",
+		"http", httpLn.Addr().String(), "grpc", grpcLn.Addr().String(), "env", s.p.cfg.Env)
+
+	<-gctx.Done()
+
+	shutdownErr := s.shutdown(context.WithoutCancel(ctx))
+
+	return errors.Join(g.Wait(), shutdownErr)
+}
+
+// shutdown turns readiness off at once, keeps serving for SHUTDOWN_DELAY so
+// load balancers notice, then closes the listeners and lets in-flight
+// requests finish within SHUTDOWN_TIMEOUT.
+func (s *server) shutdown(ctx context.Context) error {
+	cfg := s.p.cfg
+
+	s.checker.ShutDown()
+	s.grpc.Health.Shutdown()
+	s.p.logger.InfoContext(ctx, "shutting down: readiness reports 503", "delay", cfg.ShutdownDelay.String())
+
+	time.Sleep(cfg.ShutdownDelay)
+
+	ctx, cancel := context.WithTimeout(ctx, cfg.ShutdownTimeout)
+	defer cancel()
+
+	stopped := make(chan struct{})
+
+	go func() {
+		s.grpc.Server.GracefulStop()
+		close(stopped)
+	}()
+
+	err := s.http.Shutdown(ctx)
+
+	select {
+	case <-stopped:
+	case <-ctx.Done():
+		s.grpc.Server.Stop()
+		<-stopped
+	}
+
+	if err != nil {
+		return fmt.Errorf("HTTP shutdown: %w", err)
+	}
+
+	return nil
+}
+
+// close releases what build made, in reverse order: modules, bus,
+// telemetry (flushing traces). The pool is closed by serve.
+func (s *server) close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), s.p.cfg.ShutdownTimeout)
+	defer cancel()
+
+	var errs []error
+	if s.reg != nil {
+		errs = append(errs, s.reg.CloseAll(ctx))
+	}
+
+	errs = append(errs, s.bus.Close(ctx), s.tel.Shutdown(ctx))
+	s.p.logger.InfoContext(ctx, "stopped")
+
+	return errors.Join(errs...)
+}

@@ -1,0 +1,104 @@
+package setup
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/netip"
+
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/grpc"
+
+	"github.com/modulith/modulith/cmd/server/health"
+	"github.com/modulith/modulith/internal/config"
+	"github.com/modulith/modulith/internal/gateway"
+	"github.com/modulith/modulith/internal/middleware"
+	"github.com/modulith/modulith/internal/openapi"
+	"github.com/modulith/modulith/internal/registry"
+)
+
+// HTTPDeps are what the HTTP handler needs.
+type HTTPDeps struct {
+	Config     *config.Config
+	Registry   *registry.Registry
+	Conn       grpc.ClientConnInterface
+	Health     *health.Checker
+	Metrics    http.Handler
+	Logger     *slog.Logger
+	Meter      metric.Meter
+	Tracer     trace.TracerProvider
+	Propagator propagation.TextMapPropagator
+}
+
+// HTTPHandler serves the REST gateway of every module, the probes,
+// /metrics and, when enabled (dev), the Swagger UI, behind the middleware
+// stack.
+func HTTPHandler(ctx context.Context, d HTTPDeps) (http.Handler, error) {
+	gw := gateway.NewMux()
+	if err := d.Registry.RegisterGateway(ctx, gw, d.Conn); err != nil {
+		return nil, err
+	}
+
+	mux := http.NewServeMux()
+	d.Health.Register(mux)
+	mux.Handle("GET /metrics", d.Metrics)
+
+	if d.Config.SwaggerEnabled {
+		openapi.Register(mux)
+	}
+
+	mux.Handle("/", gw)
+
+	metrics, err := middleware.Metrics(d.Meter)
+	if err != nil {
+		return nil, err
+	}
+
+	trusted, err := prefixes(d.Config.TrustedProxies)
+	if err != nil {
+		return nil, err
+	}
+
+	cfg := d.Config
+
+	return middleware.Chain(mux,
+		middleware.RequestID,
+		middleware.ClientIP(trusted),
+		middleware.Recovery(d.Logger),
+		middleware.Tracing(d.Tracer, d.Propagator),
+		metrics,
+		middleware.AccessLog(d.Logger, middleware.LoggingConfig{
+			SkipPaths: cfg.LogSkipPaths, SlowRequestThreshold: cfg.LogSlowRequest,
+		}),
+		middleware.SecurityHeaders(middleware.SecurityConfig{HSTS: !cfg.IsDev()}),
+		middleware.CORS(middleware.CORSConfig{
+			AllowedOrigins: cfg.CORSAllowedOrigins, AllowCredentials: cfg.CORSAllowCredentials,
+		}),
+		middleware.BodyLimit(cfg.MaxBodyBytes),
+		middleware.Timeout(cfg.RequestTimeout),
+	), nil
+}
+
+func prefixes(cidrs []string) ([]netip.Prefix, error) {
+	out := make([]netip.Prefix, 0, len(cidrs))
+
+	for _, c := range cidrs {
+		if p, err := netip.ParsePrefix(c); err == nil {
+			out = append(out, p)
+
+			continue
+		}
+
+		addr, err := netip.ParseAddr(c)
+		if err != nil {
+			return nil, fmt.Errorf("TRUSTED_PROXIES: %q is neither a CIDR nor an IP address", c)
+		}
+
+		out = append(out, netip.PrefixFrom(addr, addr.BitLen()))
+	}
+
+	return out, nil
+}

@@ -1,0 +1,126 @@
+package setup
+
+import (
+	"fmt"
+	"log/slog"
+
+	"buf.build/go/protovalidate"
+	"github.com/fullstorydev/grpchan"
+	"github.com/fullstorydev/grpchan/inprocgrpc"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/reflection"
+
+	"github.com/modulith/modulith/internal/authn"
+	"github.com/modulith/modulith/internal/config"
+	"github.com/modulith/modulith/internal/interceptor"
+	"github.com/modulith/modulith/internal/registry"
+)
+
+// platformPublic are platform methods callable without a token.
+var platformPublic = []string{
+	healthpb.Health_Check_FullMethodName,
+	healthpb.Health_Watch_FullMethodName,
+	healthpb.Health_List_FullMethodName,
+	"/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+	"/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+}
+
+// GRPCDeps are what the gRPC server needs.
+type GRPCDeps struct {
+	Config     *config.Config
+	Registry   *registry.Registry
+	Logger     *slog.Logger
+	Meter      metric.Meter
+	Tracer     trace.TracerProvider
+	Propagator propagation.TextMapPropagator
+}
+
+// GRPC is the network gRPC server and the in-process channel that the REST
+// gateway (and, later, other modules) call through. Both run the same
+// interceptor chain and serve the same modules.
+type GRPC struct {
+	Server *grpc.Server
+	Health *health.Server
+	// Conn is the in-process client connection: no socket, full chain.
+	Conn grpc.ClientConnInterface
+}
+
+// NewGRPC builds the gRPC server and the in-process channel. The registry
+// must be initialized (the auth module provides the session check).
+func NewGRPC(d GRPCDeps) (*GRPC, error) {
+	unary, stream, err := interceptors(d)
+	if err != nil {
+		return nil, err
+	}
+
+	srv := grpc.NewServer(
+		grpc.ChainUnaryInterceptor(unary...),
+		grpc.ChainStreamInterceptor(stream...),
+		grpc.MaxRecvMsgSize(int(min(d.Config.MaxBodyBytes, 1<<30))),
+	)
+	d.Registry.RegisterGRPC(srv)
+
+	hs := health.NewServer()
+	healthpb.RegisterHealthServer(srv, hs)
+
+	if d.Config.GRPCReflection {
+		reflection.Register(srv)
+	}
+
+	ch := new(inprocgrpc.Channel).
+		WithServerUnaryInterceptor(interceptor.ChainUnary(unary...)).
+		WithServerStreamInterceptor(interceptor.ChainStream(stream...))
+	d.Registry.RegisterGRPC(ch)
+
+	conn := grpchan.InterceptClientConn(ch, interceptor.ClientTracing(d.Propagator), nil)
+
+	return &GRPC{Server: srv, Health: hs, Conn: conn}, nil
+}
+
+// interceptors returns the chain every call runs, outermost first (see
+// package interceptor).
+func interceptors(d GRPCDeps) ([]grpc.UnaryServerInterceptor, []grpc.StreamServerInterceptor, error) {
+	validator, err := protovalidate.New()
+	if err != nil {
+		return nil, nil, fmt.Errorf("protovalidate: %w", err)
+	}
+
+	observer, err := interceptor.NewObserver(d.Logger, d.Meter)
+	if err != nil {
+		return nil, nil, err
+	}
+
+	public := d.Registry.PublicEndpoints()
+	for _, m := range platformPublic {
+		public[m] = true
+	}
+
+	isPublic := func(method string) bool { return public[method] }
+	authenticator := authn.NewAuthenticator(d.Registry.Tokens(), d.Registry.SessionChecker(), d.Registry.Policy())
+
+	unary := []grpc.UnaryServerInterceptor{
+		interceptor.RequestID(),
+		interceptor.Tracing(d.Tracer, d.Propagator),
+		observer.Unary(),
+		interceptor.Errors(d.Logger),
+		interceptor.Recovery(d.Logger),
+		interceptor.Timeout(d.Config.RequestTimeout),
+		authn.UnaryServerInterceptor(authenticator, isPublic),
+		interceptor.Validation(validator),
+	}
+	stream := []grpc.StreamServerInterceptor{
+		interceptor.StreamRequestID(),
+		interceptor.StreamTracing(d.Tracer, d.Propagator),
+		observer.Stream(),
+		interceptor.StreamErrors(d.Logger),
+		interceptor.StreamRecovery(d.Logger),
+		authn.StreamServerInterceptor(authenticator, isPublic),
+	}
+
+	return unary, stream, nil
+}

@@ -1,0 +1,115 @@
+package authn
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/modulith/modulith/internal/errors"
+)
+
+// TokenTypeAccess is the token_type claim of access tokens. Refresh tokens
+// are opaque and never JWTs, so an access token can never pass for one; the
+// claim also keeps any future JWT of another type from passing as access.
+const TokenTypeAccess = "access"
+
+// MinSecretBytes is the shortest HMAC secret accepted (256 bits, for HS256).
+const MinSecretBytes = 32
+
+// leeway absorbs clock skew between the replicas that issue and check tokens.
+const leeway = 5 * time.Second
+
+// TokenConfig configures access tokens.
+type TokenConfig struct {
+	Secret   []byte
+	Issuer   string
+	Audience string
+}
+
+// Claims are the claims of an access token.
+type Claims struct {
+	jwt.RegisteredClaims
+
+	SessionID string `json:"sid"`
+	Role      string `json:"role"`
+	TokenType string `json:"token_type"`
+}
+
+// Tokens issues and verifies access tokens (HS256, algorithm pinned).
+type Tokens struct {
+	cfg    TokenConfig
+	parser *jwt.Parser
+}
+
+// NewTokens checks cfg and returns a token issuer and verifier.
+func NewTokens(cfg TokenConfig) (*Tokens, error) {
+	if len(cfg.Secret) < MinSecretBytes {
+		return nil, fmt.Errorf("token secret must be at least %d bytes, got %d", MinSecretBytes, len(cfg.Secret))
+	}
+
+	if cfg.Issuer == "" || cfg.Audience == "" {
+		return nil, fmt.Errorf("token issuer and audience are required")
+	}
+
+	parser := jwt.NewParser(
+		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+		jwt.WithIssuer(cfg.Issuer),
+		jwt.WithAudience(cfg.Audience),
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
+		jwt.WithLeeway(leeway),
+	)
+
+	return &Tokens{cfg: cfg, parser: parser}, nil
+}
+
+// IssueAccess signs an access token for a user's session, valid for ttl.
+func (t *Tokens) IssueAccess(userID, sessionID, role string, now time.Time, ttl time.Duration) (string, time.Time, error) {
+	exp := now.Add(ttl)
+	claims := Claims{
+		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer:    t.cfg.Issuer,
+			Subject:   userID,
+			Audience:  jwt.ClaimStrings{t.cfg.Audience},
+			ExpiresAt: jwt.NewNumericDate(exp),
+			NotBefore: jwt.NewNumericDate(now),
+			IssuedAt:  jwt.NewNumericDate(now),
+		},
+		SessionID: sessionID,
+		Role:      role,
+		TokenType: TokenTypeAccess,
+	}
+
+	signed, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(t.cfg.Secret)
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("sign access token: %w", err)
+	}
+
+	return signed, exp, nil
+}
+
+// ParseAccess verifies an access token and returns its claims. It accepts
+// only HS256 tokens signed with the configured secret, from the configured
+// issuer for the configured audience, unexpired, of type access, naming a
+// user and a session. Errors are domain errors safe to return to clients.
+func (t *Tokens) ParseAccess(token string) (*Claims, error) {
+	var claims Claims
+
+	_, err := t.parser.ParseWithClaims(token, &claims, func(*jwt.Token) (any, error) {
+		return t.cfg.Secret, nil
+	})
+
+	switch {
+	case errors.Is(err, jwt.ErrTokenExpired):
+		return nil, errors.WithCode(errors.CodeAuthTokenExpired, "access token expired")
+	case err != nil:
+		return nil, errors.WithCode(errors.CodeAuthTokenInvalid, "invalid access token", errors.WithCause(err))
+	case claims.TokenType != TokenTypeAccess:
+		return nil, errors.WithCode(errors.CodeAuthTokenInvalid, "invalid access token")
+	case claims.Subject == "" || claims.SessionID == "":
+		return nil, errors.WithCode(errors.CodeAuthTokenInvalid, "invalid access token")
+	}
+
+	return &claims, nil
+}

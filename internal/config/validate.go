@@ -1,0 +1,160 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+)
+
+const (
+	minJWTSecretBytes = 32
+	providerLog       = "log"
+	wildcardOrigin    = "*"
+)
+
+// Validate checks c and returns every problem, joined, each a *KeyError
+// naming its key. r is the report Load produced: prod requires some keys to
+// be set explicitly, and a key absent from r counts as not set.
+func (c *Config) Validate(r Report) error {
+	p := &problems{report: r}
+
+	c.validateEnums(p)
+	c.validateLimits(p)
+	c.validateNetwork(p)
+
+	p.check(len(c.JWTSecret) >= minJWTSecretBytes, "JWT_SECRET", "must be at least %d bytes (got %d)", minJWTSecretBytes, len(c.JWTSecret))
+
+	if err := checkDSN(c.DBDSN); err != nil {
+		p.add("DB_DSN", "%v", err)
+	}
+
+	if c.Env == envProd {
+		c.validateProd(p)
+	}
+
+	return errors.Join(p.errs...)
+}
+
+func (c *Config) validateEnums(p *problems) {
+	p.oneOf("ENV", c.Env, envDev, envProd)
+	p.oneOf("LOG_LEVEL", c.LogLevel, "debug", "info", "warn", "error")
+	p.oneOf("LOG_FORMAT", c.LogFormat, "text", "json")
+	p.oneOf("EMAIL_PROVIDER", c.EmailProvider, "", providerLog)
+	p.oneOf("SMS_PROVIDER", c.SMSProvider, "", providerLog)
+}
+
+func (c *Config) validateLimits(p *problems) {
+	p.between("HTTP_PORT", int64(c.HTTPPort), 0, 65535)
+	p.between("GRPC_PORT", int64(c.GRPCPort), 0, 65535)
+	p.check(c.DBMaxConns >= 1, "DB_MAX_CONNS", "must be at least 1 (got %d)", c.DBMaxConns)
+	p.check(c.DBMinConns >= 0 && c.DBMinConns <= c.DBMaxConns, "DB_MIN_CONNS",
+		"must be between 0 and DB_MAX_CONNS=%d (got %d)", c.DBMaxConns, c.DBMinConns)
+	p.check(c.MaxBodyBytes > 0, "MAX_BODY_BYTES", "must be positive (got %d)", c.MaxBodyBytes)
+	p.check(c.TraceSampleRatio >= 0 && c.TraceSampleRatio <= 1, "TRACE_SAMPLE_RATIO", "must be between 0 and 1 (got %g)", c.TraceSampleRatio)
+
+	p.positive("REQUEST_TIMEOUT", c.RequestTimeout)
+	p.positive("SHUTDOWN_TIMEOUT", c.ShutdownTimeout)
+	p.nonNegative("SHUTDOWN_DELAY", c.ShutdownDelay)
+	p.nonNegative("LOG_SLOW_REQUEST", c.LogSlowRequest)
+	p.nonNegative("DB_CONN_MAX_LIFETIME", c.DBConnMaxLifetime)
+}
+
+func (c *Config) validateNetwork(p *problems) {
+	wildcard := slices.Contains(c.CORSAllowedOrigins, wildcardOrigin)
+	p.check(!wildcard || !c.CORSAllowCredentials, "CORS_ALLOWED_ORIGINS",
+		`%q cannot be combined with CORS_ALLOW_CREDENTIALS=true`, wildcardOrigin)
+
+	for _, origin := range c.CORSAllowedOrigins {
+		if origin != wildcardOrigin && !validOrigin(origin) {
+			p.add("CORS_ALLOWED_ORIGINS", "origin %q must be scheme://host[:port] with no path", origin)
+		}
+	}
+
+	for _, proxy := range c.TrustedProxies {
+		if !validProxy(proxy) {
+			p.add("TRUSTED_PROXIES", "%q is neither a CIDR nor an IP address", proxy)
+		}
+	}
+}
+
+// validateProd refuses what is only safe, or only sensible, on a developer
+// machine.
+func (c *Config) validateProd(p *problems) {
+	p.check(p.explicit("DB_DSN"), "DB_DSN", "required when ENV=prod")
+	p.check(p.explicit("JWT_SECRET"), "JWT_SECRET", "required when ENV=prod")
+	p.check(c.JWTSecret != DevJWTSecret, "JWT_SECRET", "must not be the development secret when ENV=prod")
+	p.check(!slices.Contains(c.CORSAllowedOrigins, wildcardOrigin), "CORS_ALLOWED_ORIGINS", "%q is not allowed when ENV=prod", wildcardOrigin)
+	p.check(!c.SwaggerEnabled, "SWAGGER_ENABLED", "dev-only: must be false when ENV=prod")
+	p.check(c.EmailProvider != providerLog, "EMAIL_PROVIDER", "%q is dev-only", providerLog)
+	p.check(c.SMSProvider != providerLog, "SMS_PROVIDER", "%q is dev-only", providerLog)
+}
+
+// validOrigin reports whether origin is exactly scheme://host[:port], the form
+// browsers send in the Origin header.
+func validOrigin(origin string) bool {
+	u, err := url.Parse(origin)
+
+	return err == nil && u.Scheme != "" && u.Host != "" && u.Scheme+"://"+u.Host == origin
+}
+
+func validProxy(s string) bool {
+	if _, err := netip.ParsePrefix(s); err == nil {
+		return true
+	}
+
+	_, err := netip.ParseAddr(s)
+
+	return err == nil
+}
+
+// problems collects validation errors.
+type problems struct {
+	report Report
+	errs   []error
+}
+
+func (p *problems) add(key, format string, args ...any) {
+	p.errs = append(p.errs, &KeyError{Key: key, Source: p.report.Source(key), Err: fmt.Errorf(format, args...)})
+}
+
+func (p *problems) check(ok bool, key, format string, args ...any) {
+	if !ok {
+		p.add(key, format, args...)
+	}
+}
+
+// explicit reports whether key was set in a layer rather than defaulted.
+func (p *problems) explicit(key string) bool {
+	src := p.report.Source(key)
+
+	return src != "" && src != SourceDefault
+}
+
+func (p *problems) oneOf(key, value string, allowed ...string) {
+	if slices.Contains(allowed, value) {
+		return
+	}
+
+	quoted := make([]string, len(allowed))
+	for i, a := range allowed {
+		quoted[i] = fmt.Sprintf("%q", a)
+	}
+
+	p.add(key, "must be one of %s (got %q)", strings.Join(quoted, ", "), value)
+}
+
+func (p *problems) between(key string, v, lo, hi int64) {
+	p.check(v >= lo && v <= hi, key, "must be between %d and %d (got %d)", lo, hi, v)
+}
+
+func (p *problems) positive(key string, d time.Duration) {
+	p.check(d > 0, key, "must be positive (got %s)", d)
+}
+
+func (p *problems) nonNegative(key string, d time.Duration) {
+	p.check(d >= 0, key, "must not be negative (got %s)", d)
+}

@@ -1,0 +1,184 @@
+package config_test
+
+import (
+	"math"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/modulith/modulith/internal/config"
+)
+
+// loaded returns a valid dev or prod Config and the report Load made for it.
+func loaded(t *testing.T, prod bool) (config.Config, config.Report) {
+	t.Helper()
+
+	env := map[string]string{}
+	if prod {
+		env = map[string]string{"ENV": "prod", "DB_DSN": prodDSN, "JWT_SECRET": prodSecret}
+	}
+
+	cfg, _, report, err := config.Load(config.Files{}, envOf(env))
+	if err != nil {
+		t.Fatalf("Load(%v) = %v", env, err)
+	}
+
+	return *cfg, report
+}
+
+// defaulted returns r with keys marked as never set explicitly.
+func defaulted(r config.Report, keys ...string) config.Report {
+	entries := make([]config.Entry, len(r.Entries))
+	copy(entries, r.Entries)
+
+	for i, e := range entries {
+		for _, k := range keys {
+			if e.Key == k {
+				entries[i].Source = config.SourceDefault
+			}
+		}
+	}
+
+	return config.Report{Entries: entries, Warnings: r.Warnings}
+}
+
+func TestValidate(t *testing.T) {
+	t.Parallel()
+
+	tests := []struct {
+		name      string
+		prod      bool
+		mutate    func(*config.Config)
+		defaulted []string // keys the report marks as not set explicitly
+		want      []string // keys the error names
+	}{
+		{name: "dev defaults"},
+		{name: "prod minimal", prod: true},
+
+		{name: "ENV unknown", mutate: func(c *config.Config) { c.Env = "staging" }, want: []string{"ENV"}},
+		{name: "LOG_LEVEL unknown", mutate: func(c *config.Config) { c.LogLevel = "verbose" }, want: []string{"LOG_LEVEL"}},
+		{name: "LOG_LEVEL warn", mutate: func(c *config.Config) { c.LogLevel = "warn" }},
+		{name: "LOG_FORMAT unknown", mutate: func(c *config.Config) { c.LogFormat = "xml" }, want: []string{"LOG_FORMAT"}},
+
+		{name: "HTTP_PORT negative", mutate: func(c *config.Config) { c.HTTPPort = -1 }, want: []string{"HTTP_PORT"}},
+		{name: "HTTP_PORT too large", mutate: func(c *config.Config) { c.HTTPPort = 65536 }, want: []string{"HTTP_PORT"}},
+		{name: "ports 0 and 65535", mutate: func(c *config.Config) { c.HTTPPort, c.GRPCPort = 0, 65535 }},
+		{name: "GRPC_PORT too large", mutate: func(c *config.Config) { c.GRPCPort = 70000 }, want: []string{"GRPC_PORT"}},
+
+		{name: "REQUEST_TIMEOUT zero", mutate: func(c *config.Config) { c.RequestTimeout = 0 }, want: []string{"REQUEST_TIMEOUT"}},
+		{name: "SHUTDOWN_TIMEOUT negative", mutate: func(c *config.Config) { c.ShutdownTimeout = -time.Second }, want: []string{"SHUTDOWN_TIMEOUT"}},
+		{name: "SHUTDOWN_DELAY negative", mutate: func(c *config.Config) { c.ShutdownDelay = -time.Second }, want: []string{"SHUTDOWN_DELAY"}},
+		{name: "SHUTDOWN_DELAY beyond SHUTDOWN_TIMEOUT", mutate: func(c *config.Config) { c.ShutdownDelay = time.Minute }},
+		{name: "LOG_SLOW_REQUEST negative", mutate: func(c *config.Config) { c.LogSlowRequest = -1 }, want: []string{"LOG_SLOW_REQUEST"}},
+		{name: "DB_CONN_MAX_LIFETIME negative", mutate: func(c *config.Config) { c.DBConnMaxLifetime = -1 }, want: []string{"DB_CONN_MAX_LIFETIME"}},
+		{name: "MAX_BODY_BYTES zero", mutate: func(c *config.Config) { c.MaxBodyBytes = 0 }, want: []string{"MAX_BODY_BYTES"}},
+
+		{name: "DB_MAX_CONNS zero", mutate: func(c *config.Config) { c.DBMaxConns, c.DBMinConns = 0, 0 }, want: []string{"DB_MAX_CONNS"}},
+		{name: "DB_MIN_CONNS negative", mutate: func(c *config.Config) { c.DBMinConns = -1 }, want: []string{"DB_MIN_CONNS"}},
+		{name: "DB_MIN_CONNS above max", mutate: func(c *config.Config) { c.DBMinConns = c.DBMaxConns + 1 }, want: []string{"DB_MIN_CONNS"}},
+		{name: "DB_MIN_CONNS equal to max", mutate: func(c *config.Config) { c.DBMinConns = c.DBMaxConns }},
+
+		{name: "TRACE_SAMPLE_RATIO above 1", mutate: func(c *config.Config) { c.TraceSampleRatio = 1.5 }, want: []string{"TRACE_SAMPLE_RATIO"}},
+		{name: "TRACE_SAMPLE_RATIO negative", mutate: func(c *config.Config) { c.TraceSampleRatio = -0.1 }, want: []string{"TRACE_SAMPLE_RATIO"}},
+		{name: "TRACE_SAMPLE_RATIO NaN", mutate: func(c *config.Config) { c.TraceSampleRatio = math.NaN() }, want: []string{"TRACE_SAMPLE_RATIO"}},
+		{name: "TRACE_SAMPLE_RATIO zero", mutate: func(c *config.Config) { c.TraceSampleRatio = 0 }},
+
+		{name: "JWT_SECRET short in dev", mutate: func(c *config.Config) { c.JWTSecret = "short" }, want: []string{"JWT_SECRET"}},
+		{name: "JWT_SECRET short in prod", prod: true, mutate: func(c *config.Config) { c.JWTSecret = "short" }, want: []string{"JWT_SECRET"}},
+		{name: "JWT_SECRET 32 bytes", mutate: func(c *config.Config) { c.JWTSecret = "0123456789abcdef0123456789abcdef" }},
+		{name: "JWT_SECRET not set in prod", prod: true, defaulted: []string{"JWT_SECRET"}, want: []string{"JWT_SECRET"}},
+		{name: "JWT_SECRET dev secret in prod", prod: true, mutate: func(c *config.Config) { c.JWTSecret = config.DevJWTSecret }, want: []string{"JWT_SECRET"}},
+		{name: "DB_DSN not set in prod", prod: true, defaulted: []string{"DB_DSN"}, want: []string{"DB_DSN"}},
+
+		{name: "DB_DSN postgresql URL", mutate: func(c *config.Config) { c.DBDSN = "postgresql://app@db/app" }},
+		{name: "DB_DSN unix socket URL", mutate: func(c *config.Config) { c.DBDSN = "postgres:///app?host=/run/postgresql" }},
+		{name: "DB_DSN key=value", mutate: func(c *config.Config) { c.DBDSN = "host=db user=app password='a b\\'c' dbname=app" }},
+		{name: "DB_DSN other scheme", mutate: func(c *config.Config) { c.DBDSN = "mysql://app@db/app" }, want: []string{"DB_DSN"}},
+		{name: "DB_DSN bad URL", mutate: func(c *config.Config) { c.DBDSN = "postgres://app:pw@db:port/app" }, want: []string{"DB_DSN"}},
+		{name: "DB_DSN words", mutate: func(c *config.Config) { c.DBDSN = "not a dsn" }, want: []string{"DB_DSN"}},
+		{name: "DB_DSN unterminated quote", mutate: func(c *config.Config) { c.DBDSN = "host=db password='x" }, want: []string{"DB_DSN"}},
+		{name: "DB_DSN empty", mutate: func(c *config.Config) { c.DBDSN = "" }, want: []string{"DB_DSN"}},
+
+		{name: "CORS wildcard in dev", mutate: func(c *config.Config) { c.CORSAllowedOrigins = []string{"*"} }},
+		{
+			name:   "CORS wildcard with credentials",
+			mutate: func(c *config.Config) { c.CORSAllowedOrigins, c.CORSAllowCredentials = []string{"*"}, true },
+			want:   []string{"CORS_ALLOWED_ORIGINS"},
+		},
+		{name: "CORS credentials with origins", mutate: func(c *config.Config) { c.CORSAllowCredentials = true }},
+		{name: "CORS wildcard in prod", prod: true, mutate: func(c *config.Config) { c.CORSAllowedOrigins = []string{"*"} }, want: []string{"CORS_ALLOWED_ORIGINS"}},
+		{name: "CORS origin with port", prod: true, mutate: func(c *config.Config) { c.CORSAllowedOrigins = []string{"https://app.example.com:8443"} }},
+		{name: "CORS origin with path", mutate: func(c *config.Config) { c.CORSAllowedOrigins = []string{"https://a.example/app"} }, want: []string{"CORS_ALLOWED_ORIGINS"}},
+		{name: "CORS origin trailing slash", mutate: func(c *config.Config) { c.CORSAllowedOrigins = []string{"https://a.example/"} }, want: []string{"CORS_ALLOWED_ORIGINS"}},
+		{name: "CORS origin without scheme", mutate: func(c *config.Config) { c.CORSAllowedOrigins = []string{"a.example"} }, want: []string{"CORS_ALLOWED_ORIGINS"}},
+		{name: "CORS origin with query", mutate: func(c *config.Config) { c.CORSAllowedOrigins = []string{"https://a.example?x=1"} }, want: []string{"CORS_ALLOWED_ORIGINS"}},
+
+		{name: "SWAGGER_ENABLED in prod", prod: true, mutate: func(c *config.Config) { c.SwaggerEnabled = true }, want: []string{"SWAGGER_ENABLED"}},
+		{name: "GRPC_REFLECTION in prod is allowed", prod: true, mutate: func(c *config.Config) { c.GRPCReflection = true }},
+		{name: "EMAIL_PROVIDER log in prod", prod: true, mutate: func(c *config.Config) { c.EmailProvider = "log" }, want: []string{"EMAIL_PROVIDER"}},
+		{name: "SMS_PROVIDER log in prod", prod: true, mutate: func(c *config.Config) { c.SMSProvider = "log" }, want: []string{"SMS_PROVIDER"}},
+		{name: "EMAIL_PROVIDER unknown", mutate: func(c *config.Config) { c.EmailProvider = "smtp" }, want: []string{"EMAIL_PROVIDER"}},
+		{name: "SMS_PROVIDER unknown", mutate: func(c *config.Config) { c.SMSProvider = "twilio" }, want: []string{"SMS_PROVIDER"}},
+		{name: "providers none", mutate: func(c *config.Config) { c.EmailProvider, c.SMSProvider = "", "" }},
+
+		{name: "TRUSTED_PROXIES valid", mutate: func(c *config.Config) { c.TrustedProxies = []string{"10.0.0.0/8", "192.168.1.1", "::1", "fd00::/8"} }},
+		{name: "TRUSTED_PROXIES bad prefix", mutate: func(c *config.Config) { c.TrustedProxies = []string{"10.0.0.0/33"} }, want: []string{"TRUSTED_PROXIES"}},
+		{name: "TRUSTED_PROXIES hostname", mutate: func(c *config.Config) { c.TrustedProxies = []string{"proxy.local"} }, want: []string{"TRUSTED_PROXIES"}},
+
+		{
+			name:   "every problem is reported",
+			prod:   true,
+			mutate: func(c *config.Config) { c.HTTPPort, c.LogFormat, c.SwaggerEnabled = -1, "xml", true },
+			want:   []string{"HTTP_PORT", "LOG_FORMAT", "SWAGGER_ENABLED"},
+		},
+	}
+
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+
+			cfg, report := loaded(t, tt.prod)
+			if tt.mutate != nil {
+				tt.mutate(&cfg)
+			}
+
+			err := cfg.Validate(defaulted(report, tt.defaulted...))
+			if diff := cmp.Diff(tt.want, errorKeys(err)); diff != "" {
+				t.Errorf("Validate() = %v; keys mismatch (-want +got):\n%s", err, diff)
+			}
+
+			if len(keyErrors(err)) == 0 && err != nil {
+				t.Errorf("Validate() = %v, want only *config.KeyError", err)
+			}
+		})
+	}
+}
+
+func TestValidateErrorCarriesSource(t *testing.T) {
+	t.Parallel()
+
+	cfg, report := loaded(t, true)
+	cfg.LogLevel = "loud"
+
+	err := cfg.Validate(defaulted(report, "DB_DSN"))
+
+	want := []*config.KeyError{
+		{Key: "LOG_LEVEL", Source: config.SourceDefault},
+		{Key: "DB_DSN", Source: config.SourceDefault},
+	}
+	if diff := cmp.Diff(want, keyErrors(err), cmp.FilterPath(isErrField, cmp.Ignore())); diff != "" {
+		t.Errorf("Validate() = %v; mismatch (-want +got):\n%s", err, diff)
+	}
+}
+
+func TestValidateWithoutReportRequiresProdKeys(t *testing.T) {
+	t.Parallel()
+
+	cfg, _ := loaded(t, true)
+
+	err := cfg.Validate(config.Report{})
+	if diff := cmp.Diff([]string{"DB_DSN", "JWT_SECRET"}, errorKeys(err)); diff != "" {
+		t.Errorf("Validate(Report{}) = %v; keys mismatch (-want +got):\n%s", err, diff)
+	}
+}

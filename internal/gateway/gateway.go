@@ -1,0 +1,108 @@
+// Package gateway builds the grpc-gateway mux that serves every module's
+// REST API. Handlers call the modules through the in-process gRPC channel,
+// so REST requests run the same interceptor chain as gRPC ones (auth,
+// validation, error mapping) without a loopback socket.
+package gateway
+
+import (
+	"context"
+	"net/http"
+	"strings"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/modulith/modulith/internal/errors"
+	"github.com/modulith/modulith/internal/middleware"
+	"github.com/modulith/modulith/internal/reqmeta"
+)
+
+// NewMux returns a gateway mux that writes snake_case JSON, rejects unknown
+// request fields, answers errors as {code, message, details}, forwards the
+// request ID, client IP and user agent, and labels metrics with the route.
+func NewMux() *runtime.ServeMux {
+	marshaler := &runtime.HTTPBodyMarshaler{Marshaler: &runtime.JSONPb{
+		MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true},
+		UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
+	}}
+
+	return runtime.NewServeMux(
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, marshaler),
+		runtime.WithErrorHandler(errorHandler),
+		runtime.WithRoutingErrorHandler(routingErrorHandler),
+		runtime.WithIncomingHeaderMatcher(headerMatcher),
+		runtime.WithMetadata(requestMetadata),
+		runtime.WithMiddlewares(routeLabel),
+	)
+}
+
+// reserved metadata keys are set by the gateway alone; a client must not
+// inject them with Grpc-Metadata-* headers (it could spoof its IP address).
+var reserved = map[string]bool{
+	reqmeta.RequestIDHeader: true,
+	reqmeta.ClientIPHeader:  true,
+	reqmeta.UserAgentHeader: true,
+}
+
+func headerMatcher(key string) (string, bool) {
+	mdKey, ok := runtime.DefaultHeaderMatcher(key)
+	if !ok || reserved[strings.ToLower(mdKey)] {
+		return "", false
+	}
+
+	return mdKey, true
+}
+
+func requestMetadata(ctx context.Context, _ *http.Request) metadata.MD {
+	return metadata.Pairs(
+		reqmeta.RequestIDHeader, reqmeta.RequestID(ctx),
+		reqmeta.ClientIPHeader, reqmeta.ClientIP(ctx),
+		reqmeta.UserAgentHeader, reqmeta.UserAgent(ctx),
+	)
+}
+
+func routeLabel(next runtime.HandlerFunc) runtime.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, params map[string]string) {
+		if p, ok := runtime.HTTPPattern(r.Context()); ok {
+			middleware.SetRoute(r.Context(), p.String())
+		}
+
+		next(w, r, params)
+	}
+}
+
+// errorHandler writes every error the gateway sees, from the module or from
+// decoding the request, as the platform's JSON error body.
+func errorHandler(_ context.Context, _ *runtime.ServeMux, _ runtime.Marshaler, w http.ResponseWriter, _ *http.Request, err error) {
+	var httpErr *runtime.HTTPStatusError
+	if errors.As(err, &httpErr) {
+		errors.WriteHTTP(w, httpErr.HTTPStatus, asDomain(httpErr.Err))
+
+		return
+	}
+
+	de := asDomain(err)
+	errors.WriteHTTP(w, errors.HTTPStatus(de.Type), de)
+}
+
+func asDomain(err error) *errors.DomainError {
+	var de *errors.DomainError
+	if errors.As(errors.FromGRPC(err), &de) {
+		return de
+	}
+
+	return errors.Internal("internal error", err)
+}
+
+func routingErrorHandler(_ context.Context, _ *runtime.ServeMux, _ runtime.Marshaler, w http.ResponseWriter, r *http.Request, status int) {
+	switch status {
+	case http.StatusMethodNotAllowed:
+		errors.WriteHTTP(w, status, errors.New(errors.TypeNotFound, "method "+r.Method+" not allowed here",
+			errors.WithErrorCode("METHOD_NOT_ALLOWED")))
+	case http.StatusNotFound:
+		errors.WriteHTTP(w, status, errors.NotFound("no route for "+r.Method+" "+r.URL.Path))
+	default:
+		errors.WriteHTTP(w, status, errors.Validation("bad request"))
+	}
+}

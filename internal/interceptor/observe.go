@@ -1,0 +1,134 @@
+package interceptor
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/peer"
+	"google.golang.org/grpc/status"
+)
+
+// Observer records grpc_server_handled_total and
+// grpc_server_handling_seconds for every call and logs it.
+type Observer struct {
+	logger   *slog.Logger
+	handled  metric.Int64Counter
+	duration metric.Float64Histogram
+}
+
+// NewObserver creates the instruments on meter.
+func NewObserver(logger *slog.Logger, meter metric.Meter) (*Observer, error) {
+	handled, err := meter.Int64Counter("grpc.server.handled",
+		metric.WithDescription("RPCs completed on the server, by status code."))
+	if err != nil {
+		return nil, fmt.Errorf("create grpc.server.handled counter: %w", err)
+	}
+
+	duration, err := meter.Float64Histogram("grpc.server.handling",
+		metric.WithUnit("s"),
+		metric.WithDescription("Time to handle an RPC on the server."),
+		metric.WithExplicitBucketBoundaries(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+	if err != nil {
+		return nil, fmt.Errorf("create grpc.server.handling histogram: %w", err)
+	}
+
+	return &Observer{logger: logger, handled: handled, duration: duration}, nil
+}
+
+// Unary observes unary calls.
+func (o *Observer) Unary() grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		start := time.Now()
+		resp, err := handler(ctx, req)
+		o.record(ctx, info.FullMethod, "unary", start, err)
+
+		return resp, err
+	}
+}
+
+// Stream observes streaming calls.
+func (o *Observer) Stream() grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		start := time.Now()
+		err := handler(srv, ss)
+		o.record(ss.Context(), info.FullMethod, streamType(info), start, err)
+
+		return err
+	}
+}
+
+func streamType(info *grpc.StreamServerInfo) string {
+	switch {
+	case info.IsClientStream && info.IsServerStream:
+		return "bidi_stream"
+	case info.IsClientStream:
+		return "client_stream"
+	default:
+		return "server_stream"
+	}
+}
+
+func (o *Observer) record(ctx context.Context, fullMethod, kind string, start time.Time, err error) {
+	elapsed := time.Since(start)
+	code := status.Code(err)
+	service, method := splitMethod(fullMethod)
+
+	attrs := metric.WithAttributeSet(attribute.NewSet(
+		attribute.String("grpc_type", kind),
+		attribute.String("grpc_service", service),
+		attribute.String("grpc_method", method),
+		attribute.String("grpc_code", code.String()),
+	))
+	o.handled.Add(ctx, 1, attrs)
+	o.duration.Record(ctx, elapsed.Seconds(), attrs)
+
+	level := logLevel(code)
+	if level == slog.LevelInfo && inProcess(ctx) {
+		// REST calls are logged by the HTTP access log already.
+		level = slog.LevelDebug
+	}
+
+	if !o.logger.Enabled(ctx, level) {
+		return
+	}
+
+	o.logger.LogAttrs(ctx, level, "grpc request",
+		slog.String("method", fullMethod),
+		slog.String("code", code.String()),
+		slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
+		slog.Bool("in_process", inProcess(ctx)))
+}
+
+func splitMethod(fullMethod string) (service, method string) {
+	s := strings.TrimPrefix(fullMethod, "/")
+	if i := strings.LastIndex(s, "/"); i >= 0 {
+		return s[:i], s[i+1:]
+	}
+
+	return "unknown", s
+}
+
+func inProcess(ctx context.Context) bool {
+	p, ok := peer.FromContext(ctx)
+
+	return ok && p.Addr != nil && p.Addr.Network() == "inproc"
+}
+
+// logLevel logs server faults as errors and client mistakes as warnings.
+func logLevel(code codes.Code) slog.Level {
+	switch code {
+	case codes.OK:
+		return slog.LevelInfo
+	case codes.Unknown, codes.Internal, codes.DataLoss, codes.Unimplemented, codes.Unavailable, codes.DeadlineExceeded:
+		return slog.LevelError
+	default:
+		return slog.LevelWarn
+	}
+}

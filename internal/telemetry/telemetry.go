@@ -1,0 +1,90 @@
+// Package telemetry holds the tracing helpers every layer uses (ServiceSpan,
+// RepositorySpan, SetAttribute, RecordError, AddEvent) and the slog handler
+// that stamps each log line with the trace, span and request IDs of its
+// context and redacts secrets.
+//
+// Spans come from the global OpenTelemetry tracer provider, which the
+// process installs at start (a no-op provider until then), so helpers need
+// nothing but a context.
+package telemetry
+
+import (
+	"context"
+	"fmt"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// InstrumentationName names the tracer and meter of this platform.
+const InstrumentationName = "github.com/modulith/modulith"
+
+func tracer() trace.Tracer { return otel.Tracer(InstrumentationName) }
+
+// StartSpan starts an internal span named name as a child of ctx's span.
+func StartSpan(ctx context.Context, name string, attrs ...attribute.KeyValue) (context.Context, trace.Span) {
+	return tracer().Start(ctx, name, trace.WithAttributes(attrs...))
+}
+
+// ServiceSpan starts the span of a service operation, e.g. "auth.service/CompleteLogin".
+func ServiceSpan(ctx context.Context, module, operation string) (context.Context, trace.Span) {
+	return StartSpan(ctx, module+".service/"+operation,
+		attribute.String("module", module),
+		attribute.String("layer", "service"),
+		attribute.String("operation", operation))
+}
+
+// RepositorySpan starts the span of a repository operation on an entity,
+// e.g. "auth.repository/CreateSession".
+func RepositorySpan(ctx context.Context, module, operation, entity string) (context.Context, trace.Span) {
+	return StartSpan(ctx, module+".repository/"+operation,
+		attribute.String("module", module),
+		attribute.String("layer", "repository"),
+		attribute.String("operation", operation),
+		attribute.String("entity", entity))
+}
+
+// SetAttribute sets an attribute on ctx's span. Strings, booleans, integers
+// and floats keep their type; anything else is formatted with fmt.
+func SetAttribute(ctx context.Context, key string, value any) {
+	trace.SpanFromContext(ctx).SetAttributes(attr(key, value))
+}
+
+func attr(key string, value any) attribute.KeyValue {
+	switch v := value.(type) {
+	case string:
+		return attribute.String(key, v)
+	case bool:
+		return attribute.Bool(key, v)
+	case int:
+		return attribute.Int(key, v)
+	case int32:
+		return attribute.Int64(key, int64(v))
+	case int64:
+		return attribute.Int64(key, v)
+	case float64:
+		return attribute.Float64(key, v)
+	case fmt.Stringer:
+		return attribute.String(key, v.String())
+	default:
+		return attribute.String(key, fmt.Sprint(v))
+	}
+}
+
+// RecordError records err on ctx's span and marks the span as failed.
+func RecordError(ctx context.Context, err error) {
+	if err == nil {
+		return
+	}
+
+	span := trace.SpanFromContext(ctx)
+	span.RecordError(err)
+	span.SetStatus(codes.Error, err.Error())
+}
+
+// AddEvent adds a named event to ctx's span.
+func AddEvent(ctx context.Context, name string, attrs ...attribute.KeyValue) {
+	trace.SpanFromContext(ctx).AddEvent(name, trace.WithAttributes(attrs...))
+}

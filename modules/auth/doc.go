@@ -1,0 +1,12 @@
+// Package auth is the authentication module: passwordless sign-in with
+// one-time codes sent by email or SMS, short-lived JWT access tokens,
+// single-use rotating refresh tokens with reuse detection, sessions that can
+// be listed and revoked, the user's profile and contact changes.
+//
+// Contract: the gRPC service auth.v1.AuthService (proto/auth/v1), also
+// served as REST under /v1/auth. It owns the PostgreSQL schema auth. It
+// publishes user.created, auth.magic_code_requested, auth.session_created,
+// user.profile_updated and user.contact_change_requested, and provides the
+// session check every authenticated request of every module runs. Codes
+// reach users through the notifier, which reacts to its events.
+package auth

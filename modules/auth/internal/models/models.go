@@ -1,0 +1,59 @@
+// Package models holds the auth module's plain data types, shared by its
+// repository and service and free of database types.
+package models
+
+import "time"
+
+// Purposes of a one-time code.
+const (
+	PurposeLogin         = "login"
+	PurposeContactChange = "contact_change"
+)
+
+// User is an account.
+type User struct {
+	ID          string
+	Email       string // "" when the user has none
+	Phone       string // "" when the user has none
+	DisplayName string
+	Role        string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// MagicCode is a one-time code, known only by its HMAC.
+type MagicCode struct {
+	ID        string
+	Purpose   string
+	Identity  string // where the code was sent: a normalized email or phone
+	UserID    string // the requesting user, for contact changes
+	CodeHash  []byte
+	Attempts  int
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// Session is a signed-in device.
+type Session struct {
+	ID        string
+	UserID    string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	RevokedAt *time.Time
+	UserAgent string
+	IPAddress string
+}
+
+// Active reports whether the session may still be used at now.
+func (s Session) Active(now time.Time) bool {
+	return s.RevokedAt == nil && now.Before(s.ExpiresAt)
+}
+
+// RefreshToken is a single-use refresh token, known only by its hash.
+type RefreshToken struct {
+	Hash      []byte
+	SessionID string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	UsedAt    *time.Time
+}

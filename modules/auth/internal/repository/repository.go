@@ -1,0 +1,158 @@
+// Package repository is the auth module's data access: it wraps the
+// sqlc-generated store, speaks models, translates driver errors once (no
+// rows → NotFound, unique violation → AlreadyExists) and runs groups of
+// operations in one transaction with WithTx. It holds no business rules and
+// never generates identifiers.
+package repository
+
+//go:generate go tool mockgen -destination=mocks/repository.go -package=mocks github.com/modulith/modulith/modules/auth/internal/repository Repository
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/modulith/modulith/internal/errors"
+	"github.com/modulith/modulith/internal/telemetry"
+	"github.com/modulith/modulith/modules/auth/internal/db/store"
+	"github.com/modulith/modulith/modules/auth/internal/models"
+)
+
+const module = "auth"
+
+// Repository is what the auth service needs from storage.
+type Repository interface {
+	// WithTx runs fn with a repository bound to one transaction, committed
+	// when fn returns nil and rolled back otherwise (or on panic).
+	WithTx(ctx context.Context, fn func(tx Repository) error) error
+
+	User(ctx context.Context, id string) (models.User, error)
+	UserByEmail(ctx context.Context, email string) (models.User, error)
+	UserByPhone(ctx context.Context, phone string) (models.User, error)
+	CreateUser(ctx context.Context, u models.User) (models.User, error)
+	UpdateDisplayName(ctx context.Context, id, name string, now time.Time) (models.User, error)
+	UpdateEmail(ctx context.Context, id, email string, now time.Time) (models.User, error)
+	UpdatePhone(ctx context.Context, id, phone string, now time.Time) (models.User, error)
+
+	CreateMagicCode(ctx context.Context, c models.MagicCode) error
+	RevokeActiveMagicCodes(ctx context.Context, purpose, identity, userID string, now time.Time) error
+	// ActiveMagicCode returns and locks the newest usable code; call it in
+	// a transaction.
+	ActiveMagicCode(ctx context.Context, purpose, identity, userID string, now time.Time) (models.MagicCode, error)
+	RecordFailedAttempt(ctx context.Context, id string, maxAttempts int32, now time.Time) (int, error)
+	MarkMagicCodeUsed(ctx context.Context, id string, now time.Time) error
+
+	CreateSession(ctx context.Context, s models.Session) error
+	CheckSession(ctx context.Context, sessionID, userID string, now time.Time) (role string, err error)
+	Session(ctx context.Context, id string) (models.Session, error)
+	ActiveSessions(ctx context.Context, userID string, now time.Time) ([]models.Session, error)
+	RevokeSession(ctx context.Context, id string, now time.Time) (bool, error)
+	RevokeUserSessions(ctx context.Context, userID string, now time.Time) (int64, error)
+
+	CreateRefreshToken(ctx context.Context, t models.RefreshToken) error
+	// UseRefreshToken marks an unused, unexpired token used and returns its
+	// session; NotFound when there is no such token.
+	UseRefreshToken(ctx context.Context, hash []byte, now time.Time) (sessionID string, err error)
+	RefreshToken(ctx context.Context, hash []byte) (models.RefreshToken, error)
+
+	// HitRateLimit counts one hit on key in the window starting at
+	// windowStart and returns the hits so far.
+	HitRateLimit(ctx context.Context, key string, windowStart time.Time) (int, error)
+
+	DeleteEndedSessions(ctx context.Context, before time.Time) (int64, error)
+	DeleteExpiredMagicCodes(ctx context.Context, before time.Time) (int64, error)
+	DeleteRateLimitsBefore(ctx context.Context, before time.Time) (int64, error)
+}
+
+// SQL is the PostgreSQL Repository.
+type SQL struct {
+	pool *pgxpool.Pool
+	q    *store.Queries
+}
+
+var _ Repository = (*SQL)(nil)
+
+// New returns a repository on pool.
+func New(pool *pgxpool.Pool) *SQL {
+	return &SQL{pool: pool, q: store.New(pool)}
+}
+
+// WithTx runs fn in a transaction.
+func (r *SQL) WithTx(ctx context.Context, fn func(tx Repository) error) (err error) {
+	if r.pool == nil {
+		// Already in a transaction: join it.
+		return fn(r)
+	}
+
+	tx, err := r.pool.Begin(ctx)
+	if err != nil {
+		return errors.Unavailable("database unavailable", errors.WithCause(fmt.Errorf("begin: %w", err)))
+	}
+
+	defer func() {
+		if p := recover(); p != nil {
+			_ = tx.Rollback(context.WithoutCancel(ctx))
+
+			panic(p)
+		}
+
+		if err != nil {
+			_ = tx.Rollback(context.WithoutCancel(ctx))
+
+			return
+		}
+
+		if cerr := tx.Commit(ctx); cerr != nil {
+			err = fmt.Errorf("commit: %w", cerr)
+		}
+	}()
+
+	return fn(&SQL{q: r.q.WithTx(tx)})
+}
+
+// translate turns driver errors into domain errors, once, here.
+func translate(ctx context.Context, entity string, err error) error {
+	if err == nil {
+		return nil
+	}
+
+	telemetry.RecordError(ctx, err)
+
+	if errors.Is(err, pgx.ErrNoRows) {
+		return errors.NotFound(entity+" not found", errors.WithCause(err))
+	}
+
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
+		return errors.AlreadyExists(entity+" already exists", errors.WithCause(err))
+	}
+
+	return fmt.Errorf("%s: %w", entity, err)
+}
+
+// span starts a repository span for an operation on an entity.
+func span(ctx context.Context, op, entity string) (context.Context, func()) {
+	ctx, s := telemetry.RepositorySpan(ctx, module, op, entity)
+
+	return ctx, func() { s.End() }
+}
+
+func nullable(s string) *string {
+	if s == "" {
+		return nil
+	}
+
+	return &s
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+
+	return *s
+}

@@ -1,0 +1,449 @@
+package service
+
+import (
+	"context"
+	"crypto/hmac"
+	"math"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	authv1 "github.com/modulith/modulith/gen/go/auth/v1"
+	"github.com/modulith/modulith/internal/authn"
+	"github.com/modulith/modulith/internal/authz"
+	"github.com/modulith/modulith/internal/errors"
+	"github.com/modulith/modulith/internal/events"
+	"github.com/modulith/modulith/internal/notifier"
+	"github.com/modulith/modulith/internal/reqmeta"
+	"github.com/modulith/modulith/modules/auth/internal/models"
+	"github.com/modulith/modulith/modules/auth/internal/repository"
+)
+
+// errInvalidCode is the one answer to every failed code check, whatever
+// the reason (unknown identity, wrong, expired, used or exhausted code), so
+// the answer reveals nothing.
+var errInvalidCode = errors.WithCode(errors.CodeAuthCodeInvalid, "invalid or expired code")
+
+// identityOf normalizes the email or phone of a request (exactly one is set).
+func identityOf(email, phone string) identity {
+	if phone != "" {
+		return phoneIdentity(phone)
+	}
+
+	return emailIdentity(email)
+}
+
+// RequestLogin sends a one-time code. It never looks the identity up, so
+// known and unknown addresses get the same answer in the same time.
+func (s *Service) RequestLogin(ctx context.Context, req *authv1.RequestLoginRequest) (_ *authv1.RequestLoginResponse, err error) {
+	ctx, end := span(ctx, "RequestLogin")
+	defer end(&err)
+
+	id := identityOf(req.GetEmail(), req.GetPhone())
+	if !s.delivery.CanDeliver(id.channel) {
+		return nil, errors.Unavailable("sign-in by " + string(id.channel) + " is not available")
+	}
+
+	if err := s.throttle(ctx, "login:ip:"+reqmeta.ClientIP(ctx), s.cfg.RequestsPerIP); err != nil {
+		return nil, err
+	}
+
+	if err := s.throttle(ctx, "login:id:"+id.value, s.cfg.RequestsPerID); err != nil {
+		return nil, err
+	}
+
+	if err := s.sendCode(ctx, models.PurposeLogin, id, "", events.MagicCodeRequestedEvent); err != nil {
+		return nil, err
+	}
+
+	return &authv1.RequestLoginResponse{ExpiresIn: seconds(s.cfg.CodeTTL)}, nil
+}
+
+// sendCode replaces any usable code for (purpose, identity, user) with a new
+// one and publishes the event that delivers it.
+func (s *Service) sendCode(ctx context.Context, purpose string, id identity, userID, event string) error {
+	code, err := newCode()
+	if err != nil {
+		return err
+	}
+
+	codeID, err := newID(prefixCode)
+	if err != nil {
+		return err
+	}
+
+	now := s.now()
+	mc := models.MagicCode{
+		ID: codeID, Purpose: purpose, Identity: id.value, UserID: userID,
+		CodeHash: s.codeHash(purpose, id.value, userID, code), CreatedAt: now, ExpiresAt: now.Add(s.cfg.CodeTTL),
+	}
+
+	err = s.repo.WithTx(ctx, func(tx repository.Repository) error {
+		if err := tx.RevokeActiveMagicCodes(ctx, purpose, id.value, userID, now); err != nil {
+			return err
+		}
+
+		return tx.CreateMagicCode(ctx, mc)
+	})
+	if err != nil {
+		return err
+	}
+
+	var payload map[string]any
+	if event == events.ContactChangeRequestedEvent {
+		payload, err = events.NewContactChangeRequestedPayload(userID, id.eventChannel(), id.value, code, mc.ExpiresAt)
+	} else {
+		payload, err = events.NewMagicCodeRequestedPayload(id.eventChannel(), id.value, code, mc.ExpiresAt)
+	}
+
+	if err == nil {
+		err = s.bus.Publish(ctx, events.Event{Name: event, Payload: payload})
+	}
+
+	if err != nil {
+		return errors.Unavailable("cannot send the code now", errors.WithCause(err))
+	}
+
+	return nil
+}
+
+// consumeCode checks a code inside tx and reports whether it matched: a
+// match consumes the code; a mismatch counts an attempt (revoking the code
+// at the limit), which the caller must commit for the attempt to count.
+func (s *Service) consumeCode(ctx context.Context, tx repository.Repository, purpose string, id identity, userID, code string) (bool, error) {
+	now := s.now()
+	presented := s.codeHash(purpose, id.value, userID, code)
+
+	mc, err := tx.ActiveMagicCode(ctx, purpose, id.value, userID, now)
+	if errors.IsType(err, errors.TypeNotFound) {
+		// Compare anyway so a missing code costs the same as a wrong one.
+		hmac.Equal(presented, s.codeHash(purpose, id.value, userID, "000000"))
+
+		return false, nil
+	}
+
+	if err != nil {
+		return false, err
+	}
+
+	if !hmac.Equal(presented, mc.CodeHash) {
+		_, err := tx.RecordFailedAttempt(ctx, mc.ID, s.cfg.CodeMaxAttempts, now)
+
+		return false, err
+	}
+
+	return true, tx.MarkMagicCodeUsed(ctx, mc.ID, now)
+}
+
+// login is the outcome of a successful CompleteLogin transaction.
+type login struct {
+	user    models.User
+	session models.Session
+	refresh string
+	created bool
+}
+
+// CompleteLogin exchanges a code for tokens, creating the user on first login.
+func (s *Service) CompleteLogin(ctx context.Context, req *authv1.CompleteLoginRequest) (_ *authv1.CompleteLoginResponse, err error) {
+	ctx, end := span(ctx, "CompleteLogin")
+	defer end(&err)
+
+	if err := s.throttle(ctx, "verify:ip:"+reqmeta.ClientIP(ctx), s.cfg.VerificationsPerIP); err != nil {
+		return nil, err
+	}
+
+	id := identityOf(req.GetEmail(), req.GetPhone())
+
+	var (
+		out   login
+		valid bool
+	)
+
+	// A wrong guess commits too: the attempt must count.
+	err = s.repo.WithTx(ctx, func(tx repository.Repository) error {
+		valid, err = s.consumeCode(ctx, tx, models.PurposeLogin, id, "", req.GetCode())
+		if err != nil || !valid {
+			return err
+		}
+
+		out, err = s.signIn(ctx, tx, id)
+
+		return err
+	})
+
+	switch {
+	case err != nil:
+		return nil, err
+	case !valid:
+		return nil, errInvalidCode
+	}
+
+	return s.loginResponse(ctx, out)
+}
+
+// signIn finds or creates the user and opens a session, inside tx.
+func (s *Service) signIn(ctx context.Context, tx repository.Repository, id identity) (login, error) {
+	user, created, err := s.findOrCreateUser(ctx, tx, id)
+	if err != nil {
+		return login{}, err
+	}
+
+	session, refresh, err := s.openSession(ctx, tx, user.ID)
+	if err != nil {
+		return login{}, err
+	}
+
+	return login{user: user, session: session, refresh: refresh, created: created}, nil
+}
+
+func (s *Service) findOrCreateUser(ctx context.Context, tx repository.Repository, id identity) (models.User, bool, error) {
+	lookup := tx.UserByEmail
+	if id.channel == notifier.ChannelSMS {
+		lookup = tx.UserByPhone
+	}
+
+	user, err := lookup(ctx, id.value)
+	if !errors.IsType(err, errors.TypeNotFound) {
+		return user, false, err
+	}
+
+	userID, err := newID(prefixUser)
+	if err != nil {
+		return models.User{}, false, err
+	}
+
+	u := models.User{ID: userID, Role: authz.RoleUser, CreatedAt: s.now()}
+	if id.channel == notifier.ChannelSMS {
+		u.Phone = id.value
+	} else {
+		u.Email = id.value
+	}
+
+	user, err = tx.CreateUser(ctx, u)
+
+	return user, true, err
+}
+
+// openSession creates a session and its first refresh token.
+func (s *Service) openSession(ctx context.Context, tx repository.Repository, userID string) (models.Session, string, error) {
+	sessionID, err := newID(prefixSession)
+	if err != nil {
+		return models.Session{}, "", err
+	}
+
+	now := s.now()
+	session := models.Session{
+		ID: sessionID, UserID: userID, CreatedAt: now, ExpiresAt: now.Add(s.cfg.SessionTTL),
+		UserAgent: reqmeta.UserAgent(ctx), IPAddress: reqmeta.ClientIP(ctx),
+	}
+
+	if err := tx.CreateSession(ctx, session); err != nil {
+		return models.Session{}, "", err
+	}
+
+	refresh, err := s.issueRefreshToken(ctx, tx, session)
+
+	return session, refresh, err
+}
+
+func (s *Service) issueRefreshToken(ctx context.Context, tx repository.Repository, session models.Session) (string, error) {
+	token, hash, err := newRefreshToken()
+	if err != nil {
+		return "", err
+	}
+
+	err = tx.CreateRefreshToken(ctx, models.RefreshToken{
+		Hash: hash, SessionID: session.ID, CreatedAt: s.now(), ExpiresAt: session.ExpiresAt,
+	})
+
+	return token, err
+}
+
+func (s *Service) loginResponse(ctx context.Context, out login) (*authv1.CompleteLoginResponse, error) {
+	if out.created {
+		payload, err := events.NewUserCreatedPayload(out.user.ID, out.user.Email, out.user.Phone)
+		s.publish(ctx, events.UserCreatedEvent, payload, err)
+	}
+
+	payload, err := events.NewSessionCreatedPayload(out.user.ID, out.session.ID, out.session.IPAddress, out.session.UserAgent)
+	s.publish(ctx, events.SessionCreatedEvent, payload, err)
+
+	tokens, err := s.tokenPair(out.user, out.session, out.refresh)
+	if err != nil {
+		return nil, err
+	}
+
+	return &authv1.CompleteLoginResponse{Tokens: tokens, User: toProtoUser(out.user), NewUser: out.created}, nil
+}
+
+func (s *Service) tokenPair(user models.User, session models.Session, refresh string) (*authv1.Tokens, error) {
+	access, _, err := s.tokens.IssueAccess(user.ID, session.ID, user.Role, s.now(), s.cfg.AccessTokenTTL)
+	if err != nil {
+		return nil, errors.Internal("issue access token", err)
+	}
+
+	return &authv1.Tokens{
+		AccessToken:      access,
+		RefreshToken:     refresh,
+		TokenType:        "Bearer",
+		ExpiresIn:        seconds(s.cfg.AccessTokenTTL),
+		RefreshExpiresAt: timestamppb.New(session.ExpiresAt),
+	}, nil
+}
+
+// errInvalidRefresh answers every refresh token that cannot be used.
+var errInvalidRefresh = errors.WithCode(errors.CodeAuthTokenInvalid, "invalid or expired refresh token")
+
+// RefreshToken rotates a refresh token. A token works once: presenting a
+// used token again means it was stolen (or the client is confused), so the
+// whole session is revoked.
+func (s *Service) RefreshToken(ctx context.Context, req *authv1.RefreshTokenRequest) (_ *authv1.RefreshTokenResponse, err error) {
+	ctx, end := span(ctx, "RefreshToken")
+	defer end(&err)
+
+	var (
+		user    models.User
+		session models.Session
+		refresh string
+		verdict rotation
+	)
+
+	// A detected reuse commits too: it has revoked the session.
+	err = s.repo.WithTx(ctx, func(tx repository.Repository) error {
+		session, verdict, err = s.rotate(ctx, tx, hashToken(req.GetRefreshToken()))
+		if err != nil || verdict != rotated {
+			return err
+		}
+
+		if user, err = tx.User(ctx, session.UserID); err != nil {
+			return err
+		}
+
+		refresh, err = s.issueRefreshToken(ctx, tx, session)
+
+		return err
+	})
+
+	switch {
+	case err != nil:
+		return nil, err
+	case verdict == reused:
+		return nil, errors.WithCode(errors.CodeAuthTokenReused, "refresh token already used; the session is revoked")
+	case verdict != rotated:
+		return nil, errInvalidRefresh
+	}
+
+	tokens, err := s.tokenPair(user, session, refresh)
+	if err != nil {
+		return nil, err
+	}
+
+	return &authv1.RefreshTokenResponse{Tokens: tokens}, nil
+}
+
+// rotation is what became of a presented refresh token.
+type rotation int
+
+const (
+	rejected rotation = iota // unknown, expired, or its session ended
+	rotated                  // consumed; its session is live
+	reused                   // used before: its session is now revoked
+)
+
+// rotate consumes a refresh token and returns its live session.
+func (s *Service) rotate(ctx context.Context, tx repository.Repository, hash []byte) (models.Session, rotation, error) {
+	now := s.now()
+
+	sessionID, err := tx.UseRefreshToken(ctx, hash, now)
+	if errors.IsType(err, errors.TypeNotFound) {
+		verdict, err := s.unusableToken(ctx, tx, hash, now)
+
+		return models.Session{}, verdict, err
+	}
+
+	if err != nil {
+		return models.Session{}, rejected, err
+	}
+
+	session, err := tx.Session(ctx, sessionID)
+	if err != nil {
+		return models.Session{}, rejected, err
+	}
+
+	if !session.Active(now) {
+		return models.Session{}, rejected, nil
+	}
+
+	return session, rotated, nil
+}
+
+// unusableToken tells why a refresh token could not be used, revoking its
+// session when the token had been used before.
+func (s *Service) unusableToken(ctx context.Context, tx repository.Repository, hash []byte, now time.Time) (rotation, error) {
+	rt, err := tx.RefreshToken(ctx, hash)
+
+	switch {
+	case errors.IsType(err, errors.TypeNotFound):
+		return rejected, nil
+	case err != nil:
+		return rejected, err
+	case rt.UsedAt == nil:
+		return rejected, nil // expired
+	}
+
+	if _, err := tx.RevokeSession(ctx, rt.SessionID, now); err != nil {
+		return rejected, err
+	}
+
+	s.logger.WarnContext(ctx, "refresh token reused; session revoked", "session_id", rt.SessionID)
+
+	return reused, nil
+}
+
+// Logout revokes the caller's session, or all of the caller's sessions.
+func (s *Service) Logout(ctx context.Context, req *authv1.LogoutRequest) (_ *authv1.LogoutResponse, err error) {
+	ctx, end := span(ctx, "Logout")
+	defer end(&err)
+
+	caller, ok := authn.FromContext(ctx)
+	if !ok {
+		return nil, errors.Unauthorized("authentication required")
+	}
+
+	now := s.now()
+
+	if req.GetAllSessions() {
+		n, err := s.repo.RevokeUserSessions(ctx, caller.UserID, now)
+		if err != nil {
+			return nil, err
+		}
+
+		return &authv1.LogoutResponse{Revoked: clampInt32(n)}, nil
+	}
+
+	revoked, err := s.repo.RevokeSession(ctx, caller.SessionID, now)
+	if err != nil {
+		return nil, err
+	}
+
+	if !revoked {
+		return &authv1.LogoutResponse{}, nil
+	}
+
+	return &authv1.LogoutResponse{Revoked: 1}, nil
+}
+
+func seconds(d time.Duration) int32 {
+	return clampInt32(int64(d / time.Second))
+}
+
+func clampInt32(n int64) int32 {
+	switch {
+	case n > math.MaxInt32:
+		return math.MaxInt32
+	case n < math.MinInt32:
+		return math.MinInt32
+	default:
+		return int32(n)
+	}
+}

@@ -1,0 +1,236 @@
+package service
+
+import (
+	"context"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	authv1 "github.com/modulith/modulith/gen/go/auth/v1"
+	"github.com/modulith/modulith/internal/authn"
+	"github.com/modulith/modulith/internal/authz"
+	"github.com/modulith/modulith/internal/errors"
+	"github.com/modulith/modulith/internal/events"
+	"github.com/modulith/modulith/internal/notifier"
+	"github.com/modulith/modulith/modules/auth/internal/models"
+	"github.com/modulith/modulith/modules/auth/internal/repository"
+)
+
+// Permissions the profile endpoints require (granted to role user).
+const (
+	permProfileRead = "profile:read"
+	permProfileEdit = "profile:edit"
+)
+
+func toProtoUser(u models.User) *authv1.User {
+	return &authv1.User{
+		Id:          u.ID,
+		Email:       u.Email,
+		Phone:       u.Phone,
+		DisplayName: u.DisplayName,
+		Role:        u.Role,
+		CreateTime:  timestamppb.New(u.CreatedAt),
+		UpdateTime:  timestamppb.New(u.UpdatedAt),
+	}
+}
+
+// authorized returns the caller if it has perm.
+func authorized(ctx context.Context, perm string) (authn.Identity, error) {
+	if err := authz.RequirePermission(ctx, perm); err != nil {
+		return authn.Identity{}, err
+	}
+
+	caller, _ := authn.FromContext(ctx)
+
+	return caller, nil
+}
+
+// GetProfile returns the caller's profile.
+func (s *Service) GetProfile(ctx context.Context, _ *authv1.GetProfileRequest) (_ *authv1.GetProfileResponse, err error) {
+	ctx, end := span(ctx, "GetProfile")
+	defer end(&err)
+
+	caller, err := authorized(ctx, permProfileRead)
+	if err != nil {
+		return nil, err
+	}
+
+	user, err := s.repo.User(ctx, caller.UserID)
+	if err != nil {
+		return nil, err
+	}
+
+	return &authv1.GetProfileResponse{User: toProtoUser(user)}, nil
+}
+
+// UpdateProfile changes the fields that are set.
+func (s *Service) UpdateProfile(ctx context.Context, req *authv1.UpdateProfileRequest) (_ *authv1.UpdateProfileResponse, err error) {
+	ctx, end := span(ctx, "UpdateProfile")
+	defer end(&err)
+
+	caller, err := authorized(ctx, permProfileEdit)
+	if err != nil {
+		return nil, err
+	}
+
+	if req.DisplayName == nil {
+		return nil, errors.Validation("nothing to update", errors.WithField("display_name", "set at least one field"))
+	}
+
+	user, err := s.repo.UpdateDisplayName(ctx, caller.UserID, req.GetDisplayName(), s.now())
+	if err != nil {
+		return nil, err
+	}
+
+	payload, err := events.NewProfileUpdatedPayload(user.ID, []string{"display_name"})
+	s.publish(ctx, events.ProfileUpdatedEvent, payload, err)
+
+	return &authv1.UpdateProfileResponse{User: toProtoUser(user)}, nil
+}
+
+// ListSessions lists the caller's live sessions.
+func (s *Service) ListSessions(ctx context.Context, _ *authv1.ListSessionsRequest) (_ *authv1.ListSessionsResponse, err error) {
+	ctx, end := span(ctx, "ListSessions")
+	defer end(&err)
+
+	caller, err := authorized(ctx, permProfileRead)
+	if err != nil {
+		return nil, err
+	}
+
+	sessions, err := s.repo.ActiveSessions(ctx, caller.UserID, s.now())
+	if err != nil {
+		return nil, err
+	}
+
+	resp := &authv1.ListSessionsResponse{Sessions: make([]*authv1.Session, len(sessions))}
+	for i, ss := range sessions {
+		resp.Sessions[i] = &authv1.Session{
+			Id:         ss.ID,
+			CreateTime: timestamppb.New(ss.CreatedAt),
+			ExpireTime: timestamppb.New(ss.ExpiresAt),
+			UserAgent:  ss.UserAgent,
+			IpAddress:  ss.IPAddress,
+			Current:    ss.ID == caller.SessionID,
+		}
+	}
+
+	return resp, nil
+}
+
+// RevokeSession ends one session of the caller; admins may end anyone's.
+// Sessions the caller may not see are reported as not found.
+func (s *Service) RevokeSession(ctx context.Context, req *authv1.RevokeSessionRequest) (_ *authv1.RevokeSessionResponse, err error) {
+	ctx, end := span(ctx, "RevokeSession")
+	defer end(&err)
+
+	notFound := errors.NotFound("session not found")
+
+	session, err := s.repo.Session(ctx, req.GetSessionId())
+	if errors.IsType(err, errors.TypeNotFound) {
+		return nil, notFound
+	}
+
+	if err != nil {
+		return nil, err
+	}
+
+	if err := authz.RequireOwnershipOrRole(ctx, session.UserID, authz.RoleAdmin); err != nil {
+		if errors.IsType(err, errors.TypeForbidden) {
+			return nil, notFound
+		}
+
+		return nil, err
+	}
+
+	if _, err := s.repo.RevokeSession(ctx, session.ID, s.now()); err != nil {
+		return nil, err
+	}
+
+	return &authv1.RevokeSessionResponse{}, nil
+}
+
+// RequestContactChange sends a confirmation code to the caller's new email
+// address or phone number.
+func (s *Service) RequestContactChange(ctx context.Context, req *authv1.RequestContactChangeRequest) (_ *authv1.RequestContactChangeResponse, err error) {
+	ctx, end := span(ctx, "RequestContactChange")
+	defer end(&err)
+
+	caller, err := authorized(ctx, permProfileEdit)
+	if err != nil {
+		return nil, err
+	}
+
+	id := identityOf(req.GetEmail(), req.GetPhone())
+	if !s.delivery.CanDeliver(id.channel) {
+		return nil, errors.Unavailable("delivery by " + string(id.channel) + " is not available")
+	}
+
+	if err := s.throttle(ctx, "contact:user:"+caller.UserID, s.cfg.RequestsPerID); err != nil {
+		return nil, err
+	}
+
+	err = s.sendCode(ctx, models.PurposeContactChange, id, caller.UserID, events.ContactChangeRequestedEvent)
+	if err != nil {
+		return nil, err
+	}
+
+	return &authv1.RequestContactChangeResponse{ExpiresIn: seconds(s.cfg.CodeTTL)}, nil
+}
+
+// ConfirmContactChange makes the new contact the caller's once its code is
+// confirmed.
+func (s *Service) ConfirmContactChange(ctx context.Context, req *authv1.ConfirmContactChangeRequest) (_ *authv1.ConfirmContactChangeResponse, err error) {
+	ctx, end := span(ctx, "ConfirmContactChange")
+	defer end(&err)
+
+	caller, err := authorized(ctx, permProfileEdit)
+	if err != nil {
+		return nil, err
+	}
+
+	id := identityOf(req.GetEmail(), req.GetPhone())
+
+	var (
+		user  models.User
+		valid bool
+	)
+
+	// A wrong guess commits too: the attempt must count.
+	err = s.repo.WithTx(ctx, func(tx repository.Repository) error {
+		valid, err = s.consumeCode(ctx, tx, models.PurposeContactChange, id, caller.UserID, req.GetCode())
+		if err != nil || !valid {
+			return err
+		}
+
+		user, err = s.setContact(ctx, tx, caller.UserID, id, s.now())
+
+		return err
+	})
+
+	switch {
+	case err != nil:
+		return nil, err
+	case !valid:
+		return nil, errInvalidCode
+	}
+
+	payload, err := events.NewProfileUpdatedPayload(user.ID, []string{string(id.channel)})
+	s.publish(ctx, events.ProfileUpdatedEvent, payload, err)
+
+	return &authv1.ConfirmContactChangeResponse{User: toProtoUser(user)}, nil
+}
+
+func (s *Service) setContact(ctx context.Context, tx repository.Repository, userID string, id identity, now time.Time) (models.User, error) {
+	update := tx.UpdateEmail
+	if id.channel == notifier.ChannelSMS {
+		update = tx.UpdatePhone
+	}
+
+	user, err := update(ctx, userID, id.value, now)
+	if errors.IsType(err, errors.TypeAlreadyExists) {
+		return models.User{}, errors.AlreadyExists("this " + string(id.channel) + " belongs to another account")
+	}
+
+	return user, err
+}

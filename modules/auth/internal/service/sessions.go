@@ -1,0 +1,50 @@
+package service
+
+import (
+	"context"
+	"time"
+
+	"github.com/modulith/modulith/internal/errors"
+)
+
+// CheckSession implements authn.SessionChecker: the one database lookup of
+// every authenticated request. It returns the user's current role, so a
+// role change applies at once, and refuses revoked or expired sessions, so
+// logout applies at once.
+func (s *Service) CheckSession(ctx context.Context, sessionID, userID string) (string, error) {
+	role, err := s.repo.CheckSession(ctx, sessionID, userID, s.now())
+
+	switch {
+	case errors.IsType(err, errors.TypeNotFound):
+		return "", errors.WithCode(errors.CodeAuthTokenInvalid, "session expired or revoked")
+	case err != nil:
+		return "", errors.Unavailable("cannot check the session now", errors.WithCause(err))
+	default:
+		return role, nil
+	}
+}
+
+// Retention of ended sessions and expired codes before cleanup deletes them.
+const retention = 7 * 24 * time.Hour
+
+// CleanupSessions deletes sessions that ended more than a week ago.
+func (s *Service) CleanupSessions(ctx context.Context) (int64, error) {
+	return s.repo.DeleteEndedSessions(ctx, s.now().Add(-retention))
+}
+
+// CleanupMagicCodes deletes codes that expired more than a week ago and
+// rate-limit counters of past windows.
+func (s *Service) CleanupMagicCodes(ctx context.Context) (int64, error) {
+	now := s.now()
+
+	codes, err := s.repo.DeleteExpiredMagicCodes(ctx, now.Add(-retention))
+	if err != nil {
+		return 0, err
+	}
+
+	if _, err := s.repo.DeleteRateLimitsBefore(ctx, now.Add(-s.cfg.RateWindow)); err != nil {
+		return codes, err
+	}
+
+	return codes, nil
+}
