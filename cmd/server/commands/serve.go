@@ -15,6 +15,7 @@ import (
 	"github.com/modulith/modulith/cmd/server/observability"
 	"github.com/modulith/modulith/cmd/server/setup"
 	"github.com/modulith/modulith/internal/events"
+	"github.com/modulith/modulith/internal/grpcserver"
 	"github.com/modulith/modulith/internal/registry"
 )
 
@@ -24,7 +25,7 @@ type server struct {
 	tel     *observability.Telemetry
 	bus     *events.Bus
 	reg     *registry.Registry
-	grpc    *setup.GRPC
+	grpc    *grpcserver.GRPC
 	checker *health.Checker
 	http    *http.Server
 }
@@ -100,7 +101,7 @@ func (s *server) assemble(ctx context.Context, e env) error {
 		return err
 	}
 
-	s.grpc, err = setup.NewGRPC(setup.GRPCDeps{
+	s.grpc, err = grpcserver.New(grpcserver.Deps{
 		Config: p.cfg, Registry: reg, Logger: p.logger, Meter: meter,
 		Tracer: s.tel.Tracer, Propagator: s.tel.Propagator,
 	})

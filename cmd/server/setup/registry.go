@@ -1,7 +1,6 @@
 // Package setup builds the pieces of a server process, each by one function
-// that returns the thing and, where needed, how to close it: configuration,
-// the database pool, the notifier, the module registry, the gRPC server with
-// its in-process channel, and the HTTP handler.
+// that returns the thing: the module list, the database pool, the notifier
+// and the HTTP handler (the gRPC server comes from internal/grpcserver).
 package setup
 
 import (

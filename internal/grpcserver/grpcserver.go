@@ -1,4 +1,9 @@
-package setup
+// Package grpcserver builds a process's gRPC server and the in-process
+// channel beside it: both serve every module of a registry through the same
+// interceptor chain, the channel without a socket (the REST gateway and
+// module-to-module calls use it). The server binary and the tests build it
+// the same way.
+package grpcserver
 
 import (
 	"fmt"
@@ -30,8 +35,8 @@ var platformPublic = []string{
 	"/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
 }
 
-// GRPCDeps are what the gRPC server needs.
-type GRPCDeps struct {
+// Deps are what the gRPC server needs.
+type Deps struct {
 	Config     *config.Config
 	Registry   *registry.Registry
 	Logger     *slog.Logger
@@ -50,9 +55,9 @@ type GRPC struct {
 	Conn grpc.ClientConnInterface
 }
 
-// NewGRPC builds the gRPC server and the in-process channel. The registry
-// must be initialized (the auth module provides the session check).
-func NewGRPC(d GRPCDeps) (*GRPC, error) {
+// New builds the gRPC server and the in-process channel. The registry must
+// be initialized (the auth module provides the session check).
+func New(d Deps) (*GRPC, error) {
 	unary, stream, err := interceptors(d)
 	if err != nil {
 		return nil, err
@@ -84,7 +89,7 @@ func NewGRPC(d GRPCDeps) (*GRPC, error) {
 
 // interceptors returns the chain every call runs, outermost first (see
 // package interceptor).
-func interceptors(d GRPCDeps) ([]grpc.UnaryServerInterceptor, []grpc.StreamServerInterceptor, error) {
+func interceptors(d Deps) ([]grpc.UnaryServerInterceptor, []grpc.StreamServerInterceptor, error) {
 	validator, err := protovalidate.New()
 	if err != nil {
 		return nil, nil, fmt.Errorf("protovalidate: %w", err)
