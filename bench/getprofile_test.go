@@ -1,0 +1,96 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"testing"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+
+	authv1 "github.com/modulith/modulith/gen/go/auth/v1"
+)
+
+// BenchmarkGetProfile measures an authenticated GetProfile (JWT check,
+// session check, user query) against a running server, 16 concurrent
+// clients, over REST and over gRPC, and the same work in a hand-written
+// net/http + pgx server in the same run.
+//
+// Goals: REST ≥ 0.5 x-baseline, gRPC ≥ 0.8 x-baseline.
+func BenchmarkGetProfile(b *testing.B) {
+	p := startPlatform(b)
+	token := signIn(b, p)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	b.Cleanup(cancel)
+
+	baseURL, err := serveBaseline(ctx, newBaseline(p.db.Pool, []byte(secret)))
+	if err != nil {
+		b.Fatal(err)
+	}
+
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: concurrency}}
+
+	var base result
+
+	b.Run("baseline-net-http-pgx", func(b *testing.B) {
+		base = measure(b, restCall(client, baseURL, token))
+		base.report(b, result{})
+	})
+	b.Run("rest", func(b *testing.B) {
+		measure(b, restCall(client, p.httpURL, token)).report(b, base)
+	})
+	b.Run("grpc", func(b *testing.B) {
+		measure(b, grpcCall(b, p.grpcAddr, token)).report(b, base)
+	})
+}
+
+func restCall(client *http.Client, base, token string) func(context.Context) error {
+	return func(ctx context.Context) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/v1/auth/profile", nil)
+		if err != nil {
+			return err
+		}
+
+		req.Header.Set("Authorization", "Bearer "+token)
+
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+
+		if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+			return err
+		}
+
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("GET %s/v1/auth/profile: %d", base, resp.StatusCode)
+		}
+
+		return nil
+	}
+}
+
+func grpcCall(b *testing.B, addr, token string) func(context.Context) error {
+	b.Helper()
+
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		b.Fatal(err)
+	}
+
+	b.Cleanup(func() { _ = conn.Close() })
+
+	client := authv1.NewAuthServiceClient(conn)
+	md := metadata.Pairs("authorization", "Bearer "+token)
+
+	return func(ctx context.Context) error {
+		_, err := client.GetProfile(metadata.NewOutgoingContext(ctx, md), &authv1.GetProfileRequest{})
+
+		return err
+	}
+}
