@@ -92,7 +92,7 @@ func (r *SQL) UpdateEmail(ctx context.Context, id, email string, now time.Time) 
 	ctx, end := span(ctx, "UpdateEmail", entityUser)
 	defer end()
 
-	u, err := r.q.UpdateEmail(ctx, store.UpdateEmailParams{ID: id, Email: &email, UpdatedAt: now})
+	u, err := r.q.UpdateEmail(ctx, store.UpdateEmailParams{ID: id, Email: nullable(email), UpdatedAt: now})
 
 	return userResult(ctx, u, err)
 }
@@ -102,7 +102,7 @@ func (r *SQL) UpdatePhone(ctx context.Context, id, phone string, now time.Time) 
 	ctx, end := span(ctx, "UpdatePhone", entityUser)
 	defer end()
 
-	u, err := r.q.UpdatePhone(ctx, store.UpdatePhoneParams{ID: id, Phone: &phone, UpdatedAt: now})
+	u, err := r.q.UpdatePhone(ctx, store.UpdatePhoneParams{ID: id, Phone: nullable(phone), UpdatedAt: now})
 
 	return userResult(ctx, u, err)
 }

@@ -215,7 +215,7 @@ func (s *Service) ConfirmContactChange(ctx context.Context, req *authv1.ConfirmC
 		return nil, errInvalidCode
 	}
 
-	payload, err := events.NewProfileUpdatedPayload(user.ID, []string{string(id.channel)})
+	payload, err := events.NewProfileUpdatedPayload(user.ID, []string{id.field()})
 	s.publish(ctx, events.ProfileUpdatedEvent, payload, err)
 
 	return &authv1.ConfirmContactChangeResponse{User: toProtoUser(user)}, nil

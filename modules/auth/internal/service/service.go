@@ -202,6 +202,15 @@ func phoneIdentity(phone string) identity {
 	return identity{value: strings.TrimSpace(phone), channel: notifier.ChannelSMS}
 }
 
+// field names the profile field the identity is stored in.
+func (i identity) field() string {
+	if i.channel == notifier.ChannelSMS {
+		return "phone"
+	}
+
+	return "email"
+}
+
 // eventChannel names a notifier channel in event payloads.
 func (i identity) eventChannel() string {
 	if i.channel == notifier.ChannelSMS {

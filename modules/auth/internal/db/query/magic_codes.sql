@@ -22,7 +22,7 @@ FOR UPDATE;
 -- name: RecordFailedAttempt :one
 UPDATE auth.magic_codes
 SET attempts = attempts + 1,
-    revoked_at = CASE WHEN attempts + 1 >= @max_attempts::integer THEN @now::timestamptz END
+    revoked_at = CASE WHEN attempts + 1 >= @max_attempts::integer THEN COALESCE(revoked_at, @now::timestamptz) ELSE revoked_at END
 WHERE id = @id
 RETURNING attempts;
 

@@ -109,7 +109,7 @@ func (q *Queries) MarkMagicCodeUsed(ctx context.Context, arg MarkMagicCodeUsedPa
 const recordFailedAttempt = `-- name: RecordFailedAttempt :one
 UPDATE auth.magic_codes
 SET attempts = attempts + 1,
-    revoked_at = CASE WHEN attempts + 1 >= $1::integer THEN $2::timestamptz END
+    revoked_at = CASE WHEN attempts + 1 >= $1::integer THEN COALESCE(revoked_at, $2::timestamptz) ELSE revoked_at END
 WHERE id = $3
 RETURNING attempts
 `

@@ -184,7 +184,8 @@ func (q *Queries) RevokeSession(ctx context.Context, arg RevokeSessionParams) (i
 }
 
 const revokeUserSessions = `-- name: RevokeUserSessions :execrows
-UPDATE auth.sessions SET revoked_at = $1::timestamptz WHERE user_id = $2 AND revoked_at IS NULL
+UPDATE auth.sessions SET revoked_at = $1::timestamptz
+WHERE user_id = $2 AND revoked_at IS NULL AND expires_at > $1::timestamptz
 `
 
 type RevokeUserSessionsParams struct {

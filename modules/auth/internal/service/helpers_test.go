@@ -1,0 +1,459 @@
+package service_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/mock/gomock"
+
+	authv1 "github.com/modulith/modulith/gen/go/auth/v1"
+	"github.com/modulith/modulith/internal/authn"
+	"github.com/modulith/modulith/internal/authz"
+	"github.com/modulith/modulith/internal/errors"
+	"github.com/modulith/modulith/internal/events"
+	"github.com/modulith/modulith/internal/notifier"
+	"github.com/modulith/modulith/internal/reqmeta"
+	"github.com/modulith/modulith/modules/auth/internal/models"
+	"github.com/modulith/modulith/modules/auth/internal/repository"
+	"github.com/modulith/modulith/modules/auth/internal/repository/mocks"
+	"github.com/modulith/modulith/modules/auth/internal/service"
+)
+
+// testNow is the fixed clock: 9m26s into a 15-minute rate window, so a
+// throttled client must wait 5m34s.
+var testNow = time.Date(2025, time.March, 14, 15, 9, 26, 0, time.UTC)
+
+const (
+	windowLeft = 5*time.Minute + 34*time.Second
+
+	testIP        = "203.0.113.7"
+	testUserAgent = "modulith-test/1.0"
+
+	callerID      = "user_01jpcaller"
+	callerSession = "sess_01jpcaller"
+	otherID       = "user_01jpother"
+
+	// roleNobody is registered with no permissions at all.
+	roleNobody = "nobody"
+)
+
+// windowStart is testNow truncated to the 15-minute rate window.
+var windowStart = time.Date(2025, time.March, 14, 15, 0, 0, 0, time.UTC)
+
+// errStore stands for any failure of the repository that is not a domain
+// error; the service must return it as is.
+var errStore = fmt.Errorf("store: connection reset")
+
+// sixDigits is the shape of every one-time code.
+var sixDigits = regexp.MustCompile(`^[0-9]{6}$`)
+
+func testConfig() service.Config {
+	return service.Config{
+		CodeTTL:            10 * time.Minute,
+		CodeMaxAttempts:    5,
+		AccessTokenTTL:     15 * time.Minute,
+		SessionTTL:         720 * time.Hour,
+		RateWindow:         15 * time.Minute,
+		RequestsPerID:      5,
+		RequestsPerIP:      30,
+		VerificationsPerIP: 60,
+	}
+}
+
+func testCodeKey() []byte { return bytes.Repeat([]byte{0x5a}, sha256.Size) }
+
+// fakeBus records every event it is asked to publish, failing with err
+// when set.
+type fakeBus struct {
+	mu     sync.Mutex
+	events []events.Event
+	err    error
+}
+
+func (b *fakeBus) Publish(_ context.Context, e events.Event) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+
+	b.events = append(b.events, e)
+
+	return b.err
+}
+
+func (b *fakeBus) published() []events.Event {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+
+	return append([]events.Event(nil), b.events...)
+}
+
+func (b *fakeBus) reset() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+
+	b.events = nil
+}
+
+// issueCall is one IssueAccess call.
+type issueCall struct {
+	UserID, SessionID, Role string
+	Now                     time.Time
+	TTL                     time.Duration
+}
+
+// fakeTokens issues deterministic access tokens and records its calls.
+type fakeTokens struct {
+	mu    sync.Mutex
+	calls []issueCall
+	err   error
+}
+
+func accessToken(userID, sessionID, role string) string {
+	return "access/" + userID + "/" + sessionID + "/" + role
+}
+
+func (f *fakeTokens) IssueAccess(userID, sessionID, role string, now time.Time, ttl time.Duration) (string, time.Time, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+
+	f.calls = append(f.calls, issueCall{UserID: userID, SessionID: sessionID, Role: role, Now: now, TTL: ttl})
+	if f.err != nil {
+		return "", time.Time{}, f.err
+	}
+
+	return accessToken(userID, sessionID, role), now.Add(ttl), nil
+}
+
+func (f *fakeTokens) issued() []issueCall {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+
+	return append([]issueCall(nil), f.calls...)
+}
+
+// fakeDelivery can deliver over the channels it holds.
+type fakeDelivery map[notifier.Channel]bool
+
+func (d fakeDelivery) CanDeliver(ch notifier.Channel) bool { return d[ch] }
+
+// logEntry is one record the service logged.
+type logEntry struct {
+	Level slog.Level
+	Msg   string
+	Attrs map[string]string
+}
+
+// logRecorder is a slog.Handler that keeps every record.
+type logRecorder struct {
+	mu      sync.Mutex
+	entries []logEntry
+}
+
+func (r *logRecorder) Enabled(context.Context, slog.Level) bool { return true }
+
+func (r *logRecorder) Handle(_ context.Context, rec slog.Record) error {
+	e := logEntry{Level: rec.Level, Msg: rec.Message, Attrs: map[string]string{}}
+	rec.Attrs(func(a slog.Attr) bool {
+		e.Attrs[a.Key] = a.Value.String()
+
+		return true
+	})
+
+	r.mu.Lock()
+	defer r.mu.Unlock()
+
+	r.entries = append(r.entries, e)
+
+	return nil
+}
+
+func (r *logRecorder) WithAttrs([]slog.Attr) slog.Handler { return r }
+
+func (r *logRecorder) WithGroup(string) slog.Handler { return r }
+
+func (r *logRecorder) logged() []logEntry {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+
+	return append([]logEntry(nil), r.entries...)
+}
+
+// fixture is a service on a strict mock repository. Calls inside a
+// transaction go to tx, every other call to repo, so a test fails when the
+// service reads or writes outside the transaction it should use.
+type fixture struct {
+	svc    *service.Service
+	repo   *mocks.MockRepository
+	tx     *mocks.MockRepository
+	bus    *fakeBus
+	tokens *fakeTokens
+	logs   *logRecorder
+	// txErrs holds what each transaction's function returned: nil means
+	// the transaction committed.
+	txErrs []error
+}
+
+// newFixture builds a service with testConfig, testCodeKey, the fixed
+// clock and delivery over email and SMS; opts may change any of them.
+func newFixture(t *testing.T, opts ...func(*service.Config, *service.Deps)) *fixture {
+	t.Helper()
+
+	ctrl := gomock.NewController(t)
+	f := &fixture{
+		repo:   mocks.NewMockRepository(ctrl),
+		tx:     mocks.NewMockRepository(ctrl),
+		bus:    &fakeBus{},
+		tokens: &fakeTokens{},
+		logs:   &logRecorder{},
+	}
+
+	cfg := testConfig()
+	deps := service.Deps{
+		Repo:     f.repo,
+		Bus:      f.bus,
+		Tokens:   f.tokens,
+		Delivery: fakeDelivery{notifier.ChannelEmail: true, notifier.ChannelSMS: true},
+		Logger:   slog.New(f.logs),
+		CodeKey:  testCodeKey(),
+		Now:      func() time.Time { return testNow },
+	}
+
+	for _, opt := range opts {
+		opt(&cfg, &deps)
+	}
+
+	svc, err := service.New(cfg, deps)
+	if err != nil {
+		t.Fatalf("New(%+v) = %v", cfg, err)
+	}
+
+	f.svc = svc
+
+	return f
+}
+
+// expectTx expects one transaction and runs its function on f.tx.
+func (f *fixture) expectTx() {
+	f.repo.EXPECT().WithTx(gomock.Any(), gomock.Any()).DoAndReturn(
+		func(_ context.Context, fn func(repository.Repository) error) error {
+			err := fn(f.tx)
+			f.txErrs = append(f.txErrs, err)
+
+			return err
+		})
+}
+
+// wantCommitted fails unless exactly one transaction ran and committed
+// (want true) or rolled back (want false).
+func (f *fixture) wantCommitted(t *testing.T, want bool) {
+	t.Helper()
+
+	if len(f.txErrs) != 1 {
+		t.Fatalf("transactions = %d, want 1", len(f.txErrs))
+	}
+
+	if got := f.txErrs[0] == nil; got != want {
+		t.Errorf("transaction committed = %t (fn returned %v), want %t", got, f.txErrs[0], want)
+	}
+}
+
+// expectHit expects one rate-limit hit on key in the current window and
+// answers hits.
+func (f *fixture) expectHit(key string, hits int) *gomock.Call {
+	return f.repo.EXPECT().HitRateLimit(gomock.Any(), key, windowStart).Return(hits, nil)
+}
+
+// issued is a code the service sent: as stored and as delivered.
+type issued struct {
+	stored models.MagicCode
+	code   string
+}
+
+// captureCode expects one code for (purpose, identity, userID) to be
+// stored in a transaction, after the older ones are revoked, and saves it
+// in *into.
+func (f *fixture) captureCode(purpose, identity, userID any, into *models.MagicCode) {
+	f.expectTx()
+	gomock.InOrder(
+		f.tx.EXPECT().RevokeActiveMagicCodes(gomock.Any(), purpose, identity, userID, testNow),
+		f.tx.EXPECT().CreateMagicCode(gomock.Any(), gomock.Any()).DoAndReturn(
+			func(_ context.Context, c models.MagicCode) error {
+				*into = c
+
+				return nil
+			}),
+	)
+}
+
+// requestLogin runs RequestLogin and returns the code it sent; it leaves
+// the fixture's events and transactions empty for the next call.
+func (f *fixture) requestLogin(t *testing.T, req *authv1.RequestLoginRequest) issued {
+	t.Helper()
+
+	f.repo.EXPECT().HitRateLimit(gomock.Any(), gomock.Any(), windowStart).Return(1, nil).Times(2)
+
+	var out issued
+
+	f.captureCode(gomock.Any(), gomock.Any(), gomock.Any(), &out.stored)
+
+	if _, err := f.svc.RequestLogin(clientCtx(t), req); err != nil {
+		t.Fatalf("RequestLogin(%v) = %v", req, err)
+	}
+
+	out.code = f.sentCode(t)
+
+	return out
+}
+
+// requestContactChange runs RequestContactChange as ctx's caller and
+// returns the code it sent, like requestLogin.
+func (f *fixture) requestContactChange(ctx context.Context, t *testing.T, req *authv1.RequestContactChangeRequest) issued {
+	t.Helper()
+
+	f.repo.EXPECT().HitRateLimit(gomock.Any(), gomock.Any(), windowStart).Return(1, nil)
+
+	var out issued
+
+	f.captureCode(gomock.Any(), gomock.Any(), gomock.Any(), &out.stored)
+
+	if _, err := f.svc.RequestContactChange(ctx, req); err != nil {
+		t.Fatalf("RequestContactChange(%v) = %v", req, err)
+	}
+
+	out.code = f.sentCode(t)
+
+	return out
+}
+
+// sentCode returns the code of the one event published, and forgets the
+// event and the transaction.
+func (f *fixture) sentCode(t *testing.T) string {
+	t.Helper()
+
+	published := f.bus.published()
+	if len(published) != 1 {
+		t.Fatalf("published %d events, want 1", len(published))
+	}
+
+	code, _ := published[0].Payload[events.KeyCode].(string)
+	if !sixDigits.MatchString(code) {
+		t.Fatalf("%s code = %q, want six digits", published[0].Name, code)
+	}
+
+	f.bus.reset()
+	f.txErrs = nil
+
+	return code
+}
+
+// otherCode returns a six-digit code different from code.
+func otherCode(code string) string {
+	if code == "000000" {
+		return "000001"
+	}
+
+	return "000000"
+}
+
+func clientCtx(t *testing.T) context.Context {
+	t.Helper()
+
+	ctx := reqmeta.WithClientIP(t.Context(), testIP)
+
+	return reqmeta.WithUserAgent(ctx, testUserAgent)
+}
+
+// asCaller returns a request context authenticated as userID in session
+// callerSession, with the permissions the default policy gives role.
+func asCaller(t *testing.T, userID, role string) context.Context {
+	t.Helper()
+
+	policy := authz.NewPolicy()
+	policy.RegisterRole(roleNobody)
+
+	return authn.NewContext(clientCtx(t), authn.Identity{
+		UserID:      userID,
+		SessionID:   callerSession,
+		Role:        role,
+		Permissions: policy.Permissions(role),
+	})
+}
+
+// wantDomainErr fails unless err is a domain error of type typ with code.
+func wantDomainErr(t *testing.T, op string, err error, typ errors.Type, code errors.Code) {
+	t.Helper()
+
+	if !errors.IsType(err, typ) || !errors.HasCode(err, code) {
+		t.Fatalf("%s error = %v, want type %s, code %s", op, err, typ, code)
+	}
+}
+
+// wantRetryAfter fails unless err is RATE_LIMITED until the window ends.
+func wantRetryAfter(t *testing.T, op string, err error) {
+	t.Helper()
+
+	wantDomainErr(t, op, err, errors.TypeRateLimited, errors.CodeRateLimited)
+
+	var de *errors.DomainError
+	if errors.As(err, &de) && de.RetryAfter != windowLeft {
+		t.Errorf("%s RetryAfter = %v, want %v", op, de.RetryAfter, windowLeft)
+	}
+}
+
+// wantPrefix fails unless id is a TypeID with prefix.
+func wantPrefix(t *testing.T, what, id, prefix string) {
+	t.Helper()
+
+	if !strings.HasPrefix(id, prefix+"_") || len(id) != len(prefix)+27 {
+		t.Errorf("%s ID = %q, want a TypeID with prefix %q", what, id, prefix)
+	}
+}
+
+func sha(s string) []byte {
+	h := sha256.Sum256([]byte(s))
+
+	return h[:]
+}
+
+// outcome is the error a call must end with: a domain error with typ and
+// code, or err itself (nil for success).
+type outcome struct {
+	err  error
+	typ  errors.Type
+	code errors.Code
+}
+
+func wantOutcome(t *testing.T, op string, err error, want outcome) {
+	t.Helper()
+
+	if want.code != "" {
+		wantDomainErr(t, op, err, want.typ, want.code)
+
+		return
+	}
+
+	if !errors.Is(err, want.err) || (want.err == nil && err != nil) {
+		t.Fatalf("%s error = %v, want %v", op, err, want.err)
+	}
+}
+
+var (
+	succeeded       = outcome{}
+	failedAsIs      = outcome{err: errStore}
+	notFound        = outcome{typ: errors.TypeNotFound, code: errors.CodeNotFound}
+	authRequired    = outcome{typ: errors.TypeUnauthorized, code: errors.CodeAuthRequired}
+	forbidden       = outcome{typ: errors.TypeForbidden, code: errors.CodeForbidden}
+	invalidCode     = outcome{typ: errors.TypeUnauthorized, code: errors.CodeAuthCodeInvalid}
+	invalidToken    = outcome{typ: errors.TypeUnauthorized, code: errors.CodeAuthTokenInvalid}
+	reusedToken     = outcome{typ: errors.TypeUnauthorized, code: errors.CodeAuthTokenReused}
+	alreadyExists   = outcome{typ: errors.TypeAlreadyExists, code: errors.CodeAlreadyExists}
+	unavailable     = outcome{typ: errors.TypeUnavailable, code: errors.CodeUnavailable}
+	validationError = outcome{typ: errors.TypeValidation, code: errors.CodeValidationFailed}
+)

@@ -1,0 +1,112 @@
+package service_test
+
+import (
+	"testing"
+	"time"
+
+	"go.uber.org/mock/gomock"
+
+	"github.com/modulith/modulith/internal/errors"
+)
+
+func TestCheckSession(t *testing.T) {
+	t.Parallel()
+
+	tests := []struct {
+		name     string
+		role     string
+		repoErr  error
+		wantRole string
+		wantType errors.Type
+		wantCode errors.Code
+	}{
+		{name: "live session", role: "admin", wantRole: "admin"},
+		{name: "ended or unknown", repoErr: errors.NotFound("session not found"), wantType: errors.TypeUnauthorized, wantCode: errors.CodeAuthTokenInvalid},
+		{name: "store down", repoErr: errStore, wantType: errors.TypeUnavailable, wantCode: errors.CodeUnavailable},
+	}
+
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+
+			f := newFixture(t)
+			f.repo.EXPECT().CheckSession(gomock.Any(), callerSession, callerID, testNow).Return(tt.role, tt.repoErr)
+
+			role, err := f.svc.CheckSession(t.Context(), callerSession, callerID)
+			if tt.wantCode != "" {
+				wantDomainErr(t, "CheckSession", err, tt.wantType, tt.wantCode)
+			} else if err != nil {
+				t.Fatalf("CheckSession() = %v", err)
+			}
+
+			if role != tt.wantRole {
+				t.Errorf("CheckSession() role = %q, want %q", role, tt.wantRole)
+			}
+		})
+	}
+}
+
+func TestCleanupSessions(t *testing.T) {
+	t.Parallel()
+
+	tests := []struct {
+		name    string
+		n       int64
+		repoErr error
+	}{
+		{name: "deleted", n: 4},
+		{name: "store down", repoErr: errStore},
+	}
+
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+
+			f := newFixture(t)
+			f.repo.EXPECT().DeleteEndedSessions(gomock.Any(), testNow.Add(-7*24*time.Hour)).Return(tt.n, tt.repoErr)
+
+			n, err := f.svc.CleanupSessions(t.Context())
+			if n != tt.n || !errors.Is(err, tt.repoErr) {
+				t.Errorf("CleanupSessions() = %d, %v; want %d, %v", n, err, tt.n, tt.repoErr)
+			}
+		})
+	}
+}
+
+func TestCleanupMagicCodes(t *testing.T) {
+	t.Parallel()
+
+	codeCutoff := testNow.Add(-7 * 24 * time.Hour)
+	rateCutoff := testNow.Add(-15 * time.Minute)
+
+	tests := []struct {
+		name     string
+		codesErr error
+		ratesErr error
+		want     int64
+		wantErr  error
+	}{
+		{name: "deleted", want: 3},
+		{name: "codes fail", codesErr: errStore, wantErr: errStore},
+		{name: "rate limits fail", ratesErr: errStore, want: 3, wantErr: errStore},
+	}
+
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+
+			f := newFixture(t)
+			if tt.codesErr != nil {
+				f.repo.EXPECT().DeleteExpiredMagicCodes(gomock.Any(), codeCutoff).Return(int64(0), tt.codesErr)
+			} else {
+				f.repo.EXPECT().DeleteExpiredMagicCodes(gomock.Any(), codeCutoff).Return(int64(3), nil)
+				f.repo.EXPECT().DeleteRateLimitsBefore(gomock.Any(), rateCutoff).Return(int64(9), tt.ratesErr)
+			}
+
+			n, err := f.svc.CleanupMagicCodes(t.Context())
+			if n != tt.want || !errors.Is(err, tt.wantErr) {
+				t.Errorf("CleanupMagicCodes() = %d, %v; want %d, %v", n, err, tt.want, tt.wantErr)
+			}
+		})
+	}
+}

@@ -1,0 +1,276 @@
+package service_test
+
+import (
+	"context"
+	"log/slog"
+	"math"
+	"testing"
+	"time"
+
+	"go.uber.org/mock/gomock"
+
+	authv1 "github.com/modulith/modulith/gen/go/auth/v1"
+	"github.com/modulith/modulith/internal/errors"
+	"github.com/modulith/modulith/modules/auth/internal/models"
+)
+
+// presented is the refresh token a client sends.
+const presented = "old-refresh-token-U29tZSByYW5kb20gYnl0ZXM"
+
+func refreshReq() *authv1.RefreshTokenRequest {
+	return &authv1.RefreshTokenRequest{RefreshToken: presented}
+}
+
+func logoutReq(all bool) *authv1.LogoutRequest { return &authv1.LogoutRequest{AllSessions: all} }
+
+// anaSession is a live session of anaUser.
+func anaSession() models.Session {
+	return models.Session{
+		ID: "sess_01jpana", UserID: anaUser().ID, CreatedAt: testNow.Add(-time.Hour), ExpiresAt: testNow.Add(24 * time.Hour),
+		UserAgent: testUserAgent, IPAddress: testIP,
+	}
+}
+
+func TestRefreshTokenRotates(t *testing.T) {
+	t.Parallel()
+
+	f := newFixture(t)
+	user, session := anaUser(), anaSession()
+
+	var stored models.RefreshToken
+
+	f.expectTx()
+	gomock.InOrder(
+		f.tx.EXPECT().UseRefreshToken(gomock.Any(), sha(presented), testNow).Return(session.ID, nil),
+		f.tx.EXPECT().Session(gomock.Any(), session.ID).Return(session, nil),
+		f.tx.EXPECT().User(gomock.Any(), user.ID).Return(user, nil),
+		f.tx.EXPECT().CreateRefreshToken(gomock.Any(), gomock.Any()).
+			Do(func(_ context.Context, rt models.RefreshToken) { stored = rt }),
+	)
+
+	resp, err := f.svc.RefreshToken(clientCtx(t), refreshReq())
+	if err != nil {
+		t.Fatalf("RefreshToken() = %v", err)
+	}
+
+	f.wantCommitted(t, true)
+	wantTokens(t, f, session, stored, resp.GetTokens(), user)
+
+	if resp.GetTokens().GetRefreshToken() == presented {
+		t.Errorf("RefreshToken() returned the presented refresh token, want a new one")
+	}
+}
+
+// TestRefreshTokenRefuses covers every token that cannot be used.
+func TestRefreshTokenRefuses(t *testing.T) {
+	t.Parallel()
+
+	usedAt := testNow.Add(-time.Minute)
+	revoked := anaSession()
+	revoked.RevokedAt = &usedAt
+	expired := anaSession()
+	expired.ExpiresAt = testNow
+
+	tests := []struct {
+		name   string
+		expect func(f *fixture)
+		want   outcome
+	}{
+		{name: "unknown", want: invalidToken, expect: func(f *fixture) {
+			expectUnusable(f)
+			f.tx.EXPECT().RefreshToken(gomock.Any(), sha(presented)).Return(models.RefreshToken{}, errors.NotFound("refresh token not found"))
+		}},
+		{name: "expired", want: invalidToken, expect: func(f *fixture) {
+			expectUnusable(f)
+			f.tx.EXPECT().RefreshToken(gomock.Any(), sha(presented)).Return(models.RefreshToken{SessionID: "sess_01jpana", ExpiresAt: testNow}, nil)
+		}},
+		{name: "used before", want: reusedToken, expect: func(f *fixture) {
+			expectUnusable(f)
+			f.tx.EXPECT().RefreshToken(gomock.Any(), sha(presented)).Return(models.RefreshToken{SessionID: "sess_01jpana", UsedAt: &usedAt}, nil)
+			f.tx.EXPECT().RevokeSession(gomock.Any(), "sess_01jpana", testNow).Return(true, nil)
+		}},
+		{name: "used before, session already ended", want: reusedToken, expect: func(f *fixture) {
+			expectUnusable(f)
+			f.tx.EXPECT().RefreshToken(gomock.Any(), sha(presented)).Return(models.RefreshToken{SessionID: "sess_01jpana", UsedAt: &usedAt}, nil)
+			f.tx.EXPECT().RevokeSession(gomock.Any(), "sess_01jpana", testNow).Return(false, nil)
+		}},
+		{name: "session revoked", want: invalidToken, expect: func(f *fixture) {
+			f.tx.EXPECT().UseRefreshToken(gomock.Any(), sha(presented), testNow).Return(revoked.ID, nil)
+			f.tx.EXPECT().Session(gomock.Any(), revoked.ID).Return(revoked, nil)
+		}},
+		{name: "session expired", want: invalidToken, expect: func(f *fixture) {
+			f.tx.EXPECT().UseRefreshToken(gomock.Any(), sha(presented), testNow).Return(expired.ID, nil)
+			f.tx.EXPECT().Session(gomock.Any(), expired.ID).Return(expired, nil)
+		}},
+	}
+
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+
+			// The strict mock fails on any token issued or session revoked
+			// beyond the expectations.
+			f := newFixture(t)
+			f.expectTx()
+			tt.expect(f)
+
+			resp, err := f.svc.RefreshToken(clientCtx(t), refreshReq())
+			wantOutcome(t, "RefreshToken", err, tt.want)
+
+			if resp != nil || len(f.tokens.issued()) != 0 {
+				t.Errorf("RefreshToken() = %v, issued %v; want nothing", resp, f.tokens.issued())
+			}
+
+			f.wantCommitted(t, true)
+		})
+	}
+}
+
+// expectUnusable expects the presented token to be refused for use.
+func expectUnusable(f *fixture) {
+	f.tx.EXPECT().UseRefreshToken(gomock.Any(), sha(presented), testNow).Return("", errors.NotFound("refresh token not found"))
+}
+
+func TestRefreshTokenReuseIsLogged(t *testing.T) {
+	t.Parallel()
+
+	usedAt := testNow.Add(-time.Minute)
+	f := newFixture(t)
+	f.expectTx()
+	expectUnusable(f)
+	f.tx.EXPECT().RefreshToken(gomock.Any(), gomock.Any()).Return(models.RefreshToken{SessionID: "sess_01jpana", UsedAt: &usedAt}, nil)
+	f.tx.EXPECT().RevokeSession(gomock.Any(), gomock.Any(), gomock.Any()).Return(true, nil)
+
+	if _, err := f.svc.RefreshToken(clientCtx(t), refreshReq()); err == nil {
+		t.Fatal("RefreshToken() = nil error, want AUTH_TOKEN_REUSED")
+	}
+
+	logged := f.logs.logged()
+	if len(logged) != 1 || logged[0].Level != slog.LevelWarn || logged[0].Attrs["session_id"] != "sess_01jpana" {
+		t.Errorf("logged %+v, want one warning naming session sess_01jpana", logged)
+	}
+}
+
+// TestRefreshTokenStoreErrors checks a failing step's error comes back as
+// is and rolls the transaction back.
+func TestRefreshTokenStoreErrors(t *testing.T) {
+	t.Parallel()
+
+	usedAt := testNow.Add(-time.Minute)
+	session := anaSession()
+
+	tests := []struct {
+		name   string
+		expect func(f *fixture)
+	}{
+		{name: "use token", expect: func(f *fixture) {
+			f.tx.EXPECT().UseRefreshToken(gomock.Any(), gomock.Any(), gomock.Any()).Return("", errStore)
+		}},
+		{name: "token lookup", expect: func(f *fixture) {
+			expectUnusable(f)
+			f.tx.EXPECT().RefreshToken(gomock.Any(), gomock.Any()).Return(models.RefreshToken{}, errStore)
+		}},
+		{name: "revoke on reuse", expect: func(f *fixture) {
+			expectUnusable(f)
+			f.tx.EXPECT().RefreshToken(gomock.Any(), gomock.Any()).Return(models.RefreshToken{SessionID: session.ID, UsedAt: &usedAt}, nil)
+			f.tx.EXPECT().RevokeSession(gomock.Any(), gomock.Any(), gomock.Any()).Return(false, errStore)
+		}},
+		{name: "session lookup", expect: func(f *fixture) {
+			f.tx.EXPECT().UseRefreshToken(gomock.Any(), gomock.Any(), gomock.Any()).Return(session.ID, nil)
+			f.tx.EXPECT().Session(gomock.Any(), gomock.Any()).Return(models.Session{}, errStore)
+		}},
+		{name: "user lookup", expect: func(f *fixture) {
+			f.tx.EXPECT().UseRefreshToken(gomock.Any(), gomock.Any(), gomock.Any()).Return(session.ID, nil)
+			f.tx.EXPECT().Session(gomock.Any(), gomock.Any()).Return(session, nil)
+			f.tx.EXPECT().User(gomock.Any(), gomock.Any()).Return(models.User{}, errStore)
+		}},
+		{name: "new token", expect: func(f *fixture) {
+			f.tx.EXPECT().UseRefreshToken(gomock.Any(), gomock.Any(), gomock.Any()).Return(session.ID, nil)
+			f.tx.EXPECT().Session(gomock.Any(), gomock.Any()).Return(session, nil)
+			f.tx.EXPECT().User(gomock.Any(), gomock.Any()).Return(anaUser(), nil)
+			f.tx.EXPECT().CreateRefreshToken(gomock.Any(), gomock.Any()).Return(errStore)
+		}},
+	}
+
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+
+			f := newFixture(t)
+			f.expectTx()
+			tt.expect(f)
+
+			_, err := f.svc.RefreshToken(clientCtx(t), refreshReq())
+			wantOutcome(t, "RefreshToken", err, failedAsIs)
+			f.wantCommitted(t, false)
+		})
+	}
+}
+
+func TestRefreshTokenAccessTokenFails(t *testing.T) {
+	t.Parallel()
+
+	f := newFixture(t)
+	f.tokens.err = errStore
+	session := anaSession()
+
+	f.expectTx()
+	f.tx.EXPECT().UseRefreshToken(gomock.Any(), gomock.Any(), gomock.Any()).Return(session.ID, nil)
+	f.tx.EXPECT().Session(gomock.Any(), gomock.Any()).Return(session, nil)
+	f.tx.EXPECT().User(gomock.Any(), gomock.Any()).Return(anaUser(), nil)
+	f.tx.EXPECT().CreateRefreshToken(gomock.Any(), gomock.Any())
+
+	_, err := f.svc.RefreshToken(clientCtx(t), refreshReq())
+	wantDomainErr(t, "RefreshToken", err, errors.TypeInternal, errors.CodeInternal)
+}
+
+// TestLogout checks the caller's session, or all its sessions, end.
+func TestLogout(t *testing.T) {
+	t.Parallel()
+
+	tests := []struct {
+		name    string
+		all     bool
+		revoked bool  // RevokeSession's answer
+		count   int64 // RevokeUserSessions's answer
+		repoErr error
+		want    int32
+	}{
+		{name: "this session", revoked: true, want: 1},
+		{name: "this session already ended", want: 0},
+		{name: "this session, store down", repoErr: errStore},
+		{name: "all sessions", all: true, count: 3, want: 3},
+		{name: "all sessions, none live", all: true},
+		{name: "all sessions beyond int32", all: true, count: math.MaxInt32 + 1, want: math.MaxInt32},
+		{name: "all sessions, store down", all: true, repoErr: errStore},
+	}
+
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+
+			f := newFixture(t)
+			if tt.all {
+				f.repo.EXPECT().RevokeUserSessions(gomock.Any(), callerID, testNow).Return(tt.count, tt.repoErr)
+			} else {
+				f.repo.EXPECT().RevokeSession(gomock.Any(), callerSession, testNow).Return(tt.revoked, tt.repoErr)
+			}
+
+			resp, err := f.svc.Logout(asCaller(t, callerID, "user"), logoutReq(tt.all))
+			if !errors.Is(err, tt.repoErr) || resp.GetRevoked() != tt.want {
+				t.Errorf("Logout(all=%t) = %v, %v; want revoked %d, error %v", tt.all, resp, err, tt.want, tt.repoErr)
+			}
+		})
+	}
+}
+
+func TestLogoutRequiresIdentity(t *testing.T) {
+	t.Parallel()
+
+	for _, all := range []bool{false, true} {
+		f := newFixture(t)
+
+		_, err := f.svc.Logout(clientCtx(t), logoutReq(all))
+		wantDomainErr(t, "Logout", err, errors.TypeUnauthorized, errors.CodeAuthRequired)
+	}
+}
