@@ -229,7 +229,7 @@ func (s *Service) setContact(ctx context.Context, tx repository.Repository, user
 
 	user, err := update(ctx, userID, id.value, now)
 	if errors.IsType(err, errors.TypeAlreadyExists) {
-		return models.User{}, errors.AlreadyExists("this " + string(id.channel) + " belongs to another account")
+		return models.User{}, errors.AlreadyExists("this " + id.field() + " belongs to another account")
 	}
 
 	return user, err

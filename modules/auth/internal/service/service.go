@@ -55,6 +55,9 @@ func (c Config) Validate() error {
 		return fmt.Errorf("AUTH_CODE_TTL, AUTH_ACCESS_TOKEN_TTL, AUTH_SESSION_TTL and AUTH_RATE_WINDOW must be positive")
 	case c.CodeMaxAttempts < 1:
 		return fmt.Errorf("AUTH_CODE_MAX_ATTEMPTS must be at least 1")
+	case c.RequestsPerID < 1 || c.RequestsPerIP < 1 || c.VerificationsPerIP < 1:
+		// Zero would silently turn sign-in throttling off.
+		return fmt.Errorf("AUTH_RATE_REQUESTS_PER_IDENTITY, AUTH_RATE_REQUESTS_PER_IP and AUTH_RATE_VERIFICATIONS_PER_IP must be at least 1")
 	case c.AccessTokenTTL >= c.SessionTTL:
 		return fmt.Errorf("AUTH_ACCESS_TOKEN_TTL must be shorter than AUTH_SESSION_TTL")
 	default:
@@ -223,10 +226,6 @@ func (i identity) eventChannel() string {
 // throttle counts one request against key and fails once the window's
 // limit is passed. Counters live in PostgreSQL, so every replica shares them.
 func (s *Service) throttle(ctx context.Context, key string, limit int) error {
-	if limit <= 0 {
-		return nil
-	}
-
 	now := s.now()
 	start := now.Truncate(s.cfg.RateWindow)
 

@@ -33,6 +33,9 @@ func TestConfigValidate(t *testing.T) {
 		{name: "negative attempts", mutate: func(c *service.Config) { c.CodeMaxAttempts = -1 }, wantErr: true},
 		{name: "access equals session", mutate: func(c *service.Config) { c.AccessTokenTTL = c.SessionTTL }, wantErr: true},
 		{name: "access outlives session", mutate: func(c *service.Config) { c.AccessTokenTTL = c.SessionTTL + time.Hour }, wantErr: true},
+		{name: "zero requests per identity", mutate: func(c *service.Config) { c.RequestsPerID = 0 }, wantErr: true},
+		{name: "zero requests per IP", mutate: func(c *service.Config) { c.RequestsPerIP = 0 }, wantErr: true},
+		{name: "negative verifications per IP", mutate: func(c *service.Config) { c.VerificationsPerIP = -1 }, wantErr: true},
 	}
 
 	for _, tt := range tests {
