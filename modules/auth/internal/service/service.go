@@ -50,19 +50,22 @@ type Config struct {
 
 // Validate checks the rules make sense.
 func (c Config) Validate() error {
-	switch {
-	case c.CodeTTL <= 0 || c.AccessTokenTTL <= 0 || c.SessionTTL <= 0 || c.RateWindow <= 0:
-		return fmt.Errorf("AUTH_CODE_TTL, AUTH_ACCESS_TOKEN_TTL, AUTH_SESSION_TTL and AUTH_RATE_WINDOW must be positive")
-	case c.CodeMaxAttempts < 1:
-		return fmt.Errorf("AUTH_CODE_MAX_ATTEMPTS must be at least 1")
-	case c.RequestsPerID < 1 || c.RequestsPerIP < 1 || c.VerificationsPerIP < 1:
-		// Zero would silently turn sign-in throttling off.
-		return fmt.Errorf("AUTH_RATE_REQUESTS_PER_IDENTITY, AUTH_RATE_REQUESTS_PER_IP and AUTH_RATE_VERIFICATIONS_PER_IP must be at least 1")
-	case c.AccessTokenTTL >= c.SessionTTL:
-		return fmt.Errorf("AUTH_ACCESS_TOKEN_TTL must be shorter than AUTH_SESSION_TTL")
-	default:
-		return nil
+	for _, d := range []time.Duration{c.CodeTTL, c.AccessTokenTTL, c.SessionTTL, c.RateWindow} {
+		if d <= 0 {
+			return fmt.Errorf("AUTH_CODE_TTL, AUTH_ACCESS_TOKEN_TTL, AUTH_SESSION_TTL and AUTH_RATE_WINDOW must be positive")
+		}
 	}
+
+	// A limit of zero would silently turn sign-in throttling off.
+	if min(c.RequestsPerID, c.RequestsPerIP, c.VerificationsPerIP, int(c.CodeMaxAttempts)) < 1 {
+		return fmt.Errorf("AUTH_CODE_MAX_ATTEMPTS and the AUTH_RATE_* limits must be at least 1")
+	}
+
+	if c.AccessTokenTTL >= c.SessionTTL {
+		return fmt.Errorf("AUTH_ACCESS_TOKEN_TTL must be shorter than AUTH_SESSION_TTL")
+	}
+
+	return nil
 }
 
 // Publisher publishes events.
