@@ -2,6 +2,7 @@ package authn
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -54,6 +55,7 @@ func NewTokens(cfg TokenConfig) (*Tokens, error) {
 
 	parser := jwt.NewParser(
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+		jwt.WithStrictDecoding(),
 		jwt.WithIssuer(cfg.Issuer),
 		jwt.WithAudience(cfg.Audience),
 		jwt.WithExpirationRequired(),
@@ -94,6 +96,10 @@ func (t *Tokens) IssueAccess(userID, sessionID, role string, now time.Time, ttl 
 // issuer for the configured audience, unexpired, of type access, naming a
 // user and a session. Errors are domain errors safe to return to clients.
 func (t *Tokens) ParseAccess(token string) (*Claims, error) {
+	if !canonical(token) {
+		return nil, errors.WithCode(errors.CodeAuthTokenInvalid, "invalid access token")
+	}
+
 	var claims Claims
 
 	_, err := t.parser.ParseWithClaims(token, &claims, func(*jwt.Token) (any, error) {
@@ -113,3 +119,13 @@ func (t *Tokens) ParseAccess(token string) (*Claims, error) {
 
 	return &claims, nil
 }
+
+// canonical reports whether token holds only the characters of three
+// base64url segments. Base64 decoding skips CR and LF even in strict mode,
+// so without this one issued token would have several accepted spellings,
+// which breaks anything keyed on the raw string (caches, deny lists, logs).
+func canonical(token string) bool {
+	return token != "" && strings.Trim(token, base64URLAlphabet+".") == ""
+}
+
+const base64URLAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"

@@ -83,7 +83,12 @@ func ToGRPC(err error) error {
 
 // Status builds the gRPC status of a domain error.
 func Status(de *DomainError) *status.Status {
-	st := status.New(grpcCode[de.Type], "["+string(de.Code)+"] "+de.Message)
+	code, ok := grpcCode[de.Type]
+	if !ok {
+		code = codes.Internal // never OK: an error must not read as success
+	}
+
+	st := status.New(code, "["+string(de.Code)+"] "+de.Message)
 
 	details := []protoadapt.MessageV1{&errdetails.ErrorInfo{Reason: string(de.Code), Domain: Domain, Metadata: de.Details}}
 	if len(de.Fields) > 0 {
@@ -136,6 +141,11 @@ func applyDetail(de *DomainError, d any) {
 	case *errdetails.ErrorInfo:
 		if d.GetDomain() == Domain {
 			de.Code = Code(d.GetReason())
+			if t, ok := typeOfCode[de.Code]; ok {
+				// Conflict and AlreadyExists share a gRPC code; the reason tells.
+				de.Type = t
+			}
+
 			if len(d.GetMetadata()) > 0 {
 				de.Details = d.GetMetadata()
 			}

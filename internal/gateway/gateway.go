@@ -65,7 +65,9 @@ func requestMetadata(ctx context.Context, _ *http.Request) metadata.MD {
 func routeLabel(next runtime.HandlerFunc) runtime.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, params map[string]string) {
 		if p, ok := runtime.HTTPPattern(r.Context()); ok {
-			middleware.SetRoute(r.Context(), p.String())
+			// Pattern.String writes variables as {name=*}; the route label
+			// is the template as written in the proto: {name}.
+			middleware.SetRoute(r.Context(), strings.ReplaceAll(p.String(), "=*}", "}"))
 		}
 
 		next(w, r, params)

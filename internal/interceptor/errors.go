@@ -7,6 +7,7 @@ import (
 	"runtime/debug"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/status"
 
 	"github.com/modulith/modulith/internal/errors"
 )
@@ -36,9 +37,19 @@ func StreamErrors(logger *slog.Logger) grpc.StreamServerInterceptor {
 	}
 }
 
+// translate maps err to a status and logs the cause of internal errors.
+// Status errors made on purpose pass through unlogged (the observer logs
+// their code), and internal errors without a cause were logged where they
+// arose (a recovered panic).
 func translate(ctx context.Context, logger *slog.Logger, method string, err error) error {
-	de := errors.ToDomain(err)
-	if de.Type == errors.TypeInternal {
+	var de *errors.DomainError
+	if !errors.As(err, &de) {
+		if _, isStatus := status.FromError(err); isStatus {
+			return err
+		}
+	}
+
+	if d := errors.ToDomain(err); d.Type == errors.TypeInternal && d.Unwrap() != nil {
 		logger.ErrorContext(ctx, "internal error", "method", method, "error", err)
 	}
 

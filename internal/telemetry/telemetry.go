@@ -11,6 +11,8 @@ package telemetry
 import (
 	"context"
 	"fmt"
+	"math"
+	"reflect"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -46,8 +48,9 @@ func RepositorySpan(ctx context.Context, module, operation, entity string) (cont
 		attribute.String("entity", entity))
 }
 
-// SetAttribute sets an attribute on ctx's span. Strings, booleans, integers
-// and floats keep their type; anything else is formatted with fmt.
+// SetAttribute sets an attribute on ctx's span. Strings, booleans, floats
+// and integers that fit in an int64 keep their type; anything else is
+// formatted with fmt.
 func SetAttribute(ctx context.Context, key string, value any) {
 	trace.SpanFromContext(ctx).SetAttributes(attr(key, value))
 }
@@ -58,18 +61,25 @@ func attr(key string, value any) attribute.KeyValue {
 		return attribute.String(key, v)
 	case bool:
 		return attribute.Bool(key, v)
-	case int:
-		return attribute.Int(key, v)
-	case int32:
-		return attribute.Int64(key, int64(v))
-	case int64:
-		return attribute.Int64(key, v)
-	case float64:
-		return attribute.Float64(key, v)
 	case fmt.Stringer:
 		return attribute.String(key, v.String())
+	}
+
+	rv := reflect.ValueOf(value)
+
+	switch rv.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return attribute.Int64(key, rv.Int())
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		if u := rv.Uint(); u <= math.MaxInt64 {
+			return attribute.Int64(key, int64(u))
+		}
+
+		return attribute.String(key, fmt.Sprint(value))
+	case reflect.Float32, reflect.Float64:
+		return attribute.Float64(key, rv.Float())
 	default:
-		return attribute.String(key, fmt.Sprint(v))
+		return attribute.String(key, fmt.Sprint(value))
 	}
 }
 

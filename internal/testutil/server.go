@@ -35,9 +35,14 @@ var errNoDatabase = errors.New("no test database: set " + envURL +
 var containerURL = sync.OnceValues(func() (string, error) { return startContainer(dockerAnswers) })
 
 // ServerURL returns the postgres:// URL of the test server's maintenance database, for
-// tests that need raw access to the server. It fails the test when there is no server.
+// tests that need raw access to the server. It fails the test when there is no server,
+// and skips it under -short (`make test-unit`); `make test` and CI run everything.
 func ServerURL(t testing.TB) string {
 	t.Helper()
+
+	if testing.Short() {
+		t.Skip("needs PostgreSQL: skipped by -short; make test runs it")
+	}
 
 	url, err := serverURL(os.Getenv(envURL), containerURL)
 	if err != nil {

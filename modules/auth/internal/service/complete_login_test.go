@@ -64,7 +64,7 @@ func TestCompleteLoginRejects(t *testing.T) {
 			f.expectTx()
 			tt.expect(f)
 
-			resp, err := f.svc.CompleteLogin(clientCtx(t), completeByEmail(" ANA@example.com", "123456"))
+			resp, err := f.svc.CompleteLogin(clientCtx(t), completeByEmail("ANA@example.com", "123456"))
 			wantDomainErr(t, "CompleteLogin", err, errors.TypeUnauthorized, errors.CodeAuthCodeInvalid)
 
 			if resp != nil || len(f.bus.published()) != 0 || len(f.tokens.issued()) != 0 {
@@ -308,7 +308,7 @@ func TestCompleteLoginExistingUser(t *testing.T) {
 	f.tx.EXPECT().UserByEmail(gomock.Any(), "ana@example.com").Return(user, nil)
 	expectSession(f, &got)
 
-	resp, err := f.svc.CompleteLogin(clientCtx(t), completeByEmail(" ana@EXAMPLE.com", c.code))
+	resp, err := f.svc.CompleteLogin(clientCtx(t), completeByEmail("ana@EXAMPLE.com", c.code))
 	if err != nil {
 		t.Fatalf("CompleteLogin() = %v", err)
 	}
@@ -345,14 +345,14 @@ func TestCompleteLoginCreatesUser(t *testing.T) {
 		{
 			name:     "by email",
 			request:  loginByEmail("new@example.com"),
-			complete: func(code string) *authv1.CompleteLoginRequest { return completeByEmail("New@Example.com ", code) },
+			complete: func(code string) *authv1.CompleteLoginRequest { return completeByEmail("New@Example.com", code) },
 			lookup:   func(f *fixture) *gomock.Call { return f.tx.EXPECT().UserByEmail(gomock.Any(), "new@example.com") },
 			want:     models.User{Email: "new@example.com", Role: "user", CreatedAt: testNow},
 		},
 		{
 			name:     "by phone",
 			request:  loginByPhone("+15551234567"),
-			complete: func(code string) *authv1.CompleteLoginRequest { return completeByPhone(" +15551234567", code) },
+			complete: func(code string) *authv1.CompleteLoginRequest { return completeByPhone("+15551234567", code) },
 			lookup:   func(f *fixture) *gomock.Call { return f.tx.EXPECT().UserByPhone(gomock.Any(), "+15551234567") },
 			want:     models.User{Phone: "+15551234567", Role: "user", CreatedAt: testNow},
 		},

