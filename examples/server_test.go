@@ -19,11 +19,15 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 
 	"github.com/modulith/modulith/cmd/server/commands"
 	"github.com/modulith/modulith/cmd/server/setup"
 	authv1 "github.com/modulith/modulith/gen/go/auth/v1"
+	"github.com/modulith/modulith/internal/errors"
 	"github.com/modulith/modulith/internal/migration"
 	"github.com/modulith/modulith/internal/registry"
 	"github.com/modulith/modulith/internal/testutil"
@@ -61,6 +65,7 @@ func startServer(t *testing.T, env map[string]string) *server {
 	t.Helper()
 
 	db := testutil.NewDatabase(t, migrationSources()...)
+
 	vars := map[string]string{
 		"ENV": "dev", "DB_DSN": db.DSN, "JWT_SECRET": testSecret,
 		"BIND_HOST": "127.0.0.1", "HTTP_PORT": "0", "GRPC_PORT": "0",
@@ -78,6 +83,7 @@ func startServer(t *testing.T, env map[string]string) *server {
 	go func() {
 		err := commands.Run(ctx, commands.Server(), nil, func(k string) string { return vars[k] }, in)
 		_ = in.Close()
+
 		done <- err
 	}()
 	go s.logs.consume(out)
@@ -139,6 +145,7 @@ func (l *logs) consume(r io.Reader) {
 
 	for sc.Scan() {
 		var line logLine
+
 		_ = json.Unmarshal(sc.Bytes(), &line)
 
 		l.mu.Lock()
@@ -253,6 +260,7 @@ func (s *server) do(t *testing.T, method, path string, body any, token string) r
 	t.Helper()
 
 	var rd io.Reader
+
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
@@ -327,4 +335,181 @@ func (s *server) login(t *testing.T, email string) tokens {
 	}
 
 	return tokens{Access: access, Refresh: refresh}
+}
+
+// The helpers below serve the auth end-to-end tests (auth_*, attacks,
+// validation).
+
+// raw sends a REST request with a raw body and extra headers and reads the
+// whole response. It reports failures rather than stopping the test, so
+// goroutines may call it.
+func (s *server) raw(ctx context.Context, method, path string, body io.Reader, header http.Header) (response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, s.HTTP+path, body)
+	if err != nil {
+		return response{}, err
+	}
+
+	for k, vs := range header {
+		for _, v := range vs {
+			req.Header.Add(k, v)
+		}
+	}
+
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return response{}, fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	defer resp.Body.Close()
+
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return response{}, fmt.Errorf("%s %s: read body: %w", method, path, err)
+	}
+
+	return response{Status: resp.StatusCode, Header: resp.Header, Body: b}, nil
+}
+
+// post sends a JSON body by POST with extra request headers (User-Agent,
+// spoofed X-Forwarded-For…) and no token.
+func (s *server) post(t *testing.T, path string, body any, header http.Header) response {
+	t.Helper()
+
+	b, err := json.Marshal(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	r, err := s.raw(context.Background(), http.MethodPost, path, bytes.NewReader(b), header)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	return r
+}
+
+// wantOK fails the test unless r has status 200.
+func (r response) wantOK(t *testing.T) {
+	t.Helper()
+
+	if r.Status != http.StatusOK {
+		t.Fatalf("status = %d %s, want 200", r.Status, r.Body)
+	}
+}
+
+// wantError fails the test unless r is an error response with the given
+// status and code; it returns the error's details.
+func (r response) wantError(t *testing.T, httpStatus int, code errors.Code) map[string]any {
+	t.Helper()
+
+	if r.Status != httpStatus {
+		t.Fatalf("status = %d %s, want %d %s", r.Status, r.Body, httpStatus, code)
+	}
+
+	body := r.JSON(t)
+	if got := body["code"]; got != string(code) {
+		t.Fatalf("error code = %v (body %s), want %s", got, r.Body, code)
+	}
+
+	details, _ := body["details"].(map[string]any)
+
+	return details
+}
+
+// jsonString returns the string at a path of nested JSON objects ("" if
+// absent).
+func jsonString(m map[string]any, path ...string) string {
+	var v any = m
+
+	for _, key := range path {
+		obj, _ := v.(map[string]any)
+		v = obj[key]
+	}
+
+	s, _ := v.(string)
+
+	return s
+}
+
+// sentCodePattern finds the code in any message the dev notifier logs,
+// whether the code ends the sentence (email: "Your sign-in code is 123456.")
+// or starts it (SMS: "123456 is your sign-in code."), which codePattern
+// does not match.
+var sentCodePattern = regexp.MustCompile(`(?:^|[^0-9])([0-9]{6})(?:[^0-9]|$)`)
+
+// sentCode returns the code a dev notifier line sent to destination, or "".
+func sentCode(line logLine, destination string) string {
+	if !strings.HasPrefix(line.Msg(), "dev ") || line.String("to") != destination {
+		return ""
+	}
+
+	if m := sentCodePattern.FindStringSubmatch(line.String("text") + line.String("body")); m != nil {
+		return m[1]
+	}
+
+	return ""
+}
+
+// sentCodes lists the codes sent to destination so far, oldest first.
+func (l *logs) sentCodes(destination string) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+
+	var codes []string
+
+	for _, line := range l.lines {
+		if code := sentCode(line, destination); code != "" {
+			codes = append(codes, code)
+		}
+	}
+
+	return codes
+}
+
+// codeCount is how many codes were sent to destination so far.
+func (l *logs) codeCount(destination string) int { return len(l.sentCodes(destination)) }
+
+// nextCode waits until more than sent codes went to destination, by email
+// or SMS, and returns the newest. Codes are delivered asynchronously, so a
+// test that asks twice for the same destination must not read the log
+// before the new code is in it (Code may return the previous one): count
+// with codeCount before the request, then call nextCode.
+func (s *server) nextCode(t *testing.T, destination string, sent int) string {
+	t.Helper()
+
+	deadline := time.After(10 * time.Second)
+
+	for {
+		if codes := s.logs.sentCodes(destination); len(codes) > sent {
+			return codes[len(codes)-1]
+		}
+
+		select {
+		case <-s.logs.added:
+		case <-deadline:
+			t.Fatalf("no new code sent to %s within 10s", destination)
+		}
+	}
+}
+
+// withBearer returns ctx carrying an access token for outgoing gRPC calls.
+func withBearer(ctx context.Context, token string) context.Context {
+	return metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+token)
+}
+
+// wantGRPCError fails the test unless err is a gRPC status with code c
+// carrying the platform error code; it returns the domain error it was
+// made from (its field violations, retry delay…).
+func wantGRPCError(t *testing.T, err error, c codes.Code, code errors.Code) errors.DomainError {
+	t.Helper()
+
+	if got := status.Code(err); got != c {
+		t.Fatalf("gRPC error = %v, want code %v (%s)", err, c, code)
+	}
+
+	var de *errors.DomainError
+	if !errors.As(errors.FromGRPC(err), &de) || !errors.HasCode(de, code) {
+		t.Fatalf("gRPC error = %v, want error code %s", err, code)
+	}
+
+	return *de
 }

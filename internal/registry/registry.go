@@ -38,10 +38,11 @@ type Deps struct {
 
 // Registry holds the modules of a process.
 type Registry struct {
-	deps     Deps
-	modules  []Module
-	sessions authn.SessionChecker
-	started  []Module
+	deps        Deps
+	modules     []Module
+	sessions    authn.SessionChecker
+	started     []Module
+	initialized bool
 }
 
 // New returns an empty registry.
@@ -125,16 +126,25 @@ func (r *Registry) ProvideSessionChecker(c authn.SessionChecker) { r.sessions = 
 // SessionChecker is the installed session check, or nil.
 func (r *Registry) SessionChecker() authn.SessionChecker { return r.sessions }
 
-// InitializeAll initializes every module in order.
+// InitializeAll initializes every module in order, once.
 func (r *Registry) InitializeAll() error {
+	if r.initialized {
+		return fmt.Errorf("modules already initialized")
+	}
+
 	for _, m := range r.modules {
 		if err := m.Initialize(r); err != nil {
 			return fmt.Errorf("initialize module %s: %w", m.Name(), err)
 		}
 	}
 
+	r.initialized = true
+
 	return nil
 }
+
+// Initialized reports whether InitializeAll has succeeded.
+func (r *Registry) Initialized() bool { return r.initialized }
 
 // RegisterGRPC registers every module's services on s.
 func (r *Registry) RegisterGRPC(s grpc.ServiceRegistrar) {

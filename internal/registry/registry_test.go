@@ -269,6 +269,27 @@ func TestInitializeAllInOrder(t *testing.T) {
 	}
 }
 
+func TestInitializeAllOnce(t *testing.T) {
+	mod, j := fakes()
+	r := newRegistry(t, mod("a"))
+
+	if r.Initialized() {
+		t.Fatal("Initialized() = true before InitializeAll")
+	}
+
+	if err := r.InitializeAll(); err != nil || !r.Initialized() {
+		t.Fatalf("InitializeAll() = %v, Initialized() = %t; want nil, true", err, r.Initialized())
+	}
+
+	if err := r.InitializeAll(); err == nil {
+		t.Error("second InitializeAll() = nil, want an error")
+	}
+
+	if diff := cmp.Diff([]string{"init a"}, j.list()); diff != "" {
+		t.Errorf("modules initialized again (-want +got):\n%s", diff)
+	}
+}
+
 func TestInitializeAllStopsAtTheFirstError(t *testing.T) {
 	mod, j := fakes()
 	errInit := errors.New("bad config")
@@ -283,6 +304,10 @@ func TestInitializeAllStopsAtTheFirstError(t *testing.T) {
 
 	if diff := cmp.Diff([]string{"init a", "init b"}, j.list()); diff != "" {
 		t.Errorf("InitializeAll() calls mismatch (-want +got):\n%s", diff)
+	}
+
+	if r.Initialized() {
+		t.Error("Initialized() = true after a failed InitializeAll")
 	}
 }
 

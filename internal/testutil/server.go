@@ -1,9 +1,15 @@
-// Package testutil gives tests a fresh, fully migrated PostgreSQL database of their own.
+// Package testutil holds the testing utilities of the platform:
 //
-// NewDatabase clones the database from a template that is migrated once per server and
-// set of migrations, so a test pays for a CREATE DATABASE, not for its migrations. The
-// server is TEST_DATABASE_URL when set, else a PostgreSQL container started once per
-// test process when a Docker engine answers.
+//   - NewDatabase gives a test a fresh, fully migrated PostgreSQL database of its own,
+//     cloned from a template that is migrated once per server and set of migrations, so
+//     a test pays for a CREATE DATABASE, not for its migrations. The server is
+//     TEST_DATABASE_URL when set, else a PostgreSQL container started once per test
+//     process when a Docker engine answers; otherwise the test fails saying so.
+//   - NewRegistryBuilder builds a module registry wired like the server's.
+//   - NewGRPCTestServer serves a registry through the server's real interceptor chain.
+//   - EventCollector records bus events for assertions.
+//   - NewTCPProxy stands between a client and a server and can cut them apart, to test
+//     what happens when the database goes away and comes back.
 package testutil
 
 import (
