@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"golang.org/x/sync/errgroup"
+	"google.golang.org/grpc"
 
 	"github.com/modulith/modulith/cmd/server/health"
 	"github.com/modulith/modulith/cmd/server/observability"
@@ -157,7 +158,8 @@ func (s *server) run(ctx context.Context, httpLn, grpcLn net.Listener) error {
 		return nil
 	})
 	g.Go(func() error {
-		if err := s.grpc.Server.Serve(grpcLn); err != nil {
+		// ErrServerStopped: shutdown began before Serve did (it closes grpcLn).
+		if err := s.grpc.Server.Serve(grpcLn); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
 			return fmt.Errorf("gRPC server: %w", err)
 		}
 
