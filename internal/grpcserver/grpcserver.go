@@ -35,6 +35,10 @@ var platformPublic = []string{
 	"/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
 }
 
+// streamWorkers is the number of goroutines that serve calls; calls beyond
+// it get their own goroutine, as without workers.
+const streamWorkers = 64
+
 // Deps are what the gRPC server needs.
 type Deps struct {
 	Config     *config.Config
@@ -67,6 +71,10 @@ func New(d Deps) (*GRPC, error) {
 		grpc.ChainUnaryInterceptor(unary...),
 		grpc.ChainStreamInterceptor(stream...),
 		grpc.MaxRecvMsgSize(int(min(d.Config.MaxBodyBytes, 1<<30))),
+		// Reused workers keep the stacks they grew through the interceptor
+		// chain and the database driver, instead of growing a fresh
+		// goroutine's stack on every call.
+		grpc.NumStreamWorkers(streamWorkers),
 	)
 	d.Registry.RegisterGRPC(srv)
 

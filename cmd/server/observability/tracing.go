@@ -20,11 +20,18 @@ type TracingConfig struct {
 
 // NewTracerProvider returns a tracer provider that samples root spans at
 // the configured ratio (children follow their parent) and exports them over
-// OTLP when an endpoint is set.
+// OTLP when an endpoint is set. Without an endpoint nothing would read the
+// spans, so root spans are not recorded at all; they still carry trace and
+// span IDs, which stamp the log lines of each request.
 func NewTracerProvider(ctx context.Context, res *resource.Resource, cfg TracingConfig) (*sdktrace.TracerProvider, error) {
+	root := sdktrace.TraceIDRatioBased(cfg.SampleRatio)
+	if cfg.Endpoint == "" {
+		root = sdktrace.NeverSample()
+	}
+
 	opts := []sdktrace.TracerProviderOption{
 		sdktrace.WithResource(res),
-		sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.TraceIDRatioBased(cfg.SampleRatio))),
+		sdktrace.WithSampler(sdktrace.ParentBased(root)),
 	}
 
 	if cfg.Endpoint != "" {
