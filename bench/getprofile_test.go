@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
@@ -27,7 +28,22 @@ func BenchmarkGetProfile(b *testing.B) {
 	ctx, cancel := context.WithCancel(context.Background())
 	b.Cleanup(cancel)
 
-	baseURL, err := serveBaseline(ctx, newBaseline(p.db.Pool, []byte(secret)))
+	// The baseline gets a pool sized like the server's (DB_MAX_CONNS default).
+	pc, err := pgxpool.ParseConfig(p.db.DSN)
+	if err != nil {
+		b.Fatal(err)
+	}
+
+	pc.MaxConns = 25
+
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
+	if err != nil {
+		b.Fatal(err)
+	}
+
+	b.Cleanup(pool.Close)
+
+	baseURL, err := serveBaseline(ctx, newBaseline(pool, []byte(secret)))
 	if err != nil {
 		b.Fatal(err)
 	}
