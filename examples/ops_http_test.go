@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/modulith/modulith/internal/errors"
 )
 
 const (
@@ -170,5 +172,21 @@ func checkSwagger(t *testing.T, s *server) {
 		if _, ok := spec.Paths[path]; !ok {
 			t.Errorf("spec (swagger %q) has no path %s; has %d paths", spec.Swagger, path, len(spec.Paths))
 		}
+	}
+}
+
+// TestRequestTimeout504 shows a request that outlives REQUEST_TIMEOUT: the
+// client gets 504 with code TIMEOUT (here every API call does, with a 1 ns
+// timeout), while the probes, outside the API, still answer.
+func TestRequestTimeout504(t *testing.T) {
+	t.Parallel()
+
+	s := startServer(t, map[string]string{"REQUEST_TIMEOUT": "1ns"})
+
+	r := s.do(t, http.MethodPost, "/v1/auth/login/request", map[string]string{"email": "ada@example.com"}, "")
+	r.wantError(t, http.StatusGatewayTimeout, errors.CodeTimeout)
+
+	if r := s.do(t, http.MethodGet, "/livez", nil, ""); r.Status != http.StatusOK {
+		t.Errorf("GET /livez = %d, want 200", r.Status)
 	}
 }

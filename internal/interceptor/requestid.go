@@ -36,9 +36,7 @@ func StreamRequestID() grpc.StreamServerInterceptor {
 }
 
 func withRequestMeta(ctx context.Context) context.Context {
-	md, _ := metadata.FromIncomingContext(ctx)
-
-	id := first(md, reqmeta.RequestIDHeader)
+	id := first(ctx, reqmeta.RequestIDHeader)
 	if !validRequestID.MatchString(id) {
 		id = newRequestID()
 	}
@@ -47,8 +45,8 @@ func withRequestMeta(ctx context.Context) context.Context {
 
 	p, _ := peer.FromContext(ctx)
 	if p != nil && p.Addr != nil && p.Addr.Network() == "inproc" {
-		ctx = reqmeta.WithClientIP(ctx, first(md, reqmeta.ClientIPHeader))
-		ctx = reqmeta.WithUserAgent(ctx, truncate(first(md, reqmeta.UserAgentHeader), maxUserAgent))
+		ctx = reqmeta.WithClientIP(ctx, first(ctx, reqmeta.ClientIPHeader))
+		ctx = reqmeta.WithUserAgent(ctx, truncate(first(ctx, reqmeta.UserAgentHeader), maxUserAgent))
 
 		return ctx
 	}
@@ -59,11 +57,13 @@ func withRequestMeta(ctx context.Context) context.Context {
 		}
 	}
 
-	return reqmeta.WithUserAgent(ctx, truncate(first(md, "user-agent"), maxUserAgent))
+	return reqmeta.WithUserAgent(ctx, truncate(first(ctx, "user-agent"), maxUserAgent))
 }
 
-func first(md metadata.MD, key string) string {
-	if vals := md.Get(key); len(vals) > 0 {
+// first returns the first incoming metadata value of key, without copying
+// the metadata as metadata.FromIncomingContext does.
+func first(ctx context.Context, key string) string {
+	if vals := metadata.ValueFromIncomingContext(ctx, key); len(vals) > 0 {
 		return vals[0]
 	}
 

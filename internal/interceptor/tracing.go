@@ -49,22 +49,26 @@ func StreamTracing(tp trace.TracerProvider, prop propagation.TextMapPropagator) 
 }
 
 func startSpan(ctx context.Context, tracer trace.Tracer, prop propagation.TextMapPropagator, fullMethod string) (context.Context, trace.Span) {
-	if md, ok := metadata.FromIncomingContext(ctx); ok {
-		ctx = prop.Extract(ctx, metadataCarrier(md))
-	}
-
+	ctx = prop.Extract(ctx, incomingCarrier{ctx})
 	service, method := splitMethod(fullMethod)
 
-	return tracer.Start(ctx, service+"/"+method,
-		trace.WithSpanKind(trace.SpanKindServer),
-		trace.WithAttributes(
+	ctx, span := tracer.Start(ctx, service+"/"+method, trace.WithSpanKind(trace.SpanKindServer))
+	if span.IsRecording() {
+		span.SetAttributes(
 			attribute.String("rpc.system", "grpc"),
 			attribute.String("rpc.service", service),
 			attribute.String("rpc.method", method),
-		))
+		)
+	}
+
+	return ctx, span
 }
 
 func endSpan(span trace.Span, err error) {
+	if !span.IsRecording() {
+		return
+	}
+
 	code := status.Code(err)
 	span.SetAttributes(attribute.Int("rpc.grpc.status_code", int(code)))
 
@@ -75,22 +79,26 @@ func endSpan(span trace.Span, err error) {
 	}
 }
 
-// metadataCarrier adapts gRPC metadata to a propagation carrier.
-type metadataCarrier metadata.MD
+// incomingCarrier reads a call's incoming metadata without copying it.
+type incomingCarrier struct {
+	ctx context.Context
+}
 
-func (c metadataCarrier) Get(key string) string {
-	if v := metadata.MD(c).Get(key); len(v) > 0 {
+func (c incomingCarrier) Get(key string) string {
+	if v := metadata.ValueFromIncomingContext(c.ctx, key); len(v) > 0 {
 		return v[0]
 	}
 
 	return ""
 }
 
-func (c metadataCarrier) Set(key, value string) { metadata.MD(c).Set(key, value) }
+func (c incomingCarrier) Set(string, string) {}
 
-func (c metadataCarrier) Keys() []string {
-	keys := make([]string, 0, len(c))
-	for k := range c {
+func (c incomingCarrier) Keys() []string {
+	md, _ := metadata.FromIncomingContext(c.ctx)
+	keys := make([]string, 0, len(md))
+
+	for k := range md {
 		keys = append(keys, k)
 	}
 
@@ -111,9 +119,17 @@ func injectTrace(ctx context.Context, prop propagation.TextMapPropagator) contex
 		return ctx
 	}
 
-	md, _ := metadata.FromOutgoingContext(ctx)
-	md = md.Copy()
-	prop.Inject(ctx, metadataCarrier(md))
+	var out outgoingCarrier
+	prop.Inject(ctx, &out)
 
-	return metadata.NewOutgoingContext(ctx, md)
+	return metadata.AppendToOutgoingContext(ctx, out...)
 }
+
+// outgoingCarrier collects key/value pairs to append to outgoing metadata.
+type outgoingCarrier []string
+
+func (c *outgoingCarrier) Get(string) string { return "" }
+
+func (c *outgoingCarrier) Set(key, value string) { *c = append(*c, key, value) }
+
+func (c *outgoingCarrier) Keys() []string { return nil }

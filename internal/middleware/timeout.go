@@ -207,3 +207,24 @@ func (tw *timeoutWriter) abandon(w http.ResponseWriter, cause error) {
 	tw.err = cause
 	errors.WriteHTTP(w, 0, errors.ToDomain(cause))
 }
+
+// Deadline gives each request a context deadline d away and nothing else:
+// no buffering, no extra goroutine. It suits handlers that already answer
+// when their context ends, such as the REST gateway, whose in-process gRPC
+// calls return DeadlineExceeded (504 TIMEOUT) the moment the deadline
+// passes, whether or not the module's handler has finished. d ≤ 0 disables
+// it.
+func Deadline(d time.Duration) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		if d <= 0 {
+			return next
+		}
+
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			ctx, cancel := context.WithTimeout(r.Context(), d)
+			defer cancel()
+
+			serve(next, w, r.WithContext(ctx))
+		})
+	}
+}

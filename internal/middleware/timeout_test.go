@@ -255,3 +255,49 @@ func TestTimeoutBypassed(t *testing.T) {
 		})
 	}
 }
+
+func TestDeadline(t *testing.T) {
+	t.Parallel()
+
+	tests := []struct {
+		name         string
+		d            time.Duration
+		wantDeadline bool
+	}{
+		{name: "sets a deadline", d: time.Minute, wantDeadline: true},
+		{name: "zero disables it", d: 0},
+		{name: "negative disables it", d: -time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+
+			var (
+				got    time.Time
+				hasOne bool
+			)
+
+			h := middleware.Deadline(tt.d)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				got, hasOne = r.Context().Deadline()
+
+				w.WriteHeader(http.StatusNoContent)
+			}))
+
+			start := time.Now()
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequestWithContext(t.Context(), http.MethodGet, "/", nil))
+
+			if hasOne != tt.wantDeadline {
+				t.Fatalf("Deadline(%v): handler has a deadline = %t, want %t", tt.d, hasOne, tt.wantDeadline)
+			}
+
+			if hasOne && (got.Before(start.Add(tt.d)) || got.After(time.Now().Add(tt.d))) {
+				t.Errorf("Deadline(%v): deadline %v is not %v after the request", tt.d, got, tt.d)
+			}
+
+			if rec.Code != http.StatusNoContent {
+				t.Errorf("Deadline(%v): status %d, want the handler's 204 untouched", tt.d, rec.Code)
+			}
+		})
+	}
+}

@@ -27,25 +27,40 @@ func tracer() trace.Tracer { return otel.Tracer(InstrumentationName) }
 
 // StartSpan starts an internal span named name as a child of ctx's span.
 func StartSpan(ctx context.Context, name string, attrs ...attribute.KeyValue) (context.Context, trace.Span) {
-	return tracer().Start(ctx, name, trace.WithAttributes(attrs...))
+	ctx, span := tracer().Start(ctx, name)
+	if span.IsRecording() {
+		span.SetAttributes(attrs...)
+	}
+
+	return ctx, span
 }
 
 // ServiceSpan starts the span of a service operation, e.g. "auth.service/CompleteLogin".
 func ServiceSpan(ctx context.Context, module, operation string) (context.Context, trace.Span) {
-	return StartSpan(ctx, module+".service/"+operation,
-		attribute.String("module", module),
-		attribute.String("layer", "service"),
-		attribute.String("operation", operation))
+	ctx, span := tracer().Start(ctx, module+".service/"+operation)
+	if span.IsRecording() {
+		span.SetAttributes(
+			attribute.String("module", module),
+			attribute.String("layer", "service"),
+			attribute.String("operation", operation))
+	}
+
+	return ctx, span
 }
 
 // RepositorySpan starts the span of a repository operation on an entity,
 // e.g. "auth.repository/CreateSession".
 func RepositorySpan(ctx context.Context, module, operation, entity string) (context.Context, trace.Span) {
-	return StartSpan(ctx, module+".repository/"+operation,
-		attribute.String("module", module),
-		attribute.String("layer", "repository"),
-		attribute.String("operation", operation),
-		attribute.String("entity", entity))
+	ctx, span := tracer().Start(ctx, module+".repository/"+operation)
+	if span.IsRecording() {
+		span.SetAttributes(
+			attribute.String("module", module),
+			attribute.String("layer", "repository"),
+			attribute.String("operation", operation),
+			attribute.String("entity", entity))
+	}
+
+	return ctx, span
 }
 
 // SetAttribute sets an attribute on ctx's span. Strings, booleans, floats

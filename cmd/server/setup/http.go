@@ -42,15 +42,23 @@ func HTTPHandler(ctx context.Context, d HTTPDeps) (http.Handler, error) {
 		return nil, err
 	}
 
+	cfg := d.Config
+
 	mux := http.NewServeMux()
 	d.Health.Register(mux)
 	mux.Handle("GET /metrics", d.Metrics)
 
-	if d.Config.SwaggerEnabled {
-		openapi.Register(mux)
+	if cfg.SwaggerEnabled {
+		docs := http.NewServeMux()
+		openapi.Register(docs)
+		mux.Handle(openapi.SpecPath, middleware.Timeout(cfg.RequestTimeout)(docs))
+		mux.Handle(openapi.UIPath, middleware.Timeout(cfg.RequestTimeout)(docs))
 	}
 
-	mux.Handle("/", gw)
+	// The gateway answers 504 by itself when the deadline passes: its calls
+	// go through the in-process channel, which returns DeadlineExceeded at
+	// once. It needs the deadline, not Timeout's buffering.
+	mux.Handle("/", middleware.Deadline(cfg.RequestTimeout)(gw))
 
 	metrics, err := middleware.Metrics(d.Meter)
 	if err != nil {
@@ -61,8 +69,6 @@ func HTTPHandler(ctx context.Context, d HTTPDeps) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-
-	cfg := d.Config
 
 	return middleware.Chain(mux,
 		middleware.RequestID,
@@ -78,7 +84,6 @@ func HTTPHandler(ctx context.Context, d HTTPDeps) (http.Handler, error) {
 			AllowedOrigins: cfg.CORSAllowedOrigins, AllowCredentials: cfg.CORSAllowCredentials,
 		}),
 		middleware.BodyLimit(cfg.MaxBodyBytes),
-		middleware.Timeout(cfg.RequestTimeout),
 	), nil
 }
 
