@@ -15,6 +15,8 @@ import (
 
 	"github.com/modulith/modulith/internal/errors"
 	"github.com/modulith/modulith/internal/interceptor"
+
+	"github.com/modulith/modulith/internal/telemetry/logtest"
 )
 
 func TestErrorsTranslatesToStatus(t *testing.T) {
@@ -53,7 +55,7 @@ func TestErrorsTranslatesToStatus(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			logger, logs := newLogger(slog.LevelDebug)
+			logger, logs := logtest.New(slog.LevelDebug)
 
 			_, unaryErr := interceptor.Errors(logger)(t.Context(), "req", getProfileInfo, errHandler(tt.err))
 			streamErr := interceptor.StreamErrors(logger)(nil, &fakeStream{ctx: t.Context()},
@@ -63,7 +65,7 @@ func TestErrorsTranslatesToStatus(t *testing.T) {
 				checkStatus(t, err, tt.wantCode, tt.wantMsg)
 			}
 
-			checkCauseLogged(t, logs.all(), tt.err, tt.wantLog)
+			checkCauseLogged(t, logs.Records(), tt.err, tt.wantLog)
 		})
 	}
 }
@@ -99,7 +101,7 @@ func checkCauseLogged(t *testing.T, records []slog.Record, cause error, want boo
 	}
 
 	for _, r := range records {
-		a := attrs(r)
+		a := logtest.Attrs(r)
 		logged, _ := a["error"].(error)
 
 		if r.Level != slog.LevelError || !errors.Is(logged, cause) {
@@ -123,7 +125,7 @@ func TestErrorsPassesStatusThrough(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			logger, _ := newLogger(slog.LevelDebug)
+			logger, _ := logtest.New(slog.LevelDebug)
 
 			_, err := interceptor.Errors(logger)(t.Context(), "req", getProfileInfo, errHandler(tt.err))
 			if !errors.Is(err, tt.err) {
@@ -148,11 +150,11 @@ func TestErrorsDoesNotLogPassedThroughStatusAsInternal(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			logger, logs := newLogger(slog.LevelDebug)
+			logger, logs := logtest.New(slog.LevelDebug)
 
 			_, err := interceptor.Errors(logger)(t.Context(), "req", getProfileInfo, errHandler(tt.err))
 
-			for _, r := range logs.all() {
+			for _, r := range logs.Records() {
 				t.Errorf("status %v (sent as %v) logged as %v %q", tt.err, status.Code(err), r.Level, r.Message)
 			}
 		})
@@ -160,7 +162,7 @@ func TestErrorsDoesNotLogPassedThroughStatusAsInternal(t *testing.T) {
 }
 
 func TestErrorsPassesSuccess(t *testing.T) {
-	logger, logs := newLogger(slog.LevelDebug)
+	logger, logs := logtest.New(slog.LevelDebug)
 
 	resp, err := interceptor.Errors(logger)(t.Context(), "req", getProfileInfo, okHandler)
 	if resp != "ok" || err != nil {
@@ -172,13 +174,13 @@ func TestErrorsPassesSuccess(t *testing.T) {
 		t.Errorf("StreamErrors(ok handler) = %v, want nil", err)
 	}
 
-	if n := len(logs.all()); n != 0 {
+	if n := len(logs.Records()); n != 0 {
 		t.Errorf("logged %d records, want none", n)
 	}
 }
 
 func TestErrorsCarriesDetails(t *testing.T) {
-	logger, _ := newLogger(slog.LevelDebug)
+	logger, _ := logtest.New(slog.LevelDebug)
 	de := errors.RateLimited("slow down", 3*time.Second, errors.WithDetail("scope", "login"),
 		errors.WithField("email", "too many codes"))
 
@@ -215,7 +217,7 @@ func TestErrorsCarriesDetails(t *testing.T) {
 }
 
 func TestRecoveryTurnsPanicIntoInternal(t *testing.T) {
-	logger, logs := newLogger(slog.LevelDebug)
+	logger, logs := logtest.New(slog.LevelDebug)
 	chain := interceptor.ChainUnary(interceptor.Errors(logger), interceptor.Recovery(logger))
 
 	_, err := chain(t.Context(), "req", getProfileInfo, func(context.Context, any) (any, error) {
@@ -223,7 +225,7 @@ func TestRecoveryTurnsPanicIntoInternal(t *testing.T) {
 	})
 	checkStatus(t, err, codes.Internal, "[INTERNAL] internal error")
 
-	records := logs.all()
+	records := logs.Records()
 	if len(records) == 0 {
 		t.Fatal("the panic was not logged")
 	}
@@ -239,7 +241,7 @@ func TestRecoveryTurnsPanicIntoInternal(t *testing.T) {
 func checkPanicLogged(t *testing.T, r slog.Record) {
 	t.Helper()
 
-	a := attrs(r)
+	a := logtest.Attrs(r)
 	stack, _ := a["stack"].(string)
 
 	if r.Level != slog.LevelError || a["method"] != getProfile || !strings.Contains(stack, "goroutine") {
@@ -256,12 +258,12 @@ func checkPanicLogged(t *testing.T, r slog.Record) {
 // panic must produce one error record (with the stack), not a second generic
 // "internal error" record from Errors.
 func TestRecoveryPanicIsLoggedOnce(t *testing.T) {
-	logger, logs := newLogger(slog.LevelDebug)
+	logger, logs := logtest.New(slog.LevelDebug)
 	chain := interceptor.ChainUnary(interceptor.Errors(logger), interceptor.Recovery(logger))
 
 	_, _ = chain(t.Context(), "req", getProfileInfo, func(context.Context, any) (any, error) { panic("boom") })
 
-	if records := logs.all(); len(records) != 1 {
+	if records := logs.Records(); len(records) != 1 {
 		msgs := make([]string, 0, len(records))
 		for _, r := range records {
 			msgs = append(msgs, r.Message)
@@ -272,7 +274,7 @@ func TestRecoveryPanicIsLoggedOnce(t *testing.T) {
 }
 
 func TestStreamRecovery(t *testing.T) {
-	logger, logs := newLogger(slog.LevelDebug)
+	logger, logs := logtest.New(slog.LevelDebug)
 	chain := interceptor.ChainStream(interceptor.StreamErrors(logger), interceptor.StreamRecovery(logger))
 	info := &grpc.StreamServerInfo{FullMethod: getProfile}
 
@@ -281,7 +283,7 @@ func TestStreamRecovery(t *testing.T) {
 	})
 	checkStatus(t, err, codes.Internal, "[INTERNAL] internal error")
 
-	if records := logs.all(); len(records) == 0 {
+	if records := logs.Records(); len(records) == 0 {
 		t.Fatal("the panic was not logged")
 	} else {
 		checkPanicLogged(t, records[0])

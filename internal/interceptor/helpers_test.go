@@ -2,9 +2,7 @@ package interceptor_test
 
 import (
 	"context"
-	"log/slog"
 	"net"
-	"sync"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
@@ -15,54 +13,6 @@ import (
 const getProfile = "/auth.v1.AuthService/GetProfile"
 
 var getProfileInfo = &grpc.UnaryServerInfo{FullMethod: getProfile}
-
-// logRecorder is a slog.Handler that keeps every record, for assertions.
-type logRecorder struct {
-	mu      sync.Mutex
-	level   slog.Level
-	records []slog.Record
-}
-
-// newLogger returns a logger enabled from level and the records it writes.
-func newLogger(level slog.Level) (*slog.Logger, *logRecorder) {
-	rec := &logRecorder{level: level}
-
-	return slog.New(rec), rec
-}
-
-func (h *logRecorder) Enabled(_ context.Context, l slog.Level) bool { return l >= h.level }
-
-func (h *logRecorder) Handle(_ context.Context, r slog.Record) error {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-
-	h.records = append(h.records, r.Clone())
-
-	return nil
-}
-
-func (h *logRecorder) WithAttrs([]slog.Attr) slog.Handler { return h }
-
-func (h *logRecorder) WithGroup(string) slog.Handler { return h }
-
-func (h *logRecorder) all() []slog.Record {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-
-	return append([]slog.Record(nil), h.records...)
-}
-
-// attrs returns a record's attributes by key.
-func attrs(r slog.Record) map[string]any {
-	m := make(map[string]any, r.NumAttrs())
-	r.Attrs(func(a slog.Attr) bool {
-		m[a.Key] = a.Value.Any()
-
-		return true
-	})
-
-	return m
-}
 
 // inprocAddr is the address the in-process channel gives its peer.
 type inprocAddr struct{}

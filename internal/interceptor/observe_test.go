@@ -16,9 +16,11 @@ import (
 
 	"github.com/modulith/modulith/internal/errors"
 	"github.com/modulith/modulith/internal/interceptor"
+
+	"github.com/modulith/modulith/internal/telemetry/logtest"
 )
 
-func newObserver(t *testing.T, level slog.Level) (*interceptor.Observer, *sdkmetric.ManualReader, *logRecorder) {
+func newObserver(t *testing.T, level slog.Level) (*interceptor.Observer, *sdkmetric.ManualReader, *logtest.Recorder) {
 	t.Helper()
 
 	reader := sdkmetric.NewManualReader()
@@ -26,7 +28,7 @@ func newObserver(t *testing.T, level slog.Level) (*interceptor.Observer, *sdkmet
 
 	t.Cleanup(func() { _ = provider.Shutdown(context.Background()) })
 
-	logger, logs := newLogger(level)
+	logger, logs := logtest.New(level)
 
 	o, err := interceptor.NewObserver(logger, provider.Meter("test"))
 	if err != nil {
@@ -212,7 +214,7 @@ func TestObserverLogLevel(t *testing.T) {
 
 			_, _ = o.Unary()(tt.ctx, "req", getProfileInfo, errHandler(tt.err))
 
-			records := logs.all()
+			records := logs.Records()
 			if len(records) != 1 {
 				t.Fatalf("logged %d records, want 1", len(records))
 			}
@@ -221,7 +223,7 @@ func TestObserverLogLevel(t *testing.T) {
 				t.Errorf("logged at %v, want %v", records[0].Level, tt.want)
 			}
 
-			a := attrs(records[0])
+			a := logtest.Attrs(records[0])
 			if a["method"] != getProfile || a["code"] != status.Code(tt.err).String() {
 				t.Errorf("logged %v, want method %s and code %v", a, getProfile, status.Code(tt.err))
 			}
@@ -234,7 +236,7 @@ func TestObserverSkipsDisabledLevels(t *testing.T) {
 
 	_, _ = o.Unary()(inproc(t.Context()), "req", getProfileInfo, okHandler)
 
-	if n := len(logs.all()); n != 0 {
+	if n := len(logs.Records()); n != 0 {
 		t.Errorf("logged %d records for an in-process OK call at info level, want none", n)
 	}
 

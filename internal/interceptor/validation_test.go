@@ -16,6 +16,8 @@ import (
 	authv1 "github.com/modulith/modulith/gen/go/auth/v1"
 	"github.com/modulith/modulith/internal/errors"
 	"github.com/modulith/modulith/internal/interceptor"
+
+	"github.com/modulith/modulith/internal/telemetry/logtest"
 )
 
 func newValidator(t *testing.T) protovalidate.Validator {
@@ -34,7 +36,7 @@ func newValidator(t *testing.T) protovalidate.Validator {
 func validated(t *testing.T, v protovalidate.Validator, req any) (bool, error) {
 	t.Helper()
 
-	logger, _ := newLogger(slog.LevelDebug)
+	logger, _ := logtest.New(slog.LevelDebug)
 	chain := interceptor.ChainUnary(interceptor.Errors(logger), interceptor.Validation(v))
 	called := false
 

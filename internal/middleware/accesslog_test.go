@@ -14,10 +14,12 @@ import (
 
 	"github.com/modulith/modulith/internal/middleware"
 	"github.com/modulith/modulith/internal/reqmeta"
+
+	"github.com/modulith/modulith/internal/telemetry/logtest"
 )
 
 func TestAccessLogLine(t *testing.T) {
-	logger, logs := newLogger()
+	logger, logs := logtest.New(slog.LevelDebug)
 	h := middleware.Chain(
 		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			middleware.SetRoute(r.Context(), "/v1/items/{item_id}")
@@ -36,7 +38,7 @@ func TestAccessLogLine(t *testing.T) {
 
 	h.ServeHTTP(httptest.NewRecorder(), r)
 
-	records := logs.all()
+	records := logs.Records()
 	if len(records) != 1 {
 		t.Fatalf("logged %d records, want 1", len(records))
 	}
@@ -46,7 +48,7 @@ func TestAccessLogLine(t *testing.T) {
 		t.Errorf("record = %v %q, want INFO %q", got.Level, got.Message, "http request")
 	}
 
-	a := attrs(got)
+	a := logtest.Attrs(got)
 	if d, ok := a["duration_ms"].(float64); !ok || d < 0 {
 		t.Errorf("duration_ms = %#v, want a non-negative float64", a["duration_ms"])
 	}
@@ -66,12 +68,12 @@ func TestAccessLogLine(t *testing.T) {
 }
 
 func TestAccessLogNeverLogsTheQuery(t *testing.T) {
-	logger, logs := newLogger()
+	logger, logs := logtest.New(slog.LevelDebug)
 	h := middleware.AccessLog(logger, middleware.LoggingConfig{})(http.NotFoundHandler())
 
 	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequestWithContext(t.Context(), http.MethodGet, "/callback?code=s3cr3t&state=x", nil))
 
-	for _, r := range logs.all() {
+	for _, r := range logs.Records() {
 		r.Attrs(func(a slog.Attr) bool {
 			if strings.Contains(a.Value.String(), "s3cr3t") {
 				t.Errorf("attribute %s = %q leaks the query", a.Key, a.Value)
@@ -109,7 +111,7 @@ func TestAccessLogLevels(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			logger, logs := newLogger()
+			logger, logs := logtest.New(slog.LevelDebug)
 			h := middleware.AccessLog(logger, middleware.LoggingConfig{SlowRequestThreshold: tt.threshold})(
 				http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 					time.Sleep(tt.sleep)
@@ -118,7 +120,7 @@ func TestAccessLogLevels(t *testing.T) {
 
 			h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequestWithContext(t.Context(), http.MethodGet, "/", nil))
 
-			records := logs.all()
+			records := logs.Records()
 			if len(records) != 1 {
 				t.Fatalf("logged %d records, want 1", len(records))
 			}
@@ -127,7 +129,7 @@ func TestAccessLogLevels(t *testing.T) {
 				t.Errorf("level = %v, want %v", records[0].Level, tt.wantLevel)
 			}
 
-			if slow, _ := attrs(records[0])["slow"].(bool); slow != tt.wantSlow {
+			if slow, _ := logtest.Attrs(records[0])["slow"].(bool); slow != tt.wantSlow {
 				t.Errorf("slow = %v, want %v", slow, tt.wantSlow)
 			}
 		})
@@ -135,7 +137,7 @@ func TestAccessLogLevels(t *testing.T) {
 }
 
 func TestAccessLogSkipPaths(t *testing.T) {
-	logger, logs := newLogger()
+	logger, logs := logtest.New(slog.LevelDebug)
 	h := middleware.AccessLog(logger, middleware.LoggingConfig{SkipPaths: []string{"/healthz", "/metrics"}})(
 		http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 
@@ -144,8 +146,8 @@ func TestAccessLogSkipPaths(t *testing.T) {
 	}
 
 	var logged []string
-	for _, r := range logs.all() {
-		logged = append(logged, attrs(r)["path"].(string))
+	for _, r := range logs.Records() {
+		logged = append(logged, logtest.Attrs(r)["path"].(string))
 	}
 
 	if diff := cmp.Diff([]string{"/healthz/deep", "/v1/items"}, logged); diff != "" {
@@ -154,7 +156,7 @@ func TestAccessLogSkipPaths(t *testing.T) {
 }
 
 func TestAccessLogPanicIs500(t *testing.T) {
-	logger, logs := newLogger()
+	logger, logs := logtest.New(slog.LevelDebug)
 	h := middleware.Chain(
 		http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("boom") }),
 		middleware.Recovery(slog.New(slog.DiscardHandler)),
@@ -164,12 +166,12 @@ func TestAccessLogPanicIs500(t *testing.T) {
 
 	h.ServeHTTP(rec, httptest.NewRequestWithContext(t.Context(), http.MethodGet, "/", nil))
 
-	records := logs.all()
+	records := logs.Records()
 	if len(records) != 1 {
 		t.Fatalf("logged %d records, want 1", len(records))
 	}
 
-	if status := attrs(records[0])["status"]; status != int64(http.StatusInternalServerError) || rec.Code != http.StatusInternalServerError {
+	if status := logtest.Attrs(records[0])["status"]; status != int64(http.StatusInternalServerError) || rec.Code != http.StatusInternalServerError {
 		t.Errorf("logged status %v, sent %d; want 500 for both", status, rec.Code)
 	}
 
@@ -179,14 +181,14 @@ func TestAccessLogPanicIs500(t *testing.T) {
 }
 
 func TestAccessLogUserAgentWithoutRequestID(t *testing.T) {
-	logger, logs := newLogger()
+	logger, logs := logtest.New(slog.LevelDebug)
 	h := middleware.AccessLog(logger, middleware.LoggingConfig{})(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	r := httptest.NewRequestWithContext(t.Context(), http.MethodGet, "/", nil)
 	r.Header.Set("User-Agent", "direct/1.0")
 
 	h.ServeHTTP(httptest.NewRecorder(), r.WithContext(reqmeta.WithClientIP(context.Background(), "198.51.100.1")))
 
-	a := attrs(logs.all()[0])
+	a := logtest.Attrs(logs.Records()[0])
 	if a["user_agent"] != "direct/1.0" || a["remote_ip"] != "198.51.100.1" {
 		t.Errorf("user_agent, remote_ip = %v, %v; want direct/1.0, 198.51.100.1", a["user_agent"], a["remote_ip"])
 	}

@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/modulith/modulith/internal/middleware"
+
+	"github.com/modulith/modulith/internal/telemetry/logtest"
 )
 
 // internalErrorBody is the platform's JSON body of a 500.
@@ -37,7 +39,7 @@ func TestRecoveryAnswers500(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			logger, logs := newLogger()
+			logger, logs := logtest.New(slog.LevelDebug)
 			h := middleware.Recovery(logger)(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
 				panic(tt.value)
 			}))
@@ -62,10 +64,10 @@ func TestRecoveryAnswers500(t *testing.T) {
 
 // checkPanicLogged checks that logs hold one ERROR record of the panic,
 // with a stack that mentions wantInStack.
-func checkPanicLogged(t *testing.T, logs *recorder, wantPanic, wantInStack string) {
+func checkPanicLogged(t *testing.T, logs *logtest.Recorder, wantPanic, wantInStack string) {
 	t.Helper()
 
-	records := logs.all()
+	records := logs.Records()
 	if len(records) != 1 {
 		t.Fatalf("logged %d records, want 1", len(records))
 	}
@@ -74,7 +76,7 @@ func checkPanicLogged(t *testing.T, logs *recorder, wantPanic, wantInStack strin
 		t.Errorf("level = %v, want ERROR", records[0].Level)
 	}
 
-	a := attrs(records[0])
+	a := logtest.Attrs(records[0])
 	if got := fmt.Sprint(a["panic"]); !strings.Contains(got, wantPanic) {
 		t.Errorf("panic attribute = %q, want it to contain %q", got, wantPanic)
 	}
@@ -89,7 +91,7 @@ func checkPanicLogged(t *testing.T, logs *recorder, wantPanic, wantInStack strin
 }
 
 func TestRecoveryRepanicsAbortHandler(t *testing.T) {
-	logger, logs := newLogger()
+	logger, logs := logtest.New(slog.LevelDebug)
 	h := middleware.Recovery(logger)(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
 		panic(http.ErrAbortHandler)
 	}))
@@ -100,13 +102,13 @@ func TestRecoveryRepanicsAbortHandler(t *testing.T) {
 		t.Errorf("panic = %v, want http.ErrAbortHandler", p)
 	}
 
-	if n := len(logs.all()); n != 0 {
+	if n := len(logs.Records()); n != 0 {
 		t.Errorf("logged %d records for an aborted handler, want 0", n)
 	}
 }
 
 func TestRecoveryAbortsStartedResponse(t *testing.T) {
-	logger, logs := newLogger()
+	logger, logs := logtest.New(slog.LevelDebug)
 	h := middleware.Recovery(logger)(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte(`{"items":[`))
 
@@ -128,7 +130,7 @@ func TestRecoveryAbortsStartedResponse(t *testing.T) {
 }
 
 func TestRecoveryPassesResponsesThrough(t *testing.T) {
-	logger, logs := newLogger()
+	logger, logs := logtest.New(slog.LevelDebug)
 	h := middleware.Recovery(logger)(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.WriteHeader(http.StatusTeapot)
 	}))
@@ -140,7 +142,7 @@ func TestRecoveryPassesResponsesThrough(t *testing.T) {
 		t.Errorf("status = %d, want %d", rec.Code, http.StatusTeapot)
 	}
 
-	if n := len(logs.all()); n != 0 {
+	if n := len(logs.Records()); n != 0 {
 		t.Errorf("logged %d records, want 0", n)
 	}
 }

@@ -2,12 +2,15 @@ package middleware_test
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/modulith/modulith/internal/middleware"
+
+	"github.com/modulith/modulith/internal/telemetry/logtest"
 )
 
 // loggedRoute serves a request for path through mws and h and returns the
@@ -15,17 +18,17 @@ import (
 func loggedRoute(t *testing.T, h http.Handler, path string, mws ...func(http.Handler) http.Handler) string {
 	t.Helper()
 
-	logger, logs := newLogger()
+	logger, logs := logtest.New(slog.LevelDebug)
 	mws = append([]func(http.Handler) http.Handler{middleware.AccessLog(logger, middleware.LoggingConfig{})}, mws...)
 
 	middleware.Chain(h, mws...).ServeHTTP(httptest.NewRecorder(), httptest.NewRequestWithContext(t.Context(), http.MethodGet, path, nil))
 
-	records := logs.all()
+	records := logs.Records()
 	if len(records) != 1 {
 		t.Fatalf("logged %d records, want 1", len(records))
 	}
 
-	route, _ := attrs(records[0])["route"].(string)
+	route, _ := logtest.Attrs(records[0])["route"].(string)
 
 	return route
 }

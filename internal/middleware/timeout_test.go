@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -13,6 +14,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/modulith/modulith/internal/middleware"
+
+	"github.com/modulith/modulith/internal/telemetry/logtest"
 )
 
 const timeoutBody = `{"code":"TIMEOUT","message":"request timed out","details":{}}` + "\n"
@@ -181,7 +184,7 @@ func TestTimeoutPropagatesPanic(t *testing.T) {
 }
 
 func TestTimeoutPanicKeepsHandlerStack(t *testing.T) {
-	logger, logs := newLogger()
+	logger, logs := logtest.New(slog.LevelDebug)
 	h := middleware.Chain(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
 		panicInHandler()
 	}), middleware.Recovery(logger), middleware.Timeout(time.Minute))

@@ -18,6 +18,8 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/modulith/modulith/internal/middleware"
+
+	"github.com/modulith/modulith/internal/telemetry/logtest"
 )
 
 // fullStack wraps h in every middleware, in the documented order.
@@ -44,7 +46,7 @@ func fullStack(t *testing.T, h http.Handler, logger *slog.Logger) http.Handler {
 }
 
 func TestHijackThroughTheStack(t *testing.T) {
-	logger, logs := newLogger()
+	logger, logs := logtest.New(slog.LevelDebug)
 	served := make(chan struct{})
 	stack := fullStack(t, upgradeHandler(t), logger)
 	// The server does not track hijacked connections: learn from the
@@ -86,8 +88,8 @@ func TestHijackThroughTheStack(t *testing.T) {
 
 	<-served
 
-	records := logs.all()
-	if len(records) != 1 || attrs(records[0])["status"] != int64(http.StatusSwitchingProtocols) {
+	records := logs.Records()
+	if len(records) != 1 || logtest.Attrs(records[0])["status"] != int64(http.StatusSwitchingProtocols) {
 		t.Errorf("access log = %v, want one line with status 101", records)
 	}
 }
@@ -163,7 +165,7 @@ func streamingHandler(t *testing.T) http.HandlerFunc {
 }
 
 func TestFlushThroughObservers(t *testing.T) {
-	logger, logs := newLogger()
+	logger, logs := logtest.New(slog.LevelDebug)
 	srv := httptest.NewServer(middleware.Chain(streamingHandler(t),
 		middleware.Recovery(logger), middleware.AccessLog(logger, middleware.LoggingConfig{})))
 	t.Cleanup(srv.Close)
@@ -187,13 +189,13 @@ func TestFlushThroughObservers(t *testing.T) {
 
 	srv.Close()
 
-	if a := attrs(logs.all()[0]); a["bytes"] != int64(len("first second")) || a["status"] != int64(http.StatusOK) {
+	if a := logtest.Attrs(logs.Records()[0]); a["bytes"] != int64(len("first second")) || a["status"] != int64(http.StatusOK) {
 		t.Errorf("logged status %v, bytes %v; want 200, %d", a["status"], a["bytes"], len("first second"))
 	}
 }
 
 func TestWriterStatusAfterInformational(t *testing.T) {
-	logger, logs := newLogger()
+	logger, logs := logtest.New(slog.LevelDebug)
 	h := middleware.AccessLog(logger, middleware.LoggingConfig{})(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Link", "</app.css>; rel=preload")
 		w.WriteHeader(http.StatusEarlyHints)
@@ -202,7 +204,7 @@ func TestWriterStatusAfterInformational(t *testing.T) {
 
 	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequestWithContext(t.Context(), http.MethodGet, "/", nil))
 
-	if got := attrs(logs.all()[0])["status"]; got != int64(http.StatusAccepted) {
+	if got := logtest.Attrs(logs.Records()[0])["status"]; got != int64(http.StatusAccepted) {
 		t.Errorf("logged status = %v, want 202", got)
 	}
 }

@@ -441,8 +441,8 @@ func TestCompleteLoginSurvivesLostEvents(t *testing.T) {
 
 	var logged []string
 
-	for _, e := range f.logs.logged() {
-		logged = append(logged, e.Level.String()+" "+e.Attrs["event"])
+	for _, e := range f.logs.Entries() {
+		logged = append(logged, e.Level.String()+" "+e.String("event"))
 	}
 
 	want := []string{"ERROR " + events.UserCreatedEvent, "ERROR " + events.SessionCreatedEvent}

@@ -25,6 +25,8 @@ import (
 	"github.com/modulith/modulith/modules/auth/internal/repository"
 	"github.com/modulith/modulith/modules/auth/internal/repository/mocks"
 	"github.com/modulith/modulith/modules/auth/internal/service"
+
+	"github.com/modulith/modulith/internal/telemetry/logtest"
 )
 
 // testNow is the fixed clock: 9m26s into a 15-minute rate window, so a
@@ -143,48 +145,6 @@ type fakeDelivery map[notifier.Channel]bool
 
 func (d fakeDelivery) CanDeliver(ch notifier.Channel) bool { return d[ch] }
 
-// logEntry is one record the service logged.
-type logEntry struct {
-	Level slog.Level
-	Msg   string
-	Attrs map[string]string
-}
-
-// logRecorder is a slog.Handler that keeps every record.
-type logRecorder struct {
-	mu      sync.Mutex
-	entries []logEntry
-}
-
-func (r *logRecorder) Enabled(context.Context, slog.Level) bool { return true }
-
-func (r *logRecorder) Handle(_ context.Context, rec slog.Record) error {
-	e := logEntry{Level: rec.Level, Msg: rec.Message, Attrs: map[string]string{}}
-	rec.Attrs(func(a slog.Attr) bool {
-		e.Attrs[a.Key] = a.Value.String()
-
-		return true
-	})
-
-	r.mu.Lock()
-	defer r.mu.Unlock()
-
-	r.entries = append(r.entries, e)
-
-	return nil
-}
-
-func (r *logRecorder) WithAttrs([]slog.Attr) slog.Handler { return r }
-
-func (r *logRecorder) WithGroup(string) slog.Handler { return r }
-
-func (r *logRecorder) logged() []logEntry {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-
-	return append([]logEntry(nil), r.entries...)
-}
-
 // fixture is a service on a strict mock repository. Calls inside a
 // transaction go to tx, every other call to repo, so a test fails when the
 // service reads or writes outside the transaction it should use.
@@ -194,7 +154,7 @@ type fixture struct {
 	tx     *mocks.MockRepository
 	bus    *fakeBus
 	tokens *fakeTokens
-	logs   *logRecorder
+	logs   *logtest.Recorder
 	// txErrs holds what each transaction's function returned: nil means
 	// the transaction committed.
 	txErrs []error
@@ -206,12 +166,13 @@ func newFixture(t *testing.T, opts ...func(*service.Config, *service.Deps)) *fix
 	t.Helper()
 
 	ctrl := gomock.NewController(t)
+	logger, logs := logtest.New(slog.LevelDebug)
 	f := &fixture{
 		repo:   mocks.NewMockRepository(ctrl),
 		tx:     mocks.NewMockRepository(ctrl),
 		bus:    &fakeBus{},
 		tokens: &fakeTokens{},
-		logs:   &logRecorder{},
+		logs:   logs,
 	}
 
 	cfg := testConfig()
@@ -220,7 +181,7 @@ func newFixture(t *testing.T, opts ...func(*service.Config, *service.Deps)) *fix
 		Bus:      f.bus,
 		Tokens:   f.tokens,
 		Delivery: fakeDelivery{notifier.ChannelEmail: true, notifier.ChannelSMS: true},
-		Logger:   slog.New(f.logs),
+		Logger:   logger,
 		CodeKey:  testCodeKey(),
 		Now:      func() time.Time { return testNow },
 	}

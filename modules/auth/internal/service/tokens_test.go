@@ -145,8 +145,8 @@ func TestRefreshTokenReuseIsLogged(t *testing.T) {
 		t.Fatal("RefreshToken() = nil error, want AUTH_TOKEN_REUSED")
 	}
 
-	logged := f.logs.logged()
-	if len(logged) != 1 || logged[0].Level != slog.LevelWarn || logged[0].Attrs["session_id"] != "sess_01jpana" {
+	logged := f.logs.Entries()
+	if len(logged) != 1 || logged[0].Level != slog.LevelWarn || logged[0].String("session_id") != "sess_01jpana" {
 		t.Errorf("logged %+v, want one warning naming session sess_01jpana", logged)
 	}
 }
