@@ -65,7 +65,7 @@ coverage: db-up ## Coverage of hand-written code (generated code excluded); HTML
 
 .PHONY: bench
 bench: db-up ## Run the benchmarks; each prints its figures and ratio to a baseline
-	$(TEST_DB) $(GO) test -run='^$$' -bench=. -benchmem -count=1 ./bench/...
+	$(TEST_DB) $(GO) test -run='^$$' -bench=. -benchmem -benchtime=5s -count=1 ./bench/...
 
 .PHONY: lint
 lint: ## Lint Go (golangci-lint, strict) and protos (buf)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -21,6 +22,15 @@ type Observer struct {
 	logger   *slog.Logger
 	handled  metric.Int64Counter
 	duration metric.Float64Histogram
+	// attrs caches the attribute set of each (method, type, code): sets are
+	// immutable, building one sorts and allocates, and there are few (gRPC
+	// runs no interceptor for unknown methods).
+	attrs sync.Map // attrKey → metric.MeasurementOption
+}
+
+type attrKey struct {
+	method, kind string
+	code         codes.Code
 }
 
 // NewObserver creates the instruments on meter.
@@ -78,14 +88,7 @@ func streamType(info *grpc.StreamServerInfo) string {
 func (o *Observer) record(ctx context.Context, fullMethod, kind string, start time.Time, err error) {
 	elapsed := time.Since(start)
 	code := status.Code(err)
-	service, method := splitMethod(fullMethod)
-
-	attrs := metric.WithAttributeSet(attribute.NewSet(
-		attribute.String("grpc_type", kind),
-		attribute.String("grpc_service", service),
-		attribute.String("grpc_method", method),
-		attribute.String("grpc_code", code.String()),
-	))
+	attrs := o.attributes(fullMethod, kind, code)
 	o.handled.Add(ctx, 1, attrs)
 	o.duration.Record(ctx, elapsed.Seconds(), attrs)
 
@@ -104,6 +107,26 @@ func (o *Observer) record(ctx context.Context, fullMethod, kind string, start ti
 		slog.String("code", code.String()),
 		slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
 		slog.Bool("in_process", inProcess(ctx)))
+}
+
+func (o *Observer) attributes(fullMethod, kind string, code codes.Code) metric.MeasurementOption {
+	key := attrKey{method: fullMethod, kind: kind, code: code}
+	if cached, ok := o.attrs.Load(key); ok {
+		if opt, ok := cached.(metric.MeasurementOption); ok {
+			return opt
+		}
+	}
+
+	service, method := splitMethod(fullMethod)
+	opt := metric.WithAttributeSet(attribute.NewSet(
+		attribute.String("grpc_type", kind),
+		attribute.String("grpc_service", service),
+		attribute.String("grpc_method", method),
+		attribute.String("grpc_code", code.String()),
+	))
+	o.attrs.Store(key, opt)
+
+	return opt
 }
 
 func splitMethod(fullMethod string) (service, method string) {
