@@ -1,148 +1,270 @@
-// Package events is the platform's publish/subscribe bus: modules publish
-// facts (user.created) without knowing who listens, and subscribers react
-// (send the login code, audit, notify).
-//
-// This bus delivers in process: Publish returns at once and each handler
-// runs in its own goroutine, owned by the bus and drained by Close. A
-// handler that panics or fails is logged and does not affect the publisher
-// or other handlers. Publish returns an error so that a durable, outbox-
-// backed bus (PublishTx) can take its place without changing callers.
 package events
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
-	"runtime/debug"
+	"regexp"
+	"sort"
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"go.jetify.com/typeid"
-	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/propagation"
 
-	"github.com/modulith/modulith/internal/errors"
-	"github.com/modulith/modulith/internal/telemetry"
+	apperrors "github.com/modulith/modulith/internal/errors"
 )
 
-// IDPrefix is the TypeID prefix of event IDs.
-const IDPrefix = "evt"
+// subscriberName is what a subscriber may be called: it names delivery
+// rows and, with NATS, a durable consumer.
+var subscriberName = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,62}$`)
 
 // ErrClosed is returned by Publish after Close.
-var ErrClosed = errors.Unavailable("event bus is closed")
+var ErrClosed = apperrors.Unavailable("event bus is closed")
 
-// Event is a fact that happened. Publish fills ID and OccurredAt when unset.
-type Event struct {
-	ID         string
-	Name       string
-	Payload    map[string]any
-	OccurredAt time.Time
-}
-
-// Handler reacts to an event. Its context keeps the publisher's values
-// (trace, request ID) but not its cancellation.
-type Handler func(ctx context.Context, e Event) error
-
-// Bus delivers events to the handlers subscribed to their names.
+// Bus publishes events durably and delivers them to subscribers.
 type Bus struct {
+	pool   *pgxpool.Pool
+	cfg    Config
 	logger *slog.Logger
+	sealer *sealer
+	policy RetryPolicy
+	now    func() time.Time
 
-	mu       sync.RWMutex
-	handlers map[string][]Handler
-	closed   bool
-	inflight sync.WaitGroup
+	mu     sync.Mutex
+	subs   map[string]*subscriber // by subscriber name
+	closed bool
+	cancel context.CancelFunc
+	done   sync.WaitGroup
 }
 
-// NewBus returns an empty bus.
-func NewBus(logger *slog.Logger) *Bus {
-	return &Bus{logger: logger, handlers: make(map[string][]Handler)}
+// subscriber is a named consumer and the events it handles.
+type subscriber struct {
+	name     string
+	handlers map[string]Handler // by event name
 }
 
-// Subscribe registers h for events named name.
-func (b *Bus) Subscribe(name string, h Handler) {
+func (s *subscriber) eventNames() []string {
+	names := make([]string, 0, len(s.handlers))
+	for n := range s.handlers {
+		names = append(names, n)
+	}
+
+	sort.Strings(names)
+
+	return names
+}
+
+// New returns a bus storing events through pool. secret keys the sealing
+// of event secrets (the platform's JWT secret is fine: a key is derived).
+func New(pool *pgxpool.Pool, cfg Config, secret []byte, logger *slog.Logger) (*Bus, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+
+	s, err := newSealer(secret)
+	if err != nil {
+		return nil, err
+	}
+
+	return &Bus{
+		pool: pool, cfg: cfg, logger: logger, sealer: s, policy: cfg.retryPolicy(),
+		now: time.Now, subs: make(map[string]*subscriber),
+	}, nil
+}
+
+// Subscribe makes subscriber handle events named event. The subscriber name
+// is durable: deliveries are recorded under it, so renaming a subscriber
+// starts it afresh. Call it before Start.
+func (b *Bus) Subscribe(subscriberName, event string, h Handler) error {
+	if !validSubscriber(subscriberName) {
+		return fmt.Errorf("events: subscriber name %q must match %s", subscriberName, subscriberNamePattern())
+	}
+
+	if event == "" || h == nil {
+		return fmt.Errorf("events: subscriber %s needs an event name and a handler", subscriberName)
+	}
+
 	b.mu.Lock()
 	defer b.mu.Unlock()
 
-	b.handlers[name] = append(b.handlers[name], h)
+	s := b.subs[subscriberName]
+	if s == nil {
+		s = &subscriber{name: subscriberName, handlers: make(map[string]Handler)}
+		b.subs[subscriberName] = s
+	}
+
+	if _, dup := s.handlers[event]; dup {
+		return fmt.Errorf("events: subscriber %s already handles %s", subscriberName, event)
+	}
+
+	s.handlers[event] = h
+
+	return nil
 }
 
-// Publish hands e to every handler subscribed to its name and returns
-// without waiting for them.
+func validSubscriber(name string) bool { return subscriberName.MatchString(name) }
+
+func subscriberNamePattern() string { return subscriberName.String() }
+
+// subscribers returns the subscribers, sorted by name.
+func (b *Bus) subscribers() []*subscriber {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+
+	out := make([]*subscriber, 0, len(b.subs))
+	for _, s := range b.subs {
+		out = append(out, s)
+	}
+
+	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
+
+	return out
+}
+
+// Publish stores e in its own transaction; use PublishTx when e records
+// the outcome of a business change.
 func (b *Bus) Publish(ctx context.Context, e Event) error {
-	if e.Name == "" {
-		return errors.Internal("publish event", fmt.Errorf("event has no name"))
-	}
-
-	if e.ID == "" {
-		id, err := typeid.WithPrefix(IDPrefix)
-		if err != nil {
-			return errors.Internal("publish event", fmt.Errorf("new event ID: %w", err))
-		}
-
-		e.ID = id.String()
-	}
-
-	if e.OccurredAt.IsZero() {
-		e.OccurredAt = time.Now().UTC()
-	}
-
-	b.mu.RLock()
-	defer b.mu.RUnlock()
-
-	if b.closed {
-		return ErrClosed
-	}
-
-	detached := context.WithoutCancel(ctx)
-
-	for _, h := range b.handlers[e.Name] {
-		b.inflight.Add(1)
-
-		go b.deliver(detached, h, e)
+	err := pgx.BeginFunc(ctx, b.pool, func(tx pgx.Tx) error { return b.PublishTx(ctx, tx, e) })
+	if err != nil {
+		return fmt.Errorf("publish %s: %w", e.Name, err)
 	}
 
 	return nil
 }
 
-func (b *Bus) deliver(ctx context.Context, h Handler, e Event) {
-	defer b.inflight.Done()
+// PublishTx stores e in tx: the event exists, and will be delivered to
+// every subscriber of its name, if and only if tx commits.
+func (b *Bus) PublishTx(ctx context.Context, tx pgx.Tx, e Event) error {
+	b.mu.Lock()
+	closed := b.closed
+	b.mu.Unlock()
 
-	ctx, span := telemetry.StartSpan(ctx, "event "+e.Name,
-		attribute.String("event.id", e.ID), attribute.String("event.name", e.Name))
-	defer span.End()
+	if closed {
+		return ErrClosed
+	}
 
-	defer func() {
-		if p := recover(); p != nil {
-			err := fmt.Errorf("event handler panic: %v", p)
-			telemetry.RecordError(ctx, err)
-			b.logger.ErrorContext(ctx, "event handler panicked",
-				"event", e.Name, "event_id", e.ID, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+	if err := b.complete(&e); err != nil {
+		return err
+	}
+
+	trace := propagation.MapCarrier{}
+	otel.GetTextMapPropagator().Inject(ctx, trace)
+
+	sealed, err := b.sealer.seal(e.ID, e.Secret)
+	if err != nil {
+		return err
+	}
+
+	if err := insertEvent(ctx, tx, e, sealed, trace); err != nil {
+		return fmt.Errorf("publish %s: %w", e.Name, err)
+	}
+
+	published.Add(ctx, 1, eventAttr(e.Name))
+
+	return nil
+}
+
+// complete checks e and fills its defaults.
+func (b *Bus) complete(e *Event) error {
+	if e.Name == "" {
+		return fmt.Errorf("publish: event has no name")
+	}
+
+	if e.ID == "" {
+		id, err := typeid.WithPrefix(IDPrefix)
+		if err != nil {
+			return fmt.Errorf("publish %s: new event ID: %w", e.Name, err)
 		}
-	}()
 
-	if err := h(ctx, e); err != nil {
-		telemetry.RecordError(ctx, err)
-		b.logger.ErrorContext(ctx, "event handler failed", "event", e.Name, "event_id", e.ID, "error", err)
+		e.ID = id.String()
+	}
+
+	if e.Version == 0 {
+		e.Version = 1
+	}
+
+	if e.OccurredAt.IsZero() {
+		e.OccurredAt = b.now().UTC()
+	}
+
+	if e.Payload == nil {
+		e.Payload = map[string]any{}
+	}
+
+	return nil
+}
+
+// Start registers this process's subscribers cluster-wide and, unless
+// Config.Consume is off, starts delivering to them and the maintenance
+// that purges old rows and erases secrets.
+func (b *Bus) Start(ctx context.Context) error {
+	subs := b.subscribers()
+	if err := registerSubscriptions(ctx, b.pool, subs); err != nil {
+		return fmt.Errorf("events: register subscriptions: %w", err)
+	}
+
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+
+	b.mu.Lock()
+	b.cancel = cancel
+	b.mu.Unlock()
+
+	b.goRun(runCtx, "maintenance", b.maintain)
+
+	if !b.cfg.Consume || len(subs) == 0 {
+		return nil
+	}
+
+	switch b.cfg.Transport {
+	case TransportNATS:
+		return b.startNATS(runCtx, subs)
+	default:
+		b.startPostgres(runCtx, subs)
+
+		return nil
 	}
 }
 
-// Close stops accepting events and waits until running handlers finish or
-// ctx ends, whichever comes first.
+// goRun runs fn in a goroutine the bus owns until Close.
+func (b *Bus) goRun(ctx context.Context, what string, fn func(context.Context)) {
+	b.done.Add(1)
+
+	go func() {
+		defer b.done.Done()
+
+		fn(ctx)
+		b.logger.DebugContext(ctx, "events: stopped", "loop", what)
+	}()
+}
+
+// Close stops accepting events and delivering them, and waits until
+// running handlers finish or ctx ends.
 func (b *Bus) Close(ctx context.Context) error {
 	b.mu.Lock()
 	b.closed = true
+	cancel := b.cancel
 	b.mu.Unlock()
 
-	done := make(chan struct{})
+	if cancel != nil {
+		cancel()
+	}
+
+	stopped := make(chan struct{})
 
 	go func() {
-		b.inflight.Wait()
-		close(done)
+		b.done.Wait()
+		close(stopped)
 	}()
 
 	select {
-	case <-done:
+	case <-stopped:
 		return nil
 	case <-ctx.Done():
-		return fmt.Errorf("event handlers still running: %w", ctx.Err())
+		return errors.Join(errors.New("events: handlers still running at shutdown"), ctx.Err())
 	}
 }

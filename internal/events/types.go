@@ -13,6 +13,9 @@ const (
 	ProfileUpdatedEvent         = "user.profile_updated"
 	OAuthAccountLinkedEvent     = "auth.oauth_account_linked"
 	ContactChangeRequestedEvent = "user.contact_change_requested"
+	// SessionRevokedEvent: a session ended early (logout, revocation, or a
+	// reused refresh token); its open WebSockets close.
+	SessionRevokedEvent = "auth.session_revoked"
 )
 
 // Delivery channels named in payloads.
@@ -65,10 +68,10 @@ func NewUserCreatedPayload(userID, email, phone string) (map[string]any, error) 
 }
 
 // NewMagicCodeRequestedPayload asks for a login code to be delivered to
-// destination over channel. The payload carries the code: it must only
-// reach the notifier, never a log.
-func NewMagicCodeRequestedPayload(channel, destination, code string, expiresAt time.Time) (map[string]any, error) {
-	err := required(MagicCodeRequestedEvent, map[string]string{KeyDestination: destination, KeyCode: code})
+// destination over channel. The code itself travels in the event's Secret
+// (CodeSecret), never in the payload.
+func NewMagicCodeRequestedPayload(channel, destination string, expiresAt time.Time) (map[string]any, error) {
+	err := required(MagicCodeRequestedEvent, map[string]string{KeyDestination: destination})
 	if err == nil {
 		err = checkChannel(MagicCodeRequestedEvent, channel)
 	}
@@ -78,9 +81,12 @@ func NewMagicCodeRequestedPayload(channel, destination, code string, expiresAt t
 	}
 
 	return map[string]any{
-		KeyChannel: channel, KeyDestination: destination, KeyCode: code, KeyExpiresAt: expiresAt.UTC().Format(time.RFC3339),
+		KeyChannel: channel, KeyDestination: destination, KeyExpiresAt: expiresAt.UTC().Format(time.RFC3339),
 	}, nil
 }
+
+// CodeSecret is the Secret of an event that carries a one-time code.
+func CodeSecret(code string) map[string]string { return map[string]string{KeyCode: code} }
 
 // NewSessionCreatedPayload describes a new sign-in.
 func NewSessionCreatedPayload(userID, sessionID, ipAddress, userAgent string) (map[string]any, error) {
@@ -114,10 +120,10 @@ func NewOAuthAccountLinkedPayload(userID, provider string) (map[string]any, erro
 }
 
 // NewContactChangeRequestedPayload asks for a confirmation code to be
-// delivered to a user's new contact. Like the login code, it must only
-// reach the notifier.
-func NewContactChangeRequestedPayload(userID, channel, destination, code string, expiresAt time.Time) (map[string]any, error) {
-	fields := map[string]string{KeyUserID: userID, KeyDestination: destination, KeyCode: code}
+// delivered to a user's new contact; like the login code, the code travels
+// in the event's Secret (CodeSecret).
+func NewContactChangeRequestedPayload(userID, channel, destination string, expiresAt time.Time) (map[string]any, error) {
+	fields := map[string]string{KeyUserID: userID, KeyDestination: destination}
 
 	err := required(ContactChangeRequestedEvent, fields)
 	if err == nil {
@@ -129,7 +135,16 @@ func NewContactChangeRequestedPayload(userID, channel, destination, code string,
 	}
 
 	return map[string]any{
-		KeyUserID: userID, KeyChannel: channel, KeyDestination: destination, KeyCode: code,
+		KeyUserID: userID, KeyChannel: channel, KeyDestination: destination,
 		KeyExpiresAt: expiresAt.UTC().Format(time.RFC3339),
 	}, nil
+}
+
+// NewSessionRevokedPayload names a session that ended early.
+func NewSessionRevokedPayload(userID, sessionID string) (map[string]any, error) {
+	if err := required(SessionRevokedEvent, map[string]string{KeyUserID: userID, KeySessionID: sessionID}); err != nil {
+		return nil, err
+	}
+
+	return map[string]any{KeyUserID: userID, KeySessionID: sessionID}, nil
 }

@@ -179,9 +179,10 @@ func (r *Registry) PublicEndpoints() map[string]bool {
 	return public
 }
 
-// MigrationSources returns each module's migrations and seeds, in order.
+// MigrationSources returns the platform's migrations (the event bus's
+// schema) and then each module's migrations and seeds, in order.
 func (r *Registry) MigrationSources() []migration.Source {
-	var sources []migration.Source
+	sources := []migration.Source{{Module: events.SchemaName, Migrations: events.Migrations()}}
 
 	for _, m := range r.modules {
 		src := migration.Source{Module: m.Name()}

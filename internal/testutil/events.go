@@ -28,11 +28,19 @@ func NewEventCollector() *EventCollector {
 	return &EventCollector{added: make(chan struct{})}
 }
 
-// Subscribe collects the events named names that bus delivers.
-func (c *EventCollector) Subscribe(bus *events.Bus, names ...string) {
+// CollectorSubscriber is the durable subscriber name of collectors.
+const CollectorSubscriber = "testutil-collector"
+
+// Subscribe collects the events named names that bus delivers; call it
+// before the bus starts (StartBus).
+func (c *EventCollector) Subscribe(bus *events.Bus, names ...string) error {
 	for _, name := range names {
-		bus.Subscribe(name, c.record)
+		if err := bus.Subscribe(CollectorSubscriber, name, c.record); err != nil {
+			return err
+		}
 	}
+
+	return nil
 }
 
 func (c *EventCollector) record(_ context.Context, e events.Event) error {

@@ -91,8 +91,9 @@ func (b *RegistryBuilder) WithModules(mods ...registry.Module) *RegistryBuilder 
 // initialized; NewGRPCTestServer initializes it, or the test calls
 // InitializeAll. Like the server it creates the tokens and the policy, a
 // notifier whose email and SMS providers log the messages and which
-// delivers the codes the bus asks for, and a bus unless WithBus gave one (a
-// bus made here is closed when the test ends). Any error fails the test.
+// delivers the codes the bus asks for, and, given a database, a bus unless
+// WithBus gave one. The bus is not started: call StartBus after the modules
+// subscribed (InitializeAll). Any error fails the test.
 func (b *RegistryBuilder) Build(t testing.TB) *registry.Registry {
 	t.Helper()
 
@@ -129,10 +130,14 @@ func (b *RegistryBuilder) Build(t testing.TB) *registry.Registry {
 
 	bus := b.bus
 	if bus == nil {
-		bus = newBus(t, logger)
+		bus = newBus(t, b.pool, layers, cfg.JWTSecret, logger)
 	}
 
-	n.Subscribe(bus)
+	if bus != nil {
+		if err := n.Subscribe(bus); err != nil {
+			t.Fatalf("testutil: %v", err)
+		}
+	}
 
 	reg := registry.New(registry.Deps{
 		Config: cfg, Layers: layers, DB: b.pool, Bus: bus, Logger: logger,
@@ -166,8 +171,37 @@ func (b *RegistryBuilder) config(getenv func(string) string) (*config.Config, er
 	return cfg, nil
 }
 
-func newBus(t testing.TB, logger *slog.Logger) *events.Bus {
-	bus := events.NewBus(logger)
+// newBus makes a bus on pool configured by the "events" section of layers
+// (defaults unless WithEnv set EVENTS_*), or nil without a pool: modules
+// that publish need a database.
+func newBus(t testing.TB, pool *pgxpool.Pool, layers *config.Layers, secret string, logger *slog.Logger) *events.Bus {
+	t.Helper()
+
+	if pool == nil {
+		return nil
+	}
+
+	var cfg events.Config
+	if _, err := layers.Load("events", &cfg); err != nil {
+		t.Fatalf("testutil: events configuration: %v", err)
+	}
+
+	bus, err := events.New(pool, cfg, []byte(secret), logger)
+	if err != nil {
+		t.Fatalf("testutil: event bus: %v", err)
+	}
+
+	return bus
+}
+
+// StartBus starts bus (after the modules subscribed, i.e. after
+// InitializeAll) and closes it when the test ends.
+func StartBus(t testing.TB, bus *events.Bus) {
+	t.Helper()
+
+	if err := bus.Start(t.Context()); err != nil {
+		t.Fatalf("testutil: start event bus: %v", err)
+	}
 
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), busCloseTimeout)
@@ -177,6 +211,4 @@ func newBus(t testing.TB, logger *slog.Logger) *events.Bus {
 			t.Errorf("testutil: close bus: %v", err)
 		}
 	})
-
-	return bus
 }

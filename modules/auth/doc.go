@@ -5,8 +5,10 @@
 //
 // Contract: the gRPC service auth.v1.AuthService (proto/auth/v1), also
 // served as REST under /v1/auth. It owns the PostgreSQL schema auth. It
-// publishes user.created, auth.magic_code_requested, auth.session_created,
-// user.profile_updated and user.contact_change_requested, and provides the
+// publishes, in the transaction of the change each reports, user.created,
+// auth.magic_code_requested, auth.session_created, auth.session_revoked,
+// user.profile_updated and user.contact_change_requested (codes travel
+// sealed in event secrets), and provides the
 // session check every authenticated request of every module runs. Codes
 // reach users through the notifier, which reacts to its events.
 package auth

@@ -53,8 +53,7 @@ func (m *Module) Initialize(r *registry.Registry) error {
 	m.logger = r.Logger(Name)
 
 	svc, err := service.New(cfg, service.Deps{
-		Repo:     repository.New(r.DB()),
-		Bus:      r.Bus(),
+		Repo:     repository.New(r.DB(), r.Bus()),
 		Tokens:   r.Tokens(),
 		Delivery: r.Notifier(),
 		Logger:   m.logger,

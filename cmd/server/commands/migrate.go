@@ -10,9 +10,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/modulith/modulith/internal/admin"
-	"github.com/modulith/modulith/internal/events"
 	"github.com/modulith/modulith/internal/migration"
-	"github.com/modulith/modulith/internal/registry"
 )
 
 func moduleNames(prog Program) []string {
@@ -152,8 +150,10 @@ func adminTask(ctx context.Context, e env, args []string) error {
 	}
 	defer p.pool.Close()
 
-	bus := events.NewBus(p.logger)
-	defer func() { _ = bus.Close(context.WithoutCancel(ctx)) }()
+	bus, err := p.newBus(ctx)
+	if err != nil {
+		return err
+	}
 
 	reg, err := p.registry(e.prog, bus)
 	if err != nil {
@@ -164,7 +164,7 @@ func adminTask(ctx context.Context, e env, args []string) error {
 		return err
 	}
 
-	runner, err := newAdminRunner(reg)
+	runner, err := newAdminRunner(append(reg.AdminTasks(), bus.AdminTasks(e.stdout)...))
 	if err != nil {
 		return err
 	}
@@ -184,11 +184,21 @@ func wrapWrite(err error) error {
 	return nil
 }
 
-func newAdminRunner(reg *registry.Registry) (*admin.Runner, error) {
-	runner, err := admin.NewRunner(reg.AdminTasks()...)
+func newAdminRunner(tasks []admin.Task) (*admin.Runner, error) {
+	runner, err := admin.NewRunner(tasks...)
 	if err != nil {
 		return nil, fmt.Errorf("admin: %w", err)
 	}
 
 	return runner, nil
+}
+
+// runTask runs one task of tasks by name.
+func runTask(ctx context.Context, _ env, tasks []admin.Task, name string) error {
+	runner, err := newAdminRunner(tasks)
+	if err != nil {
+		return err
+	}
+
+	return runner.Run(ctx, name)
 }

@@ -49,8 +49,28 @@ func boot(ctx context.Context, e env) (*process, error) {
 	return &process{cfg: cfg, layers: layers, logger: logger, pool: pool}, nil
 }
 
-// registry builds the module registry; bus may be nil for commands that
-// publish nothing.
+// newBus creates the event bus from the "events" configuration section,
+// logging each key and its source. It is not started.
+func (p *process) newBus(ctx context.Context) (*events.Bus, error) {
+	var cfg events.Config
+
+	report, err := p.layers.Load("events", &cfg)
+	if err != nil {
+		return nil, fmt.Errorf("events configuration: %w", err)
+	}
+
+	report.Log(ctx, p.logger.With("component", "events"))
+
+	bus, err := events.New(p.pool, cfg, []byte(p.cfg.JWTSecret), p.logger)
+	if err != nil {
+		return nil, fmt.Errorf("event bus: %w", err)
+	}
+
+	return bus, nil
+}
+
+// registry builds the module registry around bus, with the notifier
+// subscribed to it; bus is nil for commands that only migrate.
 func (p *process) registry(prog Program, bus *events.Bus) (*registry.Registry, error) {
 	tokens, err := authn.NewTokens(authn.TokenConfig{
 		Secret: []byte(p.cfg.JWTSecret), Issuer: p.cfg.JWTIssuer, Audience: p.cfg.JWTAudience,
@@ -65,7 +85,9 @@ func (p *process) registry(prog Program, bus *events.Bus) (*registry.Registry, e
 	}
 
 	if bus != nil {
-		n.Subscribe(bus)
+		if err := n.Subscribe(bus); err != nil {
+			return nil, err
+		}
 	}
 
 	reg := registry.New(registry.Deps{

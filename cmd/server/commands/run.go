@@ -60,6 +60,9 @@ Commands:
   migrate create <module> <name> add a migration pair to a module
   seed                           load development seed data
   admin [task]                   run a maintenance task (none: list them)
+  events dead [subscriber]       list event deliveries that failed every attempt
+  events redrive [sub [event]]   retry dead event deliveries from scratch
+  events purge                   purge delivered events past the retention
   version                        print the version
 `
 
@@ -111,6 +114,7 @@ var commands = map[string]func(ctx context.Context, e env, args []string) error{
 	"migrate": migrate,
 	"seed":    func(ctx context.Context, e env, _ []string) error { return seed(ctx, e) },
 	"admin":   adminTask,
+	"events":  eventsCmd,
 	"version": func(_ context.Context, e env, _ []string) error {
 		_, err := fmt.Fprintln(e.stdout, versionString(e.prog.Name))
 

@@ -71,7 +71,12 @@ func build(ctx context.Context, e env, p *process) (*server, error) {
 		return nil, err
 	}
 
-	s := &server{p: p, tel: tel, bus: events.NewBus(p.logger)}
+	bus, err := p.newBus(ctx)
+	if err != nil {
+		return nil, errors.Join(err, tel.Shutdown(context.WithoutCancel(ctx)))
+	}
+
+	s := &server{p: p, tel: tel, bus: bus}
 	if err := s.assemble(ctx, e); err != nil {
 		return nil, errors.Join(err, s.close())
 	}
@@ -99,6 +104,11 @@ func (s *server) assemble(ctx context.Context, e env) error {
 	}
 
 	if err := reg.InitializeAll(); err != nil {
+		return err
+	}
+
+	// Modules subscribed while initializing: register them and deliver.
+	if err := s.bus.Start(ctx); err != nil {
 		return err
 	}
 

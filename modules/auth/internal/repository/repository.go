@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/modulith/modulith/internal/errors"
+	"github.com/modulith/modulith/internal/events"
 	"github.com/modulith/modulith/internal/telemetry"
 	"github.com/modulith/modulith/modules/auth/internal/db/store"
 	"github.com/modulith/modulith/modules/auth/internal/models"
@@ -51,7 +52,8 @@ type Repository interface {
 	Session(ctx context.Context, id string) (models.Session, error)
 	ActiveSessions(ctx context.Context, userID string, now time.Time) ([]models.Session, error)
 	RevokeSession(ctx context.Context, id string, now time.Time) (bool, error)
-	RevokeUserSessions(ctx context.Context, userID string, now time.Time) (int64, error)
+	// RevokeUserSessions ends every live session of a user and returns their IDs.
+	RevokeUserSessions(ctx context.Context, userID string, now time.Time) ([]string, error)
 
 	CreateRefreshToken(ctx context.Context, t models.RefreshToken) error
 	// UseRefreshToken marks an unused, unexpired token used and returns its
@@ -63,22 +65,43 @@ type Repository interface {
 	// windowStart and returns the hits so far.
 	HitRateLimit(ctx context.Context, key string, windowStart time.Time) (int, error)
 
+	// Publish stores an event: inside WithTx it commits (and will be
+	// delivered) if and only if the transaction does.
+	Publish(ctx context.Context, e events.Event) error
+
 	DeleteEndedSessions(ctx context.Context, before time.Time) (int64, error)
 	DeleteExpiredMagicCodes(ctx context.Context, before time.Time) (int64, error)
 	DeleteRateLimitsBefore(ctx context.Context, before time.Time) (int64, error)
 }
 
+// Publisher stores events, in a transaction or in one of its own.
+type Publisher interface {
+	Publish(ctx context.Context, e events.Event) error
+	PublishTx(ctx context.Context, tx pgx.Tx, e events.Event) error
+}
+
 // SQL is the PostgreSQL Repository.
 type SQL struct {
-	pool *pgxpool.Pool
+	pool *pgxpool.Pool // nil inside a transaction
+	tx   pgx.Tx        // set inside a transaction
 	q    *store.Queries
+	bus  Publisher
 }
 
 var _ Repository = (*SQL)(nil)
 
-// New returns a repository on pool.
-func New(pool *pgxpool.Pool) *SQL {
-	return &SQL{pool: pool, q: store.New(pool)}
+// New returns a repository on pool that publishes events through bus.
+func New(pool *pgxpool.Pool, bus Publisher) *SQL {
+	return &SQL{pool: pool, q: store.New(pool), bus: bus}
+}
+
+// Publish stores e in the repository's transaction, or in its own.
+func (r *SQL) Publish(ctx context.Context, e events.Event) error {
+	if r.tx != nil {
+		return r.bus.PublishTx(ctx, r.tx, e)
+	}
+
+	return r.bus.Publish(ctx, e)
 }
 
 // WithTx runs fn in a transaction.
@@ -111,7 +134,7 @@ func (r *SQL) WithTx(ctx context.Context, fn func(tx Repository) error) (err err
 		}
 	}()
 
-	return fn(&SQL{q: r.q.WithTx(tx)})
+	return fn(&SQL{q: r.q.WithTx(tx), tx: tx, bus: r.bus})
 }
 
 // translate turns driver errors into domain errors, once, here.

@@ -95,13 +95,13 @@ func (r *SQL) RevokeSession(ctx context.Context, id string, now time.Time) (bool
 }
 
 // RevokeUserSessions ends every live session of a user.
-func (r *SQL) RevokeUserSessions(ctx context.Context, userID string, now time.Time) (int64, error) {
+func (r *SQL) RevokeUserSessions(ctx context.Context, userID string, now time.Time) ([]string, error) {
 	ctx, end := span(ctx, "RevokeUserSessions", entitySession)
 	defer end()
 
-	n, err := r.q.RevokeUserSessions(ctx, store.RevokeUserSessionsParams{UserID: userID, Now: now})
+	ids, err := r.q.RevokeUserSessions(ctx, store.RevokeUserSessionsParams{UserID: userID, Now: now})
 
-	return n, translate(ctx, entitySession, err)
+	return ids, translate(ctx, entitySession, err)
 }
 
 // DeleteEndedSessions removes sessions that expired or were revoked before a time.

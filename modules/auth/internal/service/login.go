@@ -60,7 +60,8 @@ func (s *Service) RequestLogin(ctx context.Context, req *authv1.RequestLoginRequ
 }
 
 // sendCode replaces any usable code for (purpose, identity, user) with a new
-// one and publishes the event that delivers it.
+// one and, in the same transaction, publishes the event that delivers it
+// (the code travels sealed, in the event's secret).
 func (s *Service) sendCode(ctx context.Context, purpose string, id identity, userID, event string) error {
 	code, err := newCode()
 	if err != nil {
@@ -78,33 +79,24 @@ func (s *Service) sendCode(ctx context.Context, purpose string, id identity, use
 		CodeHash: s.codeHash(purpose, id.value, userID, code), CreatedAt: now, ExpiresAt: now.Add(s.cfg.CodeTTL),
 	}
 
-	err = s.repo.WithTx(ctx, func(tx repository.Repository) error {
+	var payload map[string]any
+	if event == events.ContactChangeRequestedEvent {
+		payload, err = events.NewContactChangeRequestedPayload(userID, id.eventChannel(), id.value, mc.ExpiresAt)
+	} else {
+		payload, err = events.NewMagicCodeRequestedPayload(id.eventChannel(), id.value, mc.ExpiresAt)
+	}
+
+	return s.repo.WithTx(ctx, func(tx repository.Repository) error {
 		if err := tx.RevokeActiveMagicCodes(ctx, purpose, id.value, userID, now); err != nil {
 			return err
 		}
 
-		return tx.CreateMagicCode(ctx, mc)
+		if err := tx.CreateMagicCode(ctx, mc); err != nil {
+			return err
+		}
+
+		return publish(ctx, tx, event, userID, payload, err, events.CodeSecret(code))
 	})
-	if err != nil {
-		return err
-	}
-
-	var payload map[string]any
-	if event == events.ContactChangeRequestedEvent {
-		payload, err = events.NewContactChangeRequestedPayload(userID, id.eventChannel(), id.value, code, mc.ExpiresAt)
-	} else {
-		payload, err = events.NewMagicCodeRequestedPayload(id.eventChannel(), id.value, code, mc.ExpiresAt)
-	}
-
-	if err == nil {
-		err = s.bus.Publish(ctx, events.Event{Name: event, Payload: payload})
-	}
-
-	if err != nil {
-		return errors.Unavailable("cannot send the code now", errors.WithCause(err))
-	}
-
-	return nil
 }
 
 // consumeCode checks a code inside tx and reports whether it matched: a
@@ -178,10 +170,11 @@ func (s *Service) CompleteLogin(ctx context.Context, req *authv1.CompleteLoginRe
 		return nil, errInvalidCode
 	}
 
-	return s.loginResponse(ctx, out)
+	return s.loginResponse(out)
 }
 
-// signIn finds or creates the user and opens a session, inside tx.
+// signIn finds or creates the user and opens a session, inside tx, and
+// publishes user.created (first login) and auth.session_created with them.
 func (s *Service) signIn(ctx context.Context, tx repository.Repository, id identity) (login, error) {
 	user, created, err := s.findOrCreateUser(ctx, tx, id)
 	if err != nil {
@@ -190,6 +183,18 @@ func (s *Service) signIn(ctx context.Context, tx repository.Repository, id ident
 
 	session, refresh, err := s.openSession(ctx, tx, user.ID)
 	if err != nil {
+		return login{}, err
+	}
+
+	if created {
+		payload, err := events.NewUserCreatedPayload(user.ID, user.Email, user.Phone)
+		if err := publish(ctx, tx, events.UserCreatedEvent, user.ID, payload, err, nil); err != nil {
+			return login{}, err
+		}
+	}
+
+	payload, err := events.NewSessionCreatedPayload(user.ID, session.ID, session.IPAddress, session.UserAgent)
+	if err := publish(ctx, tx, events.SessionCreatedEvent, user.ID, payload, err, nil); err != nil {
 		return login{}, err
 	}
 
@@ -259,15 +264,7 @@ func (s *Service) issueRefreshToken(ctx context.Context, tx repository.Repositor
 	return token, err
 }
 
-func (s *Service) loginResponse(ctx context.Context, out login) (*authv1.CompleteLoginResponse, error) {
-	if out.created {
-		payload, err := events.NewUserCreatedPayload(out.user.ID, out.user.Email, out.user.Phone)
-		s.publish(ctx, events.UserCreatedEvent, payload, err)
-	}
-
-	payload, err := events.NewSessionCreatedPayload(out.user.ID, out.session.ID, out.session.IPAddress, out.session.UserAgent)
-	s.publish(ctx, events.SessionCreatedEvent, payload, err)
-
+func (s *Service) loginResponse(out login) (*authv1.CompleteLoginResponse, error) {
 	tokens, err := s.tokenPair(out.user, out.session, out.refresh)
 	if err != nil {
 		return nil, err
@@ -391,7 +388,12 @@ func (s *Service) unusableToken(ctx context.Context, tx repository.Repository, h
 		return rejected, nil // expired
 	}
 
-	if _, err := tx.RevokeSession(ctx, rt.SessionID, now); err != nil {
+	session, err := tx.Session(ctx, rt.SessionID)
+	if err != nil {
+		return rejected, err
+	}
+
+	if err := s.revokeSessions(ctx, tx, session.UserID, []string{session.ID}, now); err != nil {
 		return rejected, err
 	}
 
@@ -410,27 +412,64 @@ func (s *Service) Logout(ctx context.Context, req *authv1.LogoutRequest) (_ *aut
 		return nil, errors.Unauthorized("authentication required")
 	}
 
-	now := s.now()
+	var revoked []string
 
-	if req.GetAllSessions() {
-		n, err := s.repo.RevokeUserSessions(ctx, caller.UserID, now)
-		if err != nil {
-			return nil, err
+	err = s.repo.WithTx(ctx, func(tx repository.Repository) error {
+		now := s.now()
+
+		if req.GetAllSessions() {
+			revoked, err = tx.RevokeUserSessions(ctx, caller.UserID, now)
+			if err != nil {
+				return err
+			}
+
+			return s.announceRevoked(ctx, tx, caller.UserID, revoked)
 		}
 
-		return &authv1.LogoutResponse{Revoked: clampInt32(n)}, nil
-	}
+		revoked, err = s.revokeSession(ctx, tx, caller.UserID, caller.SessionID, now)
 
-	revoked, err := s.repo.RevokeSession(ctx, caller.SessionID, now)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
 
-	if !revoked {
-		return &authv1.LogoutResponse{}, nil
+	return &authv1.LogoutResponse{Revoked: clampInt32(int64(len(revoked)))}, nil
+}
+
+// revokeSession ends one session if it is live, and announces it; it
+// returns the IDs it ended (none or one).
+func (s *Service) revokeSession(ctx context.Context, tx repository.Repository, userID, sessionID string, now time.Time) ([]string, error) {
+	done, err := tx.RevokeSession(ctx, sessionID, now)
+	if err != nil || !done {
+		return nil, err
 	}
 
-	return &authv1.LogoutResponse{Revoked: 1}, nil
+	return []string{sessionID}, s.announceRevoked(ctx, tx, userID, []string{sessionID})
+}
+
+// revokeSessions ends sessions known to be live and announces them.
+func (s *Service) revokeSessions(ctx context.Context, tx repository.Repository, userID string, ids []string, now time.Time) error {
+	for _, id := range ids {
+		if _, err := s.revokeSession(ctx, tx, userID, id, now); err != nil {
+			return err
+		}
+	}
+
+	return nil
+}
+
+// announceRevoked publishes auth.session_revoked for each session, so
+// WebSockets opened with them close everywhere.
+func (s *Service) announceRevoked(ctx context.Context, tx repository.Repository, userID string, ids []string) error {
+	for _, id := range ids {
+		payload, err := events.NewSessionRevokedPayload(userID, id)
+		if err := publish(ctx, tx, events.SessionRevokedEvent, userID, payload, err, nil); err != nil {
+			return err
+		}
+	}
+
+	return nil
 }
 
 func seconds(d time.Duration) int32 {

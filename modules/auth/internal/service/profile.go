@@ -77,13 +77,21 @@ func (s *Service) UpdateProfile(ctx context.Context, req *authv1.UpdateProfileRe
 		return nil, errors.Validation("nothing to update", errors.WithField("display_name", "set at least one field"))
 	}
 
-	user, err := s.repo.UpdateDisplayName(ctx, caller.UserID, req.GetDisplayName(), s.now())
+	var user models.User
+
+	err = s.repo.WithTx(ctx, func(tx repository.Repository) error {
+		user, err = tx.UpdateDisplayName(ctx, caller.UserID, req.GetDisplayName(), s.now())
+		if err != nil {
+			return err
+		}
+
+		payload, err := events.NewProfileUpdatedPayload(user.ID, []string{"display_name"})
+
+		return publish(ctx, tx, events.ProfileUpdatedEvent, user.ID, payload, err, nil)
+	})
 	if err != nil {
 		return nil, err
 	}
-
-	payload, err := events.NewProfileUpdatedPayload(user.ID, []string{"display_name"})
-	s.publish(ctx, events.ProfileUpdatedEvent, payload, err)
 
 	return &authv1.UpdateProfileResponse{User: toProtoUser(user)}, nil
 }
@@ -143,7 +151,12 @@ func (s *Service) RevokeSession(ctx context.Context, req *authv1.RevokeSessionRe
 		return nil, err
 	}
 
-	if _, err := s.repo.RevokeSession(ctx, session.ID, s.now()); err != nil {
+	err = s.repo.WithTx(ctx, func(tx repository.Repository) error {
+		_, err := s.revokeSession(ctx, tx, session.UserID, session.ID, s.now())
+
+		return err
+	})
+	if err != nil {
 		return nil, err
 	}
 
@@ -204,8 +217,13 @@ func (s *Service) ConfirmContactChange(ctx context.Context, req *authv1.ConfirmC
 		}
 
 		user, err = s.setContact(ctx, tx, caller.UserID, id, s.now())
+		if err != nil {
+			return err
+		}
 
-		return err
+		payload, err := events.NewProfileUpdatedPayload(user.ID, []string{id.field()})
+
+		return publish(ctx, tx, events.ProfileUpdatedEvent, user.ID, payload, err, nil)
 	})
 
 	switch {
@@ -214,9 +232,6 @@ func (s *Service) ConfirmContactChange(ctx context.Context, req *authv1.ConfirmC
 	case !valid:
 		return nil, errInvalidCode
 	}
-
-	payload, err := events.NewProfileUpdatedPayload(user.ID, []string{id.field()})
-	s.publish(ctx, events.ProfileUpdatedEvent, payload, err)
 
 	return &authv1.ConfirmContactChangeResponse{User: toProtoUser(user)}, nil
 }

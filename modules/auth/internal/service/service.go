@@ -68,11 +68,6 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// Publisher publishes events.
-type Publisher interface {
-	Publish(ctx context.Context, e events.Event) error
-}
-
 // TokenIssuer signs access tokens.
 type TokenIssuer interface {
 	IssueAccess(userID, sessionID, role string, now time.Time, ttl time.Duration) (string, time.Time, error)
@@ -86,7 +81,6 @@ type Deliverer interface {
 // Deps are the service's collaborators.
 type Deps struct {
 	Repo     repository.Repository
-	Bus      Publisher
 	Tokens   TokenIssuer
 	Delivery Deliverer
 	Logger   *slog.Logger
@@ -101,7 +95,6 @@ type Service struct {
 	authv1.UnimplementedAuthServiceServer
 
 	repo     repository.Repository
-	bus      Publisher
 	tokens   TokenIssuer
 	delivery Deliverer
 	logger   *slog.Logger
@@ -126,7 +119,7 @@ func New(cfg Config, d Deps) (*Service, error) {
 	}
 
 	return &Service{
-		repo: d.Repo, bus: d.Bus, tokens: d.Tokens, delivery: d.Delivery, logger: d.Logger,
+		repo: d.Repo, tokens: d.Tokens, delivery: d.Delivery, logger: d.Logger,
 		codeKey: d.CodeKey, now: func() time.Time { return now().UTC() }, cfg: cfg,
 	}, nil
 }
@@ -246,14 +239,13 @@ func (s *Service) throttle(ctx context.Context, key string, limit int) error {
 	return nil
 }
 
-// publish publishes an event whose loss the caller can live with: a failure
-// is logged, not returned.
-func (s *Service) publish(ctx context.Context, name string, payload map[string]any, err error) {
-	if err == nil {
-		err = s.bus.Publish(ctx, events.Event{Name: name, Payload: payload})
+// publish stores an event in the transaction of repo: it is delivered if
+// and only if the change it reports commits. Events about a user are
+// ordered by user, so subscribers see them in the order they happened.
+func publish(ctx context.Context, repo repository.Repository, name, userID string, payload map[string]any, err error, secret map[string]string) error {
+	if err != nil {
+		return errors.Internal("build "+name+" event", err)
 	}
 
-	if err != nil {
-		s.logger.ErrorContext(ctx, "publish event", "event", name, "error", err)
-	}
+	return repo.Publish(ctx, events.Event{Name: name, Payload: payload, Secret: secret, OrderingKey: userID})
 }

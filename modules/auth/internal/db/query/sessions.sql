@@ -20,9 +20,10 @@ ORDER BY created_at DESC;
 -- name: RevokeSession :execrows
 UPDATE auth.sessions SET revoked_at = @now::timestamptz WHERE id = @id AND revoked_at IS NULL;
 
--- name: RevokeUserSessions :execrows
+-- name: RevokeUserSessions :many
 UPDATE auth.sessions SET revoked_at = @now::timestamptz
-WHERE user_id = @user_id AND revoked_at IS NULL AND expires_at > @now::timestamptz;
+WHERE user_id = @user_id AND revoked_at IS NULL AND expires_at > @now::timestamptz
+RETURNING id;
 
 -- name: DeleteEndedSessions :execrows
 DELETE FROM auth.sessions WHERE expires_at < @before OR revoked_at < @before::timestamptz;

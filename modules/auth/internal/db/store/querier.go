@@ -34,7 +34,7 @@ type Querier interface {
 	RecordFailedAttempt(ctx context.Context, arg RecordFailedAttemptParams) (int32, error)
 	RevokeActiveMagicCodes(ctx context.Context, arg RevokeActiveMagicCodesParams) error
 	RevokeSession(ctx context.Context, arg RevokeSessionParams) (int64, error)
-	RevokeUserSessions(ctx context.Context, arg RevokeUserSessionsParams) (int64, error)
+	RevokeUserSessions(ctx context.Context, arg RevokeUserSessionsParams) ([]string, error)
 	UpdateDisplayName(ctx context.Context, arg UpdateDisplayNameParams) (AuthUser, error)
 	UpdateEmail(ctx context.Context, arg UpdateEmailParams) (AuthUser, error)
 	UpdatePhone(ctx context.Context, arg UpdatePhoneParams) (AuthUser, error)

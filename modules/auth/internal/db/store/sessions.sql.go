@@ -183,9 +183,10 @@ func (q *Queries) RevokeSession(ctx context.Context, arg RevokeSessionParams) (i
 	return result.RowsAffected(), nil
 }
 
-const revokeUserSessions = `-- name: RevokeUserSessions :execrows
+const revokeUserSessions = `-- name: RevokeUserSessions :many
 UPDATE auth.sessions SET revoked_at = $1::timestamptz
 WHERE user_id = $2 AND revoked_at IS NULL AND expires_at > $1::timestamptz
+RETURNING id
 `
 
 type RevokeUserSessionsParams struct {
@@ -193,12 +194,24 @@ type RevokeUserSessionsParams struct {
 	UserID string
 }
 
-func (q *Queries) RevokeUserSessions(ctx context.Context, arg RevokeUserSessionsParams) (int64, error) {
-	result, err := q.db.Exec(ctx, revokeUserSessions, arg.Now, arg.UserID)
+func (q *Queries) RevokeUserSessions(ctx context.Context, arg RevokeUserSessionsParams) ([]string, error) {
+	rows, err := q.db.Query(ctx, revokeUserSessions, arg.Now, arg.UserID)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	return result.RowsAffected(), nil
+	defer rows.Close()
+	var items []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const useRefreshToken = `-- name: UseRefreshToken :one

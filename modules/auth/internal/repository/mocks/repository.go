@@ -14,6 +14,7 @@ import (
 	reflect "reflect"
 	time "time"
 
+	events "github.com/modulith/modulith/internal/events"
 	models "github.com/modulith/modulith/modules/auth/internal/models"
 	repository "github.com/modulith/modulith/modules/auth/internal/repository"
 	gomock "go.uber.org/mock/gomock"
@@ -219,6 +220,20 @@ func (mr *MockRepositoryMockRecorder) MarkMagicCodeUsed(ctx, id, now any) *gomoc
 	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "MarkMagicCodeUsed", reflect.TypeOf((*MockRepository)(nil).MarkMagicCodeUsed), ctx, id, now)
 }
 
+// Publish mocks base method.
+func (m *MockRepository) Publish(ctx context.Context, e events.Event) error {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "Publish", ctx, e)
+	ret0, _ := ret[0].(error)
+	return ret0
+}
+
+// Publish indicates an expected call of Publish.
+func (mr *MockRepositoryMockRecorder) Publish(ctx, e any) *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "Publish", reflect.TypeOf((*MockRepository)(nil).Publish), ctx, e)
+}
+
 // RecordFailedAttempt mocks base method.
 func (m *MockRepository) RecordFailedAttempt(ctx context.Context, id string, maxAttempts int32, now time.Time) (int, error) {
 	m.ctrl.T.Helper()
@@ -279,10 +294,10 @@ func (mr *MockRepositoryMockRecorder) RevokeSession(ctx, id, now any) *gomock.Ca
 }
 
 // RevokeUserSessions mocks base method.
-func (m *MockRepository) RevokeUserSessions(ctx context.Context, userID string, now time.Time) (int64, error) {
+func (m *MockRepository) RevokeUserSessions(ctx context.Context, userID string, now time.Time) ([]string, error) {
 	m.ctrl.T.Helper()
 	ret := m.ctrl.Call(m, "RevokeUserSessions", ctx, userID, now)
-	ret0, _ := ret[0].(int64)
+	ret0, _ := ret[0].([]string)
 	ret1, _ := ret[1].(error)
 	return ret0, ret1
 }

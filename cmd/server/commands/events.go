@@ -1,0 +1,56 @@
+package commands
+
+import (
+	"context"
+	"fmt"
+)
+
+const eventsUsage = "events: want dead [subscriber], redrive [subscriber [event-id]] or purge"
+
+// eventsCmd inspects and repairs event deliveries:
+//
+//	events dead [subscriber]                list dead letters
+//	events redrive [subscriber [event-id]]  retry dead deliveries from scratch
+//	events purge                            purge old events, erase finished secrets
+func eventsCmd(ctx context.Context, e env, args []string) error {
+	if len(args) == 0 || len(args) > 3 {
+		return fmt.Errorf(eventsUsage)
+	}
+
+	p, err := boot(ctx, e)
+	if err != nil {
+		return err
+	}
+	defer p.pool.Close()
+
+	bus, err := p.newBus(ctx)
+	if err != nil {
+		return err
+	}
+
+	arg := func(i int) string {
+		if i < len(args) {
+			return args[i]
+		}
+
+		return ""
+	}
+
+	switch args[0] {
+	case "dead":
+		return bus.PrintDeadLetters(ctx, e.stdout, arg(1))
+	case "redrive":
+		n, err := bus.Redrive(ctx, arg(1), arg(2))
+		if err != nil {
+			return err
+		}
+
+		_, err = fmt.Fprintf(e.stdout, "redrove %d delivery(ies)\n", n)
+
+		return wrapWrite(err)
+	case "purge":
+		return runTask(ctx, e, bus.AdminTasks(e.stdout), "events-purge")
+	default:
+		return fmt.Errorf(eventsUsage)
+	}
+}

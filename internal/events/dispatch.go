@@ -1,0 +1,290 @@
+package events
+
+import (
+	"context"
+	"fmt"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/propagation"
+
+	"github.com/modulith/modulith/internal/telemetry"
+)
+
+// wakers fans NOTIFY wake-ups out to every dispatcher worker.
+type wakers struct {
+	mu    sync.Mutex
+	chans []chan struct{}
+}
+
+func (w *wakers) add() chan struct{} {
+	c := make(chan struct{}, 1)
+
+	w.mu.Lock()
+	w.chans = append(w.chans, c)
+	w.mu.Unlock()
+
+	return c
+}
+
+func (w *wakers) wake() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+
+	for _, c := range w.chans {
+		select {
+		case c <- struct{}{}:
+		default: // already due to run
+		}
+	}
+}
+
+// startPostgres runs Workers dispatchers per subscriber, woken by NOTIFY on
+// every commit that stored an event, and by a timer for due retries.
+func (b *Bus) startPostgres(ctx context.Context, subs []*subscriber) {
+	w := &wakers{}
+
+	for _, s := range subs {
+		for range b.cfg.Workers {
+			wake := w.add()
+
+			b.goRun(ctx, "dispatch "+s.name, func(ctx context.Context) { b.dispatchLoop(ctx, s, wake) })
+		}
+	}
+
+	b.goRun(ctx, "listen", func(ctx context.Context) { b.listen(ctx, w) })
+}
+
+// listen holds one connection in LISTEN and wakes the dispatchers on each
+// notification, reconnecting after errors.
+func (b *Bus) listen(ctx context.Context, w *wakers) {
+	for ctx.Err() == nil {
+		err := b.listenOnce(ctx, w)
+		if ctx.Err() != nil {
+			return
+		}
+
+		b.logger.WarnContext(ctx, "events: listener lost; polling until it reconnects", "error", err)
+		sleep(ctx, b.cfg.PollInterval)
+	}
+}
+
+func (b *Bus) listenOnce(ctx context.Context, w *wakers) error {
+	conn, err := b.pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("acquire: %w", err)
+	}
+	defer conn.Release()
+
+	if _, err := conn.Exec(ctx, "LISTEN "+notifyChannel); err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+
+	defer func() {
+		// The connection returns to the pool: stop listening on it.
+		_, _ = conn.Exec(context.WithoutCancel(ctx), "UNLISTEN *")
+	}()
+
+	w.wake() // catch up on anything stored while not listening
+
+	for {
+		if _, err := conn.Conn().WaitForNotification(ctx); err != nil {
+			return fmt.Errorf("wait for notification: %w", err)
+		}
+
+		w.wake()
+	}
+}
+
+// dispatchLoop handles s's due deliveries batch after batch, then sleeps
+// until woken or the poll interval passes.
+func (b *Bus) dispatchLoop(ctx context.Context, s *subscriber, wake <-chan struct{}) {
+	names := s.eventNames()
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+
+	for {
+		n, err := b.dispatchBatch(ctx, s, names)
+		if err != nil && ctx.Err() == nil {
+			b.logger.ErrorContext(ctx, "events: dispatch failed", "subscriber", s.name, "error", err)
+		}
+
+		if n == b.cfg.BatchSize && err == nil {
+			continue // more may be due
+		}
+
+		timer.Reset(b.cfg.PollInterval)
+
+		select {
+		case <-ctx.Done():
+			return
+		case <-wake:
+		case <-timer.C:
+		}
+	}
+}
+
+// dispatchBatch claims due deliveries and handles each in the claiming
+// transaction, under its own savepoint: a handler's writes and the record
+// that it ran commit together.
+func (b *Bus) dispatchBatch(ctx context.Context, s *subscriber, names []string) (int, error) {
+	tx, err := b.pool.Begin(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("begin: %w", err)
+	}
+
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+
+	batch, err := claim(ctx, tx, s.name, names, b.cfg.BatchSize)
+	if err != nil || len(batch) == 0 {
+		return 0, err
+	}
+
+	var done []string
+
+	for _, c := range batch {
+		ok, err := b.handleClaimed(ctx, tx, s, c)
+		if err != nil {
+			return 0, err
+		}
+
+		if ok {
+			done = append(done, c.EventID)
+		}
+	}
+
+	if err := markDelivered(ctx, tx, s.name, done); err != nil {
+		return 0, err
+	}
+
+	if err := tx.Commit(ctx); err != nil {
+		return 0, fmt.Errorf("commit: %w", err)
+	}
+
+	return len(batch), nil
+}
+
+// handleClaimed runs one delivery under a savepoint. It reports whether the
+// handler succeeded; a failure is recorded (retry or dead) and not returned.
+func (b *Bus) handleClaimed(ctx context.Context, tx pgx.Tx, s *subscriber, c claimed) (bool, error) {
+	e, err := b.eventOf(c)
+	if err == nil {
+		sp, spErr := tx.Begin(ctx)
+		if spErr != nil {
+			return false, fmt.Errorf("savepoint: %w", spErr)
+		}
+
+		err = b.invoke(ctx, sp, s, e, c.Trace)
+		if err == nil {
+			if err := sp.Commit(ctx); err != nil {
+				return false, fmt.Errorf("release savepoint: %w", err)
+			}
+
+			return true, nil
+		}
+
+		if rbErr := sp.Rollback(ctx); rbErr != nil {
+			return false, fmt.Errorf("roll back savepoint: %w", rbErr)
+		}
+	}
+
+	return false, b.recordFailure(ctx, tx, s.name, c.Name, c.EventID, c.Attempts+1, err)
+}
+
+// eventOf rebuilds the event of a claimed delivery, secrets opened.
+func (b *Bus) eventOf(c claimed) (Event, error) {
+	secret, err := b.sealer.open(c.EventID, c.Secret)
+	if err != nil {
+		return Event{}, err
+	}
+
+	e := Event{
+		ID: c.EventID, Name: c.Name, Version: c.Version, Payload: c.Payload, Secret: secret,
+		OccurredAt: c.OccurredAt, Attempt: c.Attempts + 1,
+	}
+	if c.OrderingKey != nil {
+		e.OrderingKey = *c.OrderingKey
+	}
+
+	return e, nil
+}
+
+// recordFailure schedules a retry or declares the delivery dead.
+func (b *Bus) recordFailure(ctx context.Context, tx pgx.Tx, subscriber, event, eventID string, attempt int, cause error) error {
+	state, delay := b.policy.Next(attempt, randomJitter)
+	handled.Add(ctx, 1, outcomeAttrs(subscriber, event, state))
+
+	level := b.logger.WarnContext
+	if state == StateDead {
+		level = b.logger.ErrorContext
+	}
+
+	level(ctx, "events: handler failed", "subscriber", subscriber, "event", event, "event_id", eventID,
+		"attempt", attempt, "state", state, "retry_in", delay.String(), "error", cause)
+
+	return markFailed(ctx, tx, subscriber, eventID, state, cause.Error(), attempt, delay)
+}
+
+// invoke runs a handler with the event's trace continued, a timeout, the
+// transaction in its context, and panics turned into errors.
+func (b *Bus) invoke(ctx context.Context, tx pgx.Tx, s *subscriber, e Event, carrier map[string]string) (err error) {
+	h := s.handlers[e.Name]
+	if h == nil {
+		return fmt.Errorf("subscriber %s has no handler for %s", s.name, e.Name)
+	}
+
+	ctx = otel.GetTextMapPropagator().Extract(ctx, propagation.MapCarrier(carrier))
+	ctx, span := telemetry.StartSpan(ctx, "event "+e.Name+" → "+s.name,
+		attribute.String("event.id", e.ID), attribute.String("event.name", e.Name),
+		attribute.String("event.subscriber", s.name), attribute.Int("event.attempt", e.Attempt))
+	defer span.End()
+
+	ctx, cancel := context.WithTimeout(withTx(ctx, tx), b.cfg.HandlerTimeout)
+	defer cancel()
+
+	start := time.Now()
+
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("handler panicked: %v\n%s", p, debug.Stack())
+		}
+
+		if err != nil {
+			telemetry.RecordError(ctx, err)
+
+			return
+		}
+
+		attrs := metric.WithAttributes(attribute.String("subscriber", s.name), attribute.String("event", e.Name))
+		handleDuration.Record(ctx, time.Since(start).Seconds(), attrs)
+		deliveryLag.Record(ctx, start.Sub(e.OccurredAt).Seconds(), metric.WithAttributes(attribute.String("subscriber", s.name)))
+		handled.Add(ctx, 1, outcomeAttrs(s.name, e.Name, StateDelivered))
+	}()
+
+	if err := h(ctx, e); err != nil {
+		return fmt.Errorf("subscriber %s, event %s: %w", s.name, e.ID, err)
+	}
+
+	return nil
+}
+
+func outcomeAttrs(subscriber, event, outcome string) metric.MeasurementOption {
+	return metric.WithAttributes(attribute.String("subscriber", subscriber),
+		attribute.String("event", event), attribute.String("outcome", outcome))
+}
+
+// sleep waits d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}

@@ -1,0 +1,28 @@
+// Package events is the platform's durable publish/subscribe bus: modules
+// publish facts (user.created) without knowing who listens, subscribers
+// react (send the login code, notify a WebSocket), and no event is lost.
+//
+// PublishTx stores an event in the publisher's own database transaction (a
+// transactional outbox in the events schema) together with one delivery row
+// per subscriber registered for its name, cluster-wide. A relay then hands
+// every delivery to its subscriber at least once: on PostgreSQL (the
+// default) dispatchers in every process claim due deliveries with FOR
+// UPDATE SKIP LOCKED, woken by LISTEN/NOTIFY; with NATS JetStream the relay
+// publishes deliveries to one durable consumer per subscriber. Either way
+// the outbox is the source of truth and each delivery is handled by one
+// process of the cluster, never one per replica.
+//
+// A delivery that fails is retried with exponential backoff and jitter and
+// becomes dead after MaxAttempts; dead letters are listed and redriven with
+// `server events dead` / `server events redrive`. A handler takes effect
+// once: the bus records (subscriber, event ID) in the handler's transaction
+// (Tx), so a redelivered event is skipped. Secrets an event carries (a login
+// code) are sealed with AES-GCM in the outbox and erased once every delivery
+// has ended; delivered rows are purged after a retention period.
+//
+// Why not Watermill: its SQL subscriber keeps one offset per consumer group
+// and polls. Per-delivery state (attempts, last error, next attempt), a dead
+// letter state with redrive, wake-up by NOTIFY, idempotency records in the
+// handler's transaction, per-key ordering and secret erasure all need the
+// per-(subscriber, event) rows this package keeps; what is left is small.
+package events

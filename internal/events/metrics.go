@@ -1,0 +1,31 @@
+package events
+
+import (
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+
+	"github.com/modulith/modulith/internal/telemetry"
+)
+
+// The bus's instruments come from the global meter provider, which
+// forwards to the process's provider once it is installed.
+var (
+	meter = otel.Meter(telemetry.InstrumentationName)
+
+	// events_published_total{event}
+	published, _ = meter.Int64Counter("events.published", metric.WithDescription("Events stored in the outbox."))
+	// events_handled_total{subscriber,event,outcome}: outcome is delivered,
+	// skipped (already processed), failed (will retry) or dead.
+	handled, _ = meter.Int64Counter("events.handled", metric.WithDescription("Delivery attempts by outcome."))
+	// events_handle_duration_seconds{subscriber,event}
+	handleDuration, _ = meter.Float64Histogram("events.handle.duration", metric.WithUnit("s"),
+		metric.WithDescription("Time a handler took."))
+	// events_delivery_lag_seconds{subscriber}: from publication to handling.
+	deliveryLag, _ = meter.Float64Histogram("events.delivery.lag", metric.WithUnit("s"),
+		metric.WithDescription("Time from publication to the start of a successful handling."))
+)
+
+func eventAttr(name string) metric.MeasurementOption {
+	return metric.WithAttributes(attribute.String("event", name))
+}
