@@ -37,8 +37,17 @@ type Config struct {
 	OTLPEndpoint         string        `yaml:"otlp_endpoint" env:"OTEL_EXPORTER_OTLP_ENDPOINT" default:""`
 	OTLPInsecure         bool          `yaml:"otlp_insecure" env:"OTEL_EXPORTER_OTLP_INSECURE" default:"false"`
 	TraceSampleRatio     float64       `yaml:"trace_sample_ratio" env:"TRACE_SAMPLE_RATIO" default:"1"`
-	EmailProvider        string        `yaml:"email_provider" env:"EMAIL_PROVIDER" default:"log" proddefault:""` // "" (none) | "log" (dev only)
-	SMSProvider          string        `yaml:"sms_provider" env:"SMS_PROVIDER" default:"log" proddefault:""`     // "" (none) | "log" (dev only)
+	EmailProvider        string        `yaml:"email_provider" env:"EMAIL_PROVIDER" default:"log" proddefault:""` // "" (none) | "log" (dev only) | "smtp"
+	SMTPHost             string        `yaml:"smtp_host" env:"SMTP_HOST"`
+	SMTPPort             int           `yaml:"smtp_port" env:"SMTP_PORT" default:"587"`
+	SMTPUsername         string        `yaml:"smtp_username" env:"SMTP_USERNAME"` // with SMTP_PASSWORD, or neither
+	SMTPPassword         string        `yaml:"smtp_password" env:"SMTP_PASSWORD" secret:"true"`
+	SMTPFrom             string        `yaml:"smtp_from" env:"SMTP_FROM"`                                    // "Name <addr@example.com>" or a bare address
+	SMTPTLS              string        `yaml:"smtp_tls" env:"SMTP_TLS" default:"starttls"`                   // starttls | tls (implicit) | none (loopback or dev)
+	SMSProvider          string        `yaml:"sms_provider" env:"SMS_PROVIDER" default:"log" proddefault:""` // "" (none) | "log" (dev only) | "http"
+	SMSHTTPURL           string        `yaml:"sms_http_url" env:"SMS_HTTP_URL"`                              // the JSON endpoint; https in prod
+	SMSHTTPToken         string        `yaml:"sms_http_token" env:"SMS_HTTP_TOKEN" secret:"true"`
+	SMSFrom              string        `yaml:"sms_from" env:"SMS_FROM"` // sender number or name, as the gateway accepts it
 }
 
 // DevJWTSecret signs tokens in dev when JWT_SECRET is unset, so that a fresh

@@ -58,6 +58,8 @@ func TestLoadDevDefaults(t *testing.T) {
 		GRPCReflection:     true,
 		TraceSampleRatio:   1,
 		EmailProvider:      "log",
+		SMTPPort:           587,
+		SMTPTLS:            "starttls",
 		SMSProvider:        "log",
 	}
 	if diff := cmp.Diff(want, cfg); diff != "" {
@@ -68,8 +70,8 @@ func TestLoadDevDefaults(t *testing.T) {
 		t.Errorf("Load() layers = %v, want layers with Env() dev", l)
 	}
 
-	if got := len(report.Entries); got != 31 {
-		t.Errorf("len(report.Entries) = %d, want one per Config field (31)", got)
+	if got := len(report.Entries); got != 40 {
+		t.Errorf("len(report.Entries) = %d, want one per Config field (40)", got)
 	}
 
 	if !cfg.IsDev() {
@@ -161,6 +163,47 @@ func TestLoadProdMinimal(t *testing.T) {
 	}
 }
 
+// TestLoadProviders loads the provider keys as an operator sets them and
+// checks that the report, which the server logs, redacts their secrets.
+func TestLoadProviders(t *testing.T) {
+	t.Parallel()
+
+	env := map[string]string{
+		"ENV": "prod", "DB_DSN": prodDSN, "JWT_SECRET": prodSecret,
+		"EMAIL_PROVIDER": "smtp", "SMTP_HOST": "smtp.example.com", "SMTP_PORT": "465", "SMTP_TLS": "tls",
+		"SMTP_USERNAME": "mailer", "SMTP_PASSWORD": "smtp-s3cret", "SMTP_FROM": "Example <no-reply@example.com>",
+		"SMS_PROVIDER": "http", "SMS_HTTP_URL": "https://sms.example.com/v1/messages", "SMS_HTTP_TOKEN": "sms-t0ken",
+		"SMS_FROM": "+14155550199",
+	}
+
+	cfg, _, report, err := config.Load(config.Files{}, envOf(env))
+	if err != nil {
+		t.Fatalf("Load(%v) = %v", env, err)
+	}
+
+	got := map[string]string{
+		"SMTP_HOST": cfg.SMTPHost, "SMTP_PORT": fmt.Sprint(cfg.SMTPPort), "SMTP_TLS": cfg.SMTPTLS,
+		"SMTP_USERNAME": cfg.SMTPUsername, "SMTP_PASSWORD": cfg.SMTPPassword, "SMTP_FROM": cfg.SMTPFrom,
+		"SMS_HTTP_URL": cfg.SMSHTTPURL, "SMS_HTTP_TOKEN": cfg.SMSHTTPToken, "SMS_FROM": cfg.SMSFrom,
+	}
+	want := map[string]string{}
+
+	for k := range got {
+		want[k] = env[k]
+	}
+
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Load() provider keys mismatch (-want +got):\n%s", diff)
+	}
+
+	logged := values(report)
+	for key, secret := range map[string]string{"SMTP_PASSWORD": "smtp-s3cret", "SMS_HTTP_TOKEN": "sms-t0ken"} {
+		if want := fmt.Sprintf("[%d bytes]", len(secret)); logged[key] != want {
+			t.Errorf("report value of %s = %q, want %q", key, logged[key], want)
+		}
+	}
+}
+
 func TestLoadProdRequires(t *testing.T) {
 	t.Parallel()
 
@@ -179,6 +222,14 @@ func TestLoadProdRequires(t *testing.T) {
 		{
 			name: "swagger switched on", env: map[string]string{"ENV": "prod", "DB_DSN": prodDSN, "JWT_SECRET": prodSecret, "SWAGGER_ENABLED": "true"},
 			want: []string{"SWAGGER_ENABLED"},
+		},
+		{
+			name: "smtp without its keys", env: map[string]string{"ENV": "prod", "DB_DSN": prodDSN, "JWT_SECRET": prodSecret, "EMAIL_PROVIDER": "smtp"},
+			want: []string{"SMTP_FROM", "SMTP_HOST"},
+		},
+		{
+			name: "http SMS without its keys", env: map[string]string{"ENV": "prod", "DB_DSN": prodDSN, "JWT_SECRET": prodSecret, "SMS_PROVIDER": "http"},
+			want: []string{"SMS_HTTP_TOKEN", "SMS_HTTP_URL"},
 		},
 	}
 

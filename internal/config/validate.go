@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net/mail"
 	"net/netip"
 	"net/url"
 	"slices"
@@ -10,9 +11,22 @@ import (
 	"time"
 )
 
+// The values of EMAIL_PROVIDER and SMS_PROVIDER; "" means none.
+const (
+	ProviderLog  = "log"  // either channel; dev only: codes go to the log
+	ProviderSMTP = "smtp" // EMAIL_PROVIDER
+	ProviderHTTP = "http" // SMS_PROVIDER: a JSON POST to SMS_HTTP_URL
+)
+
+// The values of SMTP_TLS.
+const (
+	SMTPTLSStartTLS = "starttls" // plain connection upgraded by STARTTLS, which is required
+	SMTPTLSImplicit = "tls"      // TLS from the first byte (usually port 465)
+	SMTPTLSNone     = "none"     // no TLS: loopback relays, or dev
+)
+
 const (
 	minJWTSecretBytes = 32
-	providerLog       = "log"
 	wildcardOrigin    = "*"
 )
 
@@ -25,6 +39,8 @@ func (c *Config) Validate(r Report) error {
 	c.validateEnums(p)
 	c.validateLimits(p)
 	c.validateNetwork(p)
+	c.validateSMTP(p)
+	c.validateSMSHTTP(p)
 
 	p.check(len(c.JWTSecret) >= minJWTSecretBytes, "JWT_SECRET", "must be at least %d bytes (got %d)", minJWTSecretBytes, len(c.JWTSecret))
 
@@ -43,13 +59,15 @@ func (c *Config) validateEnums(p *problems) {
 	p.oneOf("ENV", c.Env, envDev, envProd)
 	p.oneOf("LOG_LEVEL", c.LogLevel, "debug", "info", "warn", "error")
 	p.oneOf("LOG_FORMAT", c.LogFormat, "text", "json")
-	p.oneOf("EMAIL_PROVIDER", c.EmailProvider, "", providerLog)
-	p.oneOf("SMS_PROVIDER", c.SMSProvider, "", providerLog)
+	p.oneOf("EMAIL_PROVIDER", c.EmailProvider, "", ProviderLog, ProviderSMTP)
+	p.oneOf("SMS_PROVIDER", c.SMSProvider, "", ProviderLog, ProviderHTTP)
+	p.oneOf("SMTP_TLS", c.SMTPTLS, SMTPTLSStartTLS, SMTPTLSImplicit, SMTPTLSNone)
 }
 
 func (c *Config) validateLimits(p *problems) {
 	p.between("HTTP_PORT", int64(c.HTTPPort), 0, 65535)
 	p.between("GRPC_PORT", int64(c.GRPCPort), 0, 65535)
+	p.between("SMTP_PORT", int64(c.SMTPPort), 1, 65535)
 	p.check(c.DBMaxConns >= 1, "DB_MAX_CONNS", "must be at least 1 (got %d)", c.DBMaxConns)
 	p.check(c.DBMinConns >= 0 && c.DBMinConns <= c.DBMaxConns, "DB_MIN_CONNS",
 		"must be between 0 and DB_MAX_CONNS=%d (got %d)", c.DBMaxConns, c.DBMinConns)
@@ -89,8 +107,95 @@ func (c *Config) validateProd(p *problems) {
 	p.check(c.JWTSecret != DevJWTSecret, "JWT_SECRET", "must not be the development secret when ENV=prod")
 	p.check(!slices.Contains(c.CORSAllowedOrigins, wildcardOrigin), "CORS_ALLOWED_ORIGINS", "%q is not allowed when ENV=prod", wildcardOrigin)
 	p.check(!c.SwaggerEnabled, "SWAGGER_ENABLED", "dev-only: must be false when ENV=prod")
-	p.check(c.EmailProvider != providerLog, "EMAIL_PROVIDER", "%q is dev-only", providerLog)
-	p.check(c.SMSProvider != providerLog, "SMS_PROVIDER", "%q is dev-only", providerLog)
+	p.check(c.EmailProvider != ProviderLog, "EMAIL_PROVIDER", "%q is dev-only", ProviderLog)
+	p.check(c.SMSProvider != ProviderLog, "SMS_PROVIDER", "%q is dev-only", ProviderLog)
+}
+
+// validateSMTP checks the SMTP_* keys when EMAIL_PROVIDER=smtp, so that a
+// mail relay that cannot work stops start-up instead of every login.
+func (c *Config) validateSMTP(p *problems) {
+	if c.EmailProvider != ProviderSMTP {
+		return
+	}
+
+	c.validateSMTPAddresses(p)
+	p.check(c.SMTPUsername != "" || c.SMTPPassword == "", "SMTP_USERNAME", "required with SMTP_PASSWORD")
+	p.check(c.SMTPPassword != "" || c.SMTPUsername == "", "SMTP_PASSWORD", "required with SMTP_USERNAME")
+
+	// Without TLS, mail (codes included) crosses the network in clear: prod
+	// allows that only to a relay on this host, and no profile sends a
+	// password that way (net/smtp would refuse at the first message).
+	switch {
+	case c.SMTPTLS != SMTPTLSNone || loopbackHost(c.SMTPHost):
+	case c.Env == envProd:
+		p.add("SMTP_TLS", "%q is allowed when ENV=prod only with a loopback SMTP_HOST (got %q)", SMTPTLSNone, c.SMTPHost)
+	case c.SMTPPassword != "":
+		p.add("SMTP_TLS", "%q with credentials needs a loopback SMTP_HOST (got %q)", SMTPTLSNone, c.SMTPHost)
+	}
+}
+
+// validateSMTPAddresses checks the relay's and the sender's addresses.
+func (c *Config) validateSMTPAddresses(p *problems) {
+	if c.SMTPHost == "" {
+		p.add("SMTP_HOST", "required when EMAIL_PROVIDER=%s", ProviderSMTP)
+	} else if !validHost(c.SMTPHost) {
+		p.add("SMTP_HOST", "must be a host name or IP address, without scheme or port (got %q)", c.SMTPHost)
+	}
+
+	if c.SMTPFrom == "" {
+		p.add("SMTP_FROM", "required when EMAIL_PROVIDER=%s", ProviderSMTP)
+	} else if _, err := mail.ParseAddress(c.SMTPFrom); err != nil {
+		p.add("SMTP_FROM", "must be an address such as \"Example <no-reply@example.com>\" (got %q): %w", c.SMTPFrom, err)
+	}
+}
+
+// validateSMSHTTP checks the SMS_HTTP_* keys when SMS_PROVIDER=http.
+func (c *Config) validateSMSHTTP(p *problems) {
+	if c.SMSProvider != ProviderHTTP {
+		return
+	}
+
+	p.check(c.SMSHTTPToken != "", "SMS_HTTP_TOKEN", "required when SMS_PROVIDER=%s", ProviderHTTP)
+
+	if c.SMSHTTPURL == "" {
+		p.add("SMS_HTTP_URL", "required when SMS_PROVIDER=%s", ProviderHTTP)
+
+		return
+	}
+
+	// The URL is logged at start, so neither it nor a parse error (which
+	// quotes it) is repeated here, and credentials in it are refused.
+	u, err := url.Parse(c.SMSHTTPURL)
+
+	switch {
+	case err != nil || u.Host == "" || u.Scheme != "http" && u.Scheme != "https":
+		p.add("SMS_HTTP_URL", "must be an absolute http or https URL")
+	case u.User != nil:
+		p.add("SMS_HTTP_URL", "must not carry credentials: set SMS_HTTP_TOKEN")
+	case c.Env == envProd && u.Scheme != "https":
+		p.add("SMS_HTTP_URL", "must be https when ENV=prod")
+	}
+}
+
+// validHost reports whether s is a bare host name or IP address.
+func validHost(s string) bool {
+	if _, err := netip.ParseAddr(s); err == nil {
+		return true
+	}
+
+	return !strings.ContainsAny(s, ":/@[] \t")
+}
+
+// loopbackHost reports whether host names this machine: "localhost" or a
+// loopback address.
+func loopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+
+	addr, err := netip.ParseAddr(host)
+
+	return err == nil && addr.IsLoopback()
 }
 
 // validOrigin reports whether origin is exactly scheme://host[:port], the form

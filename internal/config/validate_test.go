@@ -118,9 +118,63 @@ func TestValidate(t *testing.T) {
 		{name: "GRPC_REFLECTION in prod is allowed", prod: true, mutate: func(c *config.Config) { c.GRPCReflection = true }},
 		{name: "EMAIL_PROVIDER log in prod", prod: true, mutate: func(c *config.Config) { c.EmailProvider = "log" }, want: []string{"EMAIL_PROVIDER"}},
 		{name: "SMS_PROVIDER log in prod", prod: true, mutate: func(c *config.Config) { c.SMSProvider = "log" }, want: []string{"SMS_PROVIDER"}},
-		{name: "EMAIL_PROVIDER unknown", mutate: func(c *config.Config) { c.EmailProvider = "smtp" }, want: []string{"EMAIL_PROVIDER"}},
+		{name: "EMAIL_PROVIDER unknown", mutate: func(c *config.Config) { c.EmailProvider = "sendgrid" }, want: []string{"EMAIL_PROVIDER"}},
 		{name: "SMS_PROVIDER unknown", mutate: func(c *config.Config) { c.SMSProvider = "twilio" }, want: []string{"SMS_PROVIDER"}},
 		{name: "providers none", mutate: func(c *config.Config) { c.EmailProvider, c.SMSProvider = "", "" }},
+
+		{name: "smtp complete in dev", mutate: withSMTP(nil)},
+		{name: "smtp complete in prod", prod: true, mutate: withSMTP(nil)},
+		{name: "smtp with credentials", prod: true, mutate: withSMTP(func(c *config.Config) { c.SMTPUsername, c.SMTPPassword = "mailer", "pw" })},
+		{name: "smtp implicit TLS", prod: true, mutate: withSMTP(func(c *config.Config) { c.SMTPTLS, c.SMTPPort = "tls", 465 })},
+		{name: "smtp IPv6 host", mutate: withSMTP(func(c *config.Config) { c.SMTPHost = "2001:db8::25" })},
+		{name: "smtp bare From", mutate: withSMTP(func(c *config.Config) { c.SMTPFrom = "no-reply@example.com" })},
+		{name: "SMTP_HOST missing", mutate: withSMTP(func(c *config.Config) { c.SMTPHost = "" }), want: []string{"SMTP_HOST"}},
+		{name: "SMTP_HOST with port", mutate: withSMTP(func(c *config.Config) { c.SMTPHost = "smtp.example.com:587" }), want: []string{"SMTP_HOST"}},
+		{name: "SMTP_HOST URL", mutate: withSMTP(func(c *config.Config) { c.SMTPHost = "smtp://smtp.example.com" }), want: []string{"SMTP_HOST"}},
+		{name: "SMTP_FROM missing", mutate: withSMTP(func(c *config.Config) { c.SMTPFrom = "" }), want: []string{"SMTP_FROM"}},
+		{name: "SMTP_FROM not an address", mutate: withSMTP(func(c *config.Config) { c.SMTPFrom = "Example" }), want: []string{"SMTP_FROM"}},
+		{name: "SMTP_HOST and SMTP_FROM missing", mutate: withSMTP(func(c *config.Config) { c.SMTPHost, c.SMTPFrom = "", "" }), want: []string{"SMTP_FROM", "SMTP_HOST"}},
+		{name: "SMTP_USERNAME without password", mutate: withSMTP(func(c *config.Config) { c.SMTPUsername = "mailer" }), want: []string{"SMTP_PASSWORD"}},
+		{name: "SMTP_PASSWORD without username", mutate: withSMTP(func(c *config.Config) { c.SMTPPassword = "pw" }), want: []string{"SMTP_USERNAME"}},
+		{name: "SMTP_PORT zero", mutate: withSMTP(func(c *config.Config) { c.SMTPPort = 0 }), want: []string{"SMTP_PORT"}},
+		{name: "SMTP_PORT too large", mutate: func(c *config.Config) { c.SMTPPort = 65536 }, want: []string{"SMTP_PORT"}},
+		{name: "SMTP_TLS unknown", mutate: func(c *config.Config) { c.SMTPTLS = "ssl" }, want: []string{"SMTP_TLS"}},
+		{name: "SMTP_TLS none in dev", mutate: withSMTP(func(c *config.Config) { c.SMTPTLS = "none" })},
+		{name: "SMTP_TLS none in prod", prod: true, mutate: withSMTP(func(c *config.Config) { c.SMTPTLS = "none" }), want: []string{"SMTP_TLS"}},
+		{name: "SMTP_TLS none in prod on localhost", prod: true, mutate: withSMTP(func(c *config.Config) { c.SMTPTLS, c.SMTPHost = "none", "localhost" })},
+		{name: "SMTP_TLS none in prod on 127.0.0.1", prod: true, mutate: withSMTP(func(c *config.Config) { c.SMTPTLS, c.SMTPHost = "none", "127.0.0.1" })},
+		{name: "SMTP_TLS none in prod on ::1", prod: true, mutate: withSMTP(func(c *config.Config) { c.SMTPTLS, c.SMTPHost = "none", "::1" })},
+		{
+			name:   "SMTP_TLS none with credentials over the network",
+			mutate: withSMTP(func(c *config.Config) { c.SMTPTLS, c.SMTPUsername, c.SMTPPassword = "none", "mailer", "pw" }),
+			want:   []string{"SMTP_TLS"},
+		},
+		{
+			name: "SMTP_TLS none with credentials on loopback",
+			mutate: withSMTP(func(c *config.Config) {
+				c.SMTPTLS, c.SMTPHost, c.SMTPUsername, c.SMTPPassword = "none", "127.0.0.1", "mailer", "pw"
+			}),
+		},
+		{name: "SMTP keys ignored without smtp", prod: true, mutate: func(c *config.Config) { c.SMTPTLS, c.SMTPUsername = "none", "mailer" }},
+
+		{name: "http SMS complete in dev", mutate: withSMSHTTP(nil)},
+		{name: "http SMS complete in prod", prod: true, mutate: withSMSHTTP(nil)},
+		{name: "http SMS without SMS_FROM", prod: true, mutate: withSMSHTTP(func(c *config.Config) { c.SMSFrom = "" })},
+		{name: "http SMS plain http in dev", mutate: withSMSHTTP(func(c *config.Config) { c.SMSHTTPURL = "http://127.0.0.1:4010/sms" })},
+		{name: "SMS_HTTP_URL http in prod", prod: true, mutate: withSMSHTTP(func(c *config.Config) { c.SMSHTTPURL = "http://sms.example.com/v1" }), want: []string{"SMS_HTTP_URL"}},
+		{name: "SMS_HTTP_URL missing", mutate: withSMSHTTP(func(c *config.Config) { c.SMSHTTPURL = "" }), want: []string{"SMS_HTTP_URL"}},
+		{name: "SMS_HTTP_URL relative", mutate: withSMSHTTP(func(c *config.Config) { c.SMSHTTPURL = "/v1/messages" }), want: []string{"SMS_HTTP_URL"}},
+		{name: "SMS_HTTP_URL no host", mutate: withSMSHTTP(func(c *config.Config) { c.SMSHTTPURL = "https:///v1" }), want: []string{"SMS_HTTP_URL"}},
+		{name: "SMS_HTTP_URL other scheme", mutate: withSMSHTTP(func(c *config.Config) { c.SMSHTTPURL = "ftp://sms.example.com/" }), want: []string{"SMS_HTTP_URL"}},
+		{name: "SMS_HTTP_URL unparsable", mutate: withSMSHTTP(func(c *config.Config) { c.SMSHTTPURL = "https://sms.example.com:port/" }), want: []string{"SMS_HTTP_URL"}},
+		{name: "SMS_HTTP_URL with credentials", mutate: withSMSHTTP(func(c *config.Config) { c.SMSHTTPURL = "https://u:p@sms.example.com/" }), want: []string{"SMS_HTTP_URL"}},
+		{name: "SMS_HTTP_TOKEN missing", mutate: withSMSHTTP(func(c *config.Config) { c.SMSHTTPToken = "" }), want: []string{"SMS_HTTP_TOKEN"}},
+		{
+			name:   "http SMS without any key",
+			mutate: func(c *config.Config) { c.SMSProvider = "http" },
+			want:   []string{"SMS_HTTP_TOKEN", "SMS_HTTP_URL"},
+		},
+		{name: "SMS keys ignored without http", prod: true, mutate: func(c *config.Config) { c.SMSHTTPURL = "ftp://x" }},
 
 		{name: "TRUSTED_PROXIES valid", mutate: func(c *config.Config) { c.TrustedProxies = []string{"10.0.0.0/8", "192.168.1.1", "::1", "fd00::/8"} }},
 		{name: "TRUSTED_PROXIES bad prefix", mutate: func(c *config.Config) { c.TrustedProxies = []string{"10.0.0.0/33"} }, want: []string{"TRUSTED_PROXIES"}},
@@ -152,6 +206,28 @@ func TestValidate(t *testing.T) {
 				t.Errorf("Validate() = %v, want only *config.KeyError", err)
 			}
 		})
+	}
+}
+
+// withSMTP returns a mutation selecting a complete SMTP email provider, then
+// applying more (nil for none).
+func withSMTP(more func(*config.Config)) func(*config.Config) {
+	return func(c *config.Config) {
+		c.EmailProvider, c.SMTPHost, c.SMTPFrom = "smtp", "smtp.example.com", "Example <no-reply@example.com>"
+		if more != nil {
+			more(c)
+		}
+	}
+}
+
+// withSMSHTTP returns a mutation selecting a complete HTTP SMS provider,
+// then applying more (nil for none).
+func withSMSHTTP(more func(*config.Config)) func(*config.Config) {
+	return func(c *config.Config) {
+		c.SMSProvider, c.SMSHTTPURL, c.SMSHTTPToken, c.SMSFrom = "http", "https://sms.example.com/v1/messages", "t0ken", "+14155550199"
+		if more != nil {
+			more(c)
+		}
 	}
 }
 

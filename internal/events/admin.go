@@ -46,11 +46,11 @@ func (b *Bus) AdminTasks(w io.Writer) []admin.Task {
 			TaskDescription: "Retry every dead event delivery from scratch",
 			Run: func(ctx context.Context) error {
 				n, err := b.Redrive(ctx, "", "")
-				if err == nil {
-					_, err = fmt.Fprintf(w, "redrove %d delivery(ies)\n", n)
+				if err != nil {
+					return err
 				}
 
-				return err
+				return printf(w, "redrove %d delivery(ies)\n", n)
 			},
 		},
 		admin.Func{
@@ -63,12 +63,20 @@ func (b *Bus) AdminTasks(w io.Writer) []admin.Task {
 				}
 
 				purged, err := b.Purge(ctx)
-				if err == nil {
-					_, err = fmt.Fprintf(w, "purged %d event(s), erased %d secret(s)\n", purged, erased)
+				if err != nil {
+					return err
 				}
 
-				return err
+				return printf(w, "purged %d event(s), erased %d secret(s)\n", purged, erased)
 			},
 		},
 	}
+}
+
+func printf(w io.Writer, format string, args ...any) error {
+	if _, err := fmt.Fprintf(w, format, args...); err != nil {
+		return fmt.Errorf("write: %w", err)
+	}
+
+	return nil
 }

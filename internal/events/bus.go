@@ -35,11 +35,14 @@ type Bus struct {
 	policy RetryPolicy
 	now    func() time.Time
 
-	mu     sync.Mutex
-	subs   map[string]*subscriber // by subscriber name
-	closed bool
-	cancel context.CancelFunc
-	done   sync.WaitGroup
+	waker *waker
+
+	mu      sync.Mutex
+	subs    map[string]*subscriber // by subscriber name
+	started bool
+	closed  bool
+	cancel  context.CancelFunc
+	done    sync.WaitGroup
 }
 
 // subscriber is a named consumer and the events it handles.
@@ -71,11 +74,18 @@ func New(pool *pgxpool.Pool, cfg Config, secret []byte, logger *slog.Logger) (*B
 		return nil, err
 	}
 
-	return &Bus{
+	b := &Bus{
 		pool: pool, cfg: cfg, logger: logger, sealer: s, policy: cfg.retryPolicy(),
 		now: time.Now, subs: make(map[string]*subscriber),
-	}, nil
+	}
+	b.waker = newWaker(pool, b)
+
+	return b, nil
 }
+
+// Config is the bus's configuration (its transport decides how other
+// cluster-wide messages travel too).
+func (b *Bus) Config() Config { return b.cfg }
 
 // Subscribe makes subscriber handle events named event. The subscriber name
 // is durable: deliveries are recorded under it, so renaming a subscriber
@@ -91,6 +101,10 @@ func (b *Bus) Subscribe(subscriberName, event string, h Handler) error {
 
 	b.mu.Lock()
 	defer b.mu.Unlock()
+
+	if b.started {
+		return fmt.Errorf("events: subscriber %s subscribed after Start", subscriberName)
+	}
 
 	s := b.subs[subscriberName]
 	if s == nil {
@@ -160,10 +174,12 @@ func (b *Bus) PublishTx(ctx context.Context, tx pgx.Tx, e Event) error {
 		return err
 	}
 
-	if err := insertEvent(ctx, tx, e, sealed, trace); err != nil {
+	xid, err := insertEvent(ctx, tx, e, sealed, trace)
+	if err != nil {
 		return fmt.Errorf("publish %s: %w", e.Name, err)
 	}
 
+	b.waker.add(xid) // wake dispatchers everywhere once tx commits
 	published.Add(ctx, 1, eventAttr(e.Name))
 
 	return nil
@@ -203,6 +219,16 @@ func (b *Bus) complete(e *Event) error {
 // Config.Consume is off, starts delivering to them and the maintenance
 // that purges old rows and erases secrets.
 func (b *Bus) Start(ctx context.Context) error {
+	b.mu.Lock()
+	if b.started {
+		b.mu.Unlock()
+
+		return fmt.Errorf("events: bus already started")
+	}
+
+	b.started = true
+	b.mu.Unlock()
+
 	subs := b.subscribers()
 	if err := registerSubscriptions(ctx, b.pool, subs); err != nil {
 		return fmt.Errorf("events: register subscriptions: %w", err)
@@ -215,6 +241,7 @@ func (b *Bus) Start(ctx context.Context) error {
 	b.mu.Unlock()
 
 	b.goRun(runCtx, "maintenance", b.maintain)
+	b.goRun(runCtx, "waker", b.waker.run)
 
 	if !b.cfg.Consume || len(subs) == 0 {
 		return nil

@@ -4,501 +4,414 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
-	"log/slog"
+	"errors"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5"
 	"go.jetify.com/typeid"
 
-	"github.com/modulith/modulith/internal/errors"
+	apperrors "github.com/modulith/modulith/internal/errors"
 	"github.com/modulith/modulith/internal/events"
-	"github.com/modulith/modulith/internal/reqmeta"
+	"github.com/modulith/modulith/internal/testutil"
 )
 
-// waitTimeout bounds every wait on a handler, so that a broken bus fails the
-// test instead of hanging it.
-const waitTimeout = 5 * time.Second
+func TestPublishTxRollbackStoresAndDeliversNothing(t *testing.T) {
+	t.Parallel()
 
-// logBuffer collects JSON log lines written from any goroutine.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
+	env := newPGEnv(t)
+	bus := env.newBus(fastConfig())
+	got := newSink()
+	subscribe(t, bus, "mailer", "order.placed", got.handle)
+	testutil.StartBus(t, bus)
 
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
+	rolledBack := events.Event{ID: newEventID(t), Name: "order.placed"}
 
-	return b.buf.Write(p)
-}
-
-// records returns the logged lines, decoded.
-func (b *logBuffer) records(t *testing.T) []map[string]any {
-	t.Helper()
-
-	b.mu.Lock()
-	defer b.mu.Unlock()
-
-	var out []map[string]any
-
-	for line := range strings.SplitSeq(strings.TrimSpace(b.buf.String()), "\n") {
-		if line == "" {
-			continue
-		}
-
-		var rec map[string]any
-		if err := json.Unmarshal([]byte(line), &rec); err != nil {
-			t.Fatalf("log line %q is not JSON: %v", line, err)
-		}
-
-		out = append(out, rec)
+	tx, err := env.pool.Begin(t.Context())
+	if err != nil {
+		t.Fatal(err)
 	}
 
-	return out
+	if err := bus.PublishTx(t.Context(), tx, rolledBack); err != nil {
+		t.Fatalf("PublishTx() = %v", err)
+	}
+
+	if err := tx.Rollback(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+
+	if n := env.count("SELECT count(*) FROM events.outbox") + env.count("SELECT count(*) FROM events.deliveries"); n != 0 {
+		t.Fatalf("after rollback: %d outbox and delivery rows, want 0", n)
+	}
+
+	// An event committed afterwards is delivered, and alone.
+	committed := events.Event{ID: newEventID(t), Name: "order.placed"}
+	env.publish(bus, committed)
+
+	if e := got.next(t); e.ID != committed.ID {
+		t.Errorf("handled %s, want %s (the committed event)", e.ID, committed.ID)
+	}
+
+	got.none(t, 10*fastConfig().PollInterval)
 }
 
-func newBus(t *testing.T) (*events.Bus, *logBuffer) {
-	t.Helper()
+func TestPublishTxCommitFansOutToSubscriptions(t *testing.T) {
+	t.Parallel()
 
-	logs := &logBuffer{}
-	bus := events.NewBus(slog.New(slog.NewJSONHandler(logs, nil)))
+	env := newPGEnv(t)
+	cfg := fastConfig()
+	cfg.Consume = false // register the subscriptions, deliver nothing
 
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
-		defer cancel()
+	bus := env.newBus(cfg)
+	subscribe(t, bus, "alpha", "order.placed", nopHandler)
+	subscribe(t, bus, "beta", "order.placed", nopHandler)
+	subscribe(t, bus, "gamma", "order.shipped", nopHandler)
+	testutil.StartBus(t, bus)
 
-		if err := bus.Close(ctx); err != nil {
-			t.Errorf("Close at cleanup: %v", err)
-		}
-	})
+	e := events.Event{ID: newEventID(t), Name: "order.placed"}
 
-	return bus, logs
-}
+	err := pgx.BeginFunc(t.Context(), env.pool, func(tx pgx.Tx) error { return bus.PublishTx(t.Context(), tx, e) })
+	if err != nil {
+		t.Fatalf("PublishTx() = %v", err)
+	}
 
-// closeBus closes bus and fails the test if its handlers do not finish.
-func closeBus(t *testing.T, bus *events.Bus) {
-	t.Helper()
+	if n := env.count("SELECT count(*) FROM events.outbox WHERE id = $1", e.ID); n != 1 {
+		t.Errorf("outbox rows of %s = %d, want 1", e.ID, n)
+	}
 
-	ctx, cancel := context.WithTimeout(t.Context(), waitTimeout)
-	defer cancel()
-
-	if err := bus.Close(ctx); err != nil {
-		t.Fatalf("Close() = %v, want nil", err)
+	want := []string{"alpha pending", "beta pending"}
+	if diff := cmp.Diff(want, env.deliveries(e.ID)); diff != "" {
+		t.Errorf("deliveries of %s (-want +got):\n%s", e.ID, diff)
 	}
 }
 
-func receive[T any](t *testing.T, ch <-chan T) T {
-	t.Helper()
+func TestPublishDeliversToEverySubscriberOfTheName(t *testing.T) {
+	t.Parallel()
 
-	select {
-	case v := <-ch:
-		return v
-	case <-time.After(waitTimeout):
-		t.Fatal("timed out waiting for a handler")
+	env := newPGEnv(t)
+	bus := env.newBus(fastConfig())
+	alpha, beta, gamma := newSink(), newSink(), newSink()
+	subscribe(t, bus, "alpha", "order.placed", alpha.handle)
+	subscribe(t, bus, "beta", "order.placed", beta.handle)
+	subscribe(t, bus, "gamma", "order.shipped", gamma.handle)
+	testutil.StartBus(t, bus)
 
-		var zero T
+	e := events.Event{ID: newEventID(t), Name: "order.placed"}
+	env.publish(bus, e)
 
-		return zero
-	}
-}
-
-func TestPublishReturnsBeforeHandlersFinish(t *testing.T) {
-	bus, _ := newBus(t)
-	release := make(chan struct{})
-	finished := make(chan struct{})
-
-	bus.Subscribe("thing.happened", func(context.Context, events.Event) error {
-		<-release
-		close(finished)
-
-		return nil
-	})
-
-	published := make(chan error, 1)
-
-	go func() { published <- bus.Publish(t.Context(), events.Event{Name: "thing.happened"}) }()
-
-	if err := receive(t, published); err != nil {
-		t.Fatalf("Publish() = %v, want nil", err)
-	}
-
-	select {
-	case <-finished:
-		t.Fatal("handler finished before it was released: Publish did not run it asynchronously")
-	default:
-	}
-
-	close(release)
-	receive(t, finished)
-}
-
-func TestPublishDeliversToSubscribersOfTheName(t *testing.T) {
-	bus, _ := newBus(t)
-
-	var mu sync.Mutex
-
-	got := map[string][]string{}
-	record := func(subscriber string) events.Handler {
-		return func(_ context.Context, e events.Event) error {
-			mu.Lock()
-			defer mu.Unlock()
-
-			got[subscriber] = append(got[subscriber], e.Name)
-
-			return nil
+	for name, s := range map[string]*sink{"alpha": alpha, "beta": beta} {
+		if got := s.next(t); got.ID != e.ID {
+			t.Errorf("%s handled %s, want %s", name, got.ID, e.ID)
 		}
 	}
 
-	bus.Subscribe("order.placed", record("first"))
-	bus.Subscribe("order.placed", record("second"))
-	bus.Subscribe("order.shipped", record("other"))
+	env.awaitState("beta", e.ID, events.StateDelivered)
+	env.awaitState("alpha", e.ID, events.StateDelivered)
+	gamma.none(t, 5*fastConfig().PollInterval)
+}
 
-	if err := bus.Publish(t.Context(), events.Event{Name: "order.placed"}); err != nil {
+func TestPublishFillsDefaultsAndStoresPayloadAsJSON(t *testing.T) {
+	t.Parallel()
+
+	env := newPGEnv(t)
+	bus := env.newBus(fastConfig())
+	got := newSink()
+	subscribe(t, bus, "mailer", "order.placed", got.handle)
+	testutil.StartBus(t, bus)
+
+	before := time.Now()
+	payload := map[string]any{"order": "ord_1", "lines": []any{"a", "b"}, "total": 42.5, "gift": true}
+
+	if err := bus.Publish(t.Context(), events.Event{Name: "order.placed", Payload: payload}); err != nil {
 		t.Fatalf("Publish() = %v", err)
 	}
 
-	if err := bus.Publish(t.Context(), events.Event{Name: "nobody.listens"}); err != nil {
-		t.Fatalf("Publish() without subscribers = %v, want nil", err)
+	e := got.next(t)
+	checkFilled(t, e, before)
+
+	if diff := cmp.Diff(payload, e.Payload); diff != "" {
+		t.Errorf("handled payload (-want +got):\n%s", diff)
 	}
 
-	closeBus(t, bus)
+	var stored []byte
+	env.scan([]any{&stored}, "SELECT payload::text FROM events.outbox WHERE id = $1", e.ID)
 
-	want := map[string][]string{"first": {"order.placed"}, "second": {"order.placed"}}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("deliveries (-want +got):\n%s", diff)
+	var decoded map[string]any
+	if err := json.Unmarshal(stored, &decoded); err != nil || !cmp.Equal(payload, decoded) {
+		t.Errorf("stored payload = %s (%v), want the JSON of %v", stored, err, payload)
 	}
 }
 
-func TestPublishFillsIDAndTime(t *testing.T) {
-	fixed := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
-	fixedID := "evt_01h455vb4pex5vsknk084sn02q"
+func checkFilled(t *testing.T, e events.Event, before time.Time) {
+	t.Helper()
+
+	id, err := typeid.FromString(e.ID)
+	if err != nil || id.Prefix() != events.IDPrefix {
+		t.Errorf("ID = %q (%v), want a TypeID with prefix %s", e.ID, err, events.IDPrefix)
+	}
+
+	if e.Version != 1 || e.Attempt != 1 {
+		t.Errorf("Version, Attempt = %d, %d; want 1, 1", e.Version, e.Attempt)
+	}
+
+	if e.OccurredAt.Before(before.Add(-time.Second)) || e.OccurredAt.After(time.Now().Add(time.Second)) {
+		t.Errorf("OccurredAt = %v, want the publication time (after %v)", e.OccurredAt, before)
+	}
+}
+
+func TestPublishKeepsGivenFields(t *testing.T) {
+	t.Parallel()
+
+	env := newPGEnv(t)
+	bus := env.newBus(fastConfig())
+	got := newSink()
+	subscribe(t, bus, "mailer", "order.placed", got.handle)
+	testutil.StartBus(t, bus)
+
+	at := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	want := events.Event{ID: newEventID(t), Name: "order.placed", Version: 3, OccurredAt: at, OrderingKey: "ord_1"}
+	env.publish(bus, want)
+
+	e := got.next(t)
+	if e.ID != want.ID || e.Version != 3 || !e.OccurredAt.Equal(at) || e.OrderingKey != "ord_1" {
+		t.Errorf("handled %+v, want ID, Version, OccurredAt and OrderingKey of %+v", e, want)
+	}
+}
+
+func TestPublishWithoutNameFails(t *testing.T) {
+	t.Parallel()
+
+	env := newPGEnv(t)
+	bus := env.newBus(fastConfig())
+
+	if err := bus.Publish(t.Context(), events.Event{Payload: map[string]any{"a": 1}}); err == nil {
+		t.Error("Publish(event without name) = nil, want an error")
+	}
+
+	if n := env.count("SELECT count(*) FROM events.outbox"); n != 0 {
+		t.Errorf("outbox rows = %d, want 0", n)
+	}
+}
+
+func TestSecretIsSealedInTheOutboxAndHandedToHandlers(t *testing.T) {
+	t.Parallel()
+
+	env := newPGEnv(t)
+	cfg := fastConfig()
+	cfg.Consume = false
+
+	publisher := env.newBus(cfg)
+	subscribe(t, publisher, "mailer", "code.requested", nopHandler)
+	testutil.StartBus(t, publisher)
+
+	e := events.Event{ID: newEventID(t), Name: "code.requested", Secret: events.CodeSecret("918273")}
+	env.publish(publisher, e)
+
+	sealed := env.secret(e.ID)
+	if len(sealed) == 0 || bytes.Contains(sealed, []byte("918273")) {
+		t.Fatalf("outbox secret = %q, want it sealed: present, without the code", sealed)
+	}
+
+	// Undelivered: the secret must stay.
+	if n, err := publisher.EraseSecrets(t.Context()); err != nil || n != 0 || len(env.secret(e.ID)) == 0 {
+		t.Fatalf("EraseSecrets() before delivery = %d, %v; want 0 and the secret kept", n, err)
+	}
+
+	consumer := env.newBus(fastConfig())
+	got := newSink()
+	subscribe(t, consumer, "mailer", "code.requested", got.handle)
+	testutil.StartBus(t, consumer)
+
+	if h := got.next(t); h.Secret[events.KeyCode] != "918273" {
+		t.Errorf("handler got Secret %v, want code 918273", h.Secret)
+	}
+
+	env.awaitState("mailer", e.ID, events.StateDelivered)
+
+	// The started consumer's maintenance may erase it first: either way it
+	// is gone after one EraseSecrets.
+	if n, err := publisher.EraseSecrets(t.Context()); err != nil || n > 1 || env.secret(e.ID) != nil {
+		t.Errorf("EraseSecrets() after delivery = %d, %v, secret %q; want at most 1, nil, NULL", n, err, env.secret(e.ID))
+	}
+}
+
+func TestMaintenanceErasesSecretsOfDeliveredEvents(t *testing.T) {
+	t.Parallel()
+
+	env := newPGEnv(t)
+	bus := env.newBus(fastConfig())
+	got := newSink()
+	subscribe(t, bus, "mailer", "code.requested", got.handle)
+	testutil.StartBus(t, bus)
+
+	e := events.Event{ID: newEventID(t), Name: "code.requested", Secret: events.CodeSecret("918273")}
+	env.publish(bus, e)
+	got.next(t)
+
+	// The maintenance loop erases every 5 s.
+	eventually(t, "the secret of the delivered event is erased", func() bool { return env.secret(e.ID) == nil })
+}
+
+func TestSubscribeValidation(t *testing.T) {
+	t.Parallel()
 
 	tests := []struct {
-		name   string
-		event  events.Event
-		wantID string
-		wantAt time.Time
+		name       string
+		subscriber string
+		event      string
+		handler    events.Handler
 	}{
-		{name: "empty", event: events.Event{Name: "x.y"}},
-		{name: "set", event: events.Event{Name: "x.y", ID: fixedID, OccurredAt: fixed}, wantID: fixedID, wantAt: fixed},
+		{name: "empty subscriber", subscriber: "", event: "a.b", handler: nopHandler},
+		{name: "upper case", subscriber: "Mailer", event: "a.b", handler: nopHandler},
+		{name: "leading digit", subscriber: "1mailer", event: "a.b", handler: nopHandler},
+		{name: "space", subscriber: "mail er", event: "a.b", handler: nopHandler},
+		{name: "dot", subscriber: "mail.er", event: "a.b", handler: nopHandler},
+		{name: "64 characters", subscriber: "m" + strings.Repeat("x", 63), event: "a.b", handler: nopHandler},
+		{name: "empty event", subscriber: "mailer", event: "", handler: nopHandler},
+		{name: "nil handler", subscriber: "mailer", event: "a.b"},
+		{name: "duplicate", subscriber: "dup", event: "a.b", handler: nopHandler},
 	}
+
+	bus, err := events.New(nil, fastConfig(), sealKey, discardLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	subscribe(t, bus, "dup", "a.b", nopHandler)
+
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got := publishOne(t, tt.event)
-			if tt.wantID != "" {
-				checkKept(t, got, tt.wantID, tt.wantAt)
-
-				return
-			}
-
-			checkFilled(t, got)
-		})
-	}
-}
-
-// publishOne publishes e on a fresh bus and returns what its subscriber got.
-func publishOne(t *testing.T, e events.Event) events.Event {
-	t.Helper()
-
-	bus, _ := newBus(t)
-	got := make(chan events.Event, 1)
-
-	bus.Subscribe(e.Name, func(_ context.Context, e events.Event) error {
-		got <- e
-
-		return nil
-	})
-
-	if err := bus.Publish(t.Context(), e); err != nil {
-		t.Fatalf("Publish(%+v) = %v", e, err)
-	}
-
-	return receive(t, got)
-}
-
-func checkKept(t *testing.T, got events.Event, wantID string, wantAt time.Time) {
-	t.Helper()
-
-	if got.ID != wantID || !got.OccurredAt.Equal(wantAt) {
-		t.Errorf("delivered ID, OccurredAt = %q, %v; want %q, %v", got.ID, got.OccurredAt, wantID, wantAt)
-	}
-}
-
-func checkFilled(t *testing.T, got events.Event) {
-	t.Helper()
-
-	id, err := typeid.FromString(got.ID)
-	if err != nil || id.Prefix() != events.IDPrefix || !strings.HasPrefix(got.ID, "evt_") {
-		t.Errorf("delivered ID = %q (parse error %v), want a TypeID with prefix %q", got.ID, err, events.IDPrefix)
-	}
-
-	if age := time.Since(got.OccurredAt); got.OccurredAt.IsZero() || age < 0 || age > time.Minute {
-		t.Errorf("delivered OccurredAt = %v, want about now", got.OccurredAt)
-	}
-
-	if got.OccurredAt.Location() != time.UTC {
-		t.Errorf("delivered OccurredAt location = %v, want UTC", got.OccurredAt.Location())
-	}
-}
-
-func TestPublishWithoutName(t *testing.T) {
-	bus, _ := newBus(t)
-	called := atomic.Bool{}
-
-	bus.Subscribe("", func(context.Context, events.Event) error {
-		called.Store(true)
-
-		return nil
-	})
-
-	err := bus.Publish(t.Context(), events.Event{Payload: map[string]any{"k": "v"}})
-	if err == nil {
-		t.Fatal("Publish(no name) = nil, want an error")
-	}
-
-	closeBus(t, bus)
-
-	if called.Load() {
-		t.Error("a nameless event reached a handler")
-	}
-}
-
-func TestFailingHandlerIsLoggedAndOthersRun(t *testing.T) {
-	tests := []struct {
-		name    string
-		handler events.Handler
-		wantMsg string
-		wantKey string // attribute that must be non-empty in the log line
-	}{
-		{
-			name:    "error",
-			handler: func(context.Context, events.Event) error { return fmt.Errorf("smtp down") },
-			wantMsg: "event handler failed",
-			wantKey: "error",
-		},
-		{
-			name:    "panic",
-			handler: func(context.Context, events.Event) error { panic("boom") },
-			wantMsg: "event handler panicked",
-			wantKey: "stack",
-		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			bus, logs := newBus(t)
-			ran := atomic.Int32{}
-			other := func(context.Context, events.Event) error {
-				ran.Add(1)
-
-				return nil
-			}
-
-			bus.Subscribe("user.created", other)
-			bus.Subscribe("user.created", tt.handler)
-			bus.Subscribe("user.created", other)
-
-			e := events.Event{Name: "user.created", ID: "evt_01h455vb4pex5vsknk084sn02q"}
-			if err := bus.Publish(t.Context(), e); err != nil {
-				t.Fatalf("Publish() = %v", err)
-			}
-
-			closeBus(t, bus)
-
-			if got := ran.Load(); got != 2 {
-				t.Errorf("healthy handlers ran %d times, want 2", got)
-			}
-
-			checkFailureLogged(t, logs.records(t), e, tt.wantMsg, tt.wantKey)
-		})
-	}
-}
-
-func checkFailureLogged(t *testing.T, records []map[string]any, e events.Event, msg, key string) {
-	t.Helper()
-
-	if len(records) != 1 {
-		t.Fatalf("logged %d lines, want 1: %v", len(records), records)
-	}
-
-	rec := records[0]
-	want := map[string]any{"level": "ERROR", "msg": msg, "event": e.Name, "event_id": e.ID}
-
-	for k, v := range want {
-		if rec[k] != v {
-			t.Errorf("log %s = %v, want %v", k, rec[k], v)
+		if err := bus.Subscribe(tt.subscriber, tt.event, tt.handler); err == nil {
+			t.Errorf("%s: Subscribe(%q, %q) = nil, want an error", tt.name, tt.subscriber, tt.event)
 		}
 	}
 
-	if s, _ := rec[key].(string); s == "" {
-		t.Errorf("log %s is empty in %v", key, rec)
+	for _, ok := range []string{"m", "mailer_2", "web-socket", "m" + strings.Repeat("x", 62)} {
+		if err := bus.Subscribe(ok, "a.b", nopHandler); err != nil {
+			t.Errorf("Subscribe(%q, a.b) = %v, want nil", ok, err)
+		}
+	}
+
+	if err := bus.Subscribe("dup", "c.d", nopHandler); err != nil {
+		t.Errorf("Subscribe(dup, c.d) = %v, want nil: one subscriber handles several events", err)
 	}
 }
 
-func TestHandlerContextKeepsValuesNotCancellation(t *testing.T) {
-	bus, _ := newBus(t)
-	cancelled := make(chan struct{})
+func TestNewRejectsInvalidConfig(t *testing.T) {
+	t.Parallel()
 
-	got := make(chan context.Context, 1)
+	cfg := fastConfig()
+	cfg.Workers = 0
 
-	bus.Subscribe("user.created", func(ctx context.Context, _ events.Event) error {
-		<-cancelled
-
-		got <- ctx
-
-		return nil
-	})
-
-	ctx, cancel := context.WithCancel(reqmeta.WithRequestID(t.Context(), "req-42"))
-	if err := bus.Publish(ctx, events.Event{Name: "user.created"}); err != nil {
-		t.Fatalf("Publish() = %v", err)
-	}
-
-	cancel()
-	close(cancelled)
-
-	hctx := receive(t, got)
-	if id := reqmeta.RequestID(hctx); id != "req-42" {
-		t.Errorf("handler request ID = %q, want %q", id, "req-42")
-	}
-
-	if err := hctx.Err(); err != nil {
-		t.Errorf("handler context error = %v after the publisher's was cancelled, want nil", err)
+	if _, err := events.New(nil, cfg, sealKey, discardLogger()); err == nil {
+		t.Error("New(Workers: 0) = nil error, want the configuration refused")
 	}
 }
 
-func TestCloseWaitsForRunningHandlers(t *testing.T) {
-	bus, _ := newBus(t)
-	release := make(chan struct{})
-	started := make(chan struct{})
-	done := atomic.Bool{}
+func TestCloseWaitsForRunningHandler(t *testing.T) {
+	t.Parallel()
 
-	bus.Subscribe("slow", func(context.Context, events.Event) error {
+	env := newPGEnv(t)
+	bus := env.newBus(fastConfig())
+	started, release := make(chan struct{}), make(chan struct{})
+
+	subscribe(t, bus, "slow", "job.queued", func(context.Context, events.Event) error {
 		close(started)
 		<-release
-		done.Store(true)
 
 		return nil
 	})
-
-	if err := bus.Publish(t.Context(), events.Event{Name: "slow"}); err != nil {
-		t.Fatalf("Publish() = %v", err)
-	}
-
+	testutil.StartBus(t, bus)
+	env.publish(bus, events.Event{ID: newEventID(t), Name: "job.queued"})
 	receive(t, started)
+
+	short, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+	defer cancel()
+
+	if err := bus.Close(short); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Close() with a handler running past its context = %v, want DeadlineExceeded", err)
+	}
 
 	closed := make(chan error, 1)
 
-	go func() { closed <- bus.Close(context.Background()) }()
+	go func() { closed <- bus.Close(context.WithoutCancel(t.Context())) }()
 
 	select {
 	case err := <-closed:
-		t.Fatalf("Close() = %v while a handler was running, want it to wait", err)
-	case <-time.After(50 * time.Millisecond):
+		t.Fatalf("Close() = %v before the handler finished, want it to wait", err)
+	case <-time.After(100 * time.Millisecond):
 	}
 
 	close(release)
 
 	if err := receive(t, closed); err != nil {
-		t.Fatalf("Close() = %v, want nil", err)
-	}
-
-	if !done.Load() {
-		t.Error("Close returned before the handler finished")
+		t.Errorf("Close() after the handler finished = %v, want nil", err)
 	}
 }
 
-func TestCloseGivesUpWhenContextEnds(t *testing.T) {
-	bus, _ := newBus(t)
-	release := make(chan struct{})
-	started := make(chan struct{})
+func TestPublishAfterCloseIsUnavailable(t *testing.T) {
+	t.Parallel()
 
-	bus.Subscribe("stuck", func(context.Context, events.Event) error {
+	env := newPGEnv(t)
+	bus := env.newBus(fastConfig())
+	testutil.StartBus(t, bus)
+
+	if err := bus.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+
+	err := bus.Publish(t.Context(), events.Event{Name: "order.placed"})
+	if !apperrors.IsType(err, apperrors.TypeUnavailable) || !errors.Is(err, events.ErrClosed) {
+		t.Errorf("Publish() after Close = %v, want ErrClosed (Unavailable)", err)
+	}
+
+	tx, err := env.pool.Begin(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	defer func() { _ = tx.Rollback(t.Context()) }()
+
+	if err := bus.PublishTx(t.Context(), tx, events.Event{Name: "order.placed"}); !errors.Is(err, events.ErrClosed) {
+		t.Errorf("PublishTx() after Close = %v, want ErrClosed", err)
+	}
+}
+
+// TestCloseRecordsHandlerThatFinishes: Close waits for running handlers;
+// one that finishes successfully in that time is delivered, not rolled back
+// to run again after the restart (a login code sent twice on every deploy).
+func TestCloseRecordsHandlerThatFinishes(t *testing.T) {
+	t.Parallel()
+
+	env := newPGEnv(t)
+	env.withEffects()
+
+	bus := env.newBus(fastConfig())
+	started, release := make(chan struct{}), make(chan struct{})
+
+	subscribe(t, bus, "slow", "job.queued", func(ctx context.Context, e events.Event) error {
 		close(started)
 		<-release
 
-		return nil
+		return recordEffect(context.WithoutCancel(ctx), e)
 	})
-	t.Cleanup(func() { close(release) }) // runs before newBus's Close
+	testutil.StartBus(t, bus)
 
-	if err := bus.Publish(t.Context(), events.Event{Name: "stuck"}); err != nil {
-		t.Fatalf("Publish() = %v", err)
-	}
-
+	e := events.Event{ID: newEventID(t), Name: "job.queued"}
+	env.publish(bus, e)
 	receive(t, started)
 
-	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Millisecond)
-	defer cancel()
+	go func() {
+		time.Sleep(100 * time.Millisecond)
+		close(release)
+	}()
 
-	if err := bus.Close(ctx); !errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("Close(expiring ctx) = %v, want %v", err, context.DeadlineExceeded)
-	}
-}
-
-func TestPublishAfterClose(t *testing.T) {
-	bus, _ := newBus(t)
-	called := atomic.Bool{}
-
-	bus.Subscribe("late", func(context.Context, events.Event) error {
-		called.Store(true)
-
-		return nil
-	})
-	closeBus(t, bus)
-
-	err := bus.Publish(t.Context(), events.Event{Name: "late"})
-	if !errors.IsType(err, errors.TypeUnavailable) || !errors.Is(err, events.ErrClosed) {
-		t.Errorf("Publish after Close = %v, want ErrClosed (unavailable)", err)
+	if err := bus.Close(t.Context()); err != nil {
+		t.Fatalf("Close() = %v", err)
 	}
 
-	if called.Load() {
-		t.Error("an event published after Close reached a handler")
-	}
-}
-
-// TestConcurrentUse is meant for -race: publishers, subscribers and Close
-// run at once; every Publish either succeeds or reports the closed bus.
-func TestConcurrentUse(t *testing.T) {
-	bus, _ := newBus(t)
-	delivered := atomic.Int64{}
-
-	var wg sync.WaitGroup
-
-	for i := range 8 {
-		wg.Go(func() {
-			for range 50 {
-				bus.Subscribe(fmt.Sprintf("e%d", i%3), func(context.Context, events.Event) error {
-					delivered.Add(1)
-
-					return nil
-				})
-
-				err := bus.Publish(t.Context(), events.Event{Name: fmt.Sprintf("e%d", i%3)})
-				if err != nil && !errors.Is(err, events.ErrClosed) {
-					t.Errorf("Publish() = %v, want nil or ErrClosed", err)
-				}
-			}
-		})
-	}
-
-	wg.Go(func() {
-		time.Sleep(time.Millisecond)
-
-		if err := bus.Close(context.Background()); err != nil {
-			t.Errorf("Close() = %v", err)
-		}
-	})
-	wg.Wait()
-
-	before := delivered.Load()
-
-	time.Sleep(10 * time.Millisecond)
-
-	if after := delivered.Load(); after != before {
-		t.Errorf("handlers ran after Close returned: %d deliveries, then %d", before, after)
+	if got := env.delivery("slow", e.ID); got.State != events.StateDelivered || len(env.effects(e.ID)) != 1 {
+		t.Errorf("after Close, delivery = %+v and effects %v; want delivered with its one effect", got, env.effects(e.ID))
 	}
 }

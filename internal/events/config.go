@@ -1,6 +1,7 @@
 package events
 
 import (
+	"errors"
 	"fmt"
 	"time"
 )
@@ -38,24 +39,30 @@ type Config struct {
 	HandlerTimeout time.Duration `yaml:"handler_timeout" env:"EVENTS_HANDLER_TIMEOUT" default:"30s"`
 }
 
-// Validate checks the configuration.
+// Validate checks the configuration; errors name the key.
 func (c Config) Validate() error {
-	switch {
-	case c.Transport != TransportPostgres && c.Transport != TransportNATS:
-		return fmt.Errorf("EVENTS_TRANSPORT: want %q or %q, got %q", TransportPostgres, TransportNATS, c.Transport)
-	case c.Transport == TransportNATS && c.NATSURL == "":
-		return fmt.Errorf("NATS_URL: required when EVENTS_TRANSPORT=nats")
-	case c.MaxAttempts < 1:
-		return fmt.Errorf("EVENTS_MAX_ATTEMPTS: must be at least 1")
-	case c.BackoffBase <= 0 || c.BackoffMax < c.BackoffBase:
-		return fmt.Errorf("EVENTS_BACKOFF_BASE must be positive and EVENTS_BACKOFF_MAX at least as long")
-	case c.Retention <= 0 || c.PollInterval <= 0 || c.HandlerTimeout <= 0:
-		return fmt.Errorf("EVENTS_RETENTION, EVENTS_POLL_INTERVAL and EVENTS_HANDLER_TIMEOUT must be positive")
-	case c.Workers < 1 || c.BatchSize < 1:
-		return fmt.Errorf("EVENTS_WORKERS and EVENTS_BATCH_SIZE must be at least 1")
-	default:
-		return nil
+	checks := []struct {
+		bad bool
+		msg string
+	}{
+		{c.Transport != TransportPostgres && c.Transport != TransportNATS,
+			fmt.Sprintf("EVENTS_TRANSPORT: want %q or %q, got %q", TransportPostgres, TransportNATS, c.Transport)},
+		{c.Transport == TransportNATS && c.NATSURL == "", "NATS_URL: required when EVENTS_TRANSPORT=nats"},
+		{c.MaxAttempts < 1, "EVENTS_MAX_ATTEMPTS: must be at least 1"},
+		{c.BackoffBase <= 0 || c.BackoffMax < c.BackoffBase,
+			"EVENTS_BACKOFF_BASE must be positive and EVENTS_BACKOFF_MAX at least as long"},
+		{c.Retention <= 0 || c.PollInterval <= 0 || c.HandlerTimeout <= 0,
+			"EVENTS_RETENTION, EVENTS_POLL_INTERVAL and EVENTS_HANDLER_TIMEOUT must be positive"},
+		{c.Workers < 1 || c.BatchSize < 1, "EVENTS_WORKERS and EVENTS_BATCH_SIZE must be at least 1"},
 	}
+
+	for _, check := range checks {
+		if check.bad {
+			return errors.New(check.msg)
+		}
+	}
+
+	return nil
 }
 
 func (c Config) retryPolicy() RetryPolicy {

@@ -51,14 +51,16 @@ func (b *Bus) Redrive(ctx context.Context, subscriber, eventID string) (int64, e
 			WHERE state = 'dead' AND ($1 = '' OR subscriber = $1) AND ($2 = '' OR event_id = $2)`,
 			subscriber, eventID)
 		if err != nil {
-			return err
+			return fmt.Errorf("reset deliveries: %w", err)
 		}
 
 		n = tag.RowsAffected()
 
-		_, err = tx.Exec(ctx, "SELECT pg_notify($1, 'redrive')", notifyChannel)
+		if _, err := tx.Exec(ctx, "SELECT pg_notify($1, 'redrive')", notifyChannel); err != nil {
+			return fmt.Errorf("notify: %w", err)
+		}
 
-		return err
+		return nil
 	})
 	if err != nil {
 		return 0, fmt.Errorf("redrive: %w", err)

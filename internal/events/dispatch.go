@@ -2,6 +2,7 @@ package events
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime/debug"
 	"sync"
@@ -13,6 +14,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/propagation"
 
+	"github.com/modulith/modulith/internal/database"
 	"github.com/modulith/modulith/internal/telemetry"
 )
 
@@ -75,25 +77,17 @@ func (b *Bus) listen(ctx context.Context, w *wakers) {
 }
 
 func (b *Bus) listenOnce(ctx context.Context, w *wakers) error {
-	conn, err := b.pool.Acquire(ctx)
+	conn, err := database.Listen(ctx, b.pool, notifyChannel)
 	if err != nil {
-		return fmt.Errorf("acquire: %w", err)
-	}
-	defer conn.Release()
-
-	if _, err := conn.Exec(ctx, "LISTEN "+notifyChannel); err != nil {
-		return fmt.Errorf("listen: %w", err)
+		return err
 	}
 
-	defer func() {
-		// The connection returns to the pool: stop listening on it.
-		_, _ = conn.Exec(context.WithoutCancel(ctx), "UNLISTEN *")
-	}()
+	defer func() { _ = conn.Close(context.WithoutCancel(ctx)) }()
 
 	w.wake() // catch up on anything stored while not listening
 
 	for {
-		if _, err := conn.Conn().WaitForNotification(ctx); err != nil {
+		if _, err := conn.WaitForNotification(ctx); err != nil {
 			return fmt.Errorf("wait for notification: %w", err)
 		}
 
@@ -105,6 +99,7 @@ func (b *Bus) listenOnce(ctx context.Context, w *wakers) error {
 // until woken or the poll interval passes.
 func (b *Bus) dispatchLoop(ctx context.Context, s *subscriber, wake <-chan struct{}) {
 	names := s.eventNames()
+
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 
@@ -130,35 +125,31 @@ func (b *Bus) dispatchLoop(ctx context.Context, s *subscriber, wake <-chan struc
 }
 
 // dispatchBatch claims due deliveries and handles each in the claiming
-// transaction, under its own savepoint: a handler's writes and the record
-// that it ran commit together.
+// transaction, under its own savepoint: a handler's writes, the delivery's
+// new state and the idempotency record commit together. A batch that has
+// started finishes even when ctx ends (Close waits for it): its handlers'
+// outcomes are committed, not rolled back.
 func (b *Bus) dispatchBatch(ctx context.Context, s *subscriber, names []string) (int, error) {
+	ctx = context.WithoutCancel(ctx)
+
 	tx, err := b.pool.Begin(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("begin: %w", err)
 	}
 
-	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	defer func() { _ = tx.Rollback(ctx) }()
 
 	batch, err := claim(ctx, tx, s.name, names, b.cfg.BatchSize)
 	if err != nil || len(batch) == 0 {
 		return 0, err
 	}
 
-	var done []string
-
-	for _, c := range batch {
-		ok, err := b.handleClaimed(ctx, tx, s, c)
-		if err != nil {
-			return 0, err
-		}
-
-		if ok {
-			done = append(done, c.EventID)
-		}
+	handled, skipped, err := b.handleBatch(ctx, tx, s, batch)
+	if err != nil {
+		return 0, err
 	}
 
-	if err := markDelivered(ctx, tx, s.name, done); err != nil {
+	if err := recordDone(ctx, tx, s.name, handled, skipped); err != nil {
 		return 0, err
 	}
 
@@ -169,31 +160,86 @@ func (b *Bus) dispatchBatch(ctx context.Context, s *subscriber, names []string) 
 	return len(batch), nil
 }
 
-// handleClaimed runs one delivery under a savepoint. It reports whether the
-// handler succeeded; a failure is recorded (retry or dead) and not returned.
-func (b *Bus) handleClaimed(ctx context.Context, tx pgx.Tx, s *subscriber, c claimed) (bool, error) {
-	e, err := b.eventOf(c)
-	if err == nil {
-		sp, spErr := tx.Begin(ctx)
-		if spErr != nil {
-			return false, fmt.Errorf("savepoint: %w", spErr)
+// handleBatch runs the handlers of a claimed batch, skipping events the
+// subscriber already processed (redelivered). It returns the IDs handled
+// and those skipped.
+func (b *Bus) handleBatch(ctx context.Context, tx pgx.Tx, s *subscriber, batch []claimed) (handled, skipped []string, err error) {
+	seen, err := processedAmong(ctx, tx, s.name, batch)
+	if err != nil {
+		return nil, nil, err
+	}
+
+	for _, c := range batch {
+		if seen[c.EventID] {
+			skipped = append(skipped, c.EventID)
+			handledCount.Add(ctx, 1, outcomeAttrs(s.name, c.Name, "skipped"))
+
+			continue
 		}
 
-		err = b.invoke(ctx, sp, s, e, c.Trace)
-		if err == nil {
-			if err := sp.Commit(ctx); err != nil {
-				return false, fmt.Errorf("release savepoint: %w", err)
-			}
-
-			return true, nil
+		ok, err := b.handleClaimed(ctx, tx, s, c)
+		if err != nil {
+			return nil, nil, err
 		}
 
-		if rbErr := sp.Rollback(ctx); rbErr != nil {
-			return false, fmt.Errorf("roll back savepoint: %w", rbErr)
+		if ok {
+			handled = append(handled, c.EventID)
 		}
 	}
 
-	return false, b.recordFailure(ctx, tx, s.name, c.Name, c.EventID, c.Attempts+1, err)
+	return handled, skipped, nil
+}
+
+// handleClaimed runs one delivery under a savepoint. It reports whether the
+// handler succeeded; a handler's failure is recorded (retry or dead), and
+// only the dispatcher's own database errors are returned. When such an
+// error leaves the transaction unusable (a handler that overran its timeout
+// mid-query can cost the connection), the failure is still recorded, in a
+// transaction of its own, so the delivery moves towards dead.
+func (b *Bus) handleClaimed(ctx context.Context, tx pgx.Tx, s *subscriber, c claimed) (bool, error) {
+	e, failure := b.eventOf(c)
+	if failure == nil {
+		var err error
+
+		failure, err = b.runUnderSavepoint(ctx, tx, s, e, c.Trace)
+		if err != nil {
+			recErr := pgx.BeginFunc(ctx, b.pool, func(own pgx.Tx) error {
+				return b.recordFailure(ctx, own, s.name, c.Name, c.EventID, c.Attempts+1, err)
+			})
+
+			return false, errors.Join(err, recErr)
+		}
+
+		if failure == nil {
+			return true, nil
+		}
+	}
+
+	return false, b.recordFailure(ctx, tx, s.name, c.Name, c.EventID, c.Attempts+1, failure)
+}
+
+// runUnderSavepoint runs the handler in a savepoint of tx, released when
+// the handler succeeds and rolled back when it fails. It returns the
+// handler's failure, and separately an error of its own statements.
+func (b *Bus) runUnderSavepoint(ctx context.Context, tx pgx.Tx, s *subscriber, e Event, carrier map[string]string) (failure, err error) {
+	sp, err := tx.Begin(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("savepoint: %w", err)
+	}
+
+	if failure := b.invoke(ctx, sp, s, e, carrier); failure != nil {
+		if err := sp.Rollback(ctx); err != nil {
+			return nil, fmt.Errorf("roll back savepoint: %w", err)
+		}
+
+		return failure, nil
+	}
+
+	if err := sp.Commit(ctx); err != nil {
+		return nil, fmt.Errorf("release savepoint: %w", err)
+	}
+
+	return nil, nil
 }
 
 // eventOf rebuilds the event of a claimed delivery, secrets opened.
@@ -217,7 +263,7 @@ func (b *Bus) eventOf(c claimed) (Event, error) {
 // recordFailure schedules a retry or declares the delivery dead.
 func (b *Bus) recordFailure(ctx context.Context, tx pgx.Tx, subscriber, event, eventID string, attempt int, cause error) error {
 	state, delay := b.policy.Next(attempt, randomJitter)
-	handled.Add(ctx, 1, outcomeAttrs(subscriber, event, state))
+	handledCount.Add(ctx, 1, outcomeAttrs(subscriber, event, state))
 
 	level := b.logger.WarnContext
 	if state == StateDead {
@@ -239,6 +285,7 @@ func (b *Bus) invoke(ctx context.Context, tx pgx.Tx, s *subscriber, e Event, car
 	}
 
 	ctx = otel.GetTextMapPropagator().Extract(ctx, propagation.MapCarrier(carrier))
+
 	ctx, span := telemetry.StartSpan(ctx, "event "+e.Name+" → "+s.name,
 		attribute.String("event.id", e.ID), attribute.String("event.name", e.Name),
 		attribute.String("event.subscriber", s.name), attribute.Int("event.attempt", e.Attempt))
@@ -263,7 +310,7 @@ func (b *Bus) invoke(ctx context.Context, tx pgx.Tx, s *subscriber, e Event, car
 		attrs := metric.WithAttributes(attribute.String("subscriber", s.name), attribute.String("event", e.Name))
 		handleDuration.Record(ctx, time.Since(start).Seconds(), attrs)
 		deliveryLag.Record(ctx, start.Sub(e.OccurredAt).Seconds(), metric.WithAttributes(attribute.String("subscriber", s.name)))
-		handled.Add(ctx, 1, outcomeAttrs(s.name, e.Name, StateDelivered))
+		handledCount.Add(ctx, 1, outcomeAttrs(s.name, e.Name, StateDelivered))
 	}()
 
 	if err := h(ctx, e); err != nil {

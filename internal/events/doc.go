@@ -15,10 +15,17 @@
 // A delivery that fails is retried with exponential backoff and jitter and
 // becomes dead after MaxAttempts; dead letters are listed and redriven with
 // `server events dead` / `server events redrive`. A handler takes effect
-// once: the bus records (subscriber, event ID) in the handler's transaction
-// (Tx), so a redelivered event is skipped. Secrets an event carries (a login
-// code) are sealed with AES-GCM in the outbox and erased once every delivery
-// has ended; delivered rows are purged after a retention period.
+// once: the bus records (subscriber, event ID) in events.processed within
+// the handler's transaction (Tx), together with the delivery's new state,
+// so a redelivered event is skipped. Secrets an event carries (a login code)
+// are sealed with AES-GCM in the outbox and erased once every delivery has
+// ended; delivered rows are purged after a retention period, and so are
+// subscriptions no process has registered for that long (a subscriber
+// removed from the code), with their unfinished deliveries.
+//
+// Handlers' queries run on a pool that cancels a timed-out statement rather
+// than dropping its connection (internal/database), so a handler that
+// overruns its timeout fails alone and its failure is recorded.
 //
 // Why not Watermill: its SQL subscriber keeps one offset per consumer group
 // and polls. Per-delivery state (attempts, last error, next attempt), a dead

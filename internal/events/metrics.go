@@ -17,7 +17,7 @@ var (
 	published, _ = meter.Int64Counter("events.published", metric.WithDescription("Events stored in the outbox."))
 	// events_handled_total{subscriber,event,outcome}: outcome is delivered,
 	// skipped (already processed), failed (will retry) or dead.
-	handled, _ = meter.Int64Counter("events.handled", metric.WithDescription("Delivery attempts by outcome."))
+	handledCount, _ = meter.Int64Counter("events.handled", metric.WithDescription("Delivery attempts by outcome."))
 	// events_handle_duration_seconds{subscriber,event}
 	handleDuration, _ = meter.Float64Histogram("events.handle.duration", metric.WithUnit("s"),
 		metric.WithDescription("Time a handler took."))

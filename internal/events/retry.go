@@ -33,6 +33,12 @@ func (p RetryPolicy) Next(attempt int, jitter func(n int64) int64) (state string
 
 	d := p.BaseDelay
 	for i := 1; i < attempt && d < p.MaxDelay; i++ {
+		if d > p.MaxDelay/2 {
+			d = p.MaxDelay // doubling would pass it (or overflow)
+
+			break
+		}
+
 		d *= 2
 	}
 

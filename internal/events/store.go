@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -22,18 +23,21 @@ INSERT INTO events.deliveries (subscriber, event_id, seq, ordering_key)
 SELECT s.subscriber, e.id, e.seq, e.ordering_key
 FROM e JOIN events.subscriptions s ON s.event_name = $2`
 
-// insertEvent stores an event and its deliveries, and asks PostgreSQL to
-// wake the dispatchers when tx commits; one round trip.
-func insertEvent(ctx context.Context, tx pgx.Tx, e Event, sealed []byte, trace propagation.MapCarrier) error {
+// insertEvent stores an event and its deliveries and returns the ID of the
+// transaction, for the waker; one round trip.
+func insertEvent(ctx context.Context, tx pgx.Tx, e Event, sealed []byte, trace propagation.MapCarrier) (string, error) {
 	batch := &pgx.Batch{}
 	batch.Queue(insertEventSQL, e.ID, e.Name, e.Version, e.Payload, sealed, e.OrderingKey, map[string]string(trace), e.OccurredAt)
-	batch.Queue("SELECT pg_notify($1, $2)", notifyChannel, e.Name)
+
+	var xid string
+
+	batch.Queue("SELECT pg_current_xact_id()::text").QueryRow(func(row pgx.Row) error { return row.Scan(&xid) })
 
 	if err := tx.SendBatch(ctx, batch).Close(); err != nil {
-		return fmt.Errorf("store event: %w", err)
+		return "", fmt.Errorf("store event: %w", err)
 	}
 
-	return nil
+	return xid, nil
 }
 
 // registerSubscriptions records which events this process's subscribers
@@ -97,12 +101,8 @@ func claim(ctx context.Context, tx pgx.Tx, subscriber string, names []string, li
 		return nil, fmt.Errorf("claim deliveries: %w", err)
 	}
 
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (claimed, error) {
-		var c claimed
-		err := r.Scan(&c.EventID, &c.Name, &c.Version, &c.Payload, &c.Secret, &c.OrderingKey, &c.Trace, &c.OccurredAt, &c.Attempts)
-
-		return c, err
-	})
+	// claimed's fields are in the order of claimSQL's columns.
+	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[claimed])
 	if err != nil {
 		return nil, fmt.Errorf("claim deliveries: %w", err)
 	}
@@ -110,8 +110,54 @@ func claim(ctx context.Context, tx pgx.Tx, subscriber string, names []string, li
 	return out, nil
 }
 
-// markDelivered records deliveries as done: in PostgreSQL mode this row,
-// written in the handler's transaction, is the record that the handler ran.
+// processedAmong returns which events of a claimed batch the subscriber
+// already processed: they are redelivered and must not run again.
+func processedAmong(ctx context.Context, tx pgx.Tx, subscriber string, batch []claimed) (map[string]bool, error) {
+	ids := make([]string, len(batch))
+	for i, c := range batch {
+		ids[i] = c.EventID
+	}
+
+	rows, err := tx.Query(ctx, `SELECT event_id FROM events.processed WHERE subscriber = $1 AND event_id = ANY($2)`, subscriber, ids)
+	if err != nil {
+		return nil, fmt.Errorf("check processed: %w", err)
+	}
+
+	seen, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("check processed: %w", err)
+	}
+
+	out := make(map[string]bool, len(seen))
+	for _, id := range seen {
+		out[id] = true
+	}
+
+	return out, nil
+}
+
+// recordDone marks handled and skipped deliveries delivered and records the
+// handled ones as processed, in the handlers' transaction: the record that
+// a handler ran commits with its effects.
+func recordDone(ctx context.Context, tx pgx.Tx, subscriber string, handled, skipped []string) error {
+	if err := markDelivered(ctx, tx, subscriber, append(append([]string(nil), handled...), skipped...)); err != nil {
+		return err
+	}
+
+	if len(handled) == 0 {
+		return nil
+	}
+
+	_, err := tx.Exec(ctx, `INSERT INTO events.processed (subscriber, event_id)
+		SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING`, subscriber, handled)
+	if err != nil {
+		return fmt.Errorf("record processed: %w", err)
+	}
+
+	return nil
+}
+
+// markDelivered records deliveries as done.
 func markDelivered(ctx context.Context, tx pgx.Tx, subscriber string, eventIDs []string) error {
 	if len(eventIDs) == 0 {
 		return nil
@@ -139,10 +185,16 @@ func markFailed(ctx context.Context, tx pgx.Tx, subscriber, eventID, state, last
 	return nil
 }
 
+// truncate shortens s to at most n bytes without splitting a UTF-8
+// character (PostgreSQL refuses invalid UTF-8).
 func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
+	if len(s) <= n {
+		return s
 	}
 
-	return s
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+
+	return s[:n]
 }

@@ -10,6 +10,8 @@ import (
 )
 
 func TestPayloads(t *testing.T) {
+	t.Parallel()
+
 	// A time outside UTC: payloads must carry it in UTC.
 	paris := time.FixedZone("CET", 3600)
 	expires := time.Date(2030, 1, 2, 4, 4, 5, 0, paris)
@@ -35,46 +37,39 @@ func TestPayloads(t *testing.T) {
 		{
 			name: "magic code by email",
 			build: func() (map[string]any, error) {
-				return events.NewMagicCodeRequestedPayload(events.ChannelEmail, "a@b.c", "123456", expires)
+				return events.NewMagicCodeRequestedPayload(events.ChannelEmail, "a@b.c", expires)
 			},
 			want: map[string]any{
-				events.KeyChannel: "email", events.KeyDestination: "a@b.c", events.KeyCode: "123456", events.KeyExpiresAt: expiresUTC,
+				events.KeyChannel: "email", events.KeyDestination: "a@b.c", events.KeyExpiresAt: expiresUTC,
 			},
 		},
 		{
 			name: "magic code by sms",
 			build: func() (map[string]any, error) {
-				return events.NewMagicCodeRequestedPayload(events.ChannelSMS, "+14155550100", "123456", expires)
+				return events.NewMagicCodeRequestedPayload(events.ChannelSMS, "+14155550100", expires)
 			},
 			want: map[string]any{
-				events.KeyChannel: "sms", events.KeyDestination: "+14155550100", events.KeyCode: "123456", events.KeyExpiresAt: expiresUTC,
+				events.KeyChannel: "sms", events.KeyDestination: "+14155550100", events.KeyExpiresAt: expiresUTC,
 			},
 		},
 		{
 			name: "magic code without destination",
 			build: func() (map[string]any, error) {
-				return events.NewMagicCodeRequestedPayload(events.ChannelEmail, "", "123456", expires)
-			},
-			wantErr: true,
-		},
-		{
-			name: "magic code without code",
-			build: func() (map[string]any, error) {
-				return events.NewMagicCodeRequestedPayload(events.ChannelEmail, "a@b.c", "", expires)
+				return events.NewMagicCodeRequestedPayload(events.ChannelEmail, "", expires)
 			},
 			wantErr: true,
 		},
 		{
 			name: "magic code on unknown channel",
 			build: func() (map[string]any, error) {
-				return events.NewMagicCodeRequestedPayload("fax", "a@b.c", "123456", expires)
+				return events.NewMagicCodeRequestedPayload("fax", "a@b.c", expires)
 			},
 			wantErr: true,
 		},
 		{
 			name: "magic code without channel",
 			build: func() (map[string]any, error) {
-				return events.NewMagicCodeRequestedPayload("", "a@b.c", "123456", expires)
+				return events.NewMagicCodeRequestedPayload("", "a@b.c", expires)
 			},
 			wantErr: true,
 		},
@@ -134,44 +129,61 @@ func TestPayloads(t *testing.T) {
 		{
 			name: "contact change",
 			build: func() (map[string]any, error) {
-				return events.NewContactChangeRequestedPayload("usr_1", events.ChannelSMS, "+14155550100", "654321", expires)
+				return events.NewContactChangeRequestedPayload("usr_1", events.ChannelSMS, "+14155550100", expires)
 			},
 			want: map[string]any{
 				events.KeyUserID: "usr_1", events.KeyChannel: "sms", events.KeyDestination: "+14155550100",
-				events.KeyCode: "654321", events.KeyExpiresAt: expiresUTC,
+				events.KeyExpiresAt: expiresUTC,
 			},
 		},
 		{
 			name: "contact change without user",
 			build: func() (map[string]any, error) {
-				return events.NewContactChangeRequestedPayload("", events.ChannelSMS, "+14155550100", "654321", expires)
+				return events.NewContactChangeRequestedPayload("", events.ChannelSMS, "+14155550100", expires)
 			},
 			wantErr: true,
 		},
 		{
 			name: "contact change without destination",
 			build: func() (map[string]any, error) {
-				return events.NewContactChangeRequestedPayload("usr_1", events.ChannelSMS, "", "654321", expires)
-			},
-			wantErr: true,
-		},
-		{
-			name: "contact change without code",
-			build: func() (map[string]any, error) {
-				return events.NewContactChangeRequestedPayload("usr_1", events.ChannelSMS, "+14155550100", "", expires)
+				return events.NewContactChangeRequestedPayload("usr_1", events.ChannelSMS, "", expires)
 			},
 			wantErr: true,
 		},
 		{
 			name: "contact change on unknown channel",
 			build: func() (map[string]any, error) {
-				return events.NewContactChangeRequestedPayload("usr_1", "pigeon", "+14155550100", "654321", expires)
+				return events.NewContactChangeRequestedPayload("usr_1", "pigeon", "+14155550100", expires)
 			},
+			wantErr: true,
+		},
+		{
+			name: "contact change without channel",
+			build: func() (map[string]any, error) {
+				return events.NewContactChangeRequestedPayload("usr_1", "", "+14155550100", expires)
+			},
+			wantErr: true,
+		},
+		{
+			name:  "session revoked",
+			build: func() (map[string]any, error) { return events.NewSessionRevokedPayload("usr_1", "sess_1") },
+			want:  map[string]any{events.KeyUserID: "usr_1", events.KeySessionID: "sess_1"},
+		},
+		{
+			name:    "session revoked without user",
+			build:   func() (map[string]any, error) { return events.NewSessionRevokedPayload("", "sess_1") },
+			wantErr: true,
+		},
+		{
+			name:    "session revoked without session",
+			build:   func() (map[string]any, error) { return events.NewSessionRevokedPayload("usr_1", "") },
 			wantErr: true,
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+
 			got, err := tt.build()
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("build = %v, %v; want error %t", got, err, tt.wantErr)
@@ -185,9 +197,11 @@ func TestPayloads(t *testing.T) {
 }
 
 func TestPayloadExpiresAtParsesAsRFC3339UTC(t *testing.T) {
+	t.Parallel()
+
 	at := time.Now().In(time.FixedZone("X", -7*3600)).Truncate(time.Second)
 
-	p, err := events.NewMagicCodeRequestedPayload(events.ChannelEmail, "a@b.c", "123456", at)
+	p, err := events.NewMagicCodeRequestedPayload(events.ChannelEmail, "a@b.c", at)
 	if err != nil {
 		t.Fatalf("NewMagicCodeRequestedPayload() = %v", err)
 	}
@@ -197,5 +211,14 @@ func TestPayloadExpiresAtParsesAsRFC3339UTC(t *testing.T) {
 	got, err := time.Parse(time.RFC3339, s)
 	if err != nil || !got.Equal(at) || got.Location() != time.UTC {
 		t.Errorf("expires_at = %q (parse error %v), want %v in UTC", s, err, at)
+	}
+}
+
+func TestCodeSecret(t *testing.T) {
+	t.Parallel()
+
+	want := map[string]string{events.KeyCode: "123456"}
+	if diff := cmp.Diff(want, events.CodeSecret("123456")); diff != "" {
+		t.Errorf("CodeSecret(123456) (-want +got):\n%s", diff)
 	}
 }

@@ -1,8 +1,10 @@
 // Package notifier delivers messages to users by email and SMS through
 // provider adapters, reacting to bus events so that modules only publish
-// facts (auth.magic_code_requested) and never know how a code travels.
+// facts (auth.magic_code_requested) and never know how a code travels. A
+// failed send fails the event handler, and the durable bus retries it.
 //
-// Which providers exist is configuration. With none for a channel,
+// Which providers exist is configuration: SMTP for email, an HTTP gateway
+// for SMS (a JSON POST), or the LogNotifier. With none for a channel,
 // CanDeliver reports false and the auth module answers Unavailable instead
 // of pretending to send. The LogNotifier, which writes messages to the log
 // so the login flow works on a laptop, exists in dev only: configuration

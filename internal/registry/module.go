@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/modulith/modulith/internal/admin"
+	"github.com/modulith/modulith/internal/websocket"
 )
 
 // Module is a business module.
@@ -70,4 +71,11 @@ type Closer interface {
 // AdminTasker is a module with maintenance tasks.
 type AdminTasker interface {
 	AdminTasks() []admin.Task
+}
+
+// RealtimeRouter is a module whose events go to WebSocket clients: each
+// route names an event and the payload key holding the user it is for
+// (empty: every client).
+type RealtimeRouter interface {
+	RealtimeRoutes() []websocket.Route
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/modulith/modulith/internal/events"
 	"github.com/modulith/modulith/internal/migration"
 	"github.com/modulith/modulith/internal/notifier"
+	"github.com/modulith/modulith/internal/websocket"
 )
 
 var validName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,30}$`)
@@ -63,6 +64,10 @@ func (r *Registry) Register(modules ...Module) error {
 	for _, m := range modules {
 		if !validName.MatchString(m.Name()) {
 			return fmt.Errorf("module name %q must match %s", m.Name(), validName)
+		}
+
+		if m.Name() == events.SchemaName {
+			return fmt.Errorf("module name %q is taken: the event bus keeps its tables in that schema", m.Name())
 		}
 
 		if slices.ContainsFunc(r.modules, func(o Module) bool { return o.Name() == m.Name() }) {
@@ -213,6 +218,19 @@ func (r *Registry) AdminTasks() []admin.Task {
 	}
 
 	return tasks
+}
+
+// RealtimeRoutes returns every module's WebSocket routes, in module order.
+func (r *Registry) RealtimeRoutes() []websocket.Route {
+	var routes []websocket.Route
+
+	for _, m := range r.modules {
+		if rr, ok := m.(RealtimeRouter); ok {
+			routes = append(routes, rr.RealtimeRoutes()...)
+		}
+	}
+
+	return routes
 }
 
 // StartAll starts every module in order. If one fails, the ones already

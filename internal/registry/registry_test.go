@@ -20,6 +20,7 @@ import (
 	"github.com/modulith/modulith/internal/authn"
 	"github.com/modulith/modulith/internal/authz"
 	"github.com/modulith/modulith/internal/config"
+	"github.com/modulith/modulith/internal/events"
 	"github.com/modulith/modulith/internal/migration"
 	"github.com/modulith/modulith/internal/registry"
 )
@@ -494,13 +495,27 @@ func TestMigrationSources(t *testing.T) {
 		&migrator{module: mod("f")},
 	)
 
+	got := r.MigrationSources()
+	if len(got) == 0 || got[0].Module != events.SchemaName || got[0].Migrations == nil {
+		t.Fatalf("MigrationSources()[0] = %+v, want the event bus's schema first", got)
+	}
+
 	want := []migration.Source{
 		{Module: "a", Migrations: mA},
 		{Module: "c", Seeds: sC},
 		{Module: "d", Migrations: mD, Seeds: sD},
 	}
-	if diff := cmp.Diff(want, r.MigrationSources()); diff != "" {
-		t.Errorf("MigrationSources() mismatch (-want +got):\n%s", diff)
+	if diff := cmp.Diff(want, got[1:]); diff != "" {
+		t.Errorf("MigrationSources() of modules mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func TestRegisterRefusesPlatformSchemaNames(t *testing.T) {
+	mod, _ := fakes()
+	r := registry.New(registry.Deps{})
+
+	if err := r.Register(mod(events.SchemaName)); err == nil {
+		t.Errorf("Register(module %q) = nil, want an error: the event bus owns that schema", events.SchemaName)
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/modulith/modulith/internal/database"
 	"github.com/modulith/modulith/internal/migration"
 )
 
@@ -129,6 +130,7 @@ func newPool(ctx context.Context, dsn string) (*pgxpool.Pool, error) {
 	}
 
 	cfg.MaxConns = poolMaxConns
+	database.CancelQueriesOnTimeout(cfg.ConnConfig)
 
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

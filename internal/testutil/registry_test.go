@@ -15,20 +15,14 @@ import (
 	"github.com/modulith/modulith/internal/authn"
 	"github.com/modulith/modulith/internal/config"
 	"github.com/modulith/modulith/internal/events"
+	"github.com/modulith/modulith/internal/migration"
 	"github.com/modulith/modulith/internal/notifier"
 )
 
 func TestRegistryBuilderDefaults(t *testing.T) {
 	t.Parallel()
 
-	// The pool connects lazily: nothing here reaches a server.
-	pool, err := pgxpool.New(t.Context(), "postgres://nobody@127.0.0.1:1/none")
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	t.Cleanup(pool.Close)
-
+	pool := lazyPool(t)
 	fake := &fakeModule{}
 	reg := NewRegistryBuilder().WithDatabase(pool).WithModules(fake).Build(t)
 	cfg, n, mods := reg.Config(), reg.Notifier(), reg.Modules()
@@ -52,6 +46,21 @@ func TestRegistryBuilderDefaults(t *testing.T) {
 	}
 
 	checkTokens(t, reg.Tokens())
+}
+
+// lazyPool returns a pool that connects lazily: to nothing, as nothing
+// here reaches a server.
+func lazyPool(t *testing.T) *pgxpool.Pool {
+	t.Helper()
+
+	pool, err := pgxpool.New(t.Context(), "postgres://nobody@127.0.0.1:1/none")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	t.Cleanup(pool.Close)
+
+	return pool
 }
 
 // checkTokens checks that tokens verify what they issue.
@@ -78,7 +87,11 @@ func TestRegistryBuilderOptions(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	bus := events.NewBus(slog.New(slog.DiscardHandler))
+	bus, err := events.New(nil, eventsConfig(), []byte(cfg.JWTSecret), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+
 	fake := &fakeModule{}
 
 	reg := NewRegistryBuilder().WithConfig(cfg).WithBus(bus).WithModules(fake).
@@ -97,29 +110,55 @@ func TestRegistryBuilderOptions(t *testing.T) {
 	}
 }
 
+// eventsConfig is the default events configuration.
+func eventsConfig() events.Config {
+	return events.Config{
+		Transport: events.TransportPostgres, Consume: true, MaxAttempts: 10, BackoffBase: time.Second,
+		BackoffMax: 10 * time.Minute, Retention: 168 * time.Hour, Workers: 2, BatchSize: 32,
+		PollInterval: time.Second, HandlerTimeout: 30 * time.Second,
+	}
+}
+
 func TestRegistryBuilderNotifierDeliversCodes(t *testing.T) {
 	t.Parallel()
 
 	var out syncBuffer
 
-	bus := events.NewBus(slog.New(slog.DiscardHandler))
-	NewRegistryBuilder().WithBus(bus).WithLogger(slog.New(slog.NewTextHandler(&out, nil))).Build(t)
+	db := NewDatabase(t, migration.Source{Module: events.SchemaName, Migrations: events.Migrations()})
+	reg := NewRegistryBuilder().WithDatabase(db.Pool).WithLogger(slog.New(slog.NewTextHandler(&out, nil))).Build(t)
 
-	payload, err := events.NewMagicCodeRequestedPayload(events.ChannelEmail, "ada@example.com", "123456", time.Now().Add(time.Minute))
+	bus := reg.Bus()
+	if bus == nil {
+		t.Fatal("Bus() = nil with a database, want a durable bus")
+	}
+
+	StartBus(t, bus)
+
+	payload, err := events.NewMagicCodeRequestedPayload(events.ChannelEmail, "ada@example.com", time.Now().Add(time.Minute))
 	if err != nil {
 		t.Fatal(err)
 	}
 
-	if err := bus.Publish(t.Context(), events.Event{Name: events.MagicCodeRequestedEvent, Payload: payload}); err != nil {
+	e := events.Event{Name: events.MagicCodeRequestedEvent, Payload: payload, Secret: events.CodeSecret("123456")}
+	if err := bus.Publish(t.Context(), e); err != nil {
 		t.Fatal(err)
 	}
 
-	if err := bus.Close(t.Context()); err != nil { // waits for the delivery
-		t.Fatal(err)
-	}
+	deadline := time.Now().Add(15 * time.Second)
+	for got := out.String(); !strings.Contains(got, "to=ada@example.com") || !strings.Contains(got, "123456"); got = out.String() {
+		if time.Now().After(deadline) {
+			t.Fatalf("log after %s = %q, want the code logged by the dev email provider", events.MagicCodeRequestedEvent, got)
+		}
 
-	if got := out.String(); !strings.Contains(got, "to=ada@example.com") || !strings.Contains(got, "123456") {
-		t.Errorf("log after %s = %q, want the code logged by the dev email provider", events.MagicCodeRequestedEvent, got)
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestRegistryBuilderWithoutDatabaseHasNoBus(t *testing.T) {
+	t.Parallel()
+
+	if bus := NewRegistryBuilder().Build(t).Bus(); bus != nil {
+		t.Errorf("Bus() without a database = %v, want nil", bus)
 	}
 }
 
@@ -130,6 +169,8 @@ func TestRegistryBuilderFailsTest(t *testing.T) {
 		"duplicate module": NewRegistryBuilder().WithModules(&fakeModule{}, &fakeModule{}),
 		"short JWT secret": NewRegistryBuilder().WithEnv(map[string]string{"JWT_SECRET": "short"}),
 		"bad environment":  NewRegistryBuilder().WithEnv(map[string]string{"ENV": "staging"}),
+		"bad events configuration": NewRegistryBuilder().WithDatabase(lazyPool(t)).
+			WithEnv(map[string]string{"EVENTS_WORKERS": "0"}),
 	}
 	for name, b := range tests {
 		t.Run(name, func(t *testing.T) {

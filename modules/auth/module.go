@@ -13,7 +13,9 @@ import (
 
 	authv1 "github.com/modulith/modulith/gen/go/auth/v1"
 	"github.com/modulith/modulith/internal/admin"
+	"github.com/modulith/modulith/internal/events"
 	"github.com/modulith/modulith/internal/registry"
+	"github.com/modulith/modulith/internal/websocket"
 	"github.com/modulith/modulith/modules/auth/internal/repository"
 	"github.com/modulith/modulith/modules/auth/internal/service"
 	"github.com/modulith/modulith/modules/auth/resources"
@@ -34,6 +36,7 @@ var (
 	_ registry.Seeder           = (*Module)(nil)
 	_ registry.PublicEndpointer = (*Module)(nil)
 	_ registry.AdminTasker      = (*Module)(nil)
+	_ registry.RealtimeRouter   = (*Module)(nil)
 )
 
 // New returns the module; Initialize wires it.
@@ -104,6 +107,15 @@ func (m *Module) PublicEndpoints() []string {
 		authv1.AuthService_RequestLogin_FullMethodName,
 		authv1.AuthService_CompleteLogin_FullMethodName,
 		authv1.AuthService_RefreshToken_FullMethodName,
+	}
+}
+
+// RealtimeRoutes send a user's new sign-ins and profile changes to the
+// user's open WebSockets.
+func (m *Module) RealtimeRoutes() []websocket.Route {
+	return []websocket.Route{
+		{Event: events.SessionCreatedEvent, UserKey: events.KeyUserID},
+		{Event: events.ProfileUpdatedEvent, UserKey: events.KeyUserID},
 	}
 }
 

@@ -2,10 +2,13 @@ package commands
 
 import (
 	"context"
+	"errors"
 	"fmt"
+
+	"github.com/modulith/modulith/internal/events"
 )
 
-const eventsUsage = "events: want dead [subscriber], redrive [subscriber [event-id]] or purge"
+var errEventsUsage = errors.New("events: want dead [subscriber], redrive [subscriber [event-id]] or purge")
 
 // eventsCmd inspects and repairs event deliveries:
 //
@@ -14,7 +17,7 @@ const eventsUsage = "events: want dead [subscriber], redrive [subscriber [event-
 //	events purge                            purge old events, erase finished secrets
 func eventsCmd(ctx context.Context, e env, args []string) error {
 	if len(args) == 0 || len(args) > 3 {
-		return fmt.Errorf(eventsUsage)
+		return errEventsUsage
 	}
 
 	p, err := boot(ctx, e)
@@ -28,6 +31,10 @@ func eventsCmd(ctx context.Context, e env, args []string) error {
 		return err
 	}
 
+	return runEvents(ctx, e, bus, args)
+}
+
+func runEvents(ctx context.Context, e env, bus *events.Bus, args []string) error {
 	arg := func(i int) string {
 		if i < len(args) {
 			return args[i]
@@ -51,6 +58,6 @@ func eventsCmd(ctx context.Context, e env, args []string) error {
 	case "purge":
 		return runTask(ctx, e, bus.AdminTasks(e.stdout), "events-purge")
 	default:
-		return fmt.Errorf(eventsUsage)
+		return errEventsUsage
 	}
 }

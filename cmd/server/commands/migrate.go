@@ -22,7 +22,7 @@ func moduleNames(prog Program) []string {
 	return names
 }
 
-const migrateUsage = "migrate: want up, down <module>, status or create <module> <name>"
+var errMigrateUsage = errors.New("migrate: want up, down <module>, status or create <module> <name>")
 
 // migrate runs `migrate up|down <module>|status|create <module> <name>`.
 func migrate(ctx context.Context, e env, args []string) error {
@@ -71,7 +71,7 @@ func migrateAction(args []string) (func(context.Context, *migration.Runner, io.W
 	case len(args) == 1 && args[0] == "status":
 		return printStatus, nil
 	default:
-		return nil, errors.New(migrateUsage)
+		return nil, errMigrateUsage
 	}
 }
 
@@ -79,7 +79,7 @@ func migrateAction(args []string) (func(context.Context, *migration.Runner, io.W
 // tree; run it from the repository root.
 func createMigration(e env, args []string) error {
 	if len(args) != 2 {
-		return errors.New(migrateUsage)
+		return errMigrateUsage
 	}
 
 	if !slices.Contains(moduleNames(e.prog), args[0]) {

@@ -18,6 +18,7 @@ import (
 	"github.com/modulith/modulith/internal/events"
 	"github.com/modulith/modulith/internal/grpcserver"
 	"github.com/modulith/modulith/internal/registry"
+	"github.com/modulith/modulith/internal/websocket"
 )
 
 // server is a running serve command.
@@ -29,6 +30,22 @@ type server struct {
 	grpc    *grpcserver.GRPC
 	checker *health.Checker
 	http    *http.Server
+	ws      *realtime
+}
+
+// realtime is this replica's WebSocket hub and the fan-out that links it
+// to the hubs of the other replicas.
+type realtime struct {
+	cfg    websocket.Config
+	hub    *websocket.Hub
+	fanout fanout
+}
+
+// fanout is a started WebSocket fan-out.
+type fanout interface {
+	websocket.Fanout
+	Start(ctx context.Context) error
+	Close(ctx context.Context) error
 }
 
 // serve starts the process in dependency order (config, telemetry, pool,
@@ -107,7 +124,12 @@ func (s *server) assemble(ctx context.Context, e env) error {
 		return err
 	}
 
-	// Modules subscribed while initializing: register them and deliver.
+	if err := s.startRealtime(ctx); err != nil {
+		return err
+	}
+
+	// Modules (and the WebSocket forwarder) have subscribed: register them
+	// and deliver.
 	if err := s.bus.Start(ctx); err != nil {
 		return err
 	}
@@ -125,6 +147,7 @@ func (s *server) assemble(ctx context.Context, e env) error {
 	handler, err := setup.HTTPHandler(ctx, setup.HTTPDeps{
 		Config: p.cfg, Registry: reg, Conn: s.grpc.Conn, Health: s.checker, Metrics: s.tel.Metrics.Handler(),
 		Logger: p.logger, Meter: meter, Tracer: s.tel.Tracer, Propagator: s.tel.Propagator,
+		WebSocket: s.ws.hub, WebSocketQueryToken: s.ws.cfg.QueryToken,
 	})
 	if err != nil {
 		return err
@@ -138,6 +161,55 @@ func (s *server) assemble(ctx context.Context, e env) error {
 	}
 
 	return nil
+}
+
+// startRealtime builds the WebSocket hub from the "websocket" configuration
+// section (logged with its sources) and the fan-out of the events
+// transport, starts the fan-out, and subscribes the forwarder of the
+// modules' realtime routes to the bus, which must not have started.
+func (s *server) startRealtime(ctx context.Context) error {
+	logger := s.p.logger.With("component", "websocket")
+
+	var cfg websocket.Config
+
+	report, err := s.p.layers.Load("websocket", &cfg)
+	if err != nil {
+		return fmt.Errorf("websocket configuration: %w", err)
+	}
+
+	report.Log(ctx, logger)
+
+	hub, err := websocket.NewHub(cfg, logger)
+	if err != nil {
+		return fmt.Errorf("websocket configuration: %w", err)
+	}
+
+	fo := s.newFanout(cfg, hub, logger)
+
+	if err := fo.Start(ctx); err != nil {
+		return err
+	}
+
+	s.ws = &realtime{cfg: cfg, hub: hub, fanout: fo}
+
+	fwd, err := websocket.NewForwarder(s.reg.RealtimeRoutes(), fo, logger)
+	if err != nil {
+		return err
+	}
+
+	return fwd.Subscribe(s.bus)
+}
+
+// newFanout returns the fan-out of the events transport: NATS core on the
+// events' NATS server, else LISTEN/NOTIFY on the database.
+func (s *server) newFanout(cfg websocket.Config, hub *websocket.Hub, logger *slog.Logger) fanout {
+	ev := s.bus.Config()
+
+	if ev.Transport == events.TransportNATS {
+		return websocket.NewNATSFanout(ev.NATSURL, cfg.NATSSubject, hub, logger)
+	}
+
+	return websocket.NewPostgresFanout(s.p.pool, cfg.PostgresChannel, hub, logger)
 }
 
 func listen(ctx context.Context, p *process) (httpLn, grpcLn net.Listener, err error) {
@@ -187,8 +259,8 @@ func (s *server) run(ctx context.Context, httpLn, grpcLn net.Listener) error {
 }
 
 // shutdown turns readiness off at once, keeps serving for SHUTDOWN_DELAY so
-// load balancers notice, then closes the listeners and lets in-flight
-// requests finish within SHUTDOWN_TIMEOUT.
+// load balancers notice, then closes the WebSockets and the listeners and
+// lets in-flight requests finish within SHUTDOWN_TIMEOUT.
 func (s *server) shutdown(ctx context.Context) error {
 	cfg := s.p.cfg
 
@@ -200,6 +272,13 @@ func (s *server) shutdown(ctx context.Context) error {
 
 	ctx, cancel := context.WithTimeout(ctx, cfg.ShutdownTimeout)
 	defer cancel()
+
+	// Sockets are hijacked connections, which http.Server.Shutdown neither
+	// closes nor waits for: the hub tells them to go away (1001), so that
+	// clients reconnect to a replica that stays, while requests drain.
+	wsClosed := make(chan error, 1)
+
+	go func() { wsClosed <- s.ws.hub.Close(ctx) }()
 
 	stopped := make(chan struct{})
 
@@ -218,13 +297,14 @@ func (s *server) shutdown(ctx context.Context) error {
 	}
 
 	if err != nil {
-		return fmt.Errorf("HTTP shutdown: %w", err)
+		err = fmt.Errorf("HTTP shutdown: %w", err)
 	}
 
-	return nil
+	return errors.Join(<-wsClosed, err)
 }
 
-// close releases what build made, in reverse order: modules, bus,
+// close releases what build made, in reverse order: modules, bus, the
+// WebSocket hub (closed already after a normal shutdown) and fan-out,
 // telemetry (flushing traces). The pool is closed by serve.
 func (s *server) close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), s.p.cfg.ShutdownTimeout)
@@ -235,7 +315,12 @@ func (s *server) close() error {
 		errs = append(errs, s.reg.CloseAll(ctx))
 	}
 
-	errs = append(errs, s.bus.Close(ctx), s.tel.Shutdown(ctx))
+	errs = append(errs, s.bus.Close(ctx))
+	if s.ws != nil {
+		errs = append(errs, s.ws.hub.Close(ctx), s.ws.fanout.Close(ctx))
+	}
+
+	errs = append(errs, s.tel.Shutdown(ctx))
 	s.p.logger.InfoContext(ctx, "stopped")
 
 	return errors.Join(errs...)

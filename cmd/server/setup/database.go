@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/modulith/modulith/internal/config"
+	"github.com/modulith/modulith/internal/database"
 )
 
 // pingTimeout bounds the start-up check that the database answers.
@@ -23,6 +24,7 @@ func Database(ctx context.Context, cfg *config.Config) (*pgxpool.Pool, error) {
 	pc.MaxConns = cfg.DBMaxConns
 	pc.MinConns = cfg.DBMinConns
 	pc.MaxConnLifetime = cfg.DBConnMaxLifetime
+	database.CancelQueriesOnTimeout(pc.ConnConfig)
 
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {

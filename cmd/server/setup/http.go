@@ -13,11 +13,13 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/modulith/modulith/cmd/server/health"
+	"github.com/modulith/modulith/internal/authn"
 	"github.com/modulith/modulith/internal/config"
 	"github.com/modulith/modulith/internal/gateway"
 	"github.com/modulith/modulith/internal/middleware"
 	"github.com/modulith/modulith/internal/openapi"
 	"github.com/modulith/modulith/internal/registry"
+	"github.com/modulith/modulith/internal/websocket"
 )
 
 // HTTPDeps are what the HTTP handler needs.
@@ -31,11 +33,15 @@ type HTTPDeps struct {
 	Meter      metric.Meter
 	Tracer     trace.TracerProvider
 	Propagator propagation.TextMapPropagator
+	// WebSocket, when set, serves /ws and /healthz/ws.
+	WebSocket *websocket.Hub
+	// WebSocketQueryToken also accepts ?token= on /ws (WS_QUERY_TOKEN).
+	WebSocketQueryToken bool
 }
 
 // HTTPHandler serves the REST gateway of every module, the probes,
-// /metrics and, when enabled (dev), the Swagger UI, behind the middleware
-// stack.
+// /metrics, the WebSocket endpoint and, when enabled (dev), the Swagger UI,
+// behind the middleware stack.
 func HTTPHandler(ctx context.Context, d HTTPDeps) (http.Handler, error) {
 	gw := gateway.NewMux()
 	if err := d.Registry.RegisterGateway(ctx, gw, d.Conn); err != nil {
@@ -53,6 +59,10 @@ func HTTPHandler(ctx context.Context, d HTTPDeps) (http.Handler, error) {
 		openapi.Register(docs)
 		mux.Handle(openapi.SpecPath, middleware.Timeout(cfg.RequestTimeout)(docs))
 		mux.Handle(openapi.UIPath, middleware.Timeout(cfg.RequestTimeout)(docs))
+	}
+
+	if d.WebSocket != nil {
+		mountWebSocket(mux, d)
 	}
 
 	// The gateway answers 504 by itself when the deadline passes: its calls
@@ -85,6 +95,20 @@ func HTTPHandler(ctx context.Context, d HTTPDeps) (http.Handler, error) {
 		}),
 		middleware.BodyLimit(cfg.MaxBodyBytes),
 	), nil
+}
+
+// mountWebSocket serves /ws and /healthz/ws outside the request deadline:
+// a socket lives as long as its connection. /ws authenticates like every
+// gRPC call (the same Authenticator: access token and live session) and
+// admits the browser origins CORS allows.
+func mountWebSocket(mux *http.ServeMux, d HTTPDeps) {
+	auth := authn.NewAuthenticator(d.Registry.Tokens(), d.Registry.SessionChecker(), d.Registry.Policy())
+	ws := websocket.NewHandler(d.WebSocket, auth, websocket.HandlerConfig{
+		AllowedOrigins: d.Config.CORSAllowedOrigins, QueryToken: d.WebSocketQueryToken,
+	}, d.Logger.With("component", "websocket"))
+
+	mux.Handle("GET /ws", ws)
+	mux.Handle("GET /healthz/ws", websocket.StatsHandler(d.WebSocket))
 }
 
 func prefixes(cidrs []string) ([]netip.Prefix, error) {

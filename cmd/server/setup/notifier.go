@@ -8,22 +8,20 @@ import (
 	"github.com/modulith/modulith/internal/notifier"
 )
 
-// Notifier builds the notifier from the configured providers. The log
-// provider (dev only; configuration refuses it elsewhere) writes codes to
-// the log. With no provider at all it warns: sign-in requests will answer
-// Unavailable rather than pretend to send.
+// Notifier builds the notifier from the configured providers: EMAIL_PROVIDER
+// log or smtp, SMS_PROVIDER log or http. The log provider (dev only;
+// configuration refuses it elsewhere) writes codes to the log; the others
+// log nothing of what they send. With no provider at all it warns: sign-in
+// requests will answer Unavailable rather than pretend to send.
 func Notifier(cfg *config.Config, logger *slog.Logger) (*notifier.Notifier, error) {
-	var (
-		email notifier.EmailProvider
-		sms   notifier.SMSProvider
-	)
-
-	if cfg.EmailProvider == "log" {
-		email = notifier.NewLogNotifier(logger.With("provider", "log"))
+	email, err := emailProvider(cfg, logger)
+	if err != nil {
+		return nil, err
 	}
 
-	if cfg.SMSProvider == "log" {
-		sms = notifier.NewLogNotifier(logger.With("provider", "log"))
+	sms, err := smsProvider(cfg, logger)
+	if err != nil {
+		return nil, err
 	}
 
 	if email == nil && sms == nil {
@@ -37,4 +35,46 @@ func Notifier(cfg *config.Config, logger *slog.Logger) (*notifier.Notifier, erro
 	}
 
 	return n, nil
+}
+
+// emailProvider returns the EMAIL_PROVIDER, or nil for none. The interface
+// stays nil (not a typed nil) so that CanDeliver sees no provider.
+func emailProvider(cfg *config.Config, logger *slog.Logger) (notifier.EmailProvider, error) {
+	switch cfg.EmailProvider {
+	case config.ProviderLog:
+		return notifier.NewLogNotifier(logger.With("provider", config.ProviderLog)), nil
+	case config.ProviderSMTP:
+		s, err := notifier.NewSMTP(notifier.SMTPConfig{
+			Host:     cfg.SMTPHost,
+			Port:     cfg.SMTPPort,
+			Username: cfg.SMTPUsername,
+			Password: cfg.SMTPPassword,
+			From:     cfg.SMTPFrom,
+			TLS:      notifier.TLSMode(cfg.SMTPTLS),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("EMAIL_PROVIDER=%s: %w", config.ProviderSMTP, err)
+		}
+
+		return s, nil
+	default:
+		return nil, nil
+	}
+}
+
+// smsProvider returns the SMS_PROVIDER, or nil for none.
+func smsProvider(cfg *config.Config, logger *slog.Logger) (notifier.SMSProvider, error) {
+	switch cfg.SMSProvider {
+	case config.ProviderLog:
+		return notifier.NewLogNotifier(logger.With("provider", config.ProviderLog)), nil
+	case config.ProviderHTTP:
+		h, err := notifier.NewHTTPSMS(notifier.HTTPSMSConfig{URL: cfg.SMSHTTPURL, Token: cfg.SMSHTTPToken, From: cfg.SMSFrom})
+		if err != nil {
+			return nil, fmt.Errorf("SMS_PROVIDER=%s: %w", config.ProviderHTTP, err)
+		}
+
+		return h, nil
+	default:
+		return nil, nil
+	}
 }

@@ -104,8 +104,9 @@ func (r *SQL) Publish(ctx context.Context, e events.Event) error {
 	return r.bus.Publish(ctx, e)
 }
 
-// WithTx runs fn in a transaction.
-func (r *SQL) WithTx(ctx context.Context, fn func(tx Repository) error) (err error) {
+// WithTx runs fn in a transaction: committed when fn returns nil, rolled
+// back when it returns an error, panics or exits its goroutine.
+func (r *SQL) WithTx(ctx context.Context, fn func(tx Repository) error) error {
 	if r.pool == nil {
 		// Already in a transaction: join it.
 		return fn(r)
@@ -116,25 +117,29 @@ func (r *SQL) WithTx(ctx context.Context, fn func(tx Repository) error) (err err
 		return errors.Unavailable("database unavailable", errors.WithCause(fmt.Errorf("begin: %w", err)))
 	}
 
+	finished := false
+
 	defer func() {
-		if p := recover(); p != nil {
+		// fn panicked or called runtime.Goexit (t.FailNow): never commit.
+		if !finished {
 			_ = tx.Rollback(context.WithoutCancel(ctx))
-
-			panic(p)
-		}
-
-		if err != nil {
-			_ = tx.Rollback(context.WithoutCancel(ctx))
-
-			return
-		}
-
-		if cerr := tx.Commit(ctx); cerr != nil {
-			err = fmt.Errorf("commit: %w", cerr)
 		}
 	}()
 
-	return fn(&SQL{q: r.q.WithTx(tx), tx: tx, bus: r.bus})
+	err = fn(&SQL{q: r.q.WithTx(tx), tx: tx, bus: r.bus})
+	finished = true
+
+	if err != nil {
+		_ = tx.Rollback(context.WithoutCancel(ctx))
+
+		return err
+	}
+
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+
+	return nil
 }
 
 // translate turns driver errors into domain errors, once, here.

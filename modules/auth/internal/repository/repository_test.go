@@ -1,8 +1,10 @@
 package repository_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"sync"
 	"testing"
 	"time"
@@ -12,6 +14,7 @@ import (
 	"go.jetify.com/typeid"
 
 	"github.com/modulith/modulith/internal/errors"
+	"github.com/modulith/modulith/internal/events"
 	"github.com/modulith/modulith/internal/migration"
 	"github.com/modulith/modulith/internal/testutil"
 	"github.com/modulith/modulith/modules/auth/internal/models"
@@ -26,15 +29,40 @@ var now = time.Date(2026, time.January, 2, 3, 4, 5, 678901234, time.UTC).Truncat
 // errRollback is what a test returns from WithTx to make it roll back.
 var errRollback = errors.Conflict("roll back")
 
-// newRepo returns a repository on a fresh, migrated database of the test's own.
+// newRepo returns a repository on a fresh, migrated database of the
+// test's own (the events schema included), publishing through a real bus.
 func newRepo(t *testing.T) (*repository.SQL, *pgxpool.Pool) {
 	t.Helper()
 
-	db := testutil.NewDatabase(t, migration.Source{
-		Module: "auth", Migrations: resources.Migrations(), Seeds: resources.Seeds(),
-	})
+	repo, _, pool := newRepoBus(t)
 
-	return repository.New(db.Pool), db.Pool
+	return repo, pool
+}
+
+// newRepoBus is newRepo that also returns the bus, which is not started:
+// events stay in the outbox for the test to read.
+func newRepoBus(t *testing.T) (*repository.SQL, *events.Bus, *pgxpool.Pool) {
+	t.Helper()
+
+	db := testutil.NewDatabase(t,
+		migration.Source{Module: events.SchemaName, Migrations: events.Migrations()},
+		migration.Source{Module: "auth", Migrations: resources.Migrations(), Seeds: resources.Seeds()},
+	)
+
+	bus, err := events.New(db.Pool, busConfig(), bytes.Repeat([]byte{0x42}, 32), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatalf("events.New(%+v) = %v", busConfig(), err)
+	}
+
+	return repository.New(db.Pool, bus), bus, db.Pool
+}
+
+// busConfig is the events configuration at its defaults, with one worker.
+func busConfig() events.Config {
+	return events.Config{
+		Transport: events.TransportPostgres, MaxAttempts: 10, BackoffBase: time.Second, BackoffMax: 10 * time.Minute,
+		Retention: 168 * time.Hour, Workers: 1, BatchSize: 32, PollInterval: time.Second, HandlerTimeout: 30 * time.Second,
+	}
 }
 
 func newID(t *testing.T, prefix string) string {

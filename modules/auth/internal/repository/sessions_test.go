@@ -5,10 +5,12 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/modulith/modulith/internal/errors"
 	"github.com/modulith/modulith/modules/auth/internal/models"
@@ -224,6 +226,24 @@ func TestRevokeSession(t *testing.T) {
 	}
 }
 
+// createSessions creates n live sessions of userID and returns their IDs.
+func createSessions(t *testing.T, repo repository.Repository, userID string, n int) []string {
+	t.Helper()
+
+	var ids []string
+
+	for i := range n {
+		s := newSession(t, userID, now.Add(-time.Duration(i+1)*time.Minute))
+		mustCreateSession(t, repo, s)
+		ids = append(ids, s.ID)
+	}
+
+	return ids
+}
+
+// TestRevokeUserSessions checks every live session of the user ends, and
+// only those are returned: not sessions already revoked or expired (at
+// now or before), nor another user's.
 func TestRevokeUserSessions(t *testing.T) {
 	t.Parallel()
 
@@ -231,16 +251,20 @@ func TestRevokeUserSessions(t *testing.T) {
 	ada := mustCreateUser(t, repo, "ada@example.com", "").ID
 	bob := liveSession(t, repo, "bob@example.com")
 	earlier, first := newSession(t, ada, now.Add(-4*time.Hour)), now.Add(-time.Hour)
-	mustCreateSession(t, repo, earlier)
-	mustRevokeSession(t, repo, earlier.ID, first)
+	expired, expiresNow := newSession(t, ada, now.Add(-sessionTTL-time.Minute)), newSession(t, ada, now.Add(-sessionTTL))
 
-	for i := range 3 {
-		mustCreateSession(t, repo, newSession(t, ada, now.Add(-time.Duration(i+1)*time.Minute)))
+	for _, s := range []models.Session{earlier, expired, expiresNow} {
+		mustCreateSession(t, repo, s)
 	}
 
-	for i, want := range []int64{3, 0} {
-		if n, err := repo.RevokeUserSessions(t.Context(), ada, now); err != nil || n != want {
-			t.Errorf("RevokeUserSessions(ada) #%d = %d, %v; want %d", i+1, n, err, want)
+	mustRevokeSession(t, repo, earlier.ID, first)
+
+	live := createSessions(t, repo, ada, 3)
+
+	for i, want := range [][]string{live, nil} {
+		got, err := repo.RevokeUserSessions(t.Context(), ada, now)
+		if diff := cmp.Diff(want, got, cmpopts.SortSlices(strings.Compare), cmpopts.EquateEmpty()); err != nil || diff != "" {
+			t.Errorf("RevokeUserSessions(ada) #%d = %v; IDs (-want +got):\n%s", i+1, err, diff)
 		}
 	}
 
@@ -248,7 +272,12 @@ func TestRevokeUserSessions(t *testing.T) {
 		t.Errorf("ActiveSessions(ada) after RevokeUserSessions = %+v, %v; want none", got, err)
 	}
 
-	wantRevokedAt(t, repo, earlier.ID, first) // not moved by the second revocation
+	wantRevokedAt(t, repo, earlier.ID, first) // not moved by the revocations
+	wantRevokedAt(t, repo, live[0], now)
+
+	if s, err := repo.Session(t.Context(), expired.ID); err != nil || s.RevokedAt != nil {
+		t.Errorf("Session(expired) after RevokeUserSessions = %+v, %v; want it expired, not revoked", s, err)
+	}
 
 	if _, err := repo.CheckSession(t.Context(), bob.ID, bob.UserID, now); err != nil {
 		t.Errorf("CheckSession(bob) after RevokeUserSessions(ada) = %v, want bob's session live", err)

@@ -67,8 +67,8 @@ func TestCompleteLoginRejects(t *testing.T) {
 			resp, err := f.svc.CompleteLogin(clientCtx(t), completeByEmail("ANA@example.com", "123456"))
 			wantDomainErr(t, "CompleteLogin", err, errors.TypeUnauthorized, errors.CodeAuthCodeInvalid)
 
-			if resp != nil || len(f.bus.published()) != 0 || len(f.tokens.issued()) != 0 {
-				t.Errorf("CompleteLogin() = %v, published %v, issued %v; want nothing", resp, f.bus.published(), f.tokens.issued())
+			if resp != nil || len(f.published) != 0 || len(f.tokens.issued()) != 0 {
+				t.Errorf("CompleteLogin() = %v, published %v, issued %v; want nothing", resp, f.published, f.tokens.issued())
 			}
 
 			f.wantCommitted(t, true)
@@ -198,10 +198,7 @@ func TestCompleteLoginStoreErrors(t *testing.T) {
 			_, err := f.svc.CompleteLogin(clientCtx(t), completeByEmail("ana@example.com", otherCodeFor(tt.name, c)))
 			wantStoreErr(t, err)
 			f.wantCommitted(t, false)
-
-			if got := f.bus.published(); len(got) != 0 {
-				t.Errorf("published %v, want nothing", got)
-			}
+			f.wantPublished(t)
 		})
 	}
 }
@@ -241,14 +238,22 @@ type signedIn struct {
 }
 
 // expectSession expects the session and refresh token of a sign-in, in
-// that order, and saves them in *into.
-func expectSession(f *fixture, into *signedIn) {
-	gomock.InOrder(
+// that order, then the events of the sign-in published in its transaction
+// (publishErrs answer them in turn: user.created first on a first login,
+// then auth.session_created), and saves what was stored in *into.
+func expectSession(f *fixture, into *signedIn, publishErrs ...error) {
+	calls := []any{
 		f.tx.EXPECT().CreateSession(gomock.Any(), gomock.Any()).
 			Do(func(_ context.Context, s models.Session) { into.session = s }),
 		f.tx.EXPECT().CreateRefreshToken(gomock.Any(), gomock.Any()).
 			Do(func(_ context.Context, rt models.RefreshToken) { into.refresh = rt }),
-	)
+	}
+
+	for _, err := range publishErrs {
+		calls = append(calls, f.expectPublish(err))
+	}
+
+	gomock.InOrder(calls...)
 }
 
 // wantSignIn checks the session and refresh token a sign-in stored and the
@@ -306,7 +311,7 @@ func TestCompleteLoginExistingUser(t *testing.T) {
 	f.expectTx()
 	expectUsedCode(f, c)
 	f.tx.EXPECT().UserByEmail(gomock.Any(), "ana@example.com").Return(user, nil)
-	expectSession(f, &got)
+	expectSession(f, &got, nil)
 
 	resp, err := f.svc.CompleteLogin(clientCtx(t), completeByEmail("ana@EXAMPLE.com", c.code))
 	if err != nil {
@@ -320,15 +325,18 @@ func TestCompleteLoginExistingUser(t *testing.T) {
 		t.Errorf("CompleteLogin() user (-want +got):\n%s\nnew user = %t, want false", diff, resp.GetNewUser())
 	}
 
-	wantEvents := []events.Event{sessionCreated(user.ID, got.session.ID)}
-	if diff := cmp.Diff(wantEvents, f.bus.published()); diff != "" {
-		t.Errorf("published (-want +got):\n%s", diff)
-	}
+	f.wantPublished(t, sessionCreated(user.ID, got.session.ID))
 }
 
 func sessionCreated(userID, sessionID string) events.Event {
-	return events.Event{Name: events.SessionCreatedEvent, Payload: map[string]any{
+	return events.Event{Name: events.SessionCreatedEvent, OrderingKey: userID, Payload: map[string]any{
 		events.KeyUserID: userID, events.KeySessionID: sessionID, events.KeyIPAddress: testIP, events.KeyUserAgent: testUserAgent,
+	}}
+}
+
+func userCreated(u models.User) events.Event {
+	return events.Event{Name: events.UserCreatedEvent, OrderingKey: u.ID, Payload: map[string]any{
+		events.KeyUserID: u.ID, events.KeyEmail: u.Email, events.KeyPhone: u.Phone,
 	}}
 }
 
@@ -379,7 +387,7 @@ func TestCompleteLoginCreatesUser(t *testing.T) {
 
 				return u, nil
 			})
-			expectSession(f, &got)
+			expectSession(f, &got, nil, nil)
 
 			resp, err := f.svc.CompleteLogin(clientCtx(t), tt.complete(c.code))
 			if err != nil {
@@ -408,47 +416,77 @@ func wantCreated(t *testing.T, f *fixture, created, want models.User, resp *auth
 		t.Errorf("CompleteLogin() user (-want +got):\n%s\nnew user = %t, want true", diff, resp.GetNewUser())
 	}
 
-	wantEvents := []events.Event{
-		{Name: events.UserCreatedEvent, Payload: map[string]any{
-			events.KeyUserID: created.ID, events.KeyEmail: want.Email, events.KeyPhone: want.Phone,
-		}},
-		sessionCreated(created.ID, got.session.ID),
+	f.wantPublished(t, userCreated(want), sessionCreated(created.ID, got.session.ID))
+}
+
+// TestCompleteLoginPublishFails checks the events of a sign-in are part
+// of it: when one cannot be stored, nothing of the sign-in commits and no
+// token is issued.
+func TestCompleteLoginPublishFails(t *testing.T) {
+	t.Parallel()
+
+	tests := []struct {
+		name        string
+		newUser     bool
+		publishErrs []error // the answers to the sign-in's publications, in turn
+		wantEvents  []string
+	}{
+		{name: "user.created", newUser: true, publishErrs: []error{errStore}, wantEvents: []string{events.UserCreatedEvent}},
+		{
+			name: "auth.session_created of a new user", newUser: true, publishErrs: []error{nil, errStore},
+			wantEvents: []string{events.UserCreatedEvent, events.SessionCreatedEvent},
+		},
+		{name: "auth.session_created", publishErrs: []error{errStore}, wantEvents: []string{events.SessionCreatedEvent}},
 	}
-	if diff := cmp.Diff(wantEvents, f.bus.published()); diff != "" {
-		t.Errorf("published (-want +got):\n%s", diff)
+
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+
+			f := newFixture(t)
+			c := f.requestLogin(t, loginByEmail("ana@example.com"))
+
+			f.expectHit("verify:ip:"+testIP, 1)
+			f.expectTx()
+			expectUsedCode(f, c)
+			expectUser(f, tt.newUser)
+			expectSession(f, new(signedIn), tt.publishErrs...)
+
+			resp, err := f.svc.CompleteLogin(clientCtx(t), completeByEmail("ana@example.com", c.code))
+			wantStoreErr(t, err)
+			f.wantCommitted(t, false)
+
+			if resp != nil || len(f.tokens.issued()) != 0 {
+				t.Errorf("CompleteLogin() = %v, issued %v; want nothing", resp, f.tokens.issued())
+			}
+
+			if diff := cmp.Diff(tt.wantEvents, eventNames(f.published)); diff != "" {
+				t.Errorf("publish attempts (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
 
-// TestCompleteLoginSurvivesLostEvents checks events after sign-in are best
-// effort: a failed publish is logged, not returned.
-func TestCompleteLoginSurvivesLostEvents(t *testing.T) {
-	t.Parallel()
+// expectUser expects the sign-in's user lookup to find anaUser, or to find
+// nobody and create the user.
+func expectUser(f *fixture, create bool) {
+	if !create {
+		f.tx.EXPECT().UserByEmail(gomock.Any(), "ana@example.com").Return(anaUser(), nil)
 
-	f := newFixture(t)
-	c := f.requestLogin(t, loginByEmail("new@example.com"))
-	f.bus.err = errStore
+		return
+	}
 
-	f.expectHit("verify:ip:"+testIP, 1)
-	f.expectTx()
-	expectUsedCode(f, c)
-	f.tx.EXPECT().UserByEmail(gomock.Any(), gomock.Any()).Return(models.User{}, errors.NotFound("user not found"))
+	f.tx.EXPECT().UserByEmail(gomock.Any(), "ana@example.com").Return(models.User{}, errors.NotFound("user not found"))
 	f.tx.EXPECT().CreateUser(gomock.Any(), gomock.Any()).DoAndReturn(func(_ context.Context, u models.User) (models.User, error) { return u, nil })
-	expectSession(f, new(signedIn))
+}
 
-	if _, err := f.svc.CompleteLogin(clientCtx(t), completeByEmail("new@example.com", c.code)); err != nil {
-		t.Fatalf("CompleteLogin() = %v, want success despite lost events", err)
+func eventNames(es []events.Event) []string {
+	var names []string
+	for _, e := range es {
+		names = append(names, e.Name)
 	}
 
-	var logged []string
-
-	for _, e := range f.logs.Entries() {
-		logged = append(logged, e.Level.String()+" "+e.String("event"))
-	}
-
-	want := []string{"ERROR " + events.UserCreatedEvent, "ERROR " + events.SessionCreatedEvent}
-	if diff := cmp.Diff(want, logged); diff != "" {
-		t.Errorf("logged (-want +got):\n%s", diff)
-	}
+	return names
 }
 
 func TestCompleteLoginAccessTokenFails(t *testing.T) {
@@ -462,7 +500,7 @@ func TestCompleteLoginAccessTokenFails(t *testing.T) {
 	f.expectTx()
 	expectUsedCode(f, c)
 	f.tx.EXPECT().UserByEmail(gomock.Any(), gomock.Any()).Return(anaUser(), nil)
-	expectSession(f, new(signedIn))
+	expectSession(f, new(signedIn), nil)
 
 	resp, err := f.svc.CompleteLogin(clientCtx(t), completeByEmail("ana@example.com", c.code))
 	if resp != nil {

@@ -65,7 +65,7 @@ func TestRequestContactChange(t *testing.T) {
 			}
 
 			f.wantCommitted(t, true)
-			code := wantCodeEvent(t, f.bus.published(), events.ContactChangeRequestedEvent, map[string]any{
+			code := wantCodeEvent(t, f.published, events.ContactChangeRequestedEvent, callerID, map[string]any{
 				events.KeyUserID: callerID, events.KeyChannel: tt.channel, events.KeyDestination: tt.identity,
 				events.KeyExpiresAt: "2025-03-14T15:19:26Z",
 			})
@@ -90,10 +90,9 @@ func TestRequestContactChangeRefused(t *testing.T) {
 			f.expectTx()
 			f.tx.EXPECT().RevokeActiveMagicCodes(gomock.Any(), gomock.Any(), gomock.Any(), gomock.Any(), gomock.Any()).Return(errStore)
 		}},
-		{name: "publish fails", want: unavailable, expect: func(f *fixture) {
-			f.bus.err = errStore
+		{name: "publish fails", want: failedAsIs, expect: func(f *fixture) {
 			f.expectHit("contact:user:"+callerID, 1)
-			f.captureCode(gomock.Any(), gomock.Any(), gomock.Any(), new(models.MagicCode))
+			f.sendCode(models.PurposeContactChange, "new@example.com", callerID, new(models.MagicCode), errStore)
 		}},
 	}
 
@@ -110,6 +109,12 @@ func TestRequestContactChangeRefused(t *testing.T) {
 			if resp != nil {
 				t.Errorf("RequestContactChange() = %v, want no response", resp)
 			}
+
+			for i, err := range f.txErrs {
+				if err == nil {
+					t.Errorf("transaction %d committed, want every one rolled back", i)
+				}
+			}
 		})
 	}
 }
@@ -119,12 +124,9 @@ func TestRequestContactChangeWithoutProvider(t *testing.T) {
 
 	f := newFixture(t, func(_ *service.Config, d *service.Deps) { d.Delivery = fakeDelivery{notifier.ChannelEmail: true} })
 
+	// The strict mocks fail on any hit, transaction or event.
 	_, err := f.svc.RequestContactChange(asCaller(t, callerID, "user"), changeToPhone("+15557654321"))
 	wantOutcome(t, "RequestContactChange", err, unavailable)
-
-	if got := f.bus.published(); len(got) != 0 {
-		t.Errorf("published %v, want nothing", got)
-	}
 }
 
 // contactCase is one kind of contact a caller can confirm.
@@ -177,6 +179,7 @@ func confirmed(t *testing.T, tc contactCase) (models.User, *authv1.ConfirmContac
 		f.tx.EXPECT().ActiveMagicCode(gomock.Any(), models.PurposeContactChange, tc.identity, callerID, testNow).Return(c.stored, nil),
 		f.tx.EXPECT().MarkMagicCodeUsed(gomock.Any(), c.stored.ID, testNow),
 		tc.update(f).Return(user, nil),
+		f.expectPublish(nil),
 	)
 
 	resp, err := f.svc.ConfirmContactChange(ctx, tc.confirm(c.code))
@@ -186,7 +189,7 @@ func confirmed(t *testing.T, tc contactCase) (models.User, *authv1.ConfirmContac
 
 	f.wantCommitted(t, true)
 
-	return user, resp, f.bus.published()
+	return user, resp, f.published
 }
 
 func TestConfirmContactChange(t *testing.T) {
@@ -202,8 +205,9 @@ func TestConfirmContactChange(t *testing.T) {
 				t.Errorf("ConfirmContactChange() user (-want +got):\n%s", diff)
 			}
 
-			if len(published) != 1 || published[0].Name != events.ProfileUpdatedEvent || published[0].Payload[events.KeyUserID] != callerID {
-				t.Errorf("published %v, want one %s for %s", published, events.ProfileUpdatedEvent, callerID)
+			if len(published) != 1 || published[0].Name != events.ProfileUpdatedEvent || published[0].Payload[events.KeyUserID] != callerID ||
+				published[0].OrderingKey != callerID || published[0].Secret != nil {
+				t.Errorf("published %+v, want one %s for %s, ordered by %[3]s, without secrets", published, events.ProfileUpdatedEvent, callerID)
 			}
 		})
 	}
@@ -221,9 +225,7 @@ func TestConfirmContactChangeEventNamesProfileField(t *testing.T) {
 
 			_, _, published := confirmed(t, tc)
 
-			want := []events.Event{{Name: events.ProfileUpdatedEvent, Payload: map[string]any{
-				events.KeyUserID: callerID, events.KeyFields: []string{tc.field},
-			}}}
+			want := []events.Event{profileUpdated(tc.field)}
 			if diff := cmp.Diff(want, published); diff != "" {
 				t.Errorf("ConfirmContactChange(%s) published (-want +got):\n%s", tc.name, diff)
 			}
@@ -277,8 +279,8 @@ func TestConfirmContactChangeRejects(t *testing.T) {
 			resp, err := f.svc.ConfirmContactChange(asCaller(t, callerID, "user"), confirmEmail("new@example.com", code))
 			wantOutcome(t, "ConfirmContactChange", err, invalidCode)
 
-			if resp != nil || len(f.bus.published()) != 0 {
-				t.Errorf("ConfirmContactChange() = %v, published %v; want nothing", resp, f.bus.published())
+			if resp != nil || len(f.published) != 0 {
+				t.Errorf("ConfirmContactChange() = %v, published %v; want nothing", resp, f.published)
 			}
 
 			f.wantCommitted(t, true)
@@ -333,11 +335,46 @@ func TestConfirmContactChangeUpdateFails(t *testing.T) {
 			resp, err := f.svc.ConfirmContactChange(ctx, tt.tc.confirm(c.code))
 			wantOutcome(t, "ConfirmContactChange", err, tt.want)
 
-			if resp != nil || len(f.bus.published()) != 0 {
-				t.Errorf("ConfirmContactChange() = %v, published %v; want nothing", resp, f.bus.published())
+			if resp != nil || len(f.published) != 0 {
+				t.Errorf("ConfirmContactChange() = %v, published %v; want nothing", resp, f.published)
 			}
 
 			f.wantCommitted(t, false)
+		})
+	}
+}
+
+// TestConfirmContactChangePublishFails checks user.profile_updated is part
+// of the change: when it cannot be stored, the change and the used code
+// roll back.
+func TestConfirmContactChangePublishFails(t *testing.T) {
+	t.Parallel()
+
+	for _, tc := range contactCases() {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+
+			ctx := asCaller(t, callerID, "user")
+			f := newFixture(t)
+			c := f.requestContactChange(ctx, t, tc.request)
+
+			f.expectTx()
+			gomock.InOrder(
+				f.tx.EXPECT().ActiveMagicCode(gomock.Any(), models.PurposeContactChange, tc.identity, callerID, testNow).Return(c.stored, nil),
+				f.tx.EXPECT().MarkMagicCodeUsed(gomock.Any(), c.stored.ID, testNow),
+				tc.update(f).Return(callerUser(), nil),
+				f.expectPublish(errStore),
+			)
+
+			resp, err := f.svc.ConfirmContactChange(ctx, tc.confirm(c.code))
+			wantOutcome(t, "ConfirmContactChange", err, failedAsIs)
+
+			if resp != nil {
+				t.Errorf("ConfirmContactChange() = %v, want no response", resp)
+			}
+
+			f.wantCommitted(t, false)
+			f.wantPublished(t, profileUpdated(tc.field))
 		})
 	}
 }

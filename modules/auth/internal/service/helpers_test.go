@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"go.uber.org/mock/gomock"
 
 	authv1 "github.com/modulith/modulith/gen/go/auth/v1"
@@ -72,37 +74,6 @@ func testConfig() service.Config {
 
 func testCodeKey() []byte { return bytes.Repeat([]byte{0x5a}, sha256.Size) }
 
-// fakeBus records every event it is asked to publish, failing with err
-// when set.
-type fakeBus struct {
-	mu     sync.Mutex
-	events []events.Event
-	err    error
-}
-
-func (b *fakeBus) Publish(_ context.Context, e events.Event) error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-
-	b.events = append(b.events, e)
-
-	return b.err
-}
-
-func (b *fakeBus) published() []events.Event {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-
-	return append([]events.Event(nil), b.events...)
-}
-
-func (b *fakeBus) reset() {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-
-	b.events = nil
-}
-
 // issueCall is one IssueAccess call.
 type issueCall struct {
 	UserID, SessionID, Role string
@@ -147,17 +118,25 @@ func (d fakeDelivery) CanDeliver(ch notifier.Channel) bool { return d[ch] }
 
 // fixture is a service on a strict mock repository. Calls inside a
 // transaction go to tx, every other call to repo, so a test fails when the
-// service reads or writes outside the transaction it should use.
+// service reads or writes outside the transaction it should use; events
+// too: repo expects no Publish at all, so an event published outside a
+// transaction fails the test, and so does one published on tx once the
+// transaction's function has returned.
 type fixture struct {
+	t      *testing.T
 	svc    *service.Service
 	repo   *mocks.MockRepository
 	tx     *mocks.MockRepository
-	bus    *fakeBus
 	tokens *fakeTokens
 	logs   *logtest.Recorder
 	// txErrs holds what each transaction's function returned: nil means
 	// the transaction committed.
 	txErrs []error
+	// inTx is set while a transaction's function runs.
+	inTx bool
+	// published holds the events published in transactions, in order,
+	// whether the transaction committed or not.
+	published []events.Event
 }
 
 // newFixture builds a service with testConfig, testCodeKey, the fixed
@@ -168,9 +147,9 @@ func newFixture(t *testing.T, opts ...func(*service.Config, *service.Deps)) *fix
 	ctrl := gomock.NewController(t)
 	logger, logs := logtest.New(slog.LevelDebug)
 	f := &fixture{
+		t:      t,
 		repo:   mocks.NewMockRepository(ctrl),
 		tx:     mocks.NewMockRepository(ctrl),
-		bus:    &fakeBus{},
 		tokens: &fakeTokens{},
 		logs:   logs,
 	}
@@ -178,7 +157,6 @@ func newFixture(t *testing.T, opts ...func(*service.Config, *service.Deps)) *fix
 	cfg := testConfig()
 	deps := service.Deps{
 		Repo:     f.repo,
-		Bus:      f.bus,
 		Tokens:   f.tokens,
 		Delivery: fakeDelivery{notifier.ChannelEmail: true, notifier.ChannelSMS: true},
 		Logger:   logger,
@@ -204,11 +182,37 @@ func newFixture(t *testing.T, opts ...func(*service.Config, *service.Deps)) *fix
 func (f *fixture) expectTx() {
 	f.repo.EXPECT().WithTx(gomock.Any(), gomock.Any()).DoAndReturn(
 		func(_ context.Context, fn func(repository.Repository) error) error {
+			f.inTx = true
 			err := fn(f.tx)
+			f.inTx = false
 			f.txErrs = append(f.txErrs, err)
 
 			return err
 		})
+}
+
+// expectPublish expects one event to be published in the running
+// transaction, records it in f.published and answers err.
+func (f *fixture) expectPublish(err error) *gomock.Call {
+	return f.tx.EXPECT().Publish(gomock.Any(), gomock.Any()).DoAndReturn(
+		func(_ context.Context, e events.Event) error {
+			if !f.inTx {
+				f.t.Errorf("Publish(%s) outside the transaction's function, want it inside", e.Name)
+			}
+
+			f.published = append(f.published, e)
+
+			return err
+		})
+}
+
+// wantPublished fails unless the events published are exactly want.
+func (f *fixture) wantPublished(t *testing.T, want ...events.Event) {
+	t.Helper()
+
+	if diff := cmp.Diff(want, f.published, cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("published (-want +got):\n%s", diff)
+	}
 }
 
 // wantCommitted fails unless exactly one transaction ran and committed
@@ -238,9 +242,15 @@ type issued struct {
 }
 
 // captureCode expects one code for (purpose, identity, userID) to be
-// stored in a transaction, after the older ones are revoked, and saves it
-// in *into.
+// stored in a transaction, after the older ones are revoked, and the event
+// that delivers it to be published next in that transaction; it saves the
+// code in *into.
 func (f *fixture) captureCode(purpose, identity, userID any, into *models.MagicCode) {
+	f.sendCode(purpose, identity, userID, into, nil)
+}
+
+// sendCode is captureCode with the publication answering publishErr.
+func (f *fixture) sendCode(purpose, identity, userID any, into *models.MagicCode, publishErr error) {
 	f.expectTx()
 	gomock.InOrder(
 		f.tx.EXPECT().RevokeActiveMagicCodes(gomock.Any(), purpose, identity, userID, testNow),
@@ -250,6 +260,7 @@ func (f *fixture) captureCode(purpose, identity, userID any, into *models.MagicC
 
 				return nil
 			}),
+		f.expectPublish(publishErr),
 	)
 }
 
@@ -298,17 +309,16 @@ func (f *fixture) requestContactChange(ctx context.Context, t *testing.T, req *a
 func (f *fixture) sentCode(t *testing.T) string {
 	t.Helper()
 
-	published := f.bus.published()
-	if len(published) != 1 {
-		t.Fatalf("published %d events, want 1", len(published))
+	if len(f.published) != 1 {
+		t.Fatalf("published %d events, want 1", len(f.published))
 	}
 
-	code, _ := published[0].Payload[events.KeyCode].(string)
+	code := f.published[0].Secret[events.KeyCode]
 	if !sixDigits.MatchString(code) {
-		t.Fatalf("%s code = %q, want six digits", published[0].Name, code)
+		t.Fatalf("%s secret code = %q, want six digits", f.published[0].Name, code)
 	}
 
-	f.bus.reset()
+	f.published = nil
 	f.txErrs = nil
 
 	return code

@@ -56,10 +56,6 @@ func TestRequestLoginWithoutProvider(t *testing.T) {
 
 			_, err := f.svc.RequestLogin(clientCtx(t), tt.req)
 			wantDomainErr(t, "RequestLogin", err, errors.TypeUnavailable, errors.CodeUnavailable)
-
-			if got := f.bus.published(); len(got) != 0 {
-				t.Errorf("published %v, want nothing", got)
-			}
 		})
 	}
 }
@@ -91,12 +87,9 @@ func TestRequestLoginThrottles(t *testing.T) {
 			f := newFixture(t)
 			tt.expect(f)
 
+			// The strict mocks fail on any transaction or event.
 			_, err := f.svc.RequestLogin(clientCtx(t), loginByEmail("Ana@Example.com"))
 			wantRetryAfter(t, "RequestLogin", err)
-
-			if got := f.bus.published(); len(got) != 0 {
-				t.Errorf("published %v, want nothing", got)
-			}
 		})
 	}
 }
@@ -146,7 +139,7 @@ func TestRequestLoginSendsCode(t *testing.T) {
 			}
 
 			f.wantCommitted(t, true)
-			code := wantCodeEvent(t, f.bus.published(), events.MagicCodeRequestedEvent, map[string]any{
+			code := wantCodeEvent(t, f.published, events.MagicCodeRequestedEvent, "", map[string]any{
 				events.KeyChannel: tt.channel, events.KeyDestination: tt.identity, events.KeyExpiresAt: "2025-03-14T15:19:26Z",
 			})
 			wantStoredCode(t, stored, models.MagicCode{Purpose: models.PurposeLogin, Identity: tt.identity}, code)
@@ -154,25 +147,22 @@ func TestRequestLoginSendsCode(t *testing.T) {
 	}
 }
 
-// wantCodeEvent checks the one event published is name with payload plus
-// a six-digit code, and returns the code.
-func wantCodeEvent(t *testing.T, published []events.Event, name string, payload map[string]any) string {
+// wantCodeEvent checks the one event published is name, ordered by
+// orderingKey, with exactly payload (no code in it) and a six-digit code
+// as its only secret, and returns the code.
+func wantCodeEvent(t *testing.T, published []events.Event, name, orderingKey string, payload map[string]any) string {
 	t.Helper()
 
 	if len(published) != 1 {
 		t.Fatalf("published %v, want one %s", published, name)
 	}
 
-	code, _ := published[0].Payload[events.KeyCode].(string)
+	code := published[0].Secret[events.KeyCode]
 	if !sixDigits.MatchString(code) {
-		t.Errorf("%s code = %q, want six digits", name, code)
+		t.Errorf("%s secret code = %q, want six digits", name, code)
 	}
 
-	want := events.Event{Name: name, Payload: map[string]any{events.KeyCode: code}}
-	for k, v := range payload {
-		want.Payload[k] = v
-	}
-
+	want := events.Event{Name: name, Payload: payload, Secret: events.CodeSecret(code), OrderingKey: orderingKey}
 	if diff := cmp.Diff(want, published[0]); diff != "" {
 		t.Errorf("published event (-want +got):\n%s", diff)
 	}
@@ -292,15 +282,13 @@ func TestRequestLoginFailures(t *testing.T) {
 			check: wantStoreErr,
 		},
 		{
+			// The code is stored but its event is not: the transaction
+			// rolls back, so no code exists that was never sent.
 			name: "publish fails",
 			expect: func(f *fixture) {
-				f.bus.err = errStore
-				f.captureCode(gomock.Any(), gomock.Any(), gomock.Any(), new(models.MagicCode))
+				f.sendCode(gomock.Any(), gomock.Any(), gomock.Any(), new(models.MagicCode), errStore)
 			},
-			check: func(t *testing.T, err error) {
-				t.Helper()
-				wantDomainErr(t, "RequestLogin", err, errors.TypeUnavailable, errors.CodeUnavailable)
-			},
+			check: wantStoreErr,
 		},
 	}
 
@@ -318,8 +306,31 @@ func TestRequestLoginFailures(t *testing.T) {
 			}
 
 			tt.check(t, err)
+			f.wantCommitted(t, false)
 		})
 	}
+}
+
+// TestRequestLoginEventInvalid checks an event that cannot be built aborts
+// the request: the code stored for it is rolled back and nothing is
+// published. (Request validation refuses an empty identity first; the
+// service must still not commit a code nobody will receive.)
+func TestRequestLoginEventInvalid(t *testing.T) {
+	t.Parallel()
+
+	f := newFixture(t)
+	f.repo.EXPECT().HitRateLimit(gomock.Any(), gomock.Any(), windowStart).Return(1, nil).Times(2)
+	f.expectTx()
+	f.tx.EXPECT().RevokeActiveMagicCodes(gomock.Any(), models.PurposeLogin, "", "", testNow)
+	f.tx.EXPECT().CreateMagicCode(gomock.Any(), gomock.Any())
+
+	resp, err := f.svc.RequestLogin(clientCtx(t), loginByEmail(""))
+	if resp != nil {
+		t.Errorf("RequestLogin(no identity) = %v, want no response", resp)
+	}
+
+	wantDomainErr(t, "RequestLogin(no identity)", err, errors.TypeInternal, errors.CodeInternal)
+	f.wantCommitted(t, false)
 }
 
 func wantStoreErr(t *testing.T, err error) {

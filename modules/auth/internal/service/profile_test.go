@@ -157,6 +157,15 @@ func TestUpdateProfileNeedsAField(t *testing.T) {
 	}
 }
 
+// profileUpdated is the caller's user.profile_updated naming field.
+func profileUpdated(field string) events.Event {
+	return events.Event{Name: events.ProfileUpdatedEvent, OrderingKey: callerID, Payload: map[string]any{
+		events.KeyUserID: callerID, events.KeyFields: []string{field},
+	}}
+}
+
+// TestUpdateProfile checks the rename and its user.profile_updated commit
+// together, in one transaction, or not at all.
 func TestUpdateProfile(t *testing.T) {
 	t.Parallel()
 
@@ -166,23 +175,13 @@ func TestUpdateProfile(t *testing.T) {
 	tests := []struct {
 		name       string
 		repoErr    error
+		publish    bool // whether the event must be published
 		publishErr error
 		want       outcome
 		wantUser   *authv1.User
-		wantEvents []events.Event
 	}{
-		{
-			name: "renamed", want: succeeded, wantUser: protoUser(updated),
-			wantEvents: []events.Event{{Name: events.ProfileUpdatedEvent, Payload: map[string]any{
-				events.KeyUserID: callerID, events.KeyFields: []string{"display_name"},
-			}}},
-		},
-		{
-			name: "renamed, event lost", publishErr: errStore, want: succeeded, wantUser: protoUser(updated),
-			wantEvents: []events.Event{{Name: events.ProfileUpdatedEvent, Payload: map[string]any{
-				events.KeyUserID: callerID, events.KeyFields: []string{"display_name"},
-			}}},
-		},
+		{name: "renamed", publish: true, want: succeeded, wantUser: protoUser(updated)},
+		{name: "publish fails", publish: true, publishErr: errStore, want: failedAsIs},
 		{name: "store down", repoErr: errStore, want: failedAsIs},
 	}
 
@@ -191,18 +190,23 @@ func TestUpdateProfile(t *testing.T) {
 			t.Parallel()
 
 			f := newFixture(t)
-			f.bus.err = tt.publishErr
-			f.repo.EXPECT().UpdateDisplayName(gomock.Any(), callerID, "Ana María", testNow).Return(updated, tt.repoErr)
+			f.expectTx()
+
+			rename := f.tx.EXPECT().UpdateDisplayName(gomock.Any(), callerID, "Ana María", testNow).Return(updated, tt.repoErr)
+			if tt.publish {
+				f.expectPublish(tt.publishErr).After(rename)
+			}
 
 			resp, err := f.svc.UpdateProfile(asCaller(t, callerID, "user"), &authv1.UpdateProfileRequest{DisplayName: proto.String("Ana María")})
 			wantOutcome(t, "UpdateProfile", err, tt.want)
+			f.wantCommitted(t, err == nil)
 
 			if diff := cmp.Diff(tt.wantUser, resp.GetUser(), protocmp.Transform()); diff != "" {
 				t.Errorf("UpdateProfile() user (-want +got):\n%s", diff)
 			}
 
-			if diff := cmp.Diff(tt.wantEvents, f.bus.published()); diff != "" {
-				t.Errorf("published (-want +got):\n%s", diff)
+			if tt.publish {
+				f.wantPublished(t, profileUpdated("display_name"))
 			}
 		})
 	}
@@ -255,25 +259,31 @@ func TestListSessions(t *testing.T) {
 	}
 }
 
+// revokeCase is a RevokeSession call and what it must do.
+type revokeCase struct {
+	name       string
+	role       string // "" for no identity
+	owner      string
+	lookupErr  error
+	revoke     bool // whether the session must be revoked
+	live       bool // RevokeSession's answer: the session was live
+	revokeErr  error
+	publish    bool // whether auth.session_revoked must be published
+	publishErr error
+	want       outcome
+}
+
 func TestRevokeSession(t *testing.T) {
 	t.Parallel()
 
-	const target = "sess_01jptarget"
-
-	tests := []struct {
-		name      string
-		role      string // "" for no identity
-		owner     string
-		lookupErr error
-		revoke    bool // whether the session must be revoked
-		revokeErr error
-		want      outcome
-	}{
-		{name: "own", role: "user", owner: callerID, revoke: true, want: succeeded},
+	tests := []revokeCase{
+		{name: "own", role: "user", owner: callerID, revoke: true, live: true, publish: true, want: succeeded},
+		{name: "own, already ended", role: "user", owner: callerID, revoke: true, want: succeeded},
 		{name: "own, store down", role: "user", owner: callerID, revoke: true, revokeErr: errStore, want: failedAsIs},
+		{name: "own, publish fails", role: "user", owner: callerID, revoke: true, live: true, publish: true, publishErr: errStore, want: failedAsIs},
 		{name: "someone else's as user", role: "user", owner: otherID, want: notFound},
 		{name: "someone else's without permissions", role: roleNobody, owner: otherID, want: notFound},
-		{name: "someone else's as admin", role: "admin", owner: otherID, revoke: true, want: succeeded},
+		{name: "someone else's as admin", role: "admin", owner: otherID, revoke: true, live: true, publish: true, want: succeeded},
 		{name: "unknown", role: "user", lookupErr: errors.NotFound("session not found"), want: notFound},
 		{name: "unknown as admin", role: "admin", lookupErr: errors.NotFound("session not found"), want: notFound},
 		{name: "lookup fails", role: "user", lookupErr: errStore, want: failedAsIs},
@@ -285,23 +295,55 @@ func TestRevokeSession(t *testing.T) {
 			t.Parallel()
 
 			f := newFixture(t)
-			f.repo.EXPECT().Session(gomock.Any(), target).Return(models.Session{ID: target, UserID: tt.owner}, tt.lookupErr)
-
-			if tt.revoke {
-				f.repo.EXPECT().RevokeSession(gomock.Any(), target, testNow).Return(true, tt.revokeErr)
-			}
+			expectRevoke(f, tt)
 
 			ctx := clientCtx(t)
 			if tt.role != "" {
 				ctx = asCaller(t, callerID, tt.role)
 			}
 
-			resp, err := f.svc.RevokeSession(ctx, &authv1.RevokeSessionRequest{SessionId: target})
+			resp, err := f.svc.RevokeSession(ctx, &authv1.RevokeSessionRequest{SessionId: revokeTarget})
 			wantOutcome(t, "RevokeSession", err, tt.want)
 
 			if (resp != nil) != (err == nil) {
 				t.Errorf("RevokeSession() = %v, %v; want a response exactly on success", resp, err)
 			}
+
+			wantRevoked(t, f, tt)
 		})
+	}
+}
+
+const revokeTarget = "sess_01jptarget"
+
+// expectRevoke expects the session lookup of tc and, when tc revokes, the
+// revocation and its event in one transaction.
+func expectRevoke(f *fixture, tc revokeCase) {
+	f.repo.EXPECT().Session(gomock.Any(), revokeTarget).Return(models.Session{ID: revokeTarget, UserID: tc.owner}, tc.lookupErr)
+
+	if !tc.revoke {
+		return
+	}
+
+	f.expectTx()
+
+	revoke := f.tx.EXPECT().RevokeSession(gomock.Any(), revokeTarget, testNow).Return(tc.live, tc.revokeErr)
+	if tc.publish {
+		f.expectPublish(tc.publishErr).After(revoke)
+	}
+}
+
+// wantRevoked checks the transaction of tc committed exactly when the call
+// succeeded, and announced the session's end, ordered by its owner (not
+// the caller, who may be an admin), when it ended it.
+func wantRevoked(t *testing.T, f *fixture, tc revokeCase) {
+	t.Helper()
+
+	if tc.revoke {
+		f.wantCommitted(t, tc.want == succeeded)
+	}
+
+	if tc.publish {
+		f.wantPublished(t, sessionRevoked(tc.owner, revokeTarget))
 	}
 }

@@ -3,7 +3,6 @@ package service_test
 import (
 	"context"
 	"log/slog"
-	"math"
 	"testing"
 	"time"
 
@@ -11,6 +10,7 @@ import (
 
 	authv1 "github.com/modulith/modulith/gen/go/auth/v1"
 	"github.com/modulith/modulith/internal/errors"
+	"github.com/modulith/modulith/internal/events"
 	"github.com/modulith/modulith/modules/auth/internal/models"
 )
 
@@ -72,9 +72,10 @@ func TestRefreshTokenRefuses(t *testing.T) {
 	expired.ExpiresAt = testNow
 
 	tests := []struct {
-		name   string
-		expect func(f *fixture)
-		want   outcome
+		name       string
+		expect     func(f *fixture)
+		want       outcome
+		wantEvents []events.Event
 	}{
 		{name: "unknown", want: invalidToken, expect: func(f *fixture) {
 			expectUnusable(f)
@@ -84,15 +85,12 @@ func TestRefreshTokenRefuses(t *testing.T) {
 			expectUnusable(f)
 			f.tx.EXPECT().RefreshToken(gomock.Any(), sha(presented)).Return(models.RefreshToken{SessionID: "sess_01jpana", ExpiresAt: testNow}, nil)
 		}},
-		{name: "used before", want: reusedToken, expect: func(f *fixture) {
-			expectUnusable(f)
-			f.tx.EXPECT().RefreshToken(gomock.Any(), sha(presented)).Return(models.RefreshToken{SessionID: "sess_01jpana", UsedAt: &usedAt}, nil)
-			f.tx.EXPECT().RevokeSession(gomock.Any(), "sess_01jpana", testNow).Return(true, nil)
-		}},
+		{
+			name: "used before", want: reusedToken, wantEvents: []events.Event{sessionRevoked(anaUser().ID, "sess_01jpana")},
+			expect: func(f *fixture) { expectReuse(f, usedAt, true, nil) },
+		},
 		{name: "used before, session already ended", want: reusedToken, expect: func(f *fixture) {
-			expectUnusable(f)
-			f.tx.EXPECT().RefreshToken(gomock.Any(), sha(presented)).Return(models.RefreshToken{SessionID: "sess_01jpana", UsedAt: &usedAt}, nil)
-			f.tx.EXPECT().RevokeSession(gomock.Any(), "sess_01jpana", testNow).Return(false, nil)
+			expectReuse(f, usedAt, false, nil)
 		}},
 		{name: "session revoked", want: invalidToken, expect: func(f *fixture) {
 			f.tx.EXPECT().UseRefreshToken(gomock.Any(), sha(presented), testNow).Return(revoked.ID, nil)
@@ -122,6 +120,7 @@ func TestRefreshTokenRefuses(t *testing.T) {
 			}
 
 			f.wantCommitted(t, true)
+			f.wantPublished(t, tt.wantEvents...)
 		})
 	}
 }
@@ -131,15 +130,38 @@ func expectUnusable(f *fixture) {
 	f.tx.EXPECT().UseRefreshToken(gomock.Any(), sha(presented), testNow).Return("", errors.NotFound("refresh token not found"))
 }
 
+// expectReuse expects the presented token to turn out used at usedAt and
+// its session, anaSession, to be revoked in the transaction (live: it was
+// still live); a live session's end is announced, answering publishErr.
+func expectReuse(f *fixture, usedAt time.Time, live bool, publishErr error) {
+	session := anaSession()
+	calls := []any{
+		f.tx.EXPECT().UseRefreshToken(gomock.Any(), sha(presented), testNow).Return("", errors.NotFound("refresh token not found")),
+		f.tx.EXPECT().RefreshToken(gomock.Any(), sha(presented)).Return(models.RefreshToken{SessionID: session.ID, UsedAt: &usedAt}, nil),
+		f.tx.EXPECT().Session(gomock.Any(), session.ID).Return(session, nil),
+		f.tx.EXPECT().RevokeSession(gomock.Any(), session.ID, testNow).Return(live, nil),
+	}
+
+	if live {
+		calls = append(calls, f.expectPublish(publishErr))
+	}
+
+	gomock.InOrder(calls...)
+}
+
+func sessionRevoked(userID, sessionID string) events.Event {
+	return events.Event{Name: events.SessionRevokedEvent, OrderingKey: userID, Payload: map[string]any{
+		events.KeyUserID: userID, events.KeySessionID: sessionID,
+	}}
+}
+
 func TestRefreshTokenReuseIsLogged(t *testing.T) {
 	t.Parallel()
 
 	usedAt := testNow.Add(-time.Minute)
 	f := newFixture(t)
 	f.expectTx()
-	expectUnusable(f)
-	f.tx.EXPECT().RefreshToken(gomock.Any(), gomock.Any()).Return(models.RefreshToken{SessionID: "sess_01jpana", UsedAt: &usedAt}, nil)
-	f.tx.EXPECT().RevokeSession(gomock.Any(), gomock.Any(), gomock.Any()).Return(true, nil)
+	expectReuse(f, usedAt, true, nil)
 
 	if _, err := f.svc.RefreshToken(clientCtx(t), refreshReq()); err == nil {
 		t.Fatal("RefreshToken() = nil error, want AUTH_TOKEN_REUSED")
@@ -170,10 +192,21 @@ func TestRefreshTokenStoreErrors(t *testing.T) {
 			expectUnusable(f)
 			f.tx.EXPECT().RefreshToken(gomock.Any(), gomock.Any()).Return(models.RefreshToken{}, errStore)
 		}},
+		{name: "session lookup on reuse", expect: func(f *fixture) {
+			expectUnusable(f)
+			f.tx.EXPECT().RefreshToken(gomock.Any(), gomock.Any()).Return(models.RefreshToken{SessionID: session.ID, UsedAt: &usedAt}, nil)
+			f.tx.EXPECT().Session(gomock.Any(), session.ID).Return(models.Session{}, errStore)
+		}},
 		{name: "revoke on reuse", expect: func(f *fixture) {
 			expectUnusable(f)
 			f.tx.EXPECT().RefreshToken(gomock.Any(), gomock.Any()).Return(models.RefreshToken{SessionID: session.ID, UsedAt: &usedAt}, nil)
+			f.tx.EXPECT().Session(gomock.Any(), session.ID).Return(session, nil)
 			f.tx.EXPECT().RevokeSession(gomock.Any(), gomock.Any(), gomock.Any()).Return(false, errStore)
+		}},
+		{name: "publish on reuse", expect: func(f *fixture) {
+			// The revocation rolls back with its event: the next reuse
+			// detects the theft again and retries both.
+			expectReuse(f, usedAt, true, errStore)
 		}},
 		{name: "session lookup", expect: func(f *fixture) {
 			f.tx.EXPECT().UseRefreshToken(gomock.Any(), gomock.Any(), gomock.Any()).Return(session.ID, nil)
@@ -224,25 +257,43 @@ func TestRefreshTokenAccessTokenFails(t *testing.T) {
 	wantDomainErr(t, "RefreshToken", err, errors.TypeInternal, errors.CodeInternal)
 }
 
-// TestLogout checks the caller's session, or all its sessions, end.
+// TestLogout checks the caller's session, or all its sessions, end in one
+// transaction that announces each session it ended.
 func TestLogout(t *testing.T) {
 	t.Parallel()
 
+	ids := []string{callerSession, "sess_01jpphone", "sess_01jplaptop"}
+
 	tests := []struct {
-		name    string
-		all     bool
-		revoked bool  // RevokeSession's answer
-		count   int64 // RevokeUserSessions's answer
-		repoErr error
-		want    int32
+		name   string
+		all    bool
+		expect func(f *fixture)
+		want   int32 // sessions revoked, on success
+		err    error
+		events []events.Event // published, committed or not
 	}{
-		{name: "this session", revoked: true, want: 1},
-		{name: "this session already ended", want: 0},
-		{name: "this session, store down", repoErr: errStore},
-		{name: "all sessions", all: true, count: 3, want: 3},
-		{name: "all sessions, none live", all: true},
-		{name: "all sessions beyond int32", all: true, count: math.MaxInt32 + 1, want: math.MaxInt32},
-		{name: "all sessions, store down", all: true, repoErr: errStore},
+		{
+			name: "this session", want: 1, events: []events.Event{sessionRevoked(callerID, callerSession)},
+			expect: func(f *fixture) { expectLogout(f, true, nil, nil) },
+		},
+		{name: "this session already ended", expect: func(f *fixture) { expectLogout(f, false, nil, nil) }},
+		{name: "this session, store down", err: errStore, expect: func(f *fixture) { expectLogout(f, false, errStore, nil) }},
+		{
+			name: "this session, publish fails", err: errStore, events: []events.Event{sessionRevoked(callerID, callerSession)},
+			expect: func(f *fixture) { expectLogout(f, true, nil, errStore) },
+		},
+		{
+			name: "all sessions", all: true, want: 3, events: revokedEvents(ids...),
+			expect: func(f *fixture) { expectLogoutAll(f, ids, nil, nil, nil, nil) },
+		},
+		{name: "all sessions, none live", all: true, expect: func(f *fixture) { expectLogoutAll(f, nil, nil) }},
+		{name: "all sessions, store down", all: true, err: errStore, expect: func(f *fixture) { expectLogoutAll(f, nil, errStore) }},
+		{
+			// The first event is stored, the second is not: the whole
+			// logout rolls back and the third is never attempted.
+			name: "all sessions, second publish fails", all: true, err: errStore, events: revokedEvents(ids[:2]...),
+			expect: func(f *fixture) { expectLogoutAll(f, ids, nil, nil, errStore) },
+		},
 	}
 
 	for _, tt := range tests {
@@ -250,18 +301,49 @@ func TestLogout(t *testing.T) {
 			t.Parallel()
 
 			f := newFixture(t)
-			if tt.all {
-				f.repo.EXPECT().RevokeUserSessions(gomock.Any(), callerID, testNow).Return(tt.count, tt.repoErr)
-			} else {
-				f.repo.EXPECT().RevokeSession(gomock.Any(), callerSession, testNow).Return(tt.revoked, tt.repoErr)
-			}
+			f.expectTx()
+			tt.expect(f)
 
 			resp, err := f.svc.Logout(asCaller(t, callerID, "user"), logoutReq(tt.all))
-			if !errors.Is(err, tt.repoErr) || resp.GetRevoked() != tt.want {
-				t.Errorf("Logout(all=%t) = %v, %v; want revoked %d, error %v", tt.all, resp, err, tt.want, tt.repoErr)
+			if !errors.Is(err, tt.err) || resp.GetRevoked() != tt.want {
+				t.Errorf("Logout(all=%t) = %v, %v; want revoked %d, error %v", tt.all, resp, err, tt.want, tt.err)
 			}
+
+			f.wantCommitted(t, tt.err == nil)
+			f.wantPublished(t, tt.events...)
 		})
 	}
+}
+
+// expectLogout expects the caller's session to be revoked in the
+// transaction (live: it was live; revokeErr: the store failed) and, when it
+// ended, its end announced, answering publishErr.
+func expectLogout(f *fixture, live bool, revokeErr, publishErr error) {
+	revoke := f.tx.EXPECT().RevokeSession(gomock.Any(), callerSession, testNow).Return(live, revokeErr)
+	if live && revokeErr == nil {
+		f.expectPublish(publishErr).After(revoke)
+	}
+}
+
+// expectLogoutAll expects the caller's sessions to be revoked in the
+// transaction, ending live (or failing with revokeErr), then one
+// publication per answer in publishErrs, in order.
+func expectLogoutAll(f *fixture, live []string, revokeErr error, publishErrs ...error) {
+	calls := []any{f.tx.EXPECT().RevokeUserSessions(gomock.Any(), callerID, testNow).Return(live, revokeErr)}
+	for _, err := range publishErrs {
+		calls = append(calls, f.expectPublish(err))
+	}
+
+	gomock.InOrder(calls...)
+}
+
+func revokedEvents(sessionIDs ...string) []events.Event {
+	var out []events.Event
+	for _, id := range sessionIDs {
+		out = append(out, sessionRevoked(callerID, id))
+	}
+
+	return out
 }
 
 func TestLogoutRequiresIdentity(t *testing.T) {

@@ -18,7 +18,8 @@ WHERE user_id = @user_id AND revoked_at IS NULL AND expires_at > @now
 ORDER BY created_at DESC;
 
 -- name: RevokeSession :execrows
-UPDATE auth.sessions SET revoked_at = @now::timestamptz WHERE id = @id AND revoked_at IS NULL;
+UPDATE auth.sessions SET revoked_at = @now::timestamptz
+WHERE id = @id AND revoked_at IS NULL AND expires_at > @now::timestamptz;
 
 -- name: RevokeUserSessions :many
 UPDATE auth.sessions SET revoked_at = @now::timestamptz

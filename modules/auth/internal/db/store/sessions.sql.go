@@ -167,7 +167,8 @@ func (q *Queries) ListActiveSessions(ctx context.Context, arg ListActiveSessions
 }
 
 const revokeSession = `-- name: RevokeSession :execrows
-UPDATE auth.sessions SET revoked_at = $1::timestamptz WHERE id = $2 AND revoked_at IS NULL
+UPDATE auth.sessions SET revoked_at = $1::timestamptz
+WHERE id = $2 AND revoked_at IS NULL AND expires_at > $1::timestamptz
 `
 
 type RevokeSessionParams struct {

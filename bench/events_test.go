@@ -1,0 +1,419 @@
+package bench
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/modulith/modulith/internal/events"
+	"github.com/modulith/modulith/internal/migration"
+	"github.com/modulith/modulith/internal/testutil"
+)
+
+// eventsConfig is the bus configuration the benchmarks run with: the
+// defaults, on the transport given.
+func eventsConfig(transport string) events.Config {
+	return events.Config{
+		Transport: transport, NATSURL: "nats://127.0.0.1:4222", Consume: true,
+		MaxAttempts: 10, BackoffBase: time.Second, BackoffMax: 10 * time.Minute, Retention: 168 * time.Hour,
+		Workers: 2, BatchSize: 32, PollInterval: time.Second, HandlerTimeout: 30 * time.Second,
+	}
+}
+
+// eventsDB is a database with the bus's schema and a baseline table.
+func eventsDB(b *testing.B) *pgxpool.Pool {
+	b.Helper()
+
+	db := testutil.NewDatabase(b, migration.Source{Module: events.SchemaName, Migrations: events.Migrations()})
+
+	pc, err := pgxpool.ParseConfig(db.DSN)
+	if err != nil {
+		b.Fatal(err)
+	}
+
+	pc.MaxConns = 25
+
+	pool, err := pgxpool.NewWithConfig(context.Background(), pc)
+	if err != nil {
+		b.Fatal(err)
+	}
+
+	b.Cleanup(pool.Close)
+
+	_, err = pool.Exec(context.Background(), `CREATE TABLE baseline_events (
+		id bigserial PRIMARY KEY, name text NOT NULL, payload jsonb NOT NULL,
+		created_at timestamptz NOT NULL DEFAULT now(), done boolean NOT NULL DEFAULT false)`)
+	if err != nil {
+		b.Fatal(err)
+	}
+
+	return pool
+}
+
+func newBus(b *testing.B, pool *pgxpool.Pool, transport string) *events.Bus {
+	b.Helper()
+
+	bus, err := events.New(pool, eventsConfig(transport), []byte(secret), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		b.Fatal(err)
+	}
+
+	return bus
+}
+
+func startBus(b *testing.B, bus *events.Bus) {
+	b.Helper()
+
+	if err := bus.Start(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+
+	b.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+
+		_ = bus.Close(ctx)
+	})
+}
+
+var benchPayload = map[string]any{"user_id": "user_01m7y8sgkde0kr97y8kcjykkyv", "email": "ada@example.com"}
+
+// runConcurrently calls fn b.N times from `concurrency` goroutines and
+// returns the elapsed time.
+func runConcurrently(b *testing.B, fn func(ctx context.Context) error) time.Duration {
+	b.Helper()
+
+	var (
+		next    atomic.Int64
+		wg      sync.WaitGroup
+		failure atomic.Value
+	)
+
+	b.ResetTimer()
+
+	start := time.Now()
+
+	for range concurrency {
+		wg.Go(func() {
+			for next.Add(1) <= int64(b.N) {
+				if err := fn(context.Background()); err != nil {
+					failure.Store(err)
+
+					return
+				}
+			}
+		})
+	}
+
+	wg.Wait()
+
+	elapsed := time.Since(start)
+
+	b.StopTimer()
+
+	if err, ok := failure.Load().(error); ok {
+		b.Fatal(err)
+	}
+
+	return elapsed
+}
+
+// BenchmarkOutboxPublish measures events committed per second, each in its
+// own transaction from 16 concurrent publishers (PublishTx: outbox row,
+// delivery row, NOTIFY), against a plain INSERT of the same payload per
+// transaction. Goal: ≥ 5,000 events/s.
+func BenchmarkOutboxPublish(b *testing.B) {
+	pool := eventsDB(b)
+	bus := newBus(b, pool, events.TransportPostgres)
+
+	if err := bus.Subscribe("bench", "bench.published", func(context.Context, events.Event) error { return nil }); err != nil {
+		b.Fatal(err)
+	}
+
+	// Register the subscription without consuming, so publishing fans out.
+	registerOnly(b, pool)
+
+	var base float64
+
+	b.Run("baseline-insert", func(b *testing.B) {
+		elapsed := runConcurrently(b, func(ctx context.Context) error {
+			return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+				_, err := tx.Exec(ctx, `INSERT INTO baseline_events (name, payload) VALUES ($1, $2)`, "bench.published", benchPayload)
+
+				return err
+			})
+		})
+		base = float64(b.N) / elapsed.Seconds()
+		b.ReportMetric(base, "events/s")
+	})
+	b.Run("publish-tx", func(b *testing.B) {
+		elapsed := runConcurrently(b, func(ctx context.Context) error {
+			return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+				return bus.PublishTx(ctx, tx, events.Event{Name: "bench.published", Payload: benchPayload})
+			})
+		})
+		rate := float64(b.N) / elapsed.Seconds()
+		b.ReportMetric(rate, "events/s")
+
+		if base > 0 {
+			b.ReportMetric(rate/base, "x-baseline")
+		}
+	})
+}
+
+// registerOnly registers subscriber "bench" for bench.published directly,
+// as a process running it would, without starting delivery.
+func registerOnly(b *testing.B, pool *pgxpool.Pool) {
+	b.Helper()
+
+	_, err := pool.Exec(context.Background(),
+		`INSERT INTO events.subscriptions (subscriber, event_name) VALUES ('bench', 'bench.published') ON CONFLICT DO NOTHING`)
+	if err != nil {
+		b.Fatal(err)
+	}
+}
+
+// BenchmarkDelivery measures events delivered per second on PostgreSQL: b.N
+// events are stored first, then one process's dispatchers drain them (a
+// no-op handler). The baseline is a hand-written SKIP LOCKED queue doing the
+// least a worker can: claim 32 rows, mark them done, commit. Goal: ≥ 2,000
+// events/s.
+func BenchmarkDelivery(b *testing.B) {
+	b.Run("baseline-skip-locked", func(b *testing.B) {
+		pool := eventsDB(b)
+		seedBaseline(b, pool, b.N)
+		b.ResetTimer()
+
+		start := time.Now()
+
+		drainBaseline(b, pool)
+		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "events/s")
+	})
+	b.Run("postgres", func(b *testing.B) {
+		measureDelivery(b, events.TransportPostgres)
+	})
+}
+
+func seedBaseline(b *testing.B, pool *pgxpool.Pool, n int) {
+	b.Helper()
+
+	_, err := pool.Exec(context.Background(),
+		`INSERT INTO baseline_events (name, payload) SELECT 'bench', $1 FROM generate_series(1, $2)`, benchPayload, n)
+	if err != nil {
+		b.Fatal(err)
+	}
+}
+
+func drainBaseline(b *testing.B, pool *pgxpool.Pool) {
+	b.Helper()
+
+	var wg sync.WaitGroup
+
+	for range 2 {
+		wg.Go(func() {
+			for {
+				n := 0
+
+				err := pgx.BeginFunc(context.Background(), pool, func(tx pgx.Tx) error {
+					tag, err := tx.Exec(context.Background(), `UPDATE baseline_events SET done = true WHERE id IN (
+						SELECT id FROM baseline_events WHERE NOT done ORDER BY id LIMIT 32 FOR UPDATE SKIP LOCKED)`)
+					n = int(tag.RowsAffected())
+
+					return err
+				})
+				if err != nil {
+					b.Error(err)
+
+					return
+				}
+
+				if n == 0 {
+					return
+				}
+			}
+		})
+	}
+
+	wg.Wait()
+}
+
+// measureDelivery publishes b.N events, then starts a bus and times how
+// long it takes to handle them all.
+func measureDelivery(b *testing.B, transport string) {
+	b.Helper()
+
+	pool := eventsDB(b)
+	bus := newBus(b, pool, transport)
+
+	var handledN atomic.Int64
+
+	done := make(chan struct{})
+
+	err := bus.Subscribe("bench", "bench.delivered", func(context.Context, events.Event) error {
+		if handledN.Add(1) == int64(b.N) {
+			close(done)
+		}
+
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+
+	_, err = pool.Exec(context.Background(),
+		`INSERT INTO events.subscriptions (subscriber, event_name) VALUES ('bench', 'bench.delivered')`)
+	if err != nil {
+		b.Fatal(err)
+	}
+
+	publishMany(b, pool, bus, "bench.delivered", b.N)
+	b.ResetTimer()
+
+	start := time.Now()
+
+	startBus(b, bus)
+
+	select {
+	case <-done:
+	case <-time.After(5 * time.Minute):
+		b.Fatalf("handled %d of %d events in 5 minutes", handledN.Load(), b.N)
+	}
+
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "events/s")
+}
+
+// publishMany stores n events, 100 per transaction.
+func publishMany(b *testing.B, pool *pgxpool.Pool, bus *events.Bus, name string, n int) {
+	b.Helper()
+
+	for done := 0; done < n; {
+		batch := min(100, n-done)
+
+		err := pgx.BeginFunc(context.Background(), pool, func(tx pgx.Tx) error {
+			for range batch {
+				if err := bus.PublishTx(context.Background(), tx, events.Event{Name: name, Payload: benchPayload}); err != nil {
+					return err
+				}
+			}
+
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+
+		done += batch
+	}
+}
+
+// BenchmarkWakeUp measures the latency from the commit of an event to the
+// start of its handler in another goroutine, one event at a time (an idle
+// system woken by NOTIFY, not by polling), against a bare LISTEN/NOTIFY
+// round trip. Goal: p99 < 50 ms.
+func BenchmarkWakeUp(b *testing.B) {
+	b.Run("baseline-listen-notify", func(b *testing.B) {
+		pool := eventsDB(b)
+		reportLatencies(b, notifyRoundTrips(b, pool))
+	})
+	b.Run("postgres", func(b *testing.B) {
+		reportLatencies(b, wakeUps(b, events.TransportPostgres))
+	})
+}
+
+func reportLatencies(b *testing.B, lat []time.Duration) {
+	b.Helper()
+
+	slices.Sort(lat)
+	b.ReportMetric(float64(percentile(lat, 0.50).Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(percentile(lat, 0.99).Microseconds())/1000, "p99-ms")
+}
+
+// wakeUps publishes b.N events one by one, each after the previous was
+// handled, and returns the latencies from Publish (which commits) to the
+// start of the handler.
+func wakeUps(b *testing.B, transport string) []time.Duration {
+	b.Helper()
+
+	pool := eventsDB(b)
+	bus := newBus(b, pool, transport)
+	arrived := make(chan time.Time, 1)
+
+	err := bus.Subscribe("bench", "bench.woken", func(context.Context, events.Event) error {
+		arrived <- time.Now()
+
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+
+	startBus(b, bus)
+	time.Sleep(100 * time.Millisecond) // let the listener settle
+
+	lat := make([]time.Duration, 0, b.N)
+
+	b.ResetTimer()
+
+	for range b.N {
+		sent := time.Now()
+
+		if err := bus.Publish(context.Background(), events.Event{Name: "bench.woken", Payload: benchPayload}); err != nil {
+			b.Fatal(err)
+		}
+
+		select {
+		case at := <-arrived:
+			lat = append(lat, at.Sub(sent))
+		case <-time.After(10 * time.Second):
+			b.Fatal("event not handled within 10s")
+		}
+	}
+
+	return lat
+}
+
+// notifyRoundTrips measures from sending a NOTIFY to its receipt by a
+// listening connection.
+func notifyRoundTrips(b *testing.B, pool *pgxpool.Pool) []time.Duration {
+	b.Helper()
+
+	ctx := context.Background()
+
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Release()
+
+	if _, err := conn.Exec(ctx, "LISTEN bench_baseline"); err != nil {
+		b.Fatal(err)
+	}
+
+	lat := make([]time.Duration, 0, b.N)
+
+	b.ResetTimer()
+
+	for range b.N {
+		sent := time.Now()
+
+		if _, err := pool.Exec(ctx, "SELECT pg_notify('bench_baseline', '')"); err != nil {
+			b.Fatal(err)
+		}
+
+		if _, err := conn.Conn().WaitForNotification(ctx); err != nil {
+			b.Fatal(err)
+		}
+
+		lat = append(lat, time.Since(sent))
+	}
+
+	return lat
+}

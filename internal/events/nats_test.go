@@ -1,0 +1,411 @@
+package events_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/modulith/modulith/internal/events"
+)
+
+func TestNATSDeliversEachEventOnceToEverySubscriber(t *testing.T) {
+	t.Parallel()
+
+	env := newNATSEnv(t)
+	env.withEffects()
+
+	bus := env.replica(env.config())
+	counter := newHandledCounter()
+
+	for _, sub := range []string{"alpha", "beta"} {
+		subscribe(t, bus, sub, "order.placed", counter.handler(sub, "only"))
+	}
+
+	env.start(bus)
+
+	const n = 40
+
+	for range n {
+		env.publish(bus, events.Event{Name: "order.placed"})
+	}
+
+	eventually(t, "every delivery delivered", func() bool { return env.delivered() == 2*n })
+	env.awaitStreamEmpty()
+
+	counter.check(t, 2*n)
+	env.checkEffects(2*n, n)
+	env.checkPublishedOnce(2 * n)
+
+	if got := env.count("SELECT count(*) FROM events.processed"); got != 2*n {
+		t.Errorf("processed records = %d, want %d", got, 2*n)
+	}
+}
+
+func TestNATSSecretIsSealedInTheStream(t *testing.T) {
+	t.Parallel()
+
+	env := newNATSEnv(t)
+	bus := env.replica(env.config())
+	subject := env.prefix + ".mailer." + events.MagicCodeRequestedEvent
+
+	type seen struct {
+		event events.Event
+		raw   []byte
+	}
+
+	got := make(chan seen, 1)
+
+	subscribe(t, bus, "mailer", events.MagicCodeRequestedEvent, func(ctx context.Context, e events.Event) error {
+		// Not acked yet: the message is still in the stream.
+		s, err := env.js.Stream(ctx, env.stream)
+		if err != nil {
+			return fmt.Errorf("stream: %w", err)
+		}
+
+		raw, err := s.GetLastMsgForSubject(ctx, subject)
+		if err != nil {
+			return fmt.Errorf("raw message: %w", err)
+		}
+
+		got <- seen{event: e, raw: raw.Data}
+
+		return nil
+	})
+	env.start(bus)
+
+	const code = "482913"
+
+	e := events.Event{ID: newEventID(t), Name: events.MagicCodeRequestedEvent, Secret: events.CodeSecret(code)}
+	env.publish(bus, e)
+
+	s := receive(t, got)
+	if diff := cmp.Diff(events.CodeSecret(code), s.event.Secret); diff != "" {
+		t.Errorf("handler's Secret (-want +got):\n%s", diff)
+	}
+
+	if !bytes.Contains(s.raw, []byte(e.ID)) {
+		t.Fatalf("raw message %s does not name event %s: not the delivery's message", s.raw, e.ID)
+	}
+
+	if bytes.Contains(s.raw, []byte(code)) {
+		t.Errorf("raw JetStream message holds the secret in clear text: %s", s.raw)
+	}
+}
+
+func TestNATSReplicasHandleEachEventOnce(t *testing.T) {
+	t.Parallel()
+
+	env := newNATSEnv(t)
+	env.withEffects()
+
+	const total = 300
+
+	counter := newHandledCounter()
+	buses := make([]*events.Bus, 3)
+
+	for i := range buses {
+		buses[i] = env.replica(env.config())
+		subscribe(t, buses[i], "worker", "job.queued", counter.handler("worker", fmt.Sprint("replica-", i)))
+	}
+
+	// A backlog that the three relays race for as they start (the
+	// subscription is registered as a replica that ran before would have),
+	// then events published while they all run.
+	env.exec("INSERT INTO events.subscriptions (subscriber, event_name) VALUES ('worker', 'job.queued')")
+	publishAcross(t, buses, total/2)
+
+	for _, bus := range buses {
+		env.start(bus)
+	}
+
+	publishAcross(t, buses, total/2)
+
+	eventually(t, "every delivery delivered", func() bool { return env.delivered() == total })
+	env.awaitStreamEmpty()
+
+	counter.check(t, total)
+	env.checkEffects(total, total)
+	env.checkPublishedOnce(total)
+
+	counter.mu.Lock()
+	t.Logf("runs by replica: %v", counter.by)
+	counter.mu.Unlock()
+}
+
+// TestNATSRelaysCarryEverySubscribersDeliveries starts three replicas at
+// once, each running a subscriber of its own, on a backlog: every relay
+// claims deliveries of every subscriber, and each is still published and
+// handled once.
+func TestNATSRelaysCarryEverySubscribersDeliveries(t *testing.T) {
+	t.Parallel()
+
+	env := newNATSEnv(t)
+	env.withEffects()
+
+	const n = 100
+
+	subscribers := []string{"audit", "billing", "search"}
+	counter := newHandledCounter()
+	buses := make([]*events.Bus, len(subscribers))
+
+	for i, sub := range subscribers {
+		buses[i] = env.replica(env.config())
+		subscribe(t, buses[i], sub, "job.queued", counter.handler(sub, sub))
+		env.exec("INSERT INTO events.subscriptions (subscriber, event_name) VALUES ($1, 'job.queued')", sub)
+	}
+
+	publishAcross(t, buses, n)
+
+	var wg sync.WaitGroup
+
+	for _, bus := range buses {
+		ctx := events.WithNATSNames(t.Context(), env.stream, env.prefix)
+
+		wg.Go(func() {
+			if err := bus.Start(ctx); err != nil {
+				t.Errorf("Start() = %v", err)
+			}
+		})
+	}
+
+	wg.Wait()
+
+	for _, bus := range buses {
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+			defer cancel()
+
+			if err := bus.Close(ctx); err != nil {
+				t.Errorf("Close() = %v", err)
+			}
+		})
+	}
+
+	total := len(subscribers) * n
+
+	eventually(t, "every delivery delivered", func() bool { return env.delivered() == total })
+	env.awaitStreamEmpty()
+
+	counter.check(t, total)
+	env.checkEffects(total, n)
+	env.checkPublishedOnce(uint64(total))
+}
+
+func TestNATSFailingHandlerBacksOffDiesAndIsRedriven(t *testing.T) {
+	t.Parallel()
+
+	env := newNATSEnv(t)
+	env.withEffects()
+
+	cfg := env.config()
+	cfg.MaxAttempts = 3
+	cfg.BackoffBase = 100 * time.Millisecond
+	cfg.BackoffMax = 400 * time.Millisecond
+
+	var failing atomic.Bool
+
+	failing.Store(true)
+
+	runs := make(chan attemptRun, 16)
+	bus := env.replica(cfg)
+
+	subscribe(t, bus, "flaky", "order.placed", func(ctx context.Context, e events.Event) error {
+		runs <- attemptRun{attempt: e.Attempt, at: time.Now()}
+
+		if err := recordEffect(ctx, e); err != nil {
+			return err
+		}
+
+		if failing.Load() {
+			return fmt.Errorf("attempt %d: %w", e.Attempt, errUnavailable)
+		}
+
+		return nil
+	})
+	env.start(bus)
+
+	e := events.Event{ID: newEventID(t), Name: "order.placed"}
+	env.publish(bus, e)
+
+	d := env.awaitState("flaky", e.ID, events.StateDead)
+	if d.Attempts != cfg.MaxAttempts || !strings.Contains(d.LastError, "attempt 3") {
+		t.Errorf("dead delivery: attempts %d, last error %q; want %d attempts and the third attempt's error",
+			d.Attempts, d.LastError, cfg.MaxAttempts)
+	}
+
+	checkBackoff(t, runs, cfg.BackoffBase)
+
+	env.awaitStreamEmpty() // terminated, not left for redelivery
+
+	if got := env.effects(e.ID); len(got) != 0 {
+		t.Errorf("effects of failed attempts %v stayed", got)
+	}
+
+	failing.Store(false)
+
+	if n, err := bus.Redrive(t.Context(), "flaky", e.ID); err != nil || n != 1 {
+		t.Fatalf("Redrive() = %d, %v; want 1, nil", n, err)
+	}
+
+	env.awaitState("flaky", e.ID, events.StateDelivered)
+
+	if r := receive(t, runs); r.attempt != 1 {
+		t.Errorf("redriven run is attempt %d, want 1", r.attempt)
+	}
+
+	if got := env.effects(e.ID); !cmp.Equal(got, []int{1}) {
+		t.Errorf("effects after redrive = attempts %v, want [1]", got)
+	}
+}
+
+// TestNATSRedeliveryAfterCommitIsSkipped stands for a crash between the
+// commit and the ack: the same message comes again.
+func TestNATSRedeliveryAfterCommitIsSkipped(t *testing.T) {
+	t.Parallel()
+
+	env := newNATSEnv(t)
+	env.withEffects()
+
+	bus := env.replica(env.config())
+	subject := env.prefix + ".ledger.order.placed"
+	raw := make(chan *jetstream.RawStreamMsg, 1)
+
+	var runs atomic.Int32
+
+	subscribe(t, bus, "ledger", "order.placed", func(ctx context.Context, e events.Event) error {
+		if runs.Add(1) == 1 {
+			s, err := env.js.Stream(ctx, env.stream)
+			if err != nil {
+				return fmt.Errorf("stream: %w", err)
+			}
+
+			m, err := s.GetLastMsgForSubject(ctx, subject)
+			if err != nil {
+				return fmt.Errorf("raw message: %w", err)
+			}
+
+			raw <- m
+		}
+
+		return recordEffect(ctx, e)
+	})
+	env.start(bus)
+
+	e := events.Event{ID: newEventID(t), Name: "order.placed"}
+	env.publish(bus, e)
+	env.awaitState("ledger", e.ID, events.StateDelivered)
+
+	m := receive(t, raw)
+	redeliver := func() {
+		t.Helper()
+
+		if _, err := env.js.PublishMsg(t.Context(), &nats.Msg{Subject: m.Subject, Data: m.Data}); err != nil {
+			t.Fatalf("publish a copy: %v", err)
+		}
+
+		env.awaitStreamEmpty()
+	}
+
+	redeliver()
+
+	// Even with the delivery row out of step, the processed record, written
+	// with the handler's effects, keeps the handler from running again.
+	env.exec("UPDATE events.deliveries SET state = 'pending' WHERE event_id = $1", e.ID)
+	redeliver()
+	env.awaitState("ledger", e.ID, events.StateDelivered)
+
+	if n := runs.Load(); n != 1 {
+		t.Errorf("handler ran %d times, want once", n)
+	}
+
+	if got := env.effects(e.ID); !cmp.Equal(got, []int{1}) {
+		t.Errorf("effects = attempts %v, want [1]", got)
+	}
+}
+
+func TestNATSOrderingKeyWaitsForFailingHead(t *testing.T) {
+	t.Parallel()
+
+	env := newNATSEnv(t)
+
+	cfg := env.config()
+	cfg.BackoffBase = 100 * time.Millisecond
+	cfg.BackoffMax = 200 * time.Millisecond
+
+	order := &runOrder{}
+	bus := env.replica(cfg)
+
+	subscribe(t, bus, "ordered", "account.changed", func(_ context.Context, e events.Event) error {
+		label, _ := e.Payload["label"].(string)
+		if label == "a1" && e.Attempt <= 2 {
+			order.add(label + " failed")
+
+			return errUnavailable
+		}
+
+		order.add(label)
+
+		return nil
+	})
+	env.start(bus)
+
+	for _, ev := range []struct{ label, key string }{{"a1", "acct-a"}, {"a2", "acct-a"}, {"a3", "acct-a"}, {"b1", "acct-b"}} {
+		env.publish(bus, events.Event{Name: "account.changed", OrderingKey: ev.key, Payload: map[string]any{"label": ev.label}})
+	}
+
+	eventually(t, "every delivery delivered", func() bool { return env.delivered() == 4 })
+
+	runs := order.all()
+
+	var keyA []string
+
+	for _, r := range runs {
+		if strings.HasPrefix(r, "a") {
+			keyA = append(keyA, r)
+		}
+	}
+
+	if want := []string{"a1 failed", "a1 failed", "a1", "a2", "a3"}; !cmp.Equal(keyA, want) {
+		t.Errorf("runs of key acct-a = %q, want %q", keyA, want)
+	}
+
+	// Another key does not wait for acct-a's head.
+	if indexOf(runs, "b1") > indexOf(runs, "a1") {
+		t.Errorf("runs = %q: b1 waited for a1, which has another ordering key", runs)
+	}
+}
+
+func TestNATSUnavailableAtStart(t *testing.T) {
+	t.Parallel()
+
+	env := newPGEnv(t)
+
+	cfg := fastConfig()
+	cfg.Transport = events.TransportNATS
+	cfg.NATSURL = "nats://127.0.0.1:1" // nothing listens there
+
+	bus := env.newBus(cfg)
+	subscribe(t, bus, "mailer", "order.placed", nopHandler)
+
+	err := bus.Start(t.Context())
+	if !errors.Is(err, nats.ErrNoServers) || !strings.Contains(err.Error(), "NATS_URL") {
+		t.Errorf("Start() with NATS down = %v, want %v naming NATS_URL", err, nats.ErrNoServers)
+	}
+
+	ctx, cancel := context.WithTimeout(t.Context(), waitTimeout)
+	defer cancel()
+
+	if err := bus.Close(ctx); err != nil {
+		t.Errorf("Close() = %v", err)
+	}
+}

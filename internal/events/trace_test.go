@@ -1,0 +1,88 @@
+package events_test
+
+import (
+	"context"
+	"testing"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/propagation"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/modulith/modulith/internal/events"
+	"github.com/modulith/modulith/internal/testutil"
+)
+
+// installTracing makes a recording tracer provider and the W3C propagator
+// global until the test ends. Tests that call it must not be parallel.
+func installTracing(t *testing.T) (*sdktrace.TracerProvider, *tracetest.SpanRecorder) {
+	t.Helper()
+
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	prevTP, prevProp := otel.GetTracerProvider(), otel.GetTextMapPropagator()
+
+	otel.SetTracerProvider(tp)
+	otel.SetTextMapPropagator(propagation.TraceContext{})
+	t.Cleanup(func() {
+		otel.SetTracerProvider(prevTP)
+		otel.SetTextMapPropagator(prevProp)
+
+		_ = tp.Shutdown(context.Background())
+	})
+
+	return tp, rec
+}
+
+// TestHandlerContinuesPublisherTrace is not parallel: it replaces the
+// global tracer provider and propagator.
+func TestHandlerContinuesPublisherTrace(t *testing.T) {
+	tp, rec := installTracing(t)
+
+	env := newPGEnv(t)
+	bus := env.newBus(fastConfig())
+	contexts := make(chan trace.SpanContext, 1)
+
+	subscribe(t, bus, "mailer", "order.placed", func(ctx context.Context, _ events.Event) error {
+		contexts <- trace.SpanContextFromContext(ctx)
+
+		return nil
+	})
+	testutil.StartBus(t, bus)
+
+	ctx, publishing := tp.Tracer("test").Start(t.Context(), "place order")
+	e := events.Event{ID: newEventID(t), Name: "order.placed"}
+
+	if err := bus.Publish(ctx, e); err != nil {
+		t.Fatal(err)
+	}
+
+	publishing.End()
+
+	want := publishing.SpanContext()
+	if got := receive(t, contexts); got.TraceID() != want.TraceID() || got.SpanID() == want.SpanID() {
+		t.Errorf("handler's span = trace %s span %s, want a new span in the publisher's trace %s",
+			got.TraceID(), got.SpanID(), want.TraceID())
+	}
+
+	eventually(t, "the handler's span ends", func() bool { return handlerSpan(rec, e.ID) != nil })
+
+	if s := handlerSpan(rec, e.ID); s.Parent().SpanID() != want.SpanID() || s.Name() != "event order.placed → mailer" {
+		t.Errorf("handler span %q has parent %s, want %q child of the publisher's span %s",
+			s.Name(), s.Parent().SpanID(), "event order.placed → mailer", want.SpanID())
+	}
+}
+
+// handlerSpan returns the ended span of the handling of event ID.
+func handlerSpan(rec *tracetest.SpanRecorder, id string) sdktrace.ReadOnlySpan {
+	for _, s := range rec.Ended() {
+		for _, a := range s.Attributes() {
+			if a.Key == "event.id" && a.Value.AsString() == id {
+				return s
+			}
+		}
+	}
+
+	return nil
+}

@@ -1,0 +1,138 @@
+package websocket
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// readLimit bounds a client message. Clients have nothing to say on this
+// socket: their data messages are read and ignored, and one longer than
+// this closes the socket with 1009 (message too big). Control frames
+// (ping, pong, close) are at most 125 bytes.
+const readLimit = 1024
+
+// client is one socket in the hub.
+type client struct {
+	hub       *Hub
+	conn      *websocket.Conn
+	userID    string
+	sessionID string
+
+	// send queues text frames for the writer; it is never closed.
+	send chan []byte
+
+	// stop is closed, once, when the socket must close with code and
+	// reason, which are written before it is closed.
+	stop     chan struct{}
+	stopOnce sync.Once
+	code     websocket.StatusCode
+	reason   string
+}
+
+func newClient(h *Hub, conn *websocket.Conn, userID, sessionID string) *client {
+	return &client{
+		hub: h, conn: conn, userID: userID, sessionID: sessionID,
+		send: make(chan []byte, h.cfg.SendBuffer),
+		stop: make(chan struct{}),
+	}
+}
+
+// enqueue queues a frame without waiting; false means the queue is full.
+func (c *client) enqueue(b []byte) bool {
+	select {
+	case c.send <- b:
+		return true
+	default:
+		return false
+	}
+}
+
+// close asks the writer to close the socket with code and reason; only the
+// first call counts.
+func (c *client) close(code websocket.StatusCode, reason string) {
+	c.stopOnce.Do(func() {
+		c.code, c.reason = code, reason
+		close(c.stop)
+	})
+}
+
+// readLoop reads until the socket fails or closes, discarding data
+// messages. Reading is also what answers pings and receives pongs and the
+// close frame.
+func (c *client) readLoop(ctx context.Context) {
+	c.conn.SetReadLimit(readLimit)
+
+	for {
+		_, r, err := c.conn.Reader(ctx)
+		if err != nil {
+			return
+		}
+
+		if _, err := io.Copy(io.Discard, r); err != nil {
+			return
+		}
+	}
+}
+
+// writeLoop writes queued frames and pings until asked to stop, then
+// closes the socket; a failed write or a missed pong drops it at once.
+func (c *client) writeLoop(ctx context.Context) {
+	ping := time.NewTicker(c.hub.cfg.PingInterval)
+	defer ping.Stop()
+
+	for {
+		// A socket asked to stop gets nothing more, even if frames wait.
+		select {
+		case <-c.stop:
+			_ = c.conn.Close(c.code, c.reason) // the peer may be gone; nothing to do about it
+
+			return
+		default:
+		}
+
+		var err error
+
+		select {
+		case <-c.stop:
+			continue
+		case b := <-c.send:
+			err = c.write(ctx, b)
+		case <-ping.C:
+			err = c.ping(ctx)
+		}
+
+		if err != nil {
+			c.hub.logger.Debug("websocket: socket dropped", "user_id", c.userID, "session_id", c.sessionID, "error", err)
+			_ = c.conn.CloseNow() // already broken
+
+			return
+		}
+	}
+}
+
+func (c *client) write(ctx context.Context, b []byte) error {
+	ctx, cancel := context.WithTimeout(ctx, c.hub.cfg.WriteTimeout)
+	defer cancel()
+
+	if err := c.conn.Write(ctx, websocket.MessageText, b); err != nil {
+		return fmt.Errorf("write: %w", err)
+	}
+
+	return nil
+}
+
+func (c *client) ping(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, c.hub.cfg.PongTimeout)
+	defer cancel()
+
+	if err := c.conn.Ping(ctx); err != nil {
+		return fmt.Errorf("ping: %w", err)
+	}
+
+	return nil
+}

@@ -1,0 +1,307 @@
+package websocket
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"sync"
+
+	"github.com/coder/websocket"
+)
+
+// Reasons sent with close codes; a close reason may hold 123 bytes.
+const (
+	reasonShutdown     = "server shutting down"
+	reasonTooSlow      = "client too slow: send buffer full"
+	reasonTooMany      = "too many connections for this user"
+	reasonSessionEnded = "session ended"
+)
+
+var (
+	errHubClosed = errors.New("websocket: hub is closed")
+	errTooMany   = errors.New("websocket: too many connections for this user")
+)
+
+// Hub holds the sockets of this replica, indexed by user and by session,
+// and delivers messages to them. It never waits for a socket: each has a
+// writer goroutine fed by a bounded queue, and a client that lets its
+// queue fill is disconnected rather than slowing the others down.
+//
+// The hub owns two goroutines per socket (reader and writer); Close stops
+// them all.
+type Hub struct {
+	cfg    Config
+	logger *slog.Logger
+
+	// ctx ends when Close stops waiting for sockets to close cleanly:
+	// every socket's reads and writes then fail at once.
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	mu       sync.RWMutex
+	users    map[string]map[*client]struct{}
+	sessions map[string]map[*client]struct{}
+	count    int
+	closed   bool
+	wg       sync.WaitGroup
+}
+
+// NewHub returns an empty hub.
+func NewHub(cfg Config, logger *slog.Logger) (*Hub, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+
+	return &Hub{
+		cfg: cfg, logger: logger, ctx: ctx, cancel: cancel,
+		users:    make(map[string]map[*client]struct{}),
+		sessions: make(map[string]map[*client]struct{}),
+	}, nil
+}
+
+// Stats counts the sockets of this replica and the users holding them.
+type Stats struct {
+	Connections int `json:"connections"`
+	Users       int `json:"users"`
+}
+
+// Stats returns the current counts.
+func (h *Hub) Stats() Stats {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+
+	return Stats{Connections: h.count, Users: len(h.users)}
+}
+
+// Attach hands conn, an accepted socket of a user's session, to the hub,
+// which serves it until it closes. The hub owns conn even when Attach
+// fails: it then closes it (hub closed, or too many sockets for the user).
+func (h *Hub) Attach(conn *websocket.Conn, userID, sessionID string) error {
+	c := newClient(h, conn, userID, sessionID)
+
+	if err := h.register(c); err != nil {
+		code, reason := CloseTooManyConnections, reasonTooMany
+		if errors.Is(err, errHubClosed) {
+			code, reason = CloseGoingAway, reasonShutdown
+		}
+
+		_ = conn.Close(code, reason) // the refusal is the outcome; a failed close changes nothing
+
+		return err
+	}
+
+	go func() {
+		defer h.wg.Done()
+
+		c.readLoop(h.ctx)
+		c.close(websocket.StatusNormalClosure, "")
+	}()
+	go func() {
+		defer h.wg.Done()
+		defer h.unregister(c)
+
+		c.writeLoop(h.ctx)
+	}()
+
+	return nil
+}
+
+// accepts tells whether Attach would take a socket of userID now.
+func (h *Hub) accepts(userID string) error {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+
+	switch {
+	case h.closed:
+		return errHubClosed
+	case len(h.users[userID]) >= h.cfg.MaxUserConnections:
+		return errTooMany
+	default:
+		return nil
+	}
+}
+
+// register indexes c and counts its two goroutines in wg, under the lock
+// Close takes, so that no goroutine starts once Close is waiting.
+func (h *Hub) register(c *client) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+
+	switch {
+	case h.closed:
+		return errHubClosed
+	case len(h.users[c.userID]) >= h.cfg.MaxUserConnections:
+		return errTooMany
+	}
+
+	add(h.users, c.userID, c)
+	add(h.sessions, c.sessionID, c)
+	h.count++
+	h.wg.Add(2)
+
+	return nil
+}
+
+func (h *Hub) unregister(c *client) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+
+	remove(h.users, c.userID, c)
+	remove(h.sessions, c.sessionID, c)
+	h.count--
+}
+
+func add(index map[string]map[*client]struct{}, key string, c *client) {
+	set := index[key]
+	if set == nil {
+		set = make(map[*client]struct{})
+		index[key] = set
+	}
+
+	set[c] = struct{}{}
+}
+
+func remove(index map[string]map[*client]struct{}, key string, c *client) {
+	set := index[key]
+	delete(set, c)
+
+	if len(set) == 0 {
+		delete(index, key)
+	}
+}
+
+// Send queues m for the local sockets it addresses and returns how many.
+// A socket whose queue is full is closed with CloseTooSlow instead.
+func (h *Hub) Send(m Message) int {
+	b, err := m.encode()
+	if err != nil {
+		h.logger.Warn("websocket: message dropped", "event", m.Event, "error", err)
+
+		return 0
+	}
+
+	sent := 0
+
+	for _, c := range h.targets(m) {
+		if c.enqueue(b) {
+			sent++
+
+			continue
+		}
+
+		c.close(CloseTooSlow, reasonTooSlow)
+		h.logger.Info("websocket: slow client disconnected", "user_id", c.userID, "session_id", c.sessionID)
+	}
+
+	return sent
+}
+
+// targets returns the sockets m addresses.
+func (h *Hub) targets(m Message) []*client {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+
+	if !m.Broadcast {
+		return members(h.users[m.UserID])
+	}
+
+	out := make([]*client, 0, h.count)
+	for _, set := range h.users {
+		out = append(out, members(set)...)
+	}
+
+	return out
+}
+
+func members(set map[*client]struct{}) []*client {
+	out := make([]*client, 0, len(set))
+	for c := range set {
+		out = append(out, c)
+	}
+
+	return out
+}
+
+// CloseSession closes the local sockets of a session with
+// CloseSessionEnded and returns how many.
+func (h *Hub) CloseSession(sessionID string) int {
+	h.mu.RLock()
+	clients := members(h.sessions[sessionID])
+	h.mu.RUnlock()
+
+	for _, c := range clients {
+		c.close(CloseSessionEnded, reasonSessionEnded)
+	}
+
+	return len(clients)
+}
+
+// Dispatch applies an envelope from the fan-out: its message first, then
+// its session end.
+func (h *Hub) Dispatch(env Envelope) {
+	if env.Message != nil {
+		h.Send(*env.Message)
+	}
+
+	if env.EndSession != "" {
+		h.CloseSession(env.EndSession)
+	}
+}
+
+// receive decodes and applies an envelope a fan-out received.
+func (h *Hub) receive(payload []byte) {
+	var env Envelope
+	if err := json.Unmarshal(payload, &env); err != nil {
+		h.logger.Warn("websocket: malformed fan-out envelope ignored", "bytes", len(payload), "error", err)
+
+		return
+	}
+
+	h.Dispatch(env)
+}
+
+// Close refuses new sockets and closes every socket with CloseGoingAway,
+// waiting until ctx ends for the close handshakes; then it drops the
+// sockets that remain. It returns once every goroutine of the hub has
+// stopped. Later calls do nothing.
+func (h *Hub) Close(ctx context.Context) error {
+	h.mu.Lock()
+	already := h.closed
+	h.closed = true
+
+	var clients []*client
+	for _, set := range h.users {
+		clients = append(clients, members(set)...)
+	}
+	h.mu.Unlock()
+
+	if already {
+		return nil
+	}
+
+	for _, c := range clients {
+		c.close(CloseGoingAway, reasonShutdown)
+	}
+
+	stopped := make(chan struct{})
+
+	go func() {
+		h.wg.Wait()
+		close(stopped)
+	}()
+
+	select {
+	case <-stopped:
+		h.cancel()
+
+		return nil
+	case <-ctx.Done():
+		h.cancel() // every read and write fails, so every goroutine returns
+		<-stopped
+
+		return errors.Join(errors.New("websocket: sockets still closing at shutdown were dropped"), ctx.Err())
+	}
+}
