@@ -104,6 +104,7 @@ func TestListenUnblocksWhenContextEnds(t *testing.T) {
 
 	go func() {
 		_, _ = conn.WaitForNotification(ctx)
+
 		close(returned)
 	}()
 
