@@ -1,7 +1,8 @@
 # The single entry point of the project. `make` (or `make help`) lists the
 # targets. Every tool is pinned in go.mod or tools/go.mod and run with
 # `go tool`: nothing to install but Go (and PostgreSQL or Docker, which
-# `make db-up` finds or starts by itself).
+# `make db-up` finds or starts by itself; the NATS tests also use nats-server
+# or Docker, which `make nats-up` starts when either is installed).
 
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -17,8 +18,11 @@ LDFLAGS  := -s -w -X github.com/modulith/modulith/cmd/server/commands.Version=$(
 MODULE   ?=
 NAME     ?=
 TASK     ?=
-# Tests get a fresh database per test on the server `make db-up` ensures.
+# Tests get a fresh database per test on the server `make db-up` ensures, and
+# share the NATS server `make nats-up` ensures (their NATS tests skip outside
+# CI when there is none).
 TEST_DB   = TEST_DATABASE_URL="$$($(DEVDB) url --maintenance)"
+TEST_NATS = TEST_NATS_URL="$$($(DEVDB) nats-url)"
 GENERATED := /gen/|/db/store/|/mocks/|\.pb(\.gw)?\.go
 # What `make generate` writes (protos too: buf format rewrites them).
 GENERATED_PATHS := gen proto internal/openapi/spec ':(glob)modules/*/internal/db/store/**' ':(glob)**/mocks/**'
@@ -45,27 +49,27 @@ build-module: ## Build one module as its own service: make build-module MODULE=a
 ##@ Test
 
 .PHONY: test
-test: db-up ## Run every test with the race detector (real PostgreSQL)
-	$(TEST_DB) $(GO) test -race -count=1 ./...
+test: db-up nats-up ## Run every test with the race detector (real PostgreSQL and NATS)
+	$(TEST_DB) $(TEST_NATS) $(GO) test -race -count=1 ./...
 
 .PHONY: test-unit
 test-unit: ## Run the tests that need no database (-short)
 	$(GO) test -race -short -count=1 ./...
 
 .PHONY: test-integration
-test-integration: db-up ## Run the end-to-end tests in examples/
-	$(TEST_DB) $(GO) test -race -count=1 ./examples/...
+test-integration: db-up nats-up ## Run the end-to-end tests in examples/
+	$(TEST_DB) $(TEST_NATS) $(GO) test -race -count=1 ./examples/...
 
 .PHONY: coverage
-coverage: db-up ## Coverage of hand-written code (generated code excluded); HTML in coverage.html
-	$(TEST_DB) $(GO) test -race -count=1 -covermode=atomic -coverpkg=./... -coverprofile=coverage.all.out ./...
+coverage: db-up nats-up ## Coverage of hand-written code (generated code excluded); HTML in coverage.html
+	$(TEST_DB) $(TEST_NATS) $(GO) test -race -count=1 -covermode=atomic -coverpkg=./... -coverprofile=coverage.all.out ./...
 	grep -v -E '$(GENERATED)' coverage.all.out > coverage.out
 	$(GO) tool cover -func=coverage.out | tail -n 1
 	$(GO) tool cover -html=coverage.out -o coverage.html
 
 .PHONY: bench
-bench: db-up ## Run the benchmarks; each prints its figures and ratio to a baseline
-	$(TEST_DB) $(GO) test -run='^$$' -bench=. -benchmem -benchtime=5s -count=1 ./bench/...
+bench: db-up nats-up ## Run the benchmarks; each prints its figures and ratio to a baseline
+	$(TEST_DB) $(TEST_NATS) $(GO) test -run='^$$' -bench=. -benchmem -benchtime=5s -count=1 ./bench/...
 
 .PHONY: lint
 lint: ## Lint Go (golangci-lint, strict) and protos (buf)
@@ -101,7 +105,7 @@ check-generate: generate ## Fail when generated code is not what `make generate`
 third-party-protos: ## Re-export proto/third_party from the Go modules in go.mod
 	./scripts/sync-third-party-protos.sh
 
-##@ Database
+##@ Database and NATS
 
 .PHONY: db-up
 db-up: ## Make sure PostgreSQL answers at DB_DSN (starts compose or a local cluster if not)
@@ -110,6 +114,14 @@ db-up: ## Make sure PostgreSQL answers at DB_DSN (starts compose or a local clus
 .PHONY: db-down
 db-down: ## Stop the PostgreSQL that db-up started
 	@$(DEVDB) down
+
+.PHONY: nats-up
+nats-up: ## Make sure NATS with JetStream answers at NATS_URL (starts nats-server or compose if it can)
+	@$(DEVDB) nats-up
+
+.PHONY: nats-down
+nats-down: ## Stop the NATS server that nats-up started
+	@$(DEVDB) nats-down
 
 .PHONY: db-reset
 db-reset: ## Drop and recreate the database, then apply migrations

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/modulith/modulith/internal/events"
+	"github.com/modulith/modulith/internal/testutil"
 )
 
 // errUnavailable is what the failing handlers of these tests return.
@@ -31,26 +31,10 @@ type natsEnv struct {
 	prefix string
 }
 
-// natsServerURL is the NATS server with JetStream that tests use:
-// TEST_NATS_URL, or the local default.
-func natsServerURL(t *testing.T) string {
-	t.Helper()
-
-	if testing.Short() {
-		t.Skip("needs NATS and PostgreSQL: skipped by -short; make test runs it")
-	}
-
-	if u := os.Getenv("TEST_NATS_URL"); u != "" {
-		return u
-	}
-
-	return "nats://127.0.0.1:4222"
-}
-
 func newNATSEnv(t *testing.T) *natsEnv {
 	t.Helper()
 
-	url := natsServerURL(t)
+	url := testutil.NATSURL(t)
 
 	nc, err := nats.Connect(url)
 	if err != nil {

@@ -4,32 +4,17 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"os"
 	"strings"
 	"testing"
 
+	"github.com/modulith/modulith/internal/testutil"
 	"github.com/modulith/modulith/internal/websocket"
 )
-
-// natsURL is the NATS server of the tests: TEST_NATS_URL, or a local one.
-func natsURL(t *testing.T) string {
-	t.Helper()
-
-	if testing.Short() {
-		t.Skip("needs NATS: skipped by -short")
-	}
-
-	if url := os.Getenv("TEST_NATS_URL"); url != "" {
-		return url
-	}
-
-	return "nats://127.0.0.1:4222"
-}
 
 func startNATSFanout(t *testing.T, subject string, hub *websocket.Hub) *websocket.NATSFanout {
 	t.Helper()
 
-	f := websocket.NewNATSFanout(natsURL(t), subject, hub, discardLogger())
+	f := websocket.NewNATSFanout(testutil.NATSURL(t), subject, hub, discardLogger())
 	if err := f.Start(t.Context()); err != nil {
 		t.Fatalf("Start() = %v (is NATS running? set TEST_NATS_URL)", err)
 	}

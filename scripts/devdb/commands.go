@@ -73,18 +73,18 @@ func (d *devdb) start(ctx context.Context) error {
 // startCompose starts the compose service on the target's port.
 func (d *devdb) startCompose(ctx context.Context) error {
 	t := d.target
-	d.say("nothing answers at %s; starting the %s", t, composeSummary())
+	d.say("nothing answers at %s; starting the %s", t, postgresService)
 
-	if err := composeUp(ctx, d.stderr, t.port); err != nil {
-		return fmt.Errorf("start the %s: %w", composeSummary(), err)
+	if err := postgresService.up(ctx, d.stderr, t.port); err != nil {
+		return fmt.Errorf("start the %s: %w", postgresService, err)
 	}
 
 	if err := waitAnswering(ctx, t, composeWait); err != nil {
 		return err
 	}
 
-	d.say("started PostgreSQL %s with the %s on 127.0.0.1:%d (stop it with make db-down)",
-		composeVersion, composeSummary(), t.port)
+	d.say("started %s with the %s on 127.0.0.1:%d (stop it with make db-down)",
+		postgresService.product, postgresService, t.port)
 
 	return nil
 }
@@ -141,7 +141,8 @@ func (d *devdb) reset(ctx context.Context) error {
 	return nil
 }
 
-// down stops the throwaway cluster and the compose service, whichever runs.
+// down stops the throwaway cluster and the compose service, whichever
+// runs; the other compose services keep running.
 func (d *devdb) down(ctx context.Context) error {
 	stopped := false
 
@@ -154,12 +155,12 @@ func (d *devdb) down(ctx context.Context) error {
 	}
 
 	if d.docker(ctx) {
-		if _, ok := composePort(ctx); ok {
-			if err := composeDown(ctx, d.stderr); err != nil {
-				return fmt.Errorf("stop the %s: %w", composeSummary(), err)
+		if _, ok := postgresService.hostPort(ctx); ok {
+			if err := postgresService.remove(ctx, d.stderr); err != nil {
+				return fmt.Errorf("stop the %s: %w", postgresService, err)
 			}
 
-			d.say("stopped the %s (its volume keeps the data)", composeSummary())
+			d.say("stopped the %s (its volume keeps the data)", postgresService)
 
 			stopped = true
 		}
@@ -232,8 +233,8 @@ func (d *devdb) owner(ctx context.Context) string {
 	}
 
 	if !t.socket() && isLocalHost(t.host) && d.docker(ctx) {
-		if port, ok := composePort(ctx); ok && port == int(t.port) {
-			return "started by devdb: the " + composeSummary()
+		if port, ok := postgresService.hostPort(ctx); ok && port == int(t.port) {
+			return "started by devdb: the " + postgresService.String()
 		}
 	}
 

@@ -9,16 +9,27 @@ import (
 	"time"
 )
 
-// composeFile defines the postgres service devdb starts when a Docker
-// engine answers; paths are relative to the repository root.
+// composeFile defines the services devdb starts when a Docker engine
+// answers; paths are relative to the repository root.
 const composeFile = "deployment/docker/compose.yaml"
-
-// composeService is the service of composeFile that runs PostgreSQL.
-const composeService = "postgres"
 
 // dockerTimeout bounds docker info: an engine that answers does so quickly,
 // and a stuck one must not hold up make run.
 const dockerTimeout = 5 * time.Second
+
+// composeService is a service of composeFile that publishes one port on
+// 127.0.0.1; the host port is the variable portEnv, the container port port.
+type composeService struct {
+	name    string
+	port    int
+	portEnv string
+	product string // what it runs, for messages
+}
+
+var (
+	postgresService = composeService{name: "postgres", port: 5432, portEnv: "DB_PORT", product: "PostgreSQL 16"}
+	natsService     = composeService{name: "nats", port: 4222, portEnv: "NATS_PORT", product: "NATS 2.10"}
+)
 
 // dockerAnswers reports whether a Docker engine answers.
 func dockerAnswers(ctx context.Context) bool {
@@ -30,48 +41,55 @@ func dockerAnswers(ctx context.Context) bool {
 	return err == nil
 }
 
-// composeUp starts the postgres service published on port and waits until
-// it is healthy; docker's progress goes to w.
-func composeUp(ctx context.Context, w io.Writer, port uint16) error {
-	argv := dockerCompose("up", "-d", "--wait", composeService)
-
-	return stream(ctx, w, argv, "DB_PORT="+strconv.Itoa(int(port)))
+// up starts the service published on hostPort and waits until it runs
+// (is healthy, when it has a health check); docker's progress goes to w.
+func (s composeService) up(ctx context.Context, w io.Writer, hostPort uint16) error {
+	return stream(ctx, w, s.upArgs(), s.portEnv+"="+strconv.Itoa(int(hostPort)))
 }
 
-// composeDown removes the compose containers; the volume keeps the data.
-func composeDown(ctx context.Context, w io.Writer) error {
-	return stream(ctx, w, dockerCompose("down"))
+func (s composeService) upArgs() []string {
+	return dockerCompose("up", "-d", "--wait", s.name)
 }
 
-// composePort returns the host port the running postgres service of
-// composeFile is published on; false means it does not run. Ask only when
-// a Docker engine answers.
-func composePort(ctx context.Context) (int, bool) {
-	out, err := execute(ctx, dockerCompose("port", composeService, "5432"))
+// remove stops and removes the service's containers, leaving the other
+// services running; named volumes keep their data.
+func (s composeService) remove(ctx context.Context, w io.Writer) error {
+	return stream(ctx, w, s.removeArgs())
+}
+
+func (s composeService) removeArgs() []string {
+	return dockerCompose("rm", "--stop", "--force", s.name)
+}
+
+// hostPort returns the host port the running service is published on;
+// false means it does not run. Ask only when a Docker engine answers.
+func (s composeService) hostPort(ctx context.Context) (int, bool) {
+	out, err := execute(ctx, dockerCompose("port", s.name, strconv.Itoa(s.port)))
 	if err != nil {
 		return 0, false
 	}
 
-	// 127.0.0.1:5432
-	_, port, ok := strings.Cut(strings.TrimSpace(out), ":")
-	if !ok {
+	return parseHostPort(out)
+}
+
+// parseHostPort parses the output of docker compose port, 127.0.0.1:5432.
+func parseHostPort(out string) (int, bool) {
+	i := strings.LastIndex(strings.TrimSpace(out), ":")
+	if i < 0 {
 		return 0, false
 	}
 
-	n, err := strconv.Atoi(port)
+	n, err := strconv.Atoi(strings.TrimSpace(out)[i+1:])
 
 	return n, err == nil
+}
+
+// String describes the service for messages.
+func (s composeService) String() string {
+	return fmt.Sprintf("docker compose service %s (%s)", s.name, composeFile)
 }
 
 // dockerCompose returns the docker compose command line for composeFile.
 func dockerCompose(args ...string) []string {
 	return append([]string{"docker", "compose", "-f", composeFile}, args...)
-}
-
-// composeVersion is the PostgreSQL major version composeFile runs, for messages.
-const composeVersion = "16"
-
-// composeSummary describes the compose service for messages.
-func composeSummary() string {
-	return fmt.Sprintf("docker compose service %s (%s)", composeService, composeFile)
 }

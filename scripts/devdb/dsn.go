@@ -3,32 +3,27 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"net"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/joho/godotenv"
-	"go.yaml.in/yaml/v3"
 )
+
+// postgresScheme is the scheme of database URLs; postgresql:// is its alias.
+const postgresScheme = "postgres"
 
 // defaultDSN is the server's built-in database URL, the last resort of
 // resolveDSN. Its password is the local development one that
 // deployment/docker/compose.yaml sets, not a secret.
 var defaultDSN = (&url.URL{
-	Scheme:   "postgres",
+	Scheme:   postgresScheme,
 	User:     url.UserPassword("postgres", "postgres"),
 	Host:     "127.0.0.1:5432",
 	Path:     "/modulith",
 	RawQuery: "sslmode=disable",
 }).String()
-
-// defaultConfigFile is read when CONFIG_FILE is not set, like the server does.
-const defaultConfigFile = "configs/server.yaml"
 
 // maintenanceDB is the database every PostgreSQL server has; devdb connects
 // to it to create and drop the target database.
@@ -43,86 +38,11 @@ const redactMark = "devdbredactedpassword"
 // in dir/.env, then db_dsn in the config file, then the default. It also
 // says where the URL came from. The process environment is never modified.
 func resolveDSN(dir string, getenv func(string) string) (dsn, source string, err error) {
-	if dsn := getenv("DB_DSN"); dsn != "" {
-		return dsn, "the DB_DSN environment variable", nil
-	}
-
-	dotenv, err := readDotenv(filepath.Join(dir, ".env"))
-	if err != nil {
-		return "", "", err
-	}
-
-	if dsn := dotenv["DB_DSN"]; dsn != "" {
-		return dsn, ".env", nil
-	}
-
-	name := getenv("CONFIG_FILE")
-	if name == "" {
-		name = dotenv["CONFIG_FILE"]
-	}
-
-	dsn, err = configDSN(dir, name)
-	if err != nil {
-		return "", "", err
-	}
-
-	if dsn != "" {
-		return dsn, configName(name), nil
-	}
-
-	return defaultDSN, "the default", nil
-}
-
-// readDotenv returns the variables of a .env file; a missing file has none.
-func readDotenv(path string) (map[string]string, error) {
-	vars, err := godotenv.Read(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return map[string]string{}, nil
-	}
-
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-
-	return vars, nil
-}
-
-// configDSN returns db_dsn from the config file name, relative to dir, or
-// from configs/server.yaml when name is empty. Only an explicitly named file
-// has to exist.
-func configDSN(dir, name string) (string, error) {
-	path := configName(name)
-	if !filepath.IsAbs(path) {
-		path = filepath.Join(dir, path)
-	}
-
-	data, err := os.ReadFile(filepath.Clean(path))
-	if name == "" && errors.Is(err, fs.ErrNotExist) {
-		return "", nil
-	}
-
-	if err != nil {
-		return "", fmt.Errorf("read config file: %w", err)
-	}
-
-	var cfg struct {
-		DSN string `yaml:"db_dsn"`
-	}
-
-	if err := yaml.Unmarshal(data, &cfg); err != nil {
-		return "", fmt.Errorf("parse %s: %w", path, err)
-	}
-
-	return cfg.DSN, nil
-}
-
-// configName returns the config file to read: name, or the default.
-func configName(name string) string {
-	if name == "" {
-		return defaultConfigFile
-	}
-
-	return name
+	return resolveSetting(dir, getenv, setting{
+		env:      "DB_DSN",
+		fromFile: func(c fileConfig) string { return c.DSN },
+		fallback: defaultDSN,
+	})
 }
 
 // errNotURL rejects key/value DSNs; it does not echo the DSN, which may
@@ -142,7 +62,7 @@ type target struct {
 // errNotURL: devdb rewrites the database name of the URL.
 func parseTarget(dsn string) (target, error) {
 	u, err := url.Parse(dsn)
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+	if err != nil || (u.Scheme != postgresScheme && u.Scheme != "postgresql") {
 		return target{}, errNotURL
 	}
 

@@ -1,6 +1,7 @@
 // Command devdb makes sure the PostgreSQL server that the database URL
 // points at answers, so that make run and make test work on a fresh machine
-// with Go and either a Docker engine or PostgreSQL installed.
+// with Go and either a Docker engine or PostgreSQL installed; and, for the
+// tests of the NATS event transport, that NATS with JetStream answers.
 //
 // It resolves the URL like the server does (DB_DSN in the environment, then
 // DB_DSN in .env, then db_dsn in the config file, then the default). When
@@ -9,6 +10,14 @@
 // otherwise a throwaway cluster from the local PostgreSQL binaries under
 // .data/ (DEVDB_DATA_DIR overrides the directory). It always says what it did.
 //
+// The nats-* commands do the same for NATS_URL (the environment, .env,
+// events.nats_url in the config file, or nats://127.0.0.1:4222): when
+// nothing answers at a local address, nats-up starts the nats-server
+// binary if there is one (JetStream in .data/nats, log .data/nats.log, pid
+// .data/nats.pid), else the compose service nats if a Docker engine
+// answers. With neither it only says that the NATS tests will be skipped:
+// the default event transport needs no NATS.
+//
 // Usage, from the repository root:
 //
 //	go run ./scripts/devdb up                # start a server if needed, create the database
@@ -16,6 +25,9 @@
 //	go run ./scripts/devdb down              # stop what devdb started
 //	go run ./scripts/devdb status            # does it answer, and who started it
 //	go run ./scripts/devdb url [--maintenance] # print the URL (of the postgres database)
+//	go run ./scripts/devdb nats-up           # start NATS with JetStream if needed and possible
+//	go run ./scripts/devdb nats-down         # stop the NATS server devdb started
+//	go run ./scripts/devdb nats-url          # print the NATS URL
 package main
 
 import (
@@ -27,6 +39,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -40,7 +53,10 @@ commands:
   reset               up, then drop and recreate the database
   down                stop the server devdb started
   status              say whether PostgreSQL answers and who started it
-  url [--maintenance] print the database URL (of the postgres database with --maintenance)`
+  url [--maintenance] print the database URL (of the postgres database with --maintenance)
+  nats-up             make sure NATS with JetStream answers, if there is a way to start it
+  nats-down           stop the NATS server devdb started
+  nats-url            print the NATS URL`
 
 // errUsage means the command line is wrong; usage has been printed.
 var errUsage = errors.New("see usage above")
@@ -63,6 +79,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintln(stderr, usage)
 
 		return errUsage
+	}
+
+	if strings.HasPrefix(args[0], "nats-") {
+		return runNATS(ctx, args, getenv, stdout, stderr)
 	}
 
 	dsn, source, err := resolveDSN(".", getenv)
@@ -90,18 +110,22 @@ type devdb struct {
 	findBins func() (binaries, error)
 }
 
-func newDevdb(t target, source string, getenv func(string) string, stdout, stderr io.Writer) *devdb {
-	dataDir := getenv("DEVDB_DATA_DIR")
-	if dataDir == "" {
-		dataDir = defaultDataDir
+// dataDir returns the directory of what devdb starts: DEVDB_DATA_DIR, or .data.
+func dataDir(getenv func(string) string) string {
+	if dir := getenv("DEVDB_DATA_DIR"); dir != "" {
+		return dir
 	}
 
+	return defaultDataDir
+}
+
+func newDevdb(t target, source string, getenv func(string) string, stdout, stderr io.Writer) *devdb {
 	return &devdb{
 		stdout:   stdout,
 		stderr:   stderr,
 		target:   t,
 		source:   source,
-		dataDir:  dataDir,
+		dataDir:  dataDir(getenv),
 		euid:     os.Geteuid(),
 		docker:   dockerAnswers,
 		findBins: func() (binaries, error) { return findBinaries(exec.LookPath, binGlobs) },
