@@ -39,6 +39,9 @@ func harnessEnv(dsn string) map[string]string {
 		"ENV": "dev", "DB_DSN": dsn, "JWT_SECRET": testSecret,
 		"BIND_HOST": "127.0.0.1", "HTTP_PORT": "0", "GRPC_PORT": "0",
 		"LOG_FORMAT": "json", "LOG_LEVEL": "debug", "SHUTDOWN_DELAY": "0s",
+		// Many servers run at once in this package, several per test: small
+		// pools keep the suite within PostgreSQL's default 100 connections.
+		"DB_MAX_CONNS": "6", "DB_MIN_CONNS": "0",
 	}
 }
 

@@ -66,11 +66,7 @@ func startServer(t *testing.T, env map[string]string) *server {
 
 	db := testutil.NewDatabase(t, migrationSources()...)
 
-	vars := map[string]string{
-		"ENV": "dev", "DB_DSN": db.DSN, "JWT_SECRET": testSecret,
-		"BIND_HOST": "127.0.0.1", "HTTP_PORT": "0", "GRPC_PORT": "0",
-		"LOG_FORMAT": "json", "LOG_LEVEL": "debug", "SHUTDOWN_DELAY": "0s",
-	}
+	vars := harnessEnv(db.DSN)
 	for k, v := range env {
 		vars[k] = v
 	}

@@ -14,16 +14,16 @@ import (
 
 // The NATS transport: the outbox stays the source of truth. A relay in
 // every consuming process hands due deliveries of every subscriber to one
-// JetStream work-queue stream (deliver.<subscriber>.<event>), marking them
+// JetStream work-queue stream of the cluster (ClusterID), on subjects
+// modulith.<cluster>.deliver.<subscriber>.<event>, marking them
 // published in the claiming transaction; one durable pull consumer per
 // subscriber, shared by the replicas that run it, hands each message to one
 // of them, which handles it like the PostgreSQL dispatcher does (the
 // delivery row, locked, is the record that the handler ran) and then acks,
 // naks with the retry policy's delay, or terminates a dead delivery.
 const (
-	// natsStream and natsPrefix name the stream and its subjects.
+	// natsStream begins the name of the cluster's stream (clusterNATSNames).
 	natsStream = "MODULITH_DELIVERIES"
-	natsPrefix = "deliver"
 	// dedupWindow is how long JetStream drops a republished message with
 	// the same Nats-Msg-Id (a relay retrying a batch whose acks it lost).
 	dedupWindow = 2 * time.Minute
@@ -43,22 +43,11 @@ const (
 	fetchWait      = 5 * time.Second
 )
 
-// natsNames are the JetStream names the transport uses. Production uses
-// the defaults; tests put their own in the Start context (natsNamesKey) so
-// that they run in parallel on one server without sharing a stream.
+// natsNames are the JetStream names the transport uses: those of the
+// cluster (clusterNATSNames).
 type natsNames struct {
 	stream string
 	prefix string
-}
-
-type natsNamesKey struct{}
-
-func natsNamesFrom(ctx context.Context) natsNames {
-	if n, ok := ctx.Value(natsNamesKey{}).(natsNames); ok {
-		return n
-	}
-
-	return natsNames{stream: natsStream, prefix: natsPrefix}
 }
 
 // natsTransport carries deliveries through JetStream for one bus.
@@ -78,7 +67,12 @@ type natsTransport struct {
 // subscribers' consumers, and runs the relay and the fetch loops until ctx
 // ends; the connection is drained at the end.
 func (b *Bus) startNATS(ctx context.Context, subs []*subscriber) error {
-	t := &natsTransport{bus: b, names: natsNamesFrom(ctx), subs: subs, closed: make(chan struct{})}
+	id, err := ClusterID(ctx, b.pool)
+	if err != nil {
+		return err
+	}
+
+	t := &natsTransport{bus: b, names: clusterNATSNames(id), subs: subs, closed: make(chan struct{})}
 
 	if err := t.connect(); err != nil {
 		return err

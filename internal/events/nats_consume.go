@@ -11,12 +11,13 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// lockDeliverySQL locks the delivery row of a message, so that copies of
-// one message (a redelivery racing a slow handler) are handled one after
-// the other, and reads what decides its fate; the wait until the next
-// attempt is due is in microseconds.
-const lockDeliverySQL = `
-SELECT d.state, d.attempts,
+// lockDeliveriesSQL locks the delivery rows of a batch's messages, in one
+// order for every batch (copies of one message, a redelivery racing a slow
+// handler, are then handled one after the other, never deadlocked), and
+// reads what decides their fate; the wait until the next attempt is due is
+// in microseconds.
+const lockDeliveriesSQL = `
+SELECT d.event_id, d.state, d.attempts,
        greatest(0, extract(epoch FROM d.next_attempt_at - clock_timestamp()) * 1e6)::bigint,
        EXISTS (SELECT 1 FROM events.processed p WHERE p.subscriber = d.subscriber AND p.event_id = d.event_id),
        d.ordering_key IS NOT NULL AND EXISTS (
@@ -24,7 +25,8 @@ SELECT d.state, d.attempts,
            WHERE o.subscriber = d.subscriber AND o.ordering_key = d.ordering_key
              AND o.seq < d.seq AND o.state IN ('pending', 'failed'))
 FROM events.deliveries d
-WHERE d.subscriber = $1 AND d.event_id = $2
+WHERE d.subscriber = $1 AND d.event_id = ANY($2)
+ORDER BY d.event_id
 FOR UPDATE OF d`
 
 const (
@@ -82,19 +84,20 @@ type lockedDelivery struct {
 	blocked   bool          // an older delivery with the same ordering key is unfinished
 }
 
-// fetchLoop pulls s's messages one at a time and handles each, until ctx
-// ends; while NATS is away pulls fail or time out and the loop carries on.
+// fetchLoop pulls s's messages and handles them a batch at a time, until
+// ctx ends; while NATS is away pulls fail or time out and the loop carries
+// on.
 func (t *natsTransport) fetchLoop(ctx context.Context, s *subscriber, c jetstream.Consumer) {
 	for ctx.Err() == nil {
-		msg, err := next(ctx, c)
+		msgs, err := t.fetch(ctx, c)
 		if err != nil {
 			t.fetchFailed(ctx, s, err)
 
 			continue
 		}
 
-		if msg != nil {
-			t.handle(ctx, s, msg)
+		if len(msgs) > 0 {
+			t.handle(ctx, s, msgs)
 		}
 	}
 }
@@ -112,6 +115,28 @@ func (t *natsTransport) fetchFailed(ctx context.Context, s *subscriber, err erro
 	}
 
 	sleep(ctx, t.bus.cfg.PollInterval)
+}
+
+// fetch waits up to fetchWait for a message, then takes the messages
+// already waiting, up to BatchSize in all; none when none came.
+func (t *natsTransport) fetch(ctx context.Context, c jetstream.Consumer) ([]jetstream.Msg, error) {
+	first, err := next(ctx, c)
+	if err != nil || first == nil {
+		return nil, err
+	}
+
+	msgs := []jetstream.Msg{first}
+
+	if t.bus.cfg.BatchSize > 1 {
+		// More is a bonus: if this pull fails, the first is handled alone.
+		if more, err := c.FetchNoWait(t.bus.cfg.BatchSize - 1); err == nil {
+			for msg := range more.Messages() {
+				msgs = append(msgs, msg)
+			}
+		}
+	}
+
+	return msgs, nil
 }
 
 // next waits up to fetchWait for a message; nil when none came.
@@ -135,148 +160,179 @@ func next(ctx context.Context, c jetstream.Consumer) (jetstream.Msg, error) {
 	return nil, nil
 }
 
-// handle handles one message and settles it. A message already fetched is
-// handled to the end when the bus stops (HandlerTimeout bounds it), so that
-// it is settled now rather than redelivered after AckWait.
-func (t *natsTransport) handle(ctx context.Context, s *subscriber, msg jetstream.Msg) {
+// handle handles a batch of messages in one transaction and settles them
+// once it committed: the handlers' writes, their processed records and the
+// delivered states commit together, one commit per batch as with the
+// PostgreSQL dispatcher, and a message is acked only after the commit. A
+// crash in between redelivers the messages, which then find their events
+// handled and are acked without running the handlers again. If the
+// transaction fails, every message comes back after the poll interval.
+//
+// Messages already fetched are handled to the end when the bus stops
+// (HandlerTimeout bounds each), so that they are settled now rather than
+// redelivered after AckWait.
+func (t *natsTransport) handle(ctx context.Context, s *subscriber, msgs []jetstream.Msg) {
 	ctx = context.WithoutCancel(ctx)
+	b := t.decode(s, msgs)
 
-	v, err := t.process(ctx, s, msg.Data())
-	if err != nil {
-		t.bus.logger.ErrorContext(ctx, "events: handle NATS message", "subscriber", s.name, "subject", msg.Subject(), "error", err)
+	if len(b.run) > 0 {
+		err := pgx.BeginFunc(ctx, t.bus.pool, func(tx pgx.Tx) error { return t.deliver(ctx, tx, s, b) })
+		if err != nil {
+			t.bus.logger.ErrorContext(ctx, "events: handle NATS messages", "subscriber", s.name, "messages", len(b.run), "error", err)
+
+			for _, i := range b.run {
+				b.verdicts[i] = retryIn(t.bus.cfg.PollInterval)
+			}
+		} else if b.ordered {
+			t.notifyOrdered(ctx, s)
+		}
 	}
 
-	if err := v.apply(msg); err != nil {
-		t.bus.logger.WarnContext(ctx, "events: settle NATS message", "subscriber", s.name, "subject", msg.Subject(), "error", err)
+	for i, msg := range msgs {
+		if err := b.verdicts[i].apply(msg); err != nil {
+			t.bus.logger.WarnContext(ctx, "events: settle NATS message", "subscriber", s.name, "subject", msg.Subject(), "error", err)
+		}
 	}
 }
 
-// process decides a message's fate. An error means nothing was recorded
-// (the database is away): the message comes back after the poll interval.
-func (t *natsTransport) process(ctx context.Context, s *subscriber, data []byte) (verdict, error) {
-	var m natsMessage
-	if err := json.Unmarshal(data, &m); err != nil {
-		return verdict{settle: term}, fmt.Errorf("decode message: %w", err)
-	}
-
-	if s.handlers[m.Name] == nil {
-		// Replicas run different versions during a rolling deploy: leave
-		// the event to one that handles it.
-		return retryIn(unhandledDelay), nil
-	}
-
-	v, err := t.deliver(ctx, s, m)
-	if err != nil {
-		return retryIn(t.bus.cfg.PollInterval), fmt.Errorf("event %s: %w", m.EventID, err)
-	}
-
-	return v, nil
+// natsBatch is a fetched batch on its way through handle.
+type natsBatch struct {
+	msgs     []natsMessage
+	verdicts []verdict
+	run      []int // the messages to deliver (the others are settled)
+	ordered  bool  // an event with an ordering key finished
 }
 
-// deliver runs the handler in a transaction holding the delivery row
-// locked: the handler's writes, the processed record and the delivered
-// state commit together, and the message is acked only after the commit.
-// A crash in between redelivers the message, which then finds the event
-// handled and is acked without running the handler again.
-func (t *natsTransport) deliver(ctx context.Context, s *subscriber, m natsMessage) (verdict, error) {
-	tx, err := t.bus.pool.Begin(ctx)
+// settle sets the verdict of message i, which ran its handler.
+func (b *natsBatch) settle(i int, v verdict) {
+	b.verdicts[i] = v
+	if b.msgs[i].OrderingKey != "" && v.settle != nak {
+		b.ordered = true
+	}
+}
+
+// decode decodes a batch and settles the messages that need no database:
+// undecodable ones (terminated), events this replica does not handle
+// (returned later), and copies of a message earlier in the batch (returned
+// at once, then recognized as handled or early).
+func (t *natsTransport) decode(s *subscriber, msgs []jetstream.Msg) *natsBatch {
+	b := &natsBatch{msgs: make([]natsMessage, len(msgs)), verdicts: make([]verdict, len(msgs))}
+	seen := make(map[string]bool, len(msgs))
+
+	for i, msg := range msgs {
+		m := &b.msgs[i]
+
+		switch err := json.Unmarshal(msg.Data(), m); {
+		case err != nil:
+			t.bus.logger.Error("events: undecodable NATS message", "subscriber", s.name, "subject", msg.Subject(), "error", err)
+
+			b.verdicts[i] = verdict{settle: term}
+		case s.handlers[m.Name] == nil:
+			// Replicas run different versions during a rolling deploy:
+			// leave the event to one that handles it.
+			b.verdicts[i] = retryIn(unhandledDelay)
+		case seen[m.EventID]:
+			b.verdicts[i] = retryIn(0)
+		default:
+			seen[m.EventID] = true
+
+			b.run = append(b.run, i)
+		}
+	}
+
+	return b
+}
+
+// deliver locks the batch's delivery rows, runs the handlers of the
+// deliveries due, each under a savepoint, and records the outcomes in tx,
+// setting the batch's verdicts.
+func (t *natsTransport) deliver(ctx context.Context, tx pgx.Tx, s *subscriber, b *natsBatch) error {
+	rows, err := lockDeliveries(ctx, tx, s.name, b)
 	if err != nil {
-		return verdict{}, fmt.Errorf("begin: %w", err)
+		return err
 	}
 
-	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	var handled, skipped []string
 
-	d, err := lockDelivery(ctx, tx, s.name, m.EventID)
-	if errors.Is(err, pgx.ErrNoRows) {
-		// Purged, or published by another database sharing this stream.
-		t.bus.logger.WarnContext(ctx, "events: NATS message without a delivery", "subscriber", s.name, "event_id", m.EventID)
+	for _, i := range b.run {
+		m := b.msgs[i]
 
-		return verdict{settle: term}, nil
+		d, ok := rows[m.EventID]
+		if v, done := t.settled(ctx, s, m, d, ok); done {
+			b.verdicts[i] = v
+
+			if ok && d.processed && d.state != StateDelivered {
+				// The processed record is there but the row says otherwise:
+				// trust the record, which commits with the handler's writes.
+				skipped = append(skipped, m.EventID)
+			}
+
+			continue
+		}
+
+		v, err := t.handleDue(ctx, tx, s, m, d)
+		if err != nil {
+			return err
+		}
+
+		b.settle(i, v)
+
+		if v.settle == ack {
+			handled = append(handled, m.EventID)
+		}
 	}
 
-	if err != nil {
-		return verdict{}, err
-	}
+	return recordDone(ctx, tx, s.name, handled, skipped)
+}
 
-	if v, done, err := t.settled(ctx, tx, s, m, d); done || err != nil {
-		return v, err
-	}
-
+// handleDue runs the handler of a due delivery: ack when it succeeded, else the
+// verdict of the failure handleClaimed recorded (retry or dead).
+func (t *natsTransport) handleDue(ctx context.Context, tx pgx.Tx, s *subscriber, m natsMessage, d lockedDelivery) (verdict, error) {
 	ok, err := t.bus.handleClaimed(ctx, tx, s, m.claimed(d.attempts))
 	if err != nil {
 		return verdict{}, err
 	}
 
 	if ok {
-		return t.succeeded(ctx, tx, s, m)
+		return verdict{settle: ack}, nil
 	}
 
 	return t.failed(ctx, tx, s, m)
 }
 
-// settled decides the messages whose handler must not run: handled before,
+// settled decides the messages whose handler must not run: without a
+// delivery row (found false: purged since it was relayed), handled before,
 // dead, or waiting for an older event with the same ordering key.
-func (t *natsTransport) settled(ctx context.Context, tx pgx.Tx, s *subscriber, m natsMessage, d lockedDelivery) (verdict, bool, error) {
+func (t *natsTransport) settled(ctx context.Context, s *subscriber, m natsMessage, d lockedDelivery, found bool) (verdict, bool) {
 	switch {
+	case !found:
+		t.bus.logger.WarnContext(ctx, "events: NATS message without a delivery", "subscriber", s.name, "event_id", m.EventID)
+
+		return verdict{settle: term}, true
 	case d.state == StateDead:
-		return verdict{settle: term}, true, nil
+		return verdict{settle: term}, true
 	case d.state == StateDelivered || d.processed:
 		handledCount.Add(ctx, 1, outcomeAttrs(s.name, m.Name, outcomeSkipped))
 
-		if d.state == StateDelivered {
-			return verdict{settle: ack}, true, nil
-		}
-
-		// The processed record is there but the row says otherwise: trust
-		// the record, which commits with the handler's writes.
-		v, err := t.commit(ctx, tx, s, m, func() error { return markDelivered(ctx, tx, s.name, []string{m.EventID}) })
-
-		return v, true, err
+		return verdict{settle: ack}, true
 	case d.blocked:
 		// Back in the stream after its head was redriven: wait. The nak
 		// counts as a JetStream delivery but not as an attempt (attempts
 		// live in the delivery row), and MaxDeliver is unlimited.
-		return retryIn(t.bus.cfg.PollInterval), true, nil
+		return retryIn(t.bus.cfg.PollInterval), true
 	case d.state == StateFailed && d.wait > 0:
 		// Early: the nak that set the delay was lost and AckWait passed,
 		// or this is a copy. The delivery row decides when to retry.
-		return retryIn(d.wait), true, nil
+		return retryIn(d.wait), true
 	default:
-		return verdict{}, false, nil
+		return verdict{}, false
 	}
 }
 
-// succeeded records the handler's run with its writes, then acks.
-func (t *natsTransport) succeeded(ctx context.Context, tx pgx.Tx, s *subscriber, m natsMessage) (verdict, error) {
-	return t.commit(ctx, tx, s, m, func() error {
-		if _, err := tx.Exec(ctx, `INSERT INTO events.processed (subscriber, event_id) VALUES ($1, $2)
-			ON CONFLICT DO NOTHING`, s.name, m.EventID); err != nil {
-			return fmt.Errorf("record processed: %w", err)
-		}
-
-		return markDelivered(ctx, tx, s.name, []string{m.EventID})
-	})
-}
-
-// commit runs record in tx, commits and acks.
-func (t *natsTransport) commit(ctx context.Context, tx pgx.Tx, s *subscriber, m natsMessage, record func() error) (verdict, error) {
-	if err := record(); err != nil {
-		return verdict{}, err
-	}
-
-	if err := tx.Commit(ctx); err != nil {
-		return verdict{}, fmt.Errorf("commit: %w", err)
-	}
-
-	t.notifyOrdered(ctx, s, m)
-
-	return verdict{settle: ack}, nil
-}
-
-// failed commits the failure handleClaimed recorded (retry or dead, by the
-// retry policy) and settles the message accordingly: redelivered when the
-// delivery row says the next attempt is due, or terminated when dead (a
-// redrive publishes it again).
+// failed settles the message by the failure handleClaimed recorded
+// (retry or dead, by the retry policy), once it commits: redelivered when
+// the delivery row says the next attempt is due, or terminated when dead
+// (a redrive publishes it again).
 func (t *natsTransport) failed(ctx context.Context, tx pgx.Tx, s *subscriber, m natsMessage) (verdict, error) {
 	var (
 		state string
@@ -289,46 +345,58 @@ func (t *natsTransport) failed(ctx context.Context, tx pgx.Tx, s *subscriber, m 
 		return verdict{}, fmt.Errorf("read retry: %w", err)
 	}
 
-	if err := tx.Commit(ctx); err != nil {
-		return verdict{}, fmt.Errorf("commit: %w", err)
-	}
-
 	if state == StateDead {
-		t.notifyOrdered(ctx, s, m)
-
 		return verdict{settle: term}, nil
 	}
 
 	return retryIn(time.Duration(wait) * time.Microsecond), nil
 }
 
-// notifyOrdered wakes the relays once an event with an ordering key is
-// finished: the next event with that key may be relayed now. It runs after
-// the commit, as a NOTIFY inside it would serialize commits.
-func (t *natsTransport) notifyOrdered(ctx context.Context, s *subscriber, m natsMessage) {
-	if m.OrderingKey == "" {
-		return
-	}
-
+// notifyOrdered wakes the relays once events with an ordering key are
+// finished: the next event with their key may be relayed now. It runs
+// after the commit, as a NOTIFY inside it would serialize commits.
+func (t *natsTransport) notifyOrdered(ctx context.Context, s *subscriber) {
 	if _, err := t.bus.pool.Exec(ctx, "SELECT pg_notify($1, $2)", notifyChannel, s.name); err != nil {
 		t.bus.logger.WarnContext(ctx, "events: notify", "error", err)
 	}
 }
 
-func lockDelivery(ctx context.Context, tx pgx.Tx, subscriber, eventID string) (lockedDelivery, error) {
-	var (
-		d    lockedDelivery
-		wait int64
-	)
-
-	err := tx.QueryRow(ctx, lockDeliverySQL, subscriber, eventID).Scan(&d.state, &d.attempts, &wait, &d.processed, &d.blocked)
-	if err != nil {
-		return d, fmt.Errorf("lock delivery: %w", err)
+// lockDeliveries locks the delivery rows of the batch's messages to run,
+// by event ID; a message without one has none.
+func lockDeliveries(ctx context.Context, tx pgx.Tx, subscriber string, b *natsBatch) (map[string]lockedDelivery, error) {
+	ids := make([]string, len(b.run))
+	for k, i := range b.run {
+		ids[k] = b.msgs[i].EventID
 	}
 
-	d.wait = time.Duration(wait) * time.Microsecond
+	rows, err := tx.Query(ctx, lockDeliveriesSQL, subscriber, ids)
+	if err != nil {
+		return nil, fmt.Errorf("lock deliveries: %w", err)
+	}
+	defer rows.Close()
 
-	return d, nil
+	out := make(map[string]lockedDelivery, len(ids))
+
+	for rows.Next() {
+		var (
+			id   string
+			d    lockedDelivery
+			wait int64
+		)
+
+		if err := rows.Scan(&id, &d.state, &d.attempts, &wait, &d.processed, &d.blocked); err != nil {
+			return nil, fmt.Errorf("lock deliveries: %w", err)
+		}
+
+		d.wait = time.Duration(wait) * time.Microsecond
+		out[id] = d
+	}
+
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("lock deliveries: %w", err)
+	}
+
+	return out, nil
 }
 
 // claimed is the message as the PostgreSQL dispatcher's claimed delivery,

@@ -2,8 +2,6 @@ package events_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"strings"
 	"sync"
@@ -20,8 +18,8 @@ import (
 // errUnavailable is what the failing handlers of these tests return.
 var errUnavailable = errors.New("downstream unavailable")
 
-// natsEnv is a test's own database, and its own stream and subjects on the
-// shared NATS server, deleted when the test ends.
+// natsEnv is a test's own database, and so its own stream and subjects on
+// the shared NATS server, deleted when the test ends.
 type natsEnv struct {
 	*pgEnv
 
@@ -48,11 +46,20 @@ func newNATSEnv(t *testing.T) *natsEnv {
 		t.Fatal(err)
 	}
 
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	suffix := hex.EncodeToString(b)
+	pg := newPGEnv(t)
 
-	env := &natsEnv{pgEnv: newPGEnv(t), url: url, js: js, stream: "TEST_" + strings.ToUpper(suffix), prefix: "t" + suffix}
+	id, err := events.ClusterID(t.Context(), pg.pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// The test database is a cluster of its own: its stream and subjects
+	// are the test's.
+	env := &natsEnv{pgEnv: pg, url: url, js: js, stream: "MODULITH_DELIVERIES_" + strings.ToUpper(id), prefix: "modulith." + id + ".deliver"}
+
+	if got, err := events.NATSStream(t.Context(), pg.pool); err != nil || got != env.stream {
+		t.Fatalf("NATSStream() = %q, %v; want %q", got, err, env.stream)
+	}
 
 	t.Cleanup(func() { // after the buses closed
 		ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
@@ -91,7 +98,7 @@ func (env *natsEnv) replica(cfg events.Config) *events.Bus {
 func (env *natsEnv) start(bus *events.Bus) {
 	env.t.Helper()
 
-	if err := bus.Start(events.WithNATSNames(env.t.Context(), env.stream, env.prefix)); err != nil {
+	if err := bus.Start(env.t.Context()); err != nil {
 		env.t.Fatalf("Start() = %v", err)
 	}
 

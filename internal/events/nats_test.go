@@ -169,10 +169,8 @@ func TestNATSRelaysCarryEverySubscribersDeliveries(t *testing.T) {
 	var wg sync.WaitGroup
 
 	for _, bus := range buses {
-		ctx := events.WithNATSNames(t.Context(), env.stream, env.prefix)
-
 		wg.Go(func() {
-			if err := bus.Start(ctx); err != nil {
+			if err := bus.Start(t.Context()); err != nil {
 				t.Errorf("Start() = %v", err)
 			}
 		})

@@ -27,8 +27,10 @@ type Config struct {
 	// messages on (events transport "postgres").
 	PostgresChannel string `yaml:"postgres_channel" env:"WS_POSTGRES_CHANNEL" default:"modulith_ws"`
 	// NATSSubject is the subject replicas exchange messages on (events
-	// transport "nats", on the events' NATS_URL).
-	NATSSubject string `yaml:"nats_subject" env:"WS_NATS_SUBJECT" default:"modulith.ws"`
+	// transport "nats", on the events' NATS_URL); empty means the
+	// cluster's own, modulith.<cluster ID>.ws, so that deployments sharing
+	// a NATS server never see each other's messages.
+	NATSSubject string `yaml:"nats_subject" env:"WS_NATS_SUBJECT"`
 }
 
 var (
@@ -49,7 +51,7 @@ func (c Config) Validate() error {
 		return fmt.Errorf("WS_MAX_USER_CONNECTIONS: must be at least 1 (got %d)", c.MaxUserConnections)
 	case !channelName.MatchString(c.PostgresChannel):
 		return fmt.Errorf("WS_POSTGRES_CHANNEL: %q must match %s", c.PostgresChannel, channelName)
-	case !subjectName.MatchString(c.NATSSubject):
+	case c.NATSSubject != "" && !subjectName.MatchString(c.NATSSubject):
 		return fmt.Errorf("WS_NATS_SUBJECT: %q must be a subject without wildcards", c.NATSSubject)
 	default:
 		return nil

@@ -184,7 +184,10 @@ func (s *server) startRealtime(ctx context.Context) error {
 		return fmt.Errorf("websocket configuration: %w", err)
 	}
 
-	fo := s.newFanout(cfg, hub, logger)
+	fo, err := s.newFanout(ctx, cfg, hub, logger)
+	if err != nil {
+		return err
+	}
 
 	if err := fo.Start(ctx); err != nil {
 		return err
@@ -201,15 +204,26 @@ func (s *server) startRealtime(ctx context.Context) error {
 }
 
 // newFanout returns the fan-out of the events transport: NATS core on the
-// events' NATS server, else LISTEN/NOTIFY on the database.
-func (s *server) newFanout(cfg websocket.Config, hub *websocket.Hub, logger *slog.Logger) fanout {
+// events' NATS server (on the cluster's own subject unless WS_NATS_SUBJECT
+// names one), else LISTEN/NOTIFY on the database.
+func (s *server) newFanout(ctx context.Context, cfg websocket.Config, hub *websocket.Hub, logger *slog.Logger) (fanout, error) {
 	ev := s.bus.Config()
 
-	if ev.Transport == events.TransportNATS {
-		return websocket.NewNATSFanout(ev.NATSURL, cfg.NATSSubject, hub, logger)
+	if ev.Transport != events.TransportNATS {
+		return websocket.NewPostgresFanout(s.p.pool, cfg.PostgresChannel, hub, logger), nil
 	}
 
-	return websocket.NewPostgresFanout(s.p.pool, cfg.PostgresChannel, hub, logger)
+	subject := cfg.NATSSubject
+	if subject == "" {
+		id, err := events.ClusterID(ctx, s.p.pool)
+		if err != nil {
+			return nil, fmt.Errorf("websocket fan-out: %w", err)
+		}
+
+		subject = "modulith." + id + ".ws"
+	}
+
+	return websocket.NewNATSFanout(ev.NATSURL, subject, hub, logger), nil
 }
 
 func listen(ctx context.Context, p *process) (httpLn, grpcLn net.Listener, err error) {

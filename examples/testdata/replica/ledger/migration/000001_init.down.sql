@@ -1,0 +1,2 @@
+DROP TABLE ledger.applied_b;
+DROP TABLE ledger.applied_a;
