@@ -85,6 +85,11 @@ func (c *client) writeLoop(ctx context.Context) {
 	ping := time.NewTicker(c.hub.cfg.PingInterval)
 	defer ping.Stop()
 
+	timeout := time.AfterFunc(time.Hour, func() { _ = c.conn.CloseNow() })
+	timeout.Stop()
+
+	defer timeout.Stop()
+
 	for {
 		// A socket asked to stop gets nothing more, even if frames wait.
 		select {
@@ -101,7 +106,7 @@ func (c *client) writeLoop(ctx context.Context) {
 		case <-c.stop:
 			continue
 		case b := <-c.send:
-			err = c.write(ctx, b)
+			err = c.write(ctx, b, timeout)
 		case <-ping.C:
 			err = c.ping(ctx)
 		}
@@ -115,11 +120,17 @@ func (c *client) writeLoop(ctx context.Context) {
 	}
 }
 
-func (c *client) write(ctx context.Context, b []byte) error {
-	ctx, cancel := context.WithTimeout(ctx, c.hub.cfg.WriteTimeout)
-	defer cancel()
+// write writes one message within WriteTimeout. The timeout is the
+// writer's own timer, reset for each write, rather than a context with a
+// deadline per write: a broadcast to 10,000 sockets then allocates a
+// fraction as much. A timer that fires drops the socket, which fails the
+// write; so does the hub closing the socket.
+func (c *client) write(ctx context.Context, b []byte, timeout *time.Timer) error {
+	timeout.Reset(c.hub.cfg.WriteTimeout)
+	err := c.conn.Write(context.WithoutCancel(ctx), websocket.MessageText, b)
+	timeout.Stop()
 
-	if err := c.conn.Write(ctx, websocket.MessageText, b); err != nil {
+	if err != nil {
 		return fmt.Errorf("write: %w", err)
 	}
 

@@ -183,37 +183,42 @@ func (h *Hub) Send(m Message) int {
 		return 0
 	}
 
-	sent := 0
+	// Enqueueing never blocks, so it runs under the read lock, with no
+	// copy of the targets: a broadcast to every socket allocates nothing
+	// per socket. Slow sockets are closed after the lock is released.
+	var (
+		sent int
+		slow []*client
+	)
 
-	for _, c := range h.targets(m) {
-		if c.enqueue(b) {
-			sent++
-
-			continue
+	visit := func(set map[*client]struct{}) {
+		for c := range set {
+			if c.enqueue(b) {
+				sent++
+			} else {
+				slow = append(slow, c)
+			}
 		}
+	}
 
+	h.mu.RLock()
+
+	if m.Broadcast {
+		for _, set := range h.users {
+			visit(set)
+		}
+	} else {
+		visit(h.users[m.UserID])
+	}
+
+	h.mu.RUnlock()
+
+	for _, c := range slow {
 		c.close(CloseTooSlow, reasonTooSlow)
 		h.logger.Info("websocket: slow client disconnected", "user_id", c.userID, "session_id", c.sessionID)
 	}
 
 	return sent
-}
-
-// targets returns the sockets m addresses.
-func (h *Hub) targets(m Message) []*client {
-	h.mu.RLock()
-	defer h.mu.RUnlock()
-
-	if !m.Broadcast {
-		return members(h.users[m.UserID])
-	}
-
-	out := make([]*client, 0, h.count)
-	for _, set := range h.users {
-		out = append(out, members(set)...)
-	}
-
-	return out
 }
 
 func members(set map[*client]struct{}) []*client {
