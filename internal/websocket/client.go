@@ -128,6 +128,7 @@ func (c *client) writeLoop(ctx context.Context) {
 func (c *client) write(ctx context.Context, b []byte, timeout *time.Timer) error {
 	timeout.Reset(c.hub.cfg.WriteTimeout)
 	err := c.conn.Write(context.WithoutCancel(ctx), websocket.MessageText, b)
+
 	timeout.Stop()
 
 	if err != nil {
