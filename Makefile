@@ -76,6 +76,10 @@ lint: ## Lint Go (golangci-lint, strict) and protos (buf)
 	$(TOOL) golangci-lint run ./...
 	$(TOOL) buf lint
 
+.PHONY: verify-modules
+verify-modules: ## Check module boundaries (imports, cycles, schemas) and regenerate docs/modules.md
+	$(GO) run ./scripts/verifymodules
+
 ##@ Code generation
 
 .PHONY: generate

@@ -65,13 +65,22 @@ func envWith(env map[string]string, more ...string) map[string]string {
 func runServer(t *testing.T, vars map[string]string) *opsServer {
 	t.Helper()
 
-	s := &server{logs: newLogs()}
+	return runProgram(t, commands.Server(), vars, newLogs())
+}
+
+// runProgram is runServer for any program (the monolith, or a module
+// served alone), its log lines going to logs, which several programs may
+// share.
+func runProgram(t *testing.T, prog commands.Program, vars map[string]string, logs *logs) *opsServer {
+	t.Helper()
+
+	s := &server{logs: logs}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	out, in := io.Pipe()
 
 	go func() {
-		err := commands.Run(ctx, commands.Server(), nil, func(k string) string { return vars[k] }, in)
+		err := commands.Run(ctx, prog, nil, func(k string) string { return vars[k] }, in)
 		_ = in.Close()
 
 		done <- err
@@ -97,7 +106,12 @@ func runServer(t *testing.T, vars map[string]string) *opsServer {
 		}
 	})
 
-	ready, err := s.logs.wait(stopTimeout, func(l logLine) bool { return l.Msg() == "server ready" })
+	// Programs sharing logs tell their lines apart by SERVICE_NAME.
+	service := vars["SERVICE_NAME"]
+
+	ready, err := s.logs.wait(stopTimeout, func(l logLine) bool {
+		return l.Msg() == "server ready" && (service == "" || l.String("service") == service)
+	})
 	if err != nil {
 		t.Fatalf("server did not start: %v (%v)\n%s", err, stop(), s.logs.text())
 	}

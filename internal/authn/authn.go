@@ -8,6 +8,7 @@ import (
 	"context"
 	"strings"
 
+	"github.com/fullstorydev/grpchan/inprocgrpc"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 
@@ -28,6 +29,22 @@ type identityKey struct{}
 // NewContext returns a context carrying id.
 func NewContext(ctx context.Context, id Identity) context.Context {
 	return context.WithValue(ctx, identityKey{}, id)
+}
+
+type tokenKey struct{}
+
+// withToken returns a context carrying the caller's raw access token.
+func withToken(ctx context.Context, token string) context.Context {
+	return context.WithValue(ctx, tokenKey{}, token)
+}
+
+// TokenFromContext returns the access token the caller authenticated
+// with, so that a call to a module in another process carries the
+// caller's identity (see internal/grpcclient). Never log it.
+func TokenFromContext(ctx context.Context) (string, bool) {
+	t, ok := ctx.Value(tokenKey{}).(string)
+
+	return t, ok && t != ""
 }
 
 // FromContext returns the caller, if the request is authenticated.
@@ -78,7 +95,9 @@ func (a *Authenticator) Authenticate(ctx context.Context, authorization string) 
 		return Identity{}, errors.Unavailable("authentication is not available")
 	}
 
-	role, err := a.sessions.CheckSession(ctx, claims.SessionID, claims.Subject)
+	// A checker in another process (auth run as its own service) needs
+	// the token itself.
+	role, err := a.sessions.CheckSession(withToken(ctx, token), claims.SessionID, claims.Subject)
 	if err != nil {
 		return Identity{}, err
 	}
@@ -139,8 +158,24 @@ func StreamServerInterceptor(a *Authenticator, public func(fullMethod string) bo
 }
 
 func (a *Authenticator) authenticateIncoming(ctx context.Context) (context.Context, error) {
+	vals := metadata.ValueFromIncomingContext(ctx, "authorization")
+
+	if len(vals) == 0 {
+		// A module calling another through the in-process channel, while
+		// handling a request this process authenticated, acts as that
+		// request's caller: the identity carries over without a second
+		// session check.
+		if caller := inprocgrpc.ClientContext(ctx); caller != nil {
+			if id, ok := FromContext(caller); ok {
+				token, _ := TokenFromContext(caller)
+
+				return withToken(NewContext(ctx, id), token), nil
+			}
+		}
+	}
+
 	var authorization string
-	if vals := metadata.ValueFromIncomingContext(ctx, "authorization"); len(vals) == 1 {
+	if len(vals) == 1 {
 		authorization = vals[0]
 	}
 
@@ -149,7 +184,9 @@ func (a *Authenticator) authenticateIncoming(ctx context.Context) (context.Conte
 		return nil, err
 	}
 
-	return NewContext(ctx, id), nil
+	token, _ := bearer(authorization)
+
+	return withToken(NewContext(ctx, id), token), nil
 }
 
 // contextStream replaces a stream's context.

@@ -3,6 +3,7 @@ package config
 import (
 	"net"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -48,6 +49,26 @@ type Config struct {
 	SMSHTTPURL           string        `yaml:"sms_http_url" env:"SMS_HTTP_URL"`                              // the JSON endpoint; https in prod
 	SMSHTTPToken         string        `yaml:"sms_http_token" env:"SMS_HTTP_TOKEN" secret:"true"`
 	SMSFrom              string        `yaml:"sms_from" env:"SMS_FROM"` // sender number or name, as the gateway accepts it
+	// RemoteModules names the modules that run in another process, as
+	// module=host:port entries: this process does not run them, and calls
+	// them over the network. Every other module is called in process.
+	RemoteModules []string      `yaml:"remote_modules" env:"REMOTE_MODULES" default:""`
+	RemoteTimeout time.Duration `yaml:"remote_timeout" env:"REMOTE_TIMEOUT" default:"10s"` // per call to a remote module, when the caller set no earlier deadline
+	RemoteRetries int           `yaml:"remote_retries" env:"REMOTE_RETRIES" default:"3"`   // retries of a call a remote module answered Unavailable (at most 4)
+}
+
+// Remotes returns RemoteModules as module → address; Validate has checked
+// the entries.
+func (c *Config) Remotes() map[string]string {
+	out := make(map[string]string, len(c.RemoteModules))
+
+	for _, entry := range c.RemoteModules {
+		if name, addr, ok := strings.Cut(entry, "="); ok {
+			out[strings.TrimSpace(name)] = strings.TrimSpace(addr)
+		}
+	}
+
+	return out
 }
 
 // DevJWTSecret signs tokens in dev when JWT_SECRET is unset, so that a fresh

@@ -61,6 +61,8 @@ func TestLoadDevDefaults(t *testing.T) {
 		SMTPPort:           587,
 		SMTPTLS:            "starttls",
 		SMSProvider:        "log",
+		RemoteTimeout:      10 * time.Second,
+		RemoteRetries:      3,
 	}
 	if diff := cmp.Diff(want, cfg); diff != "" {
 		t.Errorf("Load() mismatch (-want +got):\n%s", diff)
@@ -70,8 +72,8 @@ func TestLoadDevDefaults(t *testing.T) {
 		t.Errorf("Load() layers = %v, want layers with Env() dev", l)
 	}
 
-	if got := len(report.Entries); got != 40 {
-		t.Errorf("len(report.Entries) = %d, want one per Config field (40)", got)
+	if got := len(report.Entries); got != 43 {
+		t.Errorf("len(report.Entries) = %d, want one per Config field (43)", got)
 	}
 
 	if !cfg.IsDev() {

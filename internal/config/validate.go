@@ -3,10 +3,13 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/mail"
 	"net/netip"
 	"net/url"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -79,6 +82,45 @@ func (c *Config) validateLimits(p *problems) {
 	p.nonNegative("SHUTDOWN_DELAY", c.ShutdownDelay)
 	p.nonNegative("LOG_SLOW_REQUEST", c.LogSlowRequest)
 	p.nonNegative("DB_CONN_MAX_LIFETIME", c.DBConnMaxLifetime)
+	p.positive("REMOTE_TIMEOUT", c.RemoteTimeout)
+	p.between("REMOTE_RETRIES", int64(c.RemoteRetries), 0, maxRemoteRetries)
+}
+
+// validateRemotes checks the module=host:port entries of REMOTE_MODULES.
+func (c *Config) validateRemotes(p *problems) {
+	seen := make(map[string]bool, len(c.RemoteModules))
+
+	for _, entry := range c.RemoteModules {
+		name, addr, ok := strings.Cut(entry, "=")
+		name, addr = strings.TrimSpace(name), strings.TrimSpace(addr)
+
+		switch {
+		case !ok || !moduleName.MatchString(name) || !validHostPort(addr):
+			p.add("REMOTE_MODULES", "%q must be module=host:port", entry)
+		case seen[name]:
+			p.add("REMOTE_MODULES", "module %q is listed twice", name)
+		}
+
+		seen[name] = true
+	}
+}
+
+// maxRemoteRetries is gRPC's own cap: five attempts in all.
+const maxRemoteRetries = 4
+
+// moduleName is a module's name (registry's rule).
+var moduleName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,30}$`)
+
+// validHostPort reports whether s is host:port with a port number.
+func validHostPort(s string) bool {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil || host == "" {
+		return false
+	}
+
+	n, err := strconv.Atoi(port)
+
+	return err == nil && n > 0 && n <= 65535
 }
 
 func (c *Config) validateNetwork(p *problems) {
@@ -91,6 +133,8 @@ func (c *Config) validateNetwork(p *problems) {
 			p.add("CORS_ALLOWED_ORIGINS", "origin %q must be scheme://host[:port] with no path", origin)
 		}
 	}
+
+	c.validateRemotes(p)
 
 	for _, proxy := range c.TrustedProxies {
 		if !validProxy(proxy) {

@@ -74,6 +74,17 @@ func TestValidate(t *testing.T) {
 		{name: "DB_CONN_MAX_LIFETIME negative", mutate: func(c *config.Config) { c.DBConnMaxLifetime = -1 }, want: []string{"DB_CONN_MAX_LIFETIME"}},
 		{name: "MAX_BODY_BYTES zero", mutate: func(c *config.Config) { c.MaxBodyBytes = 0 }, want: []string{"MAX_BODY_BYTES"}},
 
+		{name: "REMOTE_MODULES one", mutate: func(c *config.Config) { c.RemoteModules = []string{"auth=auth.internal:9090"} }},
+		{name: "REMOTE_MODULES two, spaced", mutate: func(c *config.Config) { c.RemoteModules = []string{" auth = 10.0.0.7:9090", "orders=[::1]:9091"} }},
+		{name: "REMOTE_MODULES no address", mutate: func(c *config.Config) { c.RemoteModules = []string{"auth"} }, want: []string{"REMOTE_MODULES"}},
+		{name: "REMOTE_MODULES no port", mutate: func(c *config.Config) { c.RemoteModules = []string{"auth=auth.internal"} }, want: []string{"REMOTE_MODULES"}},
+		{name: "REMOTE_MODULES bad port", mutate: func(c *config.Config) { c.RemoteModules = []string{"auth=auth:99999"} }, want: []string{"REMOTE_MODULES"}},
+		{name: "REMOTE_MODULES bad name", mutate: func(c *config.Config) { c.RemoteModules = []string{"Auth=auth:9090"} }, want: []string{"REMOTE_MODULES"}},
+		{name: "REMOTE_MODULES twice", mutate: func(c *config.Config) { c.RemoteModules = []string{"auth=a:1", "auth=b:2"} }, want: []string{"REMOTE_MODULES"}},
+		{name: "REMOTE_TIMEOUT zero", mutate: func(c *config.Config) { c.RemoteTimeout = 0 }, want: []string{"REMOTE_TIMEOUT"}},
+		{name: "REMOTE_RETRIES above gRPC's cap", mutate: func(c *config.Config) { c.RemoteRetries = 5 }, want: []string{"REMOTE_RETRIES"}},
+		{name: "REMOTE_RETRIES zero", mutate: func(c *config.Config) { c.RemoteRetries = 0 }},
+
 		{name: "DB_MAX_CONNS zero", mutate: func(c *config.Config) { c.DBMaxConns, c.DBMinConns = 0, 0 }, want: []string{"DB_MAX_CONNS"}},
 		{name: "DB_MIN_CONNS negative", mutate: func(c *config.Config) { c.DBMinConns = -1 }, want: []string{"DB_MIN_CONNS"}},
 		{name: "DB_MIN_CONNS above max", mutate: func(c *config.Config) { c.DBMinConns = c.DBMaxConns + 1 }, want: []string{"DB_MIN_CONNS"}},

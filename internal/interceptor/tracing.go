@@ -110,11 +110,12 @@ func (c incomingCarrier) Keys() []string {
 // side (as a network hop would), so the trace must travel as metadata.
 func ClientTracing(prop propagation.TextMapPropagator) grpc.UnaryClientInterceptor {
 	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
-		return invoker(injectTrace(ctx, prop), method, req, reply, cc, opts...)
+		return invoker(InjectTrace(ctx, prop), method, req, reply, cc, opts...)
 	}
 }
 
-func injectTrace(ctx context.Context, prop propagation.TextMapPropagator) context.Context {
+// InjectTrace adds the trace context of ctx to its outgoing metadata.
+func InjectTrace(ctx context.Context, prop propagation.TextMapPropagator) context.Context {
 	if !trace.SpanContextFromContext(ctx).IsValid() {
 		return ctx
 	}

@@ -35,6 +35,9 @@ type Deps struct {
 	Policy   *authz.Policy
 	Notifier *notifier.Notifier
 	Tokens   *authn.Tokens
+	// Remote holds a client connection per module that runs in another
+	// process (REMOTE_MODULES); Client hands them out.
+	Remote map[string]grpc.ClientConnInterface
 }
 
 // Registry holds the modules of a process.
@@ -44,6 +47,7 @@ type Registry struct {
 	sessions    authn.SessionChecker
 	started     []Module
 	initialized bool
+	inProcess   *inProcessConn
 }
 
 // New returns an empty registry.
@@ -56,7 +60,7 @@ func New(deps Deps) *Registry {
 		deps.Policy = authz.NewPolicy()
 	}
 
-	return &Registry{deps: deps}
+	return &Registry{deps: deps, inProcess: &inProcessConn{}}
 }
 
 // Register adds modules in the order they start.
@@ -123,6 +127,29 @@ func (r *Registry) LoadConfig(section string, dst any) error {
 
 	return nil
 }
+
+// Client returns a connection to module's gRPC services, for its
+// generated client: the in-process channel when the module runs in this
+// process (the full interceptor chain, no socket, the caller's identity
+// carried over), or the network connection to the process that runs it
+// (REMOTE_MODULES). A module calls Client in Initialize for each module it
+// depends on; the same code then works in either topology.
+func (r *Registry) Client(module string) (grpc.ClientConnInterface, error) {
+	if conn, ok := r.deps.Remote[module]; ok {
+		return conn, nil
+	}
+
+	if slices.ContainsFunc(r.modules, func(m Module) bool { return m.Name() == module }) {
+		return r.inProcess, nil
+	}
+
+	return nil, fmt.Errorf("module %q is neither in this process nor in REMOTE_MODULES (module=host:port)", module)
+}
+
+// ServeInProcess installs the in-process channel that Client's
+// connections to local modules call through; the server builds it once
+// every module is initialized.
+func (r *Registry) ServeInProcess(conn grpc.ClientConnInterface) { r.inProcess.set(conn) }
 
 // ProvideSessionChecker installs the check that every authenticated request
 // runs; the module that owns sessions (auth) calls it in Initialize.

@@ -24,7 +24,7 @@ func eventsCmd(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer p.pool.Close()
+	defer p.close()
 
 	bus, err := p.newBus(ctx)
 	if err != nil {

@@ -39,7 +39,7 @@ func migrate(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer p.pool.Close()
+	defer p.close()
 
 	reg, err := p.registry(e.prog, nil)
 	if err != nil {
@@ -128,7 +128,7 @@ func seed(ctx context.Context, e env) error {
 	if err != nil {
 		return err
 	}
-	defer p.pool.Close()
+	defer p.close()
 
 	reg, err := p.registry(e.prog, nil)
 	if err != nil {
@@ -148,7 +148,7 @@ func adminTask(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer p.pool.Close()
+	defer p.close()
 
 	bus, err := p.newBus(ctx)
 	if err != nil {

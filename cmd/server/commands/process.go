@@ -7,12 +7,15 @@ import (
 	"log/slog"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"go.opentelemetry.io/otel"
+	"google.golang.org/grpc"
 
 	"github.com/modulith/modulith/cmd/server/observability"
 	"github.com/modulith/modulith/cmd/server/setup"
 	"github.com/modulith/modulith/internal/authn"
 	"github.com/modulith/modulith/internal/config"
 	"github.com/modulith/modulith/internal/events"
+	"github.com/modulith/modulith/internal/grpcclient"
 	"github.com/modulith/modulith/internal/migration"
 	"github.com/modulith/modulith/internal/registry"
 )
@@ -20,10 +23,22 @@ import (
 // process is what every command that touches the database builds first:
 // validated configuration, the logger and the pool.
 type process struct {
-	cfg    *config.Config
-	layers *config.Layers
-	logger *slog.Logger
-	pool   *pgxpool.Pool
+	cfg     *config.Config
+	layers  *config.Layers
+	logger  *slog.Logger
+	pool    *pgxpool.Pool
+	remotes map[string]*grpc.ClientConn // REMOTE_MODULES, dialed by registry
+}
+
+// close closes the connections to remote modules and the pool.
+func (p *process) close() {
+	for name, conn := range p.remotes {
+		if err := conn.Close(); err != nil {
+			p.logger.Warn("close connection to remote module", "module", name, "error", err)
+		}
+	}
+
+	p.pool.Close()
 }
 
 // boot loads and validates the configuration (before anything starts),
@@ -90,14 +105,59 @@ func (p *process) registry(prog Program, bus *events.Bus) (*registry.Registry, e
 		}
 	}
 
+	remote, err := p.dialRemotes()
+	if err != nil {
+		return nil, err
+	}
+
 	reg := registry.New(registry.Deps{
 		Config: p.cfg, Layers: p.layers, DB: p.pool, Bus: bus, Logger: p.logger, Notifier: n, Tokens: tokens,
+		Remote: remote,
 	})
-	if err := reg.Register(prog.Modules()...); err != nil {
+	if err := reg.Register(localModules(prog, p.cfg.Remotes())...); err != nil {
 		return nil, err
 	}
 
 	return reg, nil
+}
+
+// localModules are the program's modules that do not run elsewhere.
+func localModules(prog Program, remotes map[string]string) []registry.Module {
+	var local []registry.Module
+
+	for _, m := range prog.Modules() {
+		if _, ok := remotes[m.Name()]; !ok {
+			local = append(local, m)
+		}
+	}
+
+	return local
+}
+
+// dialRemotes opens (lazily: nothing connects yet) a connection to each
+// module of REMOTE_MODULES.
+func (p *process) dialRemotes() (map[string]grpc.ClientConnInterface, error) {
+	remotes := p.cfg.Remotes()
+	conns := make(map[string]grpc.ClientConnInterface, len(remotes))
+
+	if p.remotes == nil {
+		p.remotes = make(map[string]*grpc.ClientConn, len(remotes))
+	}
+
+	for name, addr := range remotes {
+		conn, err := grpcclient.Dial(addr, grpcclient.Config{
+			Timeout: p.cfg.RemoteTimeout, Retries: p.cfg.RemoteRetries, Propagator: otel.GetTextMapPropagator(),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("REMOTE_MODULES: module %s: %w", name, err)
+		}
+
+		p.remotes[name] = conn
+		conns[name] = conn
+		p.logger.Info("module runs elsewhere: calls go over the network", "module", name, "address", addr)
+	}
+
+	return conns, nil
 }
 
 // migrateUp applies pending migrations, logging each.

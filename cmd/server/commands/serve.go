@@ -56,7 +56,7 @@ func serve(ctx context.Context, e env) (err error) {
 	if err != nil {
 		return err
 	}
-	defer p.pool.Close()
+	defer p.close()
 
 	s, err := build(ctx, e, p)
 	if err != nil {
@@ -114,13 +114,7 @@ func (s *server) assemble(ctx context.Context, e env) error {
 
 	s.reg = reg
 
-	if p.cfg.MigrateOnStart {
-		if err := p.migrateUp(ctx, reg); err != nil {
-			return err
-		}
-	}
-
-	if err := reg.InitializeAll(); err != nil {
+	if err := s.initialize(ctx); err != nil {
 		return err
 	}
 
@@ -142,6 +136,8 @@ func (s *server) assemble(ctx context.Context, e env) error {
 		return err
 	}
 
+	reg.ServeInProcess(s.grpc.Conn)
+
 	s.checker = health.New(p.pool, reg.HealthCheckAll, p.logger)
 
 	handler, err := setup.HTTPHandler(ctx, setup.HTTPDeps{
@@ -161,6 +157,23 @@ func (s *server) assemble(ctx context.Context, e env) error {
 	}
 
 	return nil
+}
+
+// initialize migrates (unless MIGRATE_ON_START=false) and initializes the
+// modules, then installs the remote session check when auth runs
+// elsewhere.
+func (s *server) initialize(ctx context.Context) error {
+	if s.p.cfg.MigrateOnStart {
+		if err := s.p.migrateUp(ctx, s.reg); err != nil {
+			return err
+		}
+	}
+
+	if err := s.reg.InitializeAll(); err != nil {
+		return err
+	}
+
+	return setup.RemoteSessions(s.reg)
 }
 
 // startRealtime builds the WebSocket hub from the "websocket" configuration

@@ -6,6 +6,7 @@ package setup
 import (
 	"github.com/modulith/modulith/internal/registry"
 	"github.com/modulith/modulith/modules/auth"
+	"github.com/modulith/modulith/modules/orders"
 )
 
 // Modules lists the modules of the monolith, in start order. This is the
@@ -13,5 +14,6 @@ import (
 func Modules() []registry.Module {
 	return []registry.Module{
 		auth.New(),
+		orders.New(),
 	}
 }

@@ -1,0 +1,200 @@
+package examples
+
+import (
+	"net/http"
+	"slices"
+	"testing"
+
+	"github.com/coder/websocket"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/modulith/modulith/cmd/server/commands"
+	ordersv1 "github.com/modulith/modulith/gen/go/orders/v1"
+	"github.com/modulith/modulith/internal/errors"
+	"github.com/modulith/modulith/internal/registry"
+	"github.com/modulith/modulith/internal/testutil"
+	"github.com/modulith/modulith/modules/auth"
+)
+
+const pathOrders = "/v1/orders"
+
+// topology is where a user signs in (the auth module's server) and where
+// they order (the server of the orders module): the same process, or two.
+type topology struct {
+	login, app *server
+}
+
+// monolith is every module in one process.
+func monolith(t *testing.T) topology {
+	t.Helper()
+
+	s := startServer(t, nil)
+
+	return topology{login: s, app: s}
+}
+
+// authOverNetwork is the auth module served alone (as cmd/auth serves it)
+// and the server without it: REMOTE_MODULES points the server's auth
+// client, and its session check, at the auth service's gRPC port. Both
+// share the database (each owns its schemas) and their log lines.
+func authOverNetwork(t *testing.T) topology {
+	t.Helper()
+
+	db := testutil.NewDatabase(t, migrationSources()...)
+	logs := newLogs()
+
+	authProg := commands.Program{Name: "auth", Modules: func() []registry.Module { return []registry.Module{auth.New()} }}
+	authSrv := runProgram(t, authProg, envWith(harnessEnv(db.DSN), "SERVICE_NAME", "auth"), logs)
+
+	app := runProgram(t, commands.Server(), envWith(harnessEnv(db.DSN),
+		"SERVICE_NAME", "app", "REMOTE_MODULES", "auth="+authSrv.GRPC), logs)
+
+	return topology{login: authSrv.server, app: app.server}
+}
+
+// TestOrdersInBothTopologies runs one suite (sign-in, orders over REST
+// and gRPC, events to the user's WebSocket, authorization, logout) with
+// every module in one process, and with auth in a process of its own.
+func TestOrdersInBothTopologies(t *testing.T) {
+	for name, start := range map[string]func(*testing.T) topology{
+		"monolith":          monolith,
+		"auth-over-network": authOverNetwork,
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			ordersSuite(t, start(t))
+		})
+	}
+}
+
+func ordersSuite(t *testing.T, top topology) {
+	ada := signInEmail(t, top.login, "ada@example.com")
+	bob := signInEmail(t, top.login, "bob@example.com")
+	socket := top.app.openSocket(t, ada.Access)
+	top.app.awaitSocketStats(t, 1, 1)
+
+	id := placeOverREST(t, top.app, ada, socket)
+
+	// Ada sees it; to Bob it does not exist.
+	top.app.do(t, http.MethodGet, pathOrders+"/"+id, nil, ada.Access).wantOK(t)
+	top.app.do(t, http.MethodGet, pathOrders+"/"+id, nil, bob.Access).wantError(t, http.StatusNotFound, errors.CodeNotFound)
+	top.app.do(t, http.MethodPost, pathOrders+"/"+id+"/cancel", map[string]any{}, bob.Access).wantError(t, http.StatusNotFound, errors.CodeNotFound)
+
+	newest := placeOverGRPC(t, top.app, ada)
+	checkPages(t, top.app, ada, newest, id)
+
+	// Cancel once; twice is a conflict.
+	cancelled := top.app.do(t, http.MethodPost, pathOrders+"/"+id+"/cancel", map[string]any{"reason": "changed my mind"}, ada.Access)
+	cancelled.wantOK(t)
+
+	if got := jsonString(cancelled.JSON(t), "order", "status"); got != "ORDER_STATUS_CANCELLED" {
+		t.Errorf("status after cancel = %q", got)
+	}
+
+	awaitEvent(t, socket, "order.cancelled", func(d map[string]any) bool { return d["order_id"] == id })
+	top.app.do(t, http.MethodPost, pathOrders+"/"+id+"/cancel", map[string]any{}, ada.Access).wantError(t, http.StatusConflict, errors.CodeConflict)
+
+	// Bad input names the field; no token is refused.
+	bad := top.app.do(t, http.MethodPost, pathOrders, map[string]any{"currency": "EUR", "items": []any{}}, ada.Access)
+	if details := bad.wantError(t, http.StatusBadRequest, errors.CodeValidationFailed); !slices.Contains(fieldsOf(details), "items") {
+		t.Errorf("400 does not name the field items: %v", details)
+	}
+
+	top.app.do(t, http.MethodGet, pathOrders, nil, "").wantError(t, http.StatusUnauthorized, errors.CodeAuthRequired)
+
+	if top.app != top.login {
+		// The server without auth serves none of auth's routes.
+		if r := top.app.do(t, http.MethodGet, pathProfile, nil, bob.Access); r.Status != http.StatusNotFound {
+			t.Errorf("GET %s on the server without auth = %d, want 404", pathProfile, r.Status)
+		}
+	}
+
+	// Logging out at the auth service ends the session at once here too.
+	top.login.do(t, http.MethodPost, pathLogout, map[string]any{}, ada.Access).wantOK(t)
+	top.app.do(t, http.MethodGet, pathOrders, nil, ada.Access).wantError(t, http.StatusUnauthorized, errors.CodeAuthTokenInvalid)
+}
+
+// placeOverREST places an order for u over REST, checks it, and waits for
+// order.created on u's socket; it returns the order's ID.
+func placeOverREST(t *testing.T, app *server, u signedIn, socket *websocket.Conn) string {
+	t.Helper()
+
+	r := app.do(t, http.MethodPost, pathOrders, map[string]any{
+		"currency": "EUR",
+		"items":    []map[string]any{{"sku": "book-1", "quantity": 2, "unit_price_minor": 1250}, {"sku": "pen", "quantity": 1, "unit_price_minor": 199}},
+	}, u.Access)
+	r.wantOK(t)
+
+	order := r.JSON(t)
+	id := jsonString(order, "order", "id")
+
+	if got := jsonString(order, "order", "status"); got != "ORDER_STATUS_PLACED" {
+		t.Errorf("status = %q, want ORDER_STATUS_PLACED", got)
+	}
+
+	if got := jsonString(order, "order", "total_minor"); got != "2699" {
+		t.Errorf("total_minor = %q, want 2699 (2×1250 + 199)", got)
+	}
+
+	awaitEvent(t, socket, "order.created", func(d map[string]any) bool { return d["order_id"] == id && d["user_id"] == u.UserID })
+
+	return id
+}
+
+// placeOverGRPC places an order for u over gRPC with u's token and returns
+// its ID.
+func placeOverGRPC(t *testing.T, app *server, u signedIn) string {
+	t.Helper()
+
+	conn, err := grpc.NewClient(app.GRPC, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	t.Cleanup(func() { _ = conn.Close() })
+
+	created, err := ordersv1.NewOrderServiceClient(conn).CreateOrder(withBearer(t.Context(), u.Access), &ordersv1.CreateOrderRequest{
+		Currency: "EUR", Items: []*ordersv1.OrderItem{{Sku: "lamp", Quantity: 1, UnitPriceMinor: 4900}},
+	})
+	noError(t, "CreateOrder", err)
+
+	return created.GetOrder().GetId()
+}
+
+// checkPages lists u's two orders a page of one at a time, newest first.
+func checkPages(t *testing.T, app *server, u signedIn, newest, oldest string) {
+	t.Helper()
+
+	page1 := app.do(t, http.MethodGet, pathOrders+"?page_size=1", nil, u.Access)
+	page1.wantOK(t)
+
+	if got := firstOrderID(page1.JSON(t)); got != newest {
+		t.Errorf("first page holds %s, want the newest order %s", got, newest)
+	}
+
+	page2 := app.do(t, http.MethodGet, pathOrders+"?page_size=1&page_token="+jsonString(page1.JSON(t), "next_page_token"), nil, u.Access)
+	page2.wantOK(t)
+
+	if got := firstOrderID(page2.JSON(t)); got != oldest {
+		t.Errorf("second page holds %s, want %s", got, oldest)
+	}
+
+	if next := jsonString(page2.JSON(t), "next_page_token"); next != "" {
+		t.Errorf("second page has next_page_token %q, want none (two orders)", next)
+	}
+
+	app.do(t, http.MethodGet, pathOrders+"?page_token=bm90LWFuLWlk", nil, u.Access).wantError(t, http.StatusBadRequest, errors.CodeValidationFailed)
+}
+
+// firstOrderID is the ID of the first order of a ListOrders page.
+func firstOrderID(page map[string]any) string {
+	list, _ := page["orders"].([]any)
+	if len(list) == 0 {
+		return ""
+	}
+
+	first, _ := list[0].(map[string]any)
+
+	return jsonString(first, "id")
+}
