@@ -109,6 +109,15 @@ check-generate: generate ## Fail when generated code is not what `make generate`
 third-party-protos: ## Re-export proto/third_party from the Go modules in go.mod
 	./scripts/sync-third-party-protos.sh
 
+.PHONY: proto-version-create
+proto-version-create: ## Copy a module's latest API version to a new one, served beside it: make proto-version-create MODULE=auth VERSION=v2
+	@test -n "$(MODULE)" -a "$(origin VERSION)" != file || { echo "usage: make proto-version-create MODULE=<name> VERSION=v<N>"; exit 2; }
+	$(GO) run ./scripts/protoversion create -module '$(MODULE)' -version '$(VERSION)'
+
+.PHONY: proto-breaking-check
+proto-breaking-check: ## Fail when the protos break compatibility with the main branch (buf breaking)
+	against="$$($(GO) run ./scripts/protoversion against -branch main)"; $(TOOL) buf breaking --against "$$against"
+
 ##@ Database and NATS
 
 .PHONY: db-up

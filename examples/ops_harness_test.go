@@ -110,7 +110,7 @@ func runProgram(t *testing.T, prog commands.Program, vars map[string]string, log
 	service := vars["SERVICE_NAME"]
 
 	ready, err := s.logs.wait(stopTimeout, func(l logLine) bool {
-		return l.Msg() == "server ready" && (service == "" || l.String("service") == service)
+		return (l.Msg() == "server ready" || l.Msg() == "worker ready") && (service == "" || l.String("service") == service)
 	})
 	if err != nil {
 		t.Fatalf("server did not start: %v (%v)\n%s", err, stop(), s.logs.text())

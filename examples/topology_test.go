@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/coder/websocket"
 	"google.golang.org/grpc"
@@ -75,6 +76,13 @@ func ordersSuite(t *testing.T, top topology) {
 	top.app.awaitSocketStats(t, 1, 1)
 
 	id := placeOverREST(t, top.app, ada, socket)
+
+	// The notifier confirms it by email (the dev notifier logs it).
+	if _, err := top.app.logs.wait(10*time.Second, func(l logLine) bool {
+		return l.Msg() == "dev email (not sent)" && l.String("to") == ada.Email && l.String("subject") == "Order "+id+" placed"
+	}); err != nil {
+		t.Errorf("no order confirmation emailed to %s: %v", ada.Email, err)
+	}
 
 	// Ada sees it; to Bob it does not exist.
 	top.app.do(t, http.MethodGet, pathOrders+"/"+id, nil, ada.Access).wantOK(t)

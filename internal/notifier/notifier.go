@@ -112,6 +112,37 @@ func (n *Notifier) SendCode(ctx context.Context, ch Channel, kind, destination s
 	}
 }
 
+// Message is a message a module wrote itself: Subject, Text and HTML make
+// the email, SMS the text message; a module renders it from its own
+// templates.
+type Message struct {
+	Subject string
+	Text    string
+	HTML    string
+	SMS     string
+}
+
+// Send sends m to destination over ch. It fails when no provider serves
+// ch (check CanDeliver first to skip instead).
+func (n *Notifier) Send(ctx context.Context, ch Channel, destination string, m Message) error {
+	switch ch {
+	case ChannelEmail:
+		if n.email == nil {
+			return fmt.Errorf("no email provider configured")
+		}
+
+		return n.email.SendEmail(ctx, Email{To: destination, Subject: m.Subject, Text: m.Text, HTML: m.HTML})
+	case ChannelSMS:
+		if n.sms == nil {
+			return fmt.Errorf("no SMS provider configured")
+		}
+
+		return n.sms.SendSMS(ctx, SMS{To: destination, Body: m.SMS})
+	default:
+		return fmt.Errorf("unknown channel %q", ch)
+	}
+}
+
 // LogNotifier "sends" messages by logging them, code included. Dev only.
 type LogNotifier struct {
 	logger *slog.Logger

@@ -300,3 +300,40 @@ func ExampleNotifier_CanDeliver() {
 	fmt.Println(n.CanDeliver(notifier.ChannelEmail), n.CanDeliver(notifier.ChannelSMS))
 	// Output: true false
 }
+
+func TestSendMessage(t *testing.T) {
+	m := notifier.Message{Subject: "Order placed", Text: "text body", HTML: "<p>html</p>", SMS: "sms body"}
+
+	t.Run("email", func(t *testing.T) {
+		email, sms := &fakeEmail{}, &fakeSMS{}
+		if err := newNotifier(t, email, sms).Send(t.Context(), notifier.ChannelEmail, "ada@example.com", m); err != nil {
+			t.Fatalf("Send(email) = %v", err)
+		}
+
+		want := []notifier.Email{{To: "ada@example.com", Subject: m.Subject, Text: m.Text, HTML: m.HTML}}
+		if diff := cmp.Diff(want, email.all()); diff != "" || len(sms.all()) != 0 {
+			t.Errorf("emails (-want +got):\n%s\nSMS: %v", diff, sms.all())
+		}
+	})
+
+	t.Run("sms", func(t *testing.T) {
+		email, sms := &fakeEmail{}, &fakeSMS{}
+		if err := newNotifier(t, email, sms).Send(t.Context(), notifier.ChannelSMS, "+15550100", m); err != nil {
+			t.Fatalf("Send(sms) = %v", err)
+		}
+
+		want := []notifier.SMS{{To: "+15550100", Body: m.SMS}}
+		if diff := cmp.Diff(want, sms.all()); diff != "" || len(email.all()) != 0 {
+			t.Errorf("SMS (-want +got):\n%s\nemails: %v", diff, email.all())
+		}
+	})
+
+	t.Run("no provider or channel", func(t *testing.T) {
+		n := newNotifier(t, nil, nil)
+		for _, ch := range []notifier.Channel{notifier.ChannelEmail, notifier.ChannelSMS, "pigeon"} {
+			if err := n.Send(t.Context(), ch, "x", m); err == nil {
+				t.Errorf("Send(%s) with no provider = nil, want an error", ch)
+			}
+		}
+	})
+}

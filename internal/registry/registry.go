@@ -19,6 +19,7 @@ import (
 	"github.com/modulith/modulith/internal/events"
 	"github.com/modulith/modulith/internal/migration"
 	"github.com/modulith/modulith/internal/notifier"
+	"github.com/modulith/modulith/internal/scheduler"
 	"github.com/modulith/modulith/internal/websocket"
 )
 
@@ -70,8 +71,8 @@ func (r *Registry) Register(modules ...Module) error {
 			return fmt.Errorf("module name %q must match %s", m.Name(), validName)
 		}
 
-		if m.Name() == events.SchemaName {
-			return fmt.Errorf("module name %q is taken: the event bus keeps its tables in that schema", m.Name())
+		if m.Name() == events.SchemaName || m.Name() == scheduler.SchemaName {
+			return fmt.Errorf("module name %q is taken: the platform keeps its tables in that schema", m.Name())
 		}
 
 		if slices.ContainsFunc(r.modules, func(o Module) bool { return o.Name() == m.Name() }) {
@@ -212,9 +213,12 @@ func (r *Registry) PublicEndpoints() map[string]bool {
 }
 
 // MigrationSources returns the platform's migrations (the event bus's
-// schema) and then each module's migrations and seeds, in order.
+// and the scheduler's schemas) and then each module's migrations and seeds, in order.
 func (r *Registry) MigrationSources() []migration.Source {
-	sources := []migration.Source{{Module: events.SchemaName, Migrations: events.Migrations()}}
+	sources := []migration.Source{
+		{Module: events.SchemaName, Migrations: events.Migrations()},
+		{Module: scheduler.SchemaName, Migrations: scheduler.Migrations()},
+	}
 
 	for _, m := range r.modules {
 		src := migration.Source{Module: m.Name()}

@@ -23,6 +23,7 @@ import (
 	"github.com/modulith/modulith/internal/events"
 	"github.com/modulith/modulith/internal/migration"
 	"github.com/modulith/modulith/internal/registry"
+	"github.com/modulith/modulith/internal/scheduler"
 )
 
 // journal records, in order, what the registry asked the fake modules to do.
@@ -496,8 +497,9 @@ func TestMigrationSources(t *testing.T) {
 	)
 
 	got := r.MigrationSources()
-	if len(got) == 0 || got[0].Module != events.SchemaName || got[0].Migrations == nil {
-		t.Fatalf("MigrationSources()[0] = %+v, want the event bus's schema first", got)
+	if len(got) < 2 || got[0].Module != events.SchemaName || got[0].Migrations == nil ||
+		got[1].Module != scheduler.SchemaName || got[1].Migrations == nil {
+		t.Fatalf("MigrationSources() = %+v, want the event bus's schema first, then the scheduler's", got)
 	}
 
 	want := []migration.Source{
@@ -505,7 +507,7 @@ func TestMigrationSources(t *testing.T) {
 		{Module: "c", Seeds: sC},
 		{Module: "d", Migrations: mD, Seeds: sD},
 	}
-	if diff := cmp.Diff(want, got[1:]); diff != "" {
+	if diff := cmp.Diff(want, got[2:]); diff != "" {
 		t.Errorf("MigrationSources() of modules mismatch (-want +got):\n%s", diff)
 	}
 }
@@ -514,8 +516,10 @@ func TestRegisterRefusesPlatformSchemaNames(t *testing.T) {
 	mod, _ := fakes()
 	r := registry.New(registry.Deps{})
 
-	if err := r.Register(mod(events.SchemaName)); err == nil {
-		t.Errorf("Register(module %q) = nil, want an error: the event bus owns that schema", events.SchemaName)
+	for _, schema := range []string{events.SchemaName, scheduler.SchemaName} {
+		if err := r.Register(mod(schema)); err == nil {
+			t.Errorf("Register(module %q) = nil, want an error: the platform owns that schema", schema)
+		}
 	}
 }
 

@@ -4,11 +4,12 @@
 // be listed and revoked, the user's profile and contact changes.
 //
 // Contract: the gRPC service auth.v1.AuthService (proto/auth/v1), also
-// served as REST under /v1/auth. It owns the PostgreSQL schema auth. It
-// publishes, in the transaction of the change each reports, user.created,
-// auth.magic_code_requested, auth.session_created, auth.session_revoked,
-// user.profile_updated and user.contact_change_requested (codes travel
-// sealed in event secrets), and provides the
-// session check every authenticated request of every module runs. Codes
-// reach users through the notifier, which reacts to its events.
+// served as REST under /v1/auth, and every later version vN listed in
+// apis.go, under /vN/auth (docs/API_VERSIONING.md). It owns the PostgreSQL
+// schema auth. It publishes, in the transaction of the change each reports,
+// user.created, auth.magic_code_requested, auth.session_created,
+// auth.session_revoked, user.profile_updated and
+// user.contact_change_requested (codes travel sealed in event secrets), and
+// provides the session check every authenticated request of every module
+// runs. Codes reach users through the notifier, which reacts to its events.
 package auth

@@ -13,6 +13,7 @@ import (
 
 	authv1 "github.com/modulith/modulith/gen/go/auth/v1"
 	"github.com/modulith/modulith/internal/admin"
+	"github.com/modulith/modulith/internal/apiversion"
 	"github.com/modulith/modulith/internal/events"
 	"github.com/modulith/modulith/internal/registry"
 	"github.com/modulith/modulith/internal/websocket"
@@ -81,19 +82,20 @@ func deriveKey(secret, purpose string) []byte {
 	return m.Sum(nil)
 }
 
-// RegisterGRPC registers auth.v1.AuthService.
+// RegisterGRPC registers every version of the API (apis.go).
 func (m *Module) RegisterGRPC(s grpc.ServiceRegistrar) {
-	authv1.RegisterAuthServiceServer(s, m.svc)
+	apiversion.RegisterGRPC(s, m.apis())
 }
 
-// RegisterGateway serves auth.v1.AuthService under /v1/auth.
+// RegisterGateway serves every version of the API as REST, version N under
+// /vN/auth.
 func (m *Module) RegisterGateway(ctx context.Context, mux *runtime.ServeMux, conn grpc.ClientConnInterface) error {
-	if err := authv1.RegisterAuthServiceHandlerClient(ctx, mux, authv1.NewAuthServiceClient(conn)); err != nil {
-		return fmt.Errorf("register auth gateway: %w", err)
-	}
-
-	return nil
+	return apiversion.RegisterGateway(ctx, mux, conn, m.apis())
 }
+
+// authServiceV1 implements auth.v1.AuthService; later versions
+// (api_v<N>.go) forward to it until their messages change.
+func (m *Module) authServiceV1() authv1.AuthServiceServer { return m.svc }
 
 // Migrations returns the auth schema's migrations.
 func (m *Module) Migrations() fs.FS { return resources.Migrations() }
@@ -101,13 +103,10 @@ func (m *Module) Migrations() fs.FS { return resources.Migrations() }
 // Seeds returns development seed data (an admin user).
 func (m *Module) Seeds() fs.FS { return resources.Seeds() }
 
-// PublicEndpoints are the methods callable without an access token.
+// PublicEndpoints are the methods callable without an access token, in
+// every version of the API.
 func (m *Module) PublicEndpoints() []string {
-	return []string{
-		authv1.AuthService_RequestLogin_FullMethodName,
-		authv1.AuthService_CompleteLogin_FullMethodName,
-		authv1.AuthService_RefreshToken_FullMethodName,
-	}
+	return apiversion.FullMethods(m.apis(), "RequestLogin", "CompleteLogin", "RefreshToken")
 }
 
 // RealtimeRoutes send a user's new sign-ins and profile changes to the

@@ -10,6 +10,7 @@ import (
 
 	authv1 "github.com/modulith/modulith/gen/go/auth/v1"
 	ordersv1 "github.com/modulith/modulith/gen/go/orders/v1"
+	"github.com/modulith/modulith/internal/apiversion"
 	"github.com/modulith/modulith/internal/authz"
 	"github.com/modulith/modulith/internal/registry"
 	"github.com/modulith/modulith/internal/websocket"
@@ -43,8 +44,8 @@ func New() *Module { return &Module{} }
 func (m *Module) Name() string { return Name }
 
 // Initialize builds the service on a client of the auth module, which
-// the registry connects in process or over the network, and grants role
-// user the orders permissions.
+// the registry connects in process or over the network, grants role user
+// the orders permissions, and subscribes the order confirmations.
 func (m *Module) Initialize(r *registry.Registry) error {
 	conn, err := r.Client(authModule)
 	if err != nil {
@@ -55,22 +56,29 @@ func (m *Module) Initialize(r *registry.Registry) error {
 
 	m.svc = service.New(repository.New(r.DB(), r.Bus()), authv1.NewAuthServiceClient(conn), nil)
 
-	return nil
-}
-
-// RegisterGRPC registers orders.v1.OrderService.
-func (m *Module) RegisterGRPC(s grpc.ServiceRegistrar) {
-	ordersv1.RegisterOrderServiceServer(s, m.svc)
-}
-
-// RegisterGateway serves orders.v1.OrderService under /v1/orders.
-func (m *Module) RegisterGateway(ctx context.Context, mux *runtime.ServeMux, conn grpc.ClientConnInterface) error {
-	if err := ordersv1.RegisterOrderServiceHandlerClient(ctx, mux, ordersv1.NewOrderServiceClient(conn)); err != nil {
-		return fmt.Errorf("register orders gateway: %w", err)
+	if bus := r.Bus(); bus != nil && r.Notifier() != nil {
+		if err := bus.Subscribe(notifierSubscriber, orderevents.OrderCreated, notifyPlaced(r.Notifier(), r.Logger(Name))); err != nil {
+			return fmt.Errorf("orders: %w", err)
+		}
 	}
 
 	return nil
 }
+
+// RegisterGRPC registers every version of the API (apis.go).
+func (m *Module) RegisterGRPC(s grpc.ServiceRegistrar) {
+	apiversion.RegisterGRPC(s, m.apis())
+}
+
+// RegisterGateway serves every version of the API as REST, version N under
+// /vN/orders.
+func (m *Module) RegisterGateway(ctx context.Context, mux *runtime.ServeMux, conn grpc.ClientConnInterface) error {
+	return apiversion.RegisterGateway(ctx, mux, conn, m.apis())
+}
+
+// orderServiceV1 implements orders.v1.OrderService; later versions
+// (api_v<N>.go) forward to it until their messages change.
+func (m *Module) orderServiceV1() ordersv1.OrderServiceServer { return m.svc }
 
 // Migrations returns the orders schema's migrations.
 func (m *Module) Migrations() fs.FS { return resources.Migrations() }

@@ -4,6 +4,7 @@
 package commands
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -33,6 +34,14 @@ type Program struct {
 	ConfigFile string
 	// Modules returns the modules the binary hosts, in start order.
 	Modules func() []registry.Module
+	// Default is the command run when none is given; "" means serve.
+	Default string
+}
+
+// Worker is the worker process: the monolith's modules, their event
+// subscribers and scheduled tasks, configured by configs/worker.yaml.
+func Worker() Program {
+	return Program{Name: "worker", ConfigFile: "configs/worker.yaml", Modules: setup.Modules, Default: "work"}
 }
 
 // Server is the monolith: every module of setup.Modules, configured by
@@ -53,7 +62,8 @@ type env struct {
 const usage = `Usage: %s [--config FILE] [command]
 
 Commands:
-  serve                          run the HTTP and gRPC servers (default)
+  serve                          run the HTTP and gRPC servers (the server's default)
+  work                           run event subscribers and scheduled tasks (the worker's default)
   migrate up                     apply pending migrations of every module
   migrate down <module>          revert the latest migration of a module
   migrate status                 list applied and pending migrations
@@ -87,7 +97,7 @@ func Run(ctx context.Context, prog Program, args []string, getenv func(string) s
 
 	e := env{prog: prog, files: configFiles(prog, *configFile, getenv), getenv: getenv, stdout: stdout}
 
-	cmd, rest := "serve", flags.Args()
+	cmd, rest := cmp.Or(prog.Default, "serve"), flags.Args()
 	if len(rest) > 0 {
 		cmd, rest = rest[0], rest[1:]
 	}
@@ -111,6 +121,7 @@ func Run(ctx context.Context, prog Program, args []string, getenv func(string) s
 // commands maps each command name to its implementation.
 var commands = map[string]func(ctx context.Context, e env, args []string) error{
 	"serve":   func(ctx context.Context, e env, _ []string) error { return serve(ctx, e) },
+	"work":    func(ctx context.Context, e env, _ []string) error { return work(ctx, e) },
 	"migrate": migrate,
 	"seed":    func(ctx context.Context, e env, _ []string) error { return seed(ctx, e) },
 	"admin":   adminTask,

@@ -79,6 +79,21 @@ func serve(ctx context.Context, e env) (err error) {
 
 // build assembles everything between the pool and the listeners.
 func build(ctx context.Context, e env, p *process) (*server, error) {
+	s, err := newServer(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+
+	if err := s.assemble(ctx, e); err != nil {
+		return nil, errors.Join(err, s.close())
+	}
+
+	return s, nil
+}
+
+// newServer sets up telemetry and the event bus (not started), which every
+// long-running process needs first.
+func newServer(ctx context.Context, p *process) (*server, error) {
 	cfg := p.cfg
 
 	tel, err := observability.Setup(ctx, cfg.ServiceName, Version, observability.TracingConfig{
@@ -93,12 +108,7 @@ func build(ctx context.Context, e env, p *process) (*server, error) {
 		return nil, errors.Join(err, tel.Shutdown(context.WithoutCancel(ctx)))
 	}
 
-	s := &server{p: p, tel: tel, bus: bus}
-	if err := s.assemble(ctx, e); err != nil {
-		return nil, errors.Join(err, s.close())
-	}
-
-	return s, nil
+	return &server{p: p, tel: tel, bus: bus}, nil
 }
 
 func (s *server) assemble(ctx context.Context, e env) error {

@@ -79,7 +79,8 @@ func (s *Service) CreateOrder(ctx context.Context, req *ordersv1.CreateOrderRequ
 		return nil, err
 	}
 
-	if err := s.confirmUser(ctx, caller); err != nil {
+	user, err := s.confirmUser(ctx, caller)
+	if err != nil {
 		return nil, err
 	}
 
@@ -109,7 +110,7 @@ func (s *Service) CreateOrder(ctx context.Context, req *ordersv1.CreateOrderRequ
 		return tx.Publish(ctx, events.Event{Name: orderevents.OrderCreated, OrderingKey: o.ID, Payload: map[string]any{
 			orderevents.KeyOrderID: o.ID, orderevents.KeyUserID: o.UserID, orderevents.KeyTotalMinor: o.TotalMinor,
 			orderevents.KeyCurrency: o.Currency, orderevents.KeyItemCount: len(o.Items),
-		}})
+		}, Secret: contactSecret(user)})
 	})
 	if err != nil {
 		return nil, err
@@ -120,22 +121,42 @@ func (s *Service) CreateOrder(ctx context.Context, req *ordersv1.CreateOrderRequ
 
 // confirmUser asks auth for the caller's profile: the account exists and
 // the session is live, wherever auth runs.
-func (s *Service) confirmUser(ctx context.Context, caller authn.Identity) error {
+func (s *Service) confirmUser(ctx context.Context, caller authn.Identity) (*authv1.User, error) {
 	resp, err := s.users.GetProfile(ctx, &authv1.GetProfileRequest{})
 
 	switch status.Code(err) {
 	case codes.OK:
 	case codes.Unauthenticated, codes.NotFound, codes.PermissionDenied:
-		return errors.Unauthorized("the caller's account cannot place orders")
+		return nil, errors.Unauthorized("the caller's account cannot place orders")
 	default:
-		return errors.Unavailable("cannot confirm the account now", errors.WithCause(err))
+		return nil, errors.Unavailable("cannot confirm the account now", errors.WithCause(err))
 	}
 
 	if resp.GetUser().GetId() != caller.UserID {
-		return errors.Unauthorized("the caller's account cannot place orders")
+		return nil, errors.Unauthorized("the caller's account cannot place orders")
 	}
 
-	return nil
+	return resp.GetUser(), nil
+}
+
+// Keys of order.created's Secret: where to tell the user (an address is
+// personal data, so it is sealed in the outbox and erased once delivered).
+const (
+	SecretChannel     = "channel"
+	SecretDestination = "destination"
+)
+
+// contactSecret is where the order's confirmation goes: the user's email
+// address, else their phone; nil when they have neither.
+func contactSecret(u *authv1.User) map[string]string {
+	switch {
+	case u.GetEmail() != "":
+		return map[string]string{SecretChannel: "email", SecretDestination: u.GetEmail()}
+	case u.GetPhone() != "":
+		return map[string]string{SecretChannel: "sms", SecretDestination: u.GetPhone()}
+	default:
+		return nil
+	}
 }
 
 // GetOrder returns an order its caller owns, or any order to an admin.

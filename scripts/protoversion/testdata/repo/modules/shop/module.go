@@ -1,0 +1,2 @@
+// Package shop is a module of the fixture repository.
+package shop
