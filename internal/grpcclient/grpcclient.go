@@ -58,9 +58,11 @@ func Dial(addr string, cfg Config) (*grpc.ClientConn, error) {
 }
 
 // serviceConfig retries every method on UNAVAILABLE, with exponential
-// backoff from 100 ms up to 2 s. gRPC retries only calls that did not
-// reach the server's handler or that the server refused outright, so a
-// retried call never runs twice.
+// backoff from 100 ms up to 2 s. gRPC retries a call whose answer came
+// before any response header: a server that was unreachable, draining or
+// overloaded, or a handler that itself answered Unavailable. Handlers must
+// therefore answer Unavailable only when they changed nothing (the
+// platform's errors.Unavailable is for exactly that: "try again").
 func serviceConfig(retries int) (string, error) {
 	if retries < 0 || retries > 4 {
 		return "", fmt.Errorf("retries: want 0–4, got %d", retries)
@@ -121,10 +123,13 @@ func withMetadata(ctx context.Context, cfg Config) context.Context {
 	return ctx
 }
 
-// unary gives a call without an earlier deadline the configured timeout.
+// unary bounds a call by the configured timeout, or the caller's deadline
+// when that is earlier.
 func unary(cfg Config) grpc.UnaryClientInterceptor {
 	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
-		if _, ok := ctx.Deadline(); !ok && cfg.Timeout > 0 {
+		if cfg.Timeout > 0 {
+			// Keeps the caller's deadline when it is earlier. A request
+			// being handled always has one (REQUEST_TIMEOUT), usually later.
 			var cancel context.CancelFunc
 
 			ctx, cancel = context.WithTimeout(ctx, cfg.Timeout)

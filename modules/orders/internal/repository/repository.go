@@ -232,7 +232,16 @@ func (r *SQL) CancelOrder(ctx context.Context, id, reason string, now time.Time)
 	ctx, end := span(ctx, "CancelOrder")
 	defer end()
 
-	return translate(ctx, r.q.CancelOrder(ctx, store.CancelOrderParams{ID: id, CancelReason: reason, UpdatedAt: now}))
+	n, err := r.q.CancelOrder(ctx, store.CancelOrderParams{ID: id, CancelReason: reason, UpdatedAt: now})
+	if err != nil {
+		return translate(ctx, err)
+	}
+
+	if n == 0 {
+		return errors.NotFound(entity + " not found")
+	}
+
+	return nil
 }
 
 // translate turns driver errors into domain errors, once, here.

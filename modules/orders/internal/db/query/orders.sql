@@ -23,5 +23,5 @@ LIMIT @page_size;
 -- name: OrderItems :many
 SELECT * FROM orders.order_items WHERE order_id = ANY(@order_ids::text[]) ORDER BY order_id, position;
 
--- name: CancelOrder :exec
+-- name: CancelOrder :execrows
 UPDATE orders.orders SET status = 'cancelled', cancel_reason = $2, updated_at = $3 WHERE id = $1;

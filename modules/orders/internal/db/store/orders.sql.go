@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-const cancelOrder = `-- name: CancelOrder :exec
+const cancelOrder = `-- name: CancelOrder :execrows
 UPDATE orders.orders SET status = 'cancelled', cancel_reason = $2, updated_at = $3 WHERE id = $1
 `
 
@@ -20,9 +20,12 @@ type CancelOrderParams struct {
 	UpdatedAt    time.Time
 }
 
-func (q *Queries) CancelOrder(ctx context.Context, arg CancelOrderParams) error {
-	_, err := q.db.Exec(ctx, cancelOrder, arg.ID, arg.CancelReason, arg.UpdatedAt)
-	return err
+func (q *Queries) CancelOrder(ctx context.Context, arg CancelOrderParams) (int64, error) {
+	result, err := q.db.Exec(ctx, cancelOrder, arg.ID, arg.CancelReason, arg.UpdatedAt)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }
 
 const createOrder = `-- name: CreateOrder :exec

@@ -9,7 +9,7 @@ import (
 )
 
 type Querier interface {
-	CancelOrder(ctx context.Context, arg CancelOrderParams) error
+	CancelOrder(ctx context.Context, arg CancelOrderParams) (int64, error)
 	CreateOrder(ctx context.Context, arg CreateOrderParams) error
 	CreateOrderItems(ctx context.Context, arg []CreateOrderItemsParams) (int64, error)
 	GetOrder(ctx context.Context, id string) (OrdersOrder, error)
