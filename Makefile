@@ -118,6 +118,22 @@ proto-version-create: ## Copy a module's latest API version to a new one, served
 proto-breaking-check: ## Fail when the protos break compatibility with the main branch (buf breaking)
 	against="$$($(GO) run ./scripts/protoversion against -branch main)"; $(TOOL) buf breaking --against "$$against"
 
+##@ Modules
+
+.PHONY: new-module
+new-module: ## Scaffold a CRUD module, register it and generate its code: make new-module NAME=payments
+	@test -n "$(NAME)" || { echo "usage: make new-module NAME=<name> (lower case: payments, line_items)"; exit 2; }
+	$(GO) run ./scripts/newmodule new '$(NAME)'
+	$(GO) run ./scripts/protoversion apis -module '$(NAME)'
+	@$(MAKE) --no-print-directory generate verify-modules
+	@$(GO) run ./scripts/newmodule next '$(NAME)'
+
+.PHONY: destroy-module
+destroy-module: ## Remove a module and everything new-module added, then regenerate: make destroy-module NAME=payments
+	@test -n "$(NAME)" || { echo "usage: make destroy-module NAME=<name>"; exit 2; }
+	$(GO) run ./scripts/newmodule destroy '$(NAME)'
+	@$(MAKE) --no-print-directory generate verify-modules
+
 ##@ Database and NATS
 
 .PHONY: db-up
