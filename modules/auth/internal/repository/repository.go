@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/modulith/modulith/internal/database"
 	"github.com/modulith/modulith/internal/errors"
 	"github.com/modulith/modulith/internal/events"
 	"github.com/modulith/modulith/internal/telemetry"
@@ -108,38 +109,12 @@ func (r *SQL) Publish(ctx context.Context, e events.Event) error {
 // back when it returns an error, panics or exits its goroutine.
 func (r *SQL) WithTx(ctx context.Context, fn func(tx Repository) error) error {
 	if r.pool == nil {
-		// Already in a transaction: join it.
-		return fn(r)
+		return fn(r) // already in a transaction: join it
 	}
 
-	tx, err := r.pool.Begin(ctx)
-	if err != nil {
-		return errors.Unavailable("database unavailable", errors.WithCause(fmt.Errorf("begin: %w", err)))
-	}
-
-	finished := false
-
-	defer func() {
-		// fn panicked or called runtime.Goexit (t.FailNow): never commit.
-		if !finished {
-			_ = tx.Rollback(context.WithoutCancel(ctx))
-		}
-	}()
-
-	err = fn(&SQL{q: r.q.WithTx(tx), tx: tx, bus: r.bus})
-	finished = true
-
-	if err != nil {
-		_ = tx.Rollback(context.WithoutCancel(ctx))
-
-		return err
-	}
-
-	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-
-	return nil
+	return database.WithTx(ctx, r.pool, func(tx pgx.Tx) error {
+		return fn(&SQL{q: r.q.WithTx(tx), tx: tx, bus: r.bus})
+	})
 }
 
 // translate turns driver errors into domain errors, once, here.

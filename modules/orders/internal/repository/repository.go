@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/modulith/modulith/internal/database"
 	"github.com/modulith/modulith/internal/errors"
 	"github.com/modulith/modulith/internal/events"
 	"github.com/modulith/modulith/internal/telemetry"
@@ -77,33 +78,9 @@ func (r *SQL) WithTx(ctx context.Context, fn func(tx Repository) error) error {
 		return fn(r) // already in a transaction: join it
 	}
 
-	tx, err := r.pool.Begin(ctx)
-	if err != nil {
-		return errors.Unavailable("database unavailable", errors.WithCause(fmt.Errorf("begin: %w", err)))
-	}
-
-	finished := false
-
-	defer func() {
-		if !finished { // fn panicked or called runtime.Goexit: never commit
-			_ = tx.Rollback(context.WithoutCancel(ctx))
-		}
-	}()
-
-	err = fn(&SQL{q: r.q.WithTx(tx), tx: tx, bus: r.bus})
-	finished = true
-
-	if err != nil {
-		_ = tx.Rollback(context.WithoutCancel(ctx))
-
-		return err
-	}
-
-	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-
-	return nil
+	return database.WithTx(ctx, r.pool, func(tx pgx.Tx) error {
+		return fn(&SQL{q: r.q.WithTx(tx), tx: tx, bus: r.bus})
+	})
 }
 
 // Publish stores e in the repository's transaction, or in its own.
