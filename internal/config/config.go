@@ -63,12 +63,19 @@ func (c *Config) Remotes() map[string]string {
 	out := make(map[string]string, len(c.RemoteModules))
 
 	for _, entry := range c.RemoteModules {
-		if name, addr, ok := strings.Cut(entry, "="); ok {
-			out[strings.TrimSpace(name)] = strings.TrimSpace(addr)
+		if name, addr, ok := remoteEntry(entry); ok {
+			out[name] = addr
 		}
 	}
 
 	return out
+}
+
+// remoteEntry splits a module=host:port entry of REMOTE_MODULES.
+func remoteEntry(entry string) (name, addr string, ok bool) {
+	name, addr, ok = strings.Cut(entry, "=")
+
+	return strings.TrimSpace(name), strings.TrimSpace(addr), ok
 }
 
 // DevJWTSecret signs tokens in dev when JWT_SECRET is unset, so that a fresh

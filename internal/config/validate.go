@@ -91,8 +91,7 @@ func (c *Config) validateRemotes(p *problems) {
 	seen := make(map[string]bool, len(c.RemoteModules))
 
 	for _, entry := range c.RemoteModules {
-		name, addr, ok := strings.Cut(entry, "=")
-		name, addr = strings.TrimSpace(name), strings.TrimSpace(addr)
+		name, addr, ok := remoteEntry(entry)
 
 		switch {
 		case !ok || !moduleName.MatchString(name) || !validHostPort(addr):

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	htmltemplate "html/template"
+	"io"
 	"log/slog"
 	texttemplate "text/template"
 
@@ -74,23 +75,24 @@ func render(payload map[string]any) (notifier.Message, error) {
 
 	data := confirmation{OrderID: id, Items: int(items), Total: fmt.Sprintf("%.2f %s", total/100, currency)}
 
-	var m notifier.Message
+	var (
+		m   notifier.Message
+		err error
+	)
 
-	for _, part := range []struct {
-		dst  *string
-		exec func(*bytes.Buffer) error
-	}{
-		{&m.Subject, func(b *bytes.Buffer) error { return subjectTmpl.Execute(b, data) }},
-		{&m.Text, func(b *bytes.Buffer) error { return textTmpl.Execute(b, data) }},
-		{&m.HTML, func(b *bytes.Buffer) error { return htmlTmpl.Execute(b, data) }},
-		{&m.SMS, func(b *bytes.Buffer) error { return smsTmpl.Execute(b, data) }},
-	} {
+	exec := func(t interface{ Execute(io.Writer, any) error }) string {
 		var b bytes.Buffer
-		if err := part.exec(&b); err != nil {
-			return notifier.Message{}, fmt.Errorf("render order confirmation: %w", err)
+		if err == nil {
+			err = t.Execute(&b, data)
 		}
 
-		*part.dst = b.String()
+		return b.String()
+	}
+
+	m.Subject, m.Text, m.HTML, m.SMS = exec(subjectTmpl), exec(textTmpl), exec(htmlTmpl), exec(smsTmpl)
+
+	if err != nil {
+		return notifier.Message{}, fmt.Errorf("render order confirmation: %w", err)
 	}
 
 	return m, nil
