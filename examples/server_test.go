@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	stderrors "errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -503,7 +504,7 @@ func wantGRPCError(t *testing.T, err error, c codes.Code, code errors.Code) erro
 	}
 
 	var de *errors.DomainError
-	if !errors.As(errors.FromGRPC(err), &de) || !errors.HasCode(de, code) {
+	if !stderrors.As(errors.FromGRPC(err), &de) || !errors.HasCode(de, code) {
 		t.Fatalf("gRPC error = %v, want error code %s", err, code)
 	}
 

@@ -2,6 +2,7 @@ package authn_test
 
 import (
 	"context"
+	stderrors "errors"
 	"testing"
 	"time"
 
@@ -135,7 +136,7 @@ func TestAuthenticatePropagatesCheckerErrors(t *testing.T) {
 	errDB := errors.Unavailable("sessions store down")
 	a := authn.NewAuthenticator(tokens, &fakeSessions{err: errDB}, testRoles)
 
-	if _, err := a.Authenticate(t.Context(), "Bearer "+issue(t, tokens)); !errors.Is(err, errDB) {
+	if _, err := a.Authenticate(t.Context(), "Bearer "+issue(t, tokens)); !stderrors.Is(err, errDB) {
 		t.Errorf("Authenticate() = %v, want the checker's error %v", err, errDB)
 	}
 }

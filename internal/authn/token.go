@@ -1,6 +1,7 @@
 package authn
 
 import (
+	stderrors "errors"
 	"fmt"
 	"strings"
 	"time"
@@ -107,7 +108,7 @@ func (t *Tokens) ParseAccess(token string) (*Claims, error) {
 	})
 
 	switch {
-	case errors.Is(err, jwt.ErrTokenExpired):
+	case stderrors.Is(err, jwt.ErrTokenExpired):
 		return nil, errors.WithCode(errors.CodeAuthTokenExpired, "access token expired")
 	case err != nil:
 		return nil, errors.WithCode(errors.CodeAuthTokenInvalid, "invalid access token", errors.WithCause(err))

@@ -2,6 +2,7 @@ package authz_test
 
 import (
 	"context"
+	stderrors "errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -199,7 +200,7 @@ func TestRequireErrorCodes(t *testing.T) {
 	err := authz.RequirePermission(as("alice", authz.RoleUser), "orders:write")
 
 	var de *errors.DomainError
-	if !errors.As(err, &de) || de.Code != errors.CodeForbidden {
+	if !stderrors.As(err, &de) || de.Code != errors.CodeForbidden {
 		t.Fatalf("RequirePermission(denied) = %v, want code FORBIDDEN", err)
 	}
 

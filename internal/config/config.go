@@ -80,9 +80,9 @@ func remoteEntry(entry string) (name, addr string, ok bool) {
 
 // DevJWTSecret signs tokens in dev when JWT_SECRET is unset, so that a fresh
 // checkout starts without setup. Validate refuses it in prod. It is public on
-// purpose; the literal is split because gosec's hardcoded-credentials rule
-// (G101) cannot know that, and this repository allows no nolint.
-const DevJWTSecret = "dev-only-jwt-secret-" + "do-not-use-in-production-0123456789"
+// purpose (.golangci.yml excludes it, alone, from gosec's hardcoded
+// credentials rule).
+const DevJWTSecret = "dev-only-jwt-secret-do-not-use-in-production-0123456789"
 
 // Load reads the platform configuration from the layers and validates it.
 // When ENV=dev and JWT_SECRET is unset it uses DevJWTSecret and adds a

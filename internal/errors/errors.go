@@ -7,8 +7,8 @@
 // *DomainError becomes Internal with a generic message: the cause is logged,
 // never returned to the client.
 //
-// The package shadows the standard library's errors on purpose, as in the
-// seed; Is, As and Join are re-exported so one import serves both.
+// The package shadows the standard library's errors, as in the seed: code
+// that needs both imports the standard library's under another name.
 package errors
 
 import (
@@ -70,18 +70,24 @@ var defaultCode = map[Type]Code{
 	TypeInternal:      CodeInternal,
 }
 
-// typeOfCode infers the type of the well-known codes, for WithCode.
+// typeOfCode is the type of every well-known code, for WithCode and for
+// statuses that come back over gRPC: each type's default code, and the
+// codes that refine a type.
 var typeOfCode = map[Code]Type{
+	CodeNotFound:         TypeNotFound,
+	CodeAlreadyExists:    TypeAlreadyExists,
+	CodeValidationFailed: TypeValidation,
+	CodeAuthRequired:     TypeUnauthorized,
 	CodeAuthTokenExpired: TypeUnauthorized,
 	CodeAuthTokenInvalid: TypeUnauthorized,
 	CodeAuthTokenReused:  TypeUnauthorized,
 	CodeAuthCodeInvalid:  TypeUnauthorized,
-}
-
-func init() {
-	for t, c := range defaultCode {
-		typeOfCode[c] = t
-	}
+	CodeForbidden:        TypeForbidden,
+	CodeConflict:         TypeConflict,
+	CodeRateLimited:      TypeRateLimited,
+	CodeUnavailable:      TypeUnavailable,
+	CodeTimeout:          TypeTimeout,
+	CodeInternal:         TypeInternal,
 }
 
 // FieldViolation names one invalid field of a request.
@@ -126,14 +132,14 @@ func (e *DomainError) Unwrap() error { return e.cause }
 func IsType(err error, t Type) bool {
 	var de *DomainError
 
-	return As(err, &de) && de.Type == t
+	return stderrors.As(err, &de) && de.Type == t
 }
 
 // HasCode reports whether err's chain holds a domain error with code c.
 func HasCode(err error, c Code) bool {
 	var de *DomainError
 
-	return As(err, &de) && de.Code == c
+	return stderrors.As(err, &de) && de.Code == c
 }
 
 // Option adds information to a domain error.
@@ -247,18 +253,9 @@ func Internal(message string, cause error, opts ...Option) *DomainError {
 // CodeInternal when there is none.
 func GetErrorCode(err error) Code {
 	var de *DomainError
-	if As(err, &de) {
+	if stderrors.As(err, &de) {
 		return de.Code
 	}
 
 	return CodeInternal
 }
-
-// Is reports whether any error in err's chain matches target (errors.Is).
-func Is(err, target error) bool { return stderrors.Is(err, target) }
-
-// As finds the first error in err's chain that matches target (errors.As).
-func As(err error, target any) bool { return stderrors.As(err, target) }
-
-// Join returns an error that wraps the given errors (errors.Join).
-func Join(errs ...error) error { return stderrors.Join(errs...) }

@@ -1,6 +1,7 @@
 package errors_test
 
 import (
+	stderrors "errors"
 	"fmt"
 	"testing"
 	"time"
@@ -108,8 +109,8 @@ func TestOptions(t *testing.T) {
 		t.Errorf("Validation with options mismatch (-want +got):\n%s", diff)
 	}
 
-	if !errors.Is(got, errCause) {
-		t.Errorf("errors.Is(%v, cause) = false, want true", got)
+	if !stderrors.Is(got, errCause) {
+		t.Errorf("stderrors.Is(%v, cause) = false, want true", got)
 	}
 }
 
@@ -120,7 +121,7 @@ func TestOptionsOverrideConstructorDefaults(t *testing.T) {
 	}
 
 	in := errors.Internal("boom", errCause, errors.WithCause(nil))
-	if errors.Is(in, errCause) {
+	if stderrors.Is(in, errCause) {
 		t.Errorf("Internal(cause, WithCause(nil)) still wraps the first cause; want the later option to win")
 	}
 
@@ -166,7 +167,7 @@ func TestIsTypeAndHasCodeThroughWrapping(t *testing.T) {
 		{"direct", de, true, true, errors.CodeAuthTokenExpired},
 		{"wrapped once", fmt.Errorf("x: %w", de), true, true, errors.CodeAuthTokenExpired},
 		{"wrapped twice", fmt.Errorf("y: %w", fmt.Errorf("x: %w", de)), true, true, errors.CodeAuthTokenExpired},
-		{"joined", errors.Join(fmt.Errorf("other"), de), true, true, errors.CodeAuthTokenExpired},
+		{"joined", stderrors.Join(fmt.Errorf("other"), de), true, true, errors.CodeAuthTokenExpired},
 		{"plain error", fmt.Errorf("plain"), false, false, errors.CodeInternal},
 		{"nil", nil, false, false, errors.CodeInternal},
 	}
@@ -208,7 +209,7 @@ func TestIsTypeFindsTheFirstDomainError(t *testing.T) {
 		t.Errorf("IsType(outer, not_found) = true, want false (the outer type wins)")
 	}
 
-	if !errors.Is(outer, inner) {
-		t.Errorf("errors.Is(outer, inner) = false, want true")
+	if !stderrors.Is(outer, inner) {
+		t.Errorf("stderrors.Is(outer, inner) = false, want true")
 	}
 }

@@ -2,6 +2,7 @@ package errors
 
 import (
 	"context"
+	stderrors "errors"
 	"strings"
 	"time"
 
@@ -51,11 +52,11 @@ func ToDomain(err error) *DomainError {
 	var de *DomainError
 
 	switch {
-	case As(err, &de):
+	case stderrors.As(err, &de):
 		return de
-	case Is(err, context.DeadlineExceeded):
+	case stderrors.Is(err, context.DeadlineExceeded):
 		return Timeout("request timed out", WithCause(err))
-	case Is(err, context.Canceled):
+	case stderrors.Is(err, context.Canceled):
 		return New(TypeUnavailable, "request canceled", WithCause(err))
 	default:
 		return Internal("internal error", err)
@@ -72,7 +73,7 @@ func ToGRPC(err error) error {
 	}
 
 	var de *DomainError
-	if !As(err, &de) {
+	if !stderrors.As(err, &de) {
 		if _, ok := status.FromError(err); ok {
 			return err
 		}

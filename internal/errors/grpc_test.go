@@ -2,6 +2,7 @@ package errors_test
 
 import (
 	"context"
+	stderrors "errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -112,7 +113,7 @@ func TestToDomain(t *testing.T) {
 
 			// Either the domain error came from the input's chain, or it
 			// wraps the input as its logged cause.
-			if !errors.Is(tt.err, got) && !errors.Is(got, tt.err) {
+			if !stderrors.Is(tt.err, got) && !stderrors.Is(got, tt.err) {
 				t.Errorf("ToDomain(%v) = %v, unrelated to its input", tt.err, got)
 			}
 		})
@@ -183,7 +184,7 @@ func TestToGRPCPassesStatusErrorsThrough(t *testing.T) {
 	for _, err := range []error{plain, wrapped} {
 		// errors.Is compares a wrapping error by identity and a status
 		// error by its proto: either way the error comes back unchanged.
-		if got := errors.ToGRPC(err); !errors.Is(got, err) {
+		if got := errors.ToGRPC(err); !stderrors.Is(got, err) {
 			t.Errorf("ToGRPC(%v) = %v, want the same error back", err, got)
 		}
 	}
@@ -242,7 +243,7 @@ func TestFromGRPCRoundTrip(t *testing.T) {
 			grpcErr := errors.ToGRPC(tt.de)
 
 			var got *errors.DomainError
-			if !errors.As(errors.FromGRPC(grpcErr), &got) {
+			if !stderrors.As(errors.FromGRPC(grpcErr), &got) {
 				t.Fatalf("FromGRPC(ToGRPC(%v)) is not a *DomainError", tt.de)
 			}
 
@@ -250,7 +251,7 @@ func TestFromGRPCRoundTrip(t *testing.T) {
 				t.Errorf("FromGRPC(ToGRPC(%v)) mismatch (-want +got):\n%s", tt.de, diff)
 			}
 
-			if !errors.Is(got, grpcErr) {
+			if !stderrors.Is(got, grpcErr) {
 				t.Errorf("FromGRPC result does not wrap the status error")
 			}
 		})
@@ -267,7 +268,7 @@ func TestFromGRPCKeepsConflictType(t *testing.T) {
 	de := errors.Conflict("version mismatch")
 
 	var got *errors.DomainError
-	if !errors.As(errors.FromGRPC(errors.ToGRPC(de)), &got) {
+	if !stderrors.As(errors.FromGRPC(errors.ToGRPC(de)), &got) {
 		t.Fatalf("FromGRPC(ToGRPC(%v)) is not a *DomainError", de)
 	}
 
@@ -299,7 +300,7 @@ func TestFromGRPCWithoutErrorInfo(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.code.String(), func(t *testing.T) {
 			var got *errors.DomainError
-			if !errors.As(errors.FromGRPC(status.Error(tt.code, "from elsewhere")), &got) {
+			if !stderrors.As(errors.FromGRPC(status.Error(tt.code, "from elsewhere")), &got) {
 				t.Fatalf("FromGRPC(status %s) is not a *DomainError", tt.code)
 			}
 
@@ -319,7 +320,7 @@ func TestFromGRPCIgnoresErrorInfoOfOtherDomains(t *testing.T) {
 	}
 
 	var got *errors.DomainError
-	if !errors.As(errors.FromGRPC(st.Err()), &got) {
+	if !stderrors.As(errors.FromGRPC(st.Err()), &got) {
 		t.Fatalf("FromGRPC(%v) is not a *DomainError", st.Err())
 	}
 
@@ -332,7 +333,7 @@ func TestFromGRPCIgnoresErrorInfoOfOtherDomains(t *testing.T) {
 func TestFromGRPCLeavesOtherErrorsUnchanged(t *testing.T) {
 	plain := fmt.Errorf("not a status")
 
-	if got := errors.FromGRPC(plain); !errors.Is(got, plain) || errors.IsType(got, errors.TypeInternal) {
+	if got := errors.FromGRPC(plain); !stderrors.Is(got, plain) || errors.IsType(got, errors.TypeInternal) {
 		t.Errorf("FromGRPC(%v) = %v, want it unchanged", plain, got)
 	}
 

@@ -6,6 +6,7 @@ package gateway
 
 import (
 	"context"
+	stderrors "errors"
 	"net/http"
 	"strings"
 
@@ -78,7 +79,7 @@ func routeLabel(next runtime.HandlerFunc) runtime.HandlerFunc {
 // decoding the request, as the platform's JSON error body.
 func errorHandler(_ context.Context, _ *runtime.ServeMux, _ runtime.Marshaler, w http.ResponseWriter, _ *http.Request, err error) {
 	var httpErr *runtime.HTTPStatusError
-	if errors.As(err, &httpErr) {
+	if stderrors.As(err, &httpErr) {
 		errors.WriteHTTP(w, httpErr.HTTPStatus, asDomain(httpErr.Err))
 
 		return
@@ -90,7 +91,7 @@ func errorHandler(_ context.Context, _ *runtime.ServeMux, _ runtime.Marshaler, w
 
 func asDomain(err error) *errors.DomainError {
 	var de *errors.DomainError
-	if errors.As(errors.FromGRPC(err), &de) {
+	if stderrors.As(errors.FromGRPC(err), &de) {
 		return de
 	}
 

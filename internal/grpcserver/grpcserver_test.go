@@ -2,6 +2,7 @@ package grpcserver_test
 
 import (
 	"context"
+	stderrors "errors"
 	"io"
 	"strings"
 	"testing"
@@ -229,7 +230,7 @@ func listServices(ctx context.Context, conn grpc.ClientConnInterface) (string, e
 		MessageRequest: &reflectionpb.ServerReflectionRequest_ListServices{ListServices: "*"},
 	}
 	// io.EOF from Send means the server ended the stream: Recv has its status.
-	if err := stream.Send(req); err != nil && !errors.Is(err, io.EOF) {
+	if err := stream.Send(req); err != nil && !stderrors.Is(err, io.EOF) {
 		return "", err
 	}
 

@@ -2,6 +2,7 @@ package interceptor
 
 import (
 	"context"
+	stderrors "errors"
 	"fmt"
 	"log/slog"
 	"runtime/debug"
@@ -43,7 +44,7 @@ func StreamErrors(logger *slog.Logger) grpc.StreamServerInterceptor {
 // arose (a recovered panic).
 func translate(ctx context.Context, logger *slog.Logger, method string, err error) error {
 	var de *errors.DomainError
-	if !errors.As(err, &de) {
+	if !stderrors.As(err, &de) {
 		if _, isStatus := status.FromError(err); isStatus {
 			return err
 		}

@@ -2,6 +2,7 @@ package interceptor_test
 
 import (
 	"context"
+	stderrors "errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -104,7 +105,7 @@ func checkCauseLogged(t *testing.T, records []slog.Record, cause error, want boo
 		a := logtest.Attrs(r)
 		logged, _ := a["error"].(error)
 
-		if r.Level != slog.LevelError || !errors.Is(logged, cause) {
+		if r.Level != slog.LevelError || !stderrors.Is(logged, cause) {
 			t.Errorf("logged %v %q %v, want the cause %v at error level", r.Level, r.Message, a, cause)
 		}
 
@@ -128,7 +129,7 @@ func TestErrorsPassesStatusThrough(t *testing.T) {
 			logger, _ := logtest.New(slog.LevelDebug)
 
 			_, err := interceptor.Errors(logger)(t.Context(), "req", getProfileInfo, errHandler(tt.err))
-			if !errors.Is(err, tt.err) {
+			if !stderrors.Is(err, tt.err) {
 				t.Errorf("Errors(%v) = %v, want it unchanged", tt.err, err)
 			}
 		})

@@ -2,6 +2,7 @@ package interceptor
 
 import (
 	"context"
+	stderrors "errors"
 	"fmt"
 
 	"buf.build/go/protovalidate"
@@ -34,7 +35,7 @@ func validate(v protovalidate.Validator, msg proto.Message) error {
 	}
 
 	var verr *protovalidate.ValidationError
-	if !errors.As(err, &verr) {
+	if !stderrors.As(err, &verr) {
 		return errors.Internal("validate request", fmt.Errorf("protovalidate: %w", err))
 	}
 

@@ -2,6 +2,7 @@ package middleware
 
 import (
 	"bytes"
+	stderrors "errors"
 	"io"
 	"net/http"
 	"strconv"
@@ -60,5 +61,5 @@ func writeTooLarge(w http.ResponseWriter, maxBytes int64) {
 func isMaxBytesError(err error) bool {
 	var mbe *http.MaxBytesError
 
-	return errors.As(err, &mbe)
+	return stderrors.As(err, &mbe)
 }

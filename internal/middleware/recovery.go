@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	stderrors "errors"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
@@ -27,7 +28,7 @@ func Recovery(logger *slog.Logger) func(http.Handler) http.Handler {
 					return
 				}
 
-				if err, ok := p.(error); ok && errors.Is(err, http.ErrAbortHandler) {
+				if err, ok := p.(error); ok && stderrors.Is(err, http.ErrAbortHandler) {
 					panic(p)
 				}
 
@@ -55,7 +56,7 @@ func Recovery(logger *slog.Logger) func(http.Handler) http.Handler {
 // a panic Timeout carried over from the handler's goroutine.
 func panicOrigin(p any) (any, []byte) {
 	var gp *panicError
-	if err, ok := p.(error); ok && errors.As(err, &gp) {
+	if err, ok := p.(error); ok && stderrors.As(err, &gp) {
 		return gp.value, gp.stack
 	}
 

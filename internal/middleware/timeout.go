@@ -3,6 +3,7 @@ package middleware
 import (
 	"bytes"
 	"context"
+	stderrors "errors"
 	"fmt"
 	"maps"
 	"net/http"
@@ -88,7 +89,7 @@ type panicError struct {
 // withStack wraps a handler's panic value with its stack, except
 // http.ErrAbortHandler, which net/http must see as it is.
 func withStack(p any) any {
-	if err, ok := p.(error); ok && errors.Is(err, http.ErrAbortHandler) {
+	if err, ok := p.(error); ok && stderrors.Is(err, http.ErrAbortHandler) {
 		return p
 	}
 
@@ -195,7 +196,7 @@ func (tw *timeoutWriter) abandon(w http.ResponseWriter, cause error) {
 	tw.mu.Lock()
 	defer tw.mu.Unlock()
 
-	if errors.Is(cause, context.DeadlineExceeded) {
+	if stderrors.Is(cause, context.DeadlineExceeded) {
 		tw.err = http.ErrHandlerTimeout
 
 		errors.WriteHTTP(w, http.StatusGatewayTimeout, errors.Timeout("request timed out"))

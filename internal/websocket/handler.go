@@ -3,6 +3,7 @@ package websocket
 import (
 	"context"
 	"encoding/json"
+	stderrors "errors"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -160,7 +161,7 @@ func hasProtocol(protocols []string, want string) bool {
 
 // hubRefusal is the HTTP answer to a socket the hub would not take.
 func hubRefusal(err error) error {
-	if errors.Is(err, errHubClosed) {
+	if stderrors.Is(err, errHubClosed) {
 		return errors.Unavailable("server shutting down; reconnect")
 	}
 

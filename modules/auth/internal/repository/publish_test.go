@@ -3,6 +3,7 @@ package repository_test
 import (
 	"bytes"
 	"context"
+	stderrors "errors"
 	"testing"
 	"time"
 
@@ -11,7 +12,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/modulith/modulith/internal/errors"
 	"github.com/modulith/modulith/internal/events"
 	"github.com/modulith/modulith/modules/auth/internal/models"
 	"github.com/modulith/modulith/modules/auth/internal/repository"
@@ -118,7 +118,7 @@ func TestPublishInTx(t *testing.T) {
 
 				return tt.ret
 			})
-			if !errors.Is(err, tt.ret) {
+			if !stderrors.Is(err, tt.ret) {
 				t.Fatalf("WithTx = %v, want %v", err, tt.ret)
 			}
 
@@ -170,7 +170,7 @@ func TestPublishOutsideTx(t *testing.T) {
 
 	// A failed transaction started afterwards does not take it back.
 	err := repo.WithTx(t.Context(), func(repository.Repository) error { return errRollback })
-	if !errors.Is(err, errRollback) {
+	if !stderrors.Is(err, errRollback) {
 		t.Fatalf("WithTx = %v, want %v", err, errRollback)
 	}
 
@@ -196,11 +196,11 @@ func TestPublishFails(t *testing.T) {
 	err := repo.WithTx(t.Context(), func(tx repository.Repository) error {
 		return createAndPublish(t.Context(), tx, u, false)
 	})
-	if !errors.Is(err, events.ErrClosed) {
+	if !stderrors.Is(err, events.ErrClosed) {
 		t.Errorf("WithTx(CreateUser, Publish) on a closed bus = %v, want %v", err, events.ErrClosed)
 	}
 
-	if err := repo.Publish(t.Context(), codeEvent(u.ID)); !errors.Is(err, events.ErrClosed) {
+	if err := repo.Publish(t.Context(), codeEvent(u.ID)); !stderrors.Is(err, events.ErrClosed) {
 		t.Errorf("Publish() on a closed bus = %v, want %v", err, events.ErrClosed)
 	}
 

@@ -9,6 +9,7 @@ package repository
 
 import (
 	"context"
+	stderrors "errors"
 	"fmt"
 	"time"
 
@@ -125,12 +126,12 @@ func translate(ctx context.Context, entity string, err error) error {
 
 	telemetry.RecordError(ctx, err)
 
-	if errors.Is(err, pgx.ErrNoRows) {
+	if stderrors.Is(err, pgx.ErrNoRows) {
 		return errors.NotFound(entity+" not found", errors.WithCause(err))
 	}
 
 	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
+	if stderrors.As(err, &pgErr) && pgErr.Code == "23505" {
 		return errors.AlreadyExists(entity+" already exists", errors.WithCause(err))
 	}
 

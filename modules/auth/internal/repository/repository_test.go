@@ -3,6 +3,7 @@ package repository_test
 import (
 	"bytes"
 	"context"
+	stderrors "errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -226,7 +227,7 @@ func TestWithTxRollsBackOnError(t *testing.T) {
 
 		return errRollback
 	})
-	if !errors.Is(err, errRollback) {
+	if !stderrors.Is(err, errRollback) {
 		t.Fatalf("WithTx = %v, want %v", err, errRollback)
 	}
 
@@ -295,13 +296,13 @@ func TestWithTxNestedJoinsOuter(t *testing.T) {
 				err := tx.WithTx(t.Context(), func(tx repository.Repository) error {
 					return createThen(t, tx, inner, tt.inner)
 				})
-				if !errors.Is(err, tt.inner) {
+				if !stderrors.Is(err, tt.inner) {
 					t.Errorf("nested WithTx = %v, want %v", err, tt.inner)
 				}
 
 				return errRollback
 			})
-			if !errors.Is(err, errRollback) {
+			if !stderrors.Is(err, errRollback) {
 				t.Fatalf("WithTx = %v, want %v", err, errRollback)
 			}
 

@@ -2,6 +2,7 @@ package repository_test
 
 import (
 	"context"
+	stderrors "errors"
 	"fmt"
 	"testing"
 	"time"
@@ -154,7 +155,7 @@ func TestCreateUserNeedsContact(t *testing.T) {
 	_, err := repo.CreateUser(t.Context(), u)
 
 	var pgErr *pgconn.PgError
-	if !errors.As(err, &pgErr) || pgErr.ConstraintName != "users_contact" {
+	if !stderrors.As(err, &pgErr) || pgErr.ConstraintName != "users_contact" {
 		t.Fatalf("CreateUser without email and phone = %v, want a users_contact violation", err)
 	}
 

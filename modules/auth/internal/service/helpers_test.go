@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	stderrors "errors"
 	"fmt"
 	"log/slog"
 	"regexp"
@@ -373,7 +374,7 @@ func wantRetryAfter(t *testing.T, op string, err error) {
 	wantDomainErr(t, op, err, errors.TypeRateLimited, errors.CodeRateLimited)
 
 	var de *errors.DomainError
-	if errors.As(err, &de) && de.RetryAfter != windowLeft {
+	if stderrors.As(err, &de) && de.RetryAfter != windowLeft {
 		t.Errorf("%s RetryAfter = %v, want %v", op, de.RetryAfter, windowLeft)
 	}
 }
@@ -410,7 +411,7 @@ func wantOutcome(t *testing.T, op string, err error, want outcome) {
 		return
 	}
 
-	if !errors.Is(err, want.err) || (want.err == nil && err != nil) {
+	if !stderrors.Is(err, want.err) || (want.err == nil && err != nil) {
 		t.Fatalf("%s error = %v, want %v", op, err, want.err)
 	}
 }

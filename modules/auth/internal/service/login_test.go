@@ -2,6 +2,7 @@ package service_test
 
 import (
 	"bytes"
+	stderrors "errors"
 	"testing"
 	"time"
 
@@ -100,7 +101,7 @@ func TestRequestLoginThrottleStoreDown(t *testing.T) {
 	f := newFixture(t)
 	f.repo.EXPECT().HitRateLimit(gomock.Any(), "login:ip:"+testIP, windowStart).Return(0, errStore)
 
-	if _, err := f.svc.RequestLogin(clientCtx(t), loginByEmail("ana@example.com")); !errors.Is(err, errStore) {
+	if _, err := f.svc.RequestLogin(clientCtx(t), loginByEmail("ana@example.com")); !stderrors.Is(err, errStore) {
 		t.Errorf("RequestLogin() error = %v, want %v", err, errStore)
 	}
 }
@@ -336,7 +337,7 @@ func TestRequestLoginEventInvalid(t *testing.T) {
 func wantStoreErr(t *testing.T, err error) {
 	t.Helper()
 
-	if !errors.Is(err, errStore) {
+	if !stderrors.Is(err, errStore) {
 		t.Errorf("error = %v, want %v as is", err, errStore)
 	}
 }

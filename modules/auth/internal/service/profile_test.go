@@ -2,6 +2,7 @@ package service_test
 
 import (
 	"context"
+	stderrors "errors"
 	"testing"
 	"time"
 
@@ -146,7 +147,7 @@ func TestUpdateProfileNeedsAField(t *testing.T) {
 		fields []string
 	)
 
-	if errors.As(err, &de) {
+	if stderrors.As(err, &de) {
 		for _, v := range de.Fields {
 			fields = append(fields, v.Field)
 		}

@@ -1,6 +1,7 @@
 package service_test
 
 import (
+	stderrors "errors"
 	"testing"
 	"time"
 
@@ -66,7 +67,7 @@ func TestCleanupSessions(t *testing.T) {
 			f.repo.EXPECT().DeleteEndedSessions(gomock.Any(), testNow.Add(-7*24*time.Hour)).Return(tt.n, tt.repoErr)
 
 			n, err := f.svc.CleanupSessions(t.Context())
-			if n != tt.n || !errors.Is(err, tt.repoErr) {
+			if n != tt.n || !stderrors.Is(err, tt.repoErr) {
 				t.Errorf("CleanupSessions() = %d, %v; want %d, %v", n, err, tt.n, tt.repoErr)
 			}
 		})
@@ -104,7 +105,7 @@ func TestCleanupMagicCodes(t *testing.T) {
 			}
 
 			n, err := f.svc.CleanupMagicCodes(t.Context())
-			if n != tt.want || !errors.Is(err, tt.wantErr) {
+			if n != tt.want || !stderrors.Is(err, tt.wantErr) {
 				t.Errorf("CleanupMagicCodes() = %d, %v; want %d, %v", n, err, tt.want, tt.wantErr)
 			}
 		})

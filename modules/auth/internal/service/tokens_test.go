@@ -2,6 +2,7 @@ package service_test
 
 import (
 	"context"
+	stderrors "errors"
 	"log/slog"
 	"testing"
 	"time"
@@ -305,7 +306,7 @@ func TestLogout(t *testing.T) {
 			tt.expect(f)
 
 			resp, err := f.svc.Logout(asCaller(t, callerID, "user"), logoutReq(tt.all))
-			if !errors.Is(err, tt.err) || resp.GetRevoked() != tt.want {
+			if !stderrors.Is(err, tt.err) || resp.GetRevoked() != tt.want {
 				t.Errorf("Logout(all=%t) = %v, %v; want revoked %d, error %v", tt.all, resp, err, tt.want, tt.err)
 			}
 

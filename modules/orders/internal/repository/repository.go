@@ -9,6 +9,7 @@ package repository
 
 import (
 	"context"
+	stderrors "errors"
 	"fmt"
 	"time"
 
@@ -229,7 +230,7 @@ func translate(ctx context.Context, err error) error {
 
 	telemetry.RecordError(ctx, err)
 
-	if errors.Is(err, pgx.ErrNoRows) {
+	if stderrors.Is(err, pgx.ErrNoRows) {
 		return errors.NotFound(entity+" not found", errors.WithCause(err))
 	}
 

@@ -3,6 +3,7 @@ package repository_test
 import (
 	"bytes"
 	"context"
+	stderrors "errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -381,7 +382,7 @@ func TestWithTx(t *testing.T) {
 
 				return tt.ret
 			})
-			if !errors.Is(err, tt.ret) || (tt.ret == nil && err != nil) {
+			if !stderrors.Is(err, tt.ret) || (tt.ret == nil && err != nil) {
 				t.Fatalf("WithTx = %v, want %v", err, tt.ret)
 			}
 

@@ -3,6 +3,7 @@ package service_test
 import (
 	"context"
 	"encoding/base64"
+	stderrors "errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -210,7 +211,7 @@ func wantOutcome(t *testing.T, op string, err error, want outcome) {
 		return
 	}
 
-	if !errors.Is(err, want.err) || (want.err == nil && err != nil) {
+	if !stderrors.Is(err, want.err) || (want.err == nil && err != nil) {
 		t.Fatalf("%s error = %v, want %v", op, err, want.err)
 	}
 }
@@ -671,7 +672,7 @@ func TestListOrdersRejectsForeignTokens(t *testing.T) {
 			wantOutcome(t, fmt.Sprintf("ListOrders(token %q)", tt.token), err, invalid)
 
 			var de *errors.DomainError
-			if !errors.As(err, &de) || len(de.Fields) != 1 || de.Fields[0].Field != "page_token" {
+			if !stderrors.As(err, &de) || len(de.Fields) != 1 || de.Fields[0].Field != "page_token" {
 				t.Errorf("ListOrders(token %q) error = %#v, want one violation on page_token", tt.token, err)
 			}
 		})
