@@ -50,26 +50,26 @@ build-module: ## Build one module as its own service: make build-module MODULE=a
 
 .PHONY: test
 test: db-up nats-up ## Run every test with the race detector (real PostgreSQL and NATS)
-	$(TEST_DB) $(TEST_NATS) $(GO) test -race -count=1 ./...
+	$(TEST_DB) $(TEST_NATS) $(GO) test -race -count=1 -timeout=12m ./...
 
 .PHONY: test-unit
 test-unit: ## Run the tests that need no database (-short)
-	$(GO) test -race -short -count=1 ./...
+	$(GO) test -race -short -count=1 -timeout=5m ./...
 
 .PHONY: test-integration
 test-integration: db-up nats-up ## Run the end-to-end tests in examples/
-	$(TEST_DB) $(TEST_NATS) $(GO) test -race -count=1 ./examples/...
+	$(TEST_DB) $(TEST_NATS) $(GO) test -race -count=1 -timeout=12m ./examples/...
 
 .PHONY: coverage
 coverage: db-up nats-up ## Coverage of hand-written code (generated code excluded); HTML in coverage.html
-	$(TEST_DB) $(TEST_NATS) $(GO) test -race -count=1 -covermode=atomic -coverpkg=./... -coverprofile=coverage.all.out ./...
+	$(TEST_DB) $(TEST_NATS) $(GO) test -race -count=1 -timeout=15m -covermode=atomic -coverpkg=./... -coverprofile=coverage.all.out ./...
 	grep -v -E '$(GENERATED)' coverage.all.out > coverage.out
 	$(GO) tool cover -func=coverage.out | tail -n 1
 	$(GO) tool cover -html=coverage.out -o coverage.html
 
 .PHONY: bench
 bench: db-up nats-up ## Run the benchmarks; each prints its figures and ratio to a baseline
-	$(TEST_DB) $(TEST_NATS) $(GO) test -run='^$$' -bench=. -benchmem -benchtime=5s -count=1 ./bench/...
+	$(TEST_DB) $(TEST_NATS) $(GO) test -run='^$$' -bench=. -benchmem -benchtime=5s -count=1 -timeout=30m ./bench/...
 
 .PHONY: lint
 lint: ## Lint Go (golangci-lint, strict) and protos (buf)
@@ -77,7 +77,7 @@ lint: ## Lint Go (golangci-lint, strict) and protos (buf)
 	$(TOOL) buf lint
 
 .PHONY: verify-modules
-verify-modules: ## Check module boundaries (imports, cycles, schemas) and regenerate docs/modules.md
+verify-modules: ## Check module boundaries (imports, cycles, schemas, a platform naming a module) and regenerate docs/modules.md
 	$(GO) run ./scripts/verifymodules
 
 ##@ Code generation

@@ -16,10 +16,10 @@ import (
 	"go.jetify.com/typeid"
 
 	"github.com/modulith/modulith/cmd/server/commands"
-	"github.com/modulith/modulith/cmd/server/setup"
 	"github.com/modulith/modulith/internal/authn"
+	"github.com/modulith/modulith/internal/pgtest"
 	"github.com/modulith/modulith/internal/registry"
-	"github.com/modulith/modulith/internal/testutil"
+	"github.com/modulith/modulith/modules"
 )
 
 const (
@@ -46,18 +46,13 @@ func freePort(b *testing.B) string {
 // as main, with production settings and its logs discarded.
 type platform struct {
 	httpURL, grpcAddr string
-	db                *testutil.Database
+	db                *pgtest.Database
 }
 
 func startPlatform(b *testing.B) *platform {
 	b.Helper()
 
-	reg := registry.New(registry.Deps{})
-	if err := reg.Register(setup.Modules()...); err != nil {
-		b.Fatal(err)
-	}
-
-	db := testutil.NewDatabase(b, reg.MigrationSources()...)
+	db := pgtest.NewDatabase(b, registry.MigrationSources(modules.All())...)
 	httpPort, grpcPort := freePort(b), freePort(b)
 	env := map[string]string{
 		"ENV": "prod", "DB_DSN": db.DSN, "JWT_SECRET": secret, "BIND_HOST": "127.0.0.1",
@@ -68,7 +63,7 @@ func startPlatform(b *testing.B) *platform {
 	done := make(chan error, 1)
 
 	go func() {
-		done <- commands.Run(ctx, commands.Server(), nil, func(k string) string { return env[k] }, io.Discard)
+		done <- commands.Run(ctx, commands.Server(modules.All()), nil, func(k string) string { return env[k] }, io.Discard)
 	}()
 
 	b.Cleanup(func() {

@@ -2,45 +2,44 @@ package bench
 
 import (
 	"context"
-	"testing"
 
-	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
+	"github.com/modulith/modulith/internal/apiversion"
 	"github.com/modulith/modulith/internal/migration"
 	"github.com/modulith/modulith/internal/registry"
 	"github.com/modulith/modulith/modules/auth"
 )
 
 // The echo module's name and methods: Echo needs an authenticated caller,
-// PublicEcho is listed in PublicEndpoints.
+// PublicEcho is public.
 const (
 	echoModuleName   = "echo"
-	echoMethod       = "/bench.v1.EchoService/Echo"
-	publicEchoMethod = "/bench.v1.EchoService/PublicEcho"
+	echoMethod       = "/echo.v1.EchoService/Echo"
+	publicEchoMethod = "/echo.v1.EchoService/PublicEcho"
 )
 
-// echoModule serves bench.v1.EchoService, declared by hand rather than
+// echoModule serves echo.v1.EchoService, declared by hand rather than
 // generated: both methods return their request.
 type echoModule struct{}
 
-var _ registry.PublicEndpointer = echoModule{}
+var _ registry.Module = echoModule{}
 
 func (echoModule) Name() string { return echoModuleName }
 
-func (echoModule) Initialize(*registry.Registry) error { return nil }
+func (m echoModule) Init(h registry.Host) error {
+	h.Serve(apiversion.API{
+		Service:      &echoService,
+		RegisterGRPC: func(s grpc.ServiceRegistrar) { s.RegisterService(&echoService, m) },
+	})
+	h.Public(publicEchoMethod)
 
-func (m echoModule) RegisterGRPC(s grpc.ServiceRegistrar) { s.RegisterService(&echoService, m) }
-
-func (echoModule) RegisterGateway(context.Context, *runtime.ServeMux, grpc.ClientConnInterface) error {
 	return nil
 }
 
-func (echoModule) PublicEndpoints() []string { return []string{publicEchoMethod} }
-
 var echoService = grpc.ServiceDesc{
-	ServiceName: "bench.v1.EchoService",
+	ServiceName: "echo.v1.EchoService",
 	HandlerType: (*any)(nil),
 	Methods: []grpc.MethodDesc{
 		{MethodName: "Echo", Handler: echoHandler(echoMethod)},
@@ -68,14 +67,7 @@ func echoHandler(fullMethod string) grpc.MethodHandler {
 }
 
 // echoMigrations are the schemas the benchmark's server needs: the event
-// bus's and auth's (echo has none).
-func echoMigrations(b *testing.B) []migration.Source {
-	b.Helper()
-
-	reg := registry.New(registry.Deps{})
-	if err := reg.Register(auth.New(), echoModule{}); err != nil {
-		b.Fatal(err)
-	}
-
-	return reg.MigrationSources()
+// bus's, the scheduler's and auth's (echo has none).
+func echoMigrations() []migration.Source {
+	return registry.MigrationSources([]registry.Module{auth.Module{}, echoModule{}})
 }

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"go.opentelemetry.io/otel/propagation"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
@@ -17,12 +16,17 @@ import (
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/modulith/modulith/cmd/server/observability"
+	"github.com/modulith/modulith/cmd/server/setup"
 	"github.com/modulith/modulith/internal/authn"
+	"github.com/modulith/modulith/internal/config"
+	"github.com/modulith/modulith/internal/events"
+	"github.com/modulith/modulith/internal/events/natsbus"
 	"github.com/modulith/modulith/internal/grpcclient"
 	"github.com/modulith/modulith/internal/grpcserver"
+	"github.com/modulith/modulith/internal/notifier"
+	"github.com/modulith/modulith/internal/pgtest"
 	"github.com/modulith/modulith/internal/registry"
 	"github.com/modulith/modulith/internal/reqmeta"
-	"github.com/modulith/modulith/internal/testutil"
 	"github.com/modulith/modulith/modules/auth"
 )
 
@@ -56,8 +60,8 @@ func BenchmarkModuleCall(b *testing.B) {
 // connections another module would reach echo through, and the context
 // that module's handler would call with while serving a signed-in user.
 type moduleCall struct {
-	inProcess grpc.ClientConnInterface // reg.Client("echo")
-	loopback  *grpc.ClientConn         // grpcclient.Dial of the server's port
+	inProcess grpc.ClientConnInterface // what Host.Client("echo") hands a module of this process
+	loopback  *grpc.ClientConn         // grpcclient.Dial of the server's port, as for REMOTE_MODULES
 	// localCaller carries the user's identity, as the handler's context
 	// does after authentication, and a request ID.
 	localCaller context.Context
@@ -69,7 +73,7 @@ type moduleCall struct {
 func startModuleCall(b *testing.B) *moduleCall {
 	b.Helper()
 
-	db := testutil.NewDatabase(b, echoMigrations(b)...)
+	db := pgtest.NewDatabase(b, echoMigrations()...)
 
 	// The server's logger in production: JSON at info level.
 	logger, err := observability.NewLogger(io.Discard, "modulith", "json", "info")
@@ -77,18 +81,36 @@ func startModuleCall(b *testing.B) *moduleCall {
 		b.Fatal(err)
 	}
 
-	reg := testutil.NewRegistryBuilder().
-		WithEnv(map[string]string{"ENV": "prod", "JWT_SECRET": secret, "DB_DSN": db.DSN}).
-		WithDatabase(db.Pool).WithLogger(logger).WithModules(auth.New(), echoModule{}).Build(b)
-	if err := reg.InitializeAll(); err != nil {
+	env := map[string]string{"ENV": "prod", "JWT_SECRET": secret, "DB_DSN": db.DSN}
+
+	cfg, layers, _, err := config.Load(config.Files{}, func(k string) string { return env[k] })
+	if err != nil {
 		b.Fatal(err)
 	}
 
-	addr, propagator := serveGRPC(b, reg, logger)
-	cfg := reg.Config()
+	tel := telemetry(b, cfg)
+	deps := registry.Deps{Layers: layers, Secret: []byte(cfg.JWTSecret), DB: db.Pool, Logger: logger}
+	deps.Bus, deps.Notifier, deps.Tokens = platformServices(b, cfg, layers, db, logger)
+	reg := registry.New(deps)
 
-	loopback, err := grpcclient.Dial(addr, grpcclient.Config{
-		Timeout: cfg.RemoteTimeout, Retries: cfg.RemoteRetries, Propagator: propagator,
+	// Built as the serve command builds it: the server and its channel on
+	// the registry, the modules on the channel, their services on both.
+	g, err := grpcserver.New(grpcserver.Deps{
+		Config: cfg, Modules: reg, Tokens: deps.Tokens, Logger: logger, Meter: tel.Metrics.Meter(),
+		Tracer: tel.Tracer, Propagator: tel.Propagator,
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+
+	if err := reg.Init(g.Conn, auth.Module{}, echoModule{}); err != nil {
+		b.Fatal(err)
+	}
+
+	g.Register(reg.RegisterGRPC)
+
+	loopback, err := grpcclient.Dial(serveGRPC(b, g), grpcclient.Config{
+		Timeout: cfg.RemoteTimeout, Retries: cfg.RemoteRetries, Propagator: tel.Propagator,
 	})
 	if err != nil {
 		b.Fatal(err)
@@ -96,29 +118,54 @@ func startModuleCall(b *testing.B) *moduleCall {
 
 	b.Cleanup(func() { _ = loopback.Close() })
 
-	inProcess, err := reg.Client(echoModuleName)
-	if err != nil {
-		b.Fatal(err)
-	}
-
 	// signIn needs only the database: a user, a live session, a token.
 	token := signIn(b, &platform{db: db})
 
-	id, err := authn.NewAuthenticator(reg.Tokens(), reg.SessionChecker(), reg.Policy()).
-		Authenticate(b.Context(), "Bearer "+token)
+	id, err := authn.NewAuthenticator(deps.Tokens, reg, reg).Authenticate(b.Context(), "Bearer "+token)
 	if err != nil {
 		b.Fatal(err)
 	}
 
 	caller := reqmeta.WithRequestID(b.Context(), "bench-module-call")
 	mc := &moduleCall{
-		inProcess: inProcess, loopback: loopback,
+		inProcess: g.Conn, loopback: loopback,
 		localCaller:  authn.NewContext(caller, id),
 		remoteCaller: metadata.AppendToOutgoingContext(caller, "authorization", "Bearer "+token),
 	}
 	mc.check(b)
 
 	return mc
+}
+
+// platformServices returns what the serve command hands the modules
+// besides the database: the event bus (not started: nothing here
+// publishes), the notifier and the token issuer.
+func platformServices(
+	b *testing.B, cfg *config.Config, layers *config.Layers, db *pgtest.Database, logger *slog.Logger,
+) (*events.Bus, *notifier.Notifier, *authn.Tokens) {
+	b.Helper()
+
+	var busCfg events.Config
+	if _, err := layers.Load("events", &busCfg); err != nil {
+		b.Fatal(err)
+	}
+
+	bus, err := events.New(db.Pool, busCfg, []byte(cfg.JWTSecret), logger, natsbus.Transport{})
+	if err != nil {
+		b.Fatal(err)
+	}
+
+	n, err := setup.Notifier(cfg, logger)
+	if err != nil {
+		b.Fatal(err)
+	}
+
+	tokens, err := authn.NewTokens(authn.TokenConfig{Secret: []byte(cfg.JWTSecret), Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience})
+	if err != nil {
+		b.Fatal(err)
+	}
+
+	return bus, n, tokens
 }
 
 // check fails the benchmark unless both connections echo on both methods
@@ -146,14 +193,10 @@ func (mc *moduleCall) check(b *testing.B) {
 	}
 }
 
-// serveGRPC builds the gRPC server and the in-process channel as the serve
-// command does (production telemetry: metrics, tracing, propagation),
-// installs the channel in reg and serves the server on a loopback port
-// until the benchmark ends. It returns the address and the propagator.
-func serveGRPC(b *testing.B, reg *registry.Registry, logger *slog.Logger) (string, propagation.TextMapPropagator) {
+// telemetry sets up production telemetry (metrics, tracing, propagation)
+// as the serve command does, until the benchmark ends.
+func telemetry(b *testing.B, cfg *config.Config) *observability.Telemetry {
 	b.Helper()
-
-	cfg := reg.Config()
 
 	tel, err := observability.Setup(b.Context(), cfg.ServiceName, "bench", observability.TracingConfig{
 		Endpoint: cfg.OTLPEndpoint, Insecure: cfg.OTLPInsecure, SampleRatio: cfg.TraceSampleRatio,
@@ -168,15 +211,13 @@ func serveGRPC(b *testing.B, reg *registry.Registry, logger *slog.Logger) (strin
 		}
 	})
 
-	g, err := grpcserver.New(grpcserver.Deps{
-		Config: cfg, Registry: reg, Logger: logger, Meter: tel.Metrics.Meter(),
-		Tracer: tel.Tracer, Propagator: tel.Propagator,
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
+	return tel
+}
 
-	reg.ServeInProcess(g.Conn)
+// serveGRPC serves g's server on a loopback port until the benchmark
+// ends, and returns the address.
+func serveGRPC(b *testing.B, g *grpcserver.GRPC) string {
+	b.Helper()
 
 	var lc net.ListenConfig
 
@@ -197,7 +238,7 @@ func serveGRPC(b *testing.B, reg *registry.Registry, logger *slog.Logger) (strin
 		}
 	})
 
-	return ln.Addr().String(), tel.Propagator
+	return ln.Addr().String()
 }
 
 // echo is one call of method, as a generated client makes it (a new reply

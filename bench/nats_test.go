@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -13,36 +12,15 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/modulith/modulith/internal/bustest"
 	"github.com/modulith/modulith/internal/events"
-	"github.com/modulith/modulith/internal/testutil"
+	"github.com/modulith/modulith/internal/natstest"
 )
 
 // natsTimeout bounds one JetStream administration call or pull.
 const natsTimeout = 5 * time.Second
-
-// natsJetStream connects to NATS until the benchmark ends.
-func natsJetStream(b *testing.B) jetstream.JetStream {
-	b.Helper()
-
-	url := testutil.NATSURL(b)
-
-	nc, err := nats.Connect(url)
-	if err != nil {
-		b.Fatalf("connect to NATS at %s: %v", url, err)
-	}
-
-	b.Cleanup(nc.Close)
-
-	js, err := jetstream.New(nc)
-	if err != nil {
-		b.Fatal(err)
-	}
-
-	return js
-}
 
 func randomHex(b *testing.B) string {
 	b.Helper()
@@ -57,30 +35,14 @@ func randomHex(b *testing.B) string {
 
 // dropStreamAfter deletes, on NATS, the stream of the benchmark's
 // database when the benchmark ends: each benchmark database is a cluster
-// of its own (events.NATSStream). Call it before startBus, whose cleanup
+// of its own (bustest.NATSStream). Call it before startBus, whose cleanup
 // (closing the bus) must run first.
 func dropStreamAfter(b *testing.B, pool *pgxpool.Pool, transport string) {
 	b.Helper()
 
-	if transport != events.TransportNATS {
-		return
+	if transport == events.TransportNATS {
+		bustest.NATSStream(b, pool)
 	}
-
-	js := natsJetStream(b)
-
-	stream, err := events.NATSStream(context.Background(), pool)
-	if err != nil {
-		b.Fatal(err)
-	}
-
-	b.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), natsTimeout)
-		defer cancel()
-
-		if err := js.DeleteStream(ctx, stream); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
-			b.Errorf("delete stream %s: %v", stream, err)
-		}
-	})
 }
 
 // jsQueue is bare JetStream, what the baselines use: a work-queue stream
@@ -96,7 +58,7 @@ type jsQueue struct {
 func newJSQueue(b *testing.B) *jsQueue {
 	b.Helper()
 
-	js := natsJetStream(b)
+	js := natstest.JetStream(b)
 	suffix := randomHex(b)
 	name := "BENCH_" + strings.ToUpper(suffix)
 

@@ -16,7 +16,7 @@ import (
 
 	"github.com/modulith/modulith/examples/testdata/replica/ledger"
 	"github.com/modulith/modulith/internal/events"
-	"github.com/modulith/modulith/internal/testutil"
+	"github.com/modulith/modulith/internal/pgtest"
 )
 
 const (
@@ -59,7 +59,7 @@ func TestDurability(t *testing.T) {
 }
 
 func testDurability(t *testing.T, bins binaries, transport string) {
-	db := testutil.NewDatabase(t, append(migrationSources(), ledger.Source())...)
+	db := pgtest.NewDatabase(t, append(migrationSources(), ledger.Source())...)
 	env, subs := durabilityEnv(t, transport, db)
 	c := startCluster(t, bins.replica, env, 3)
 
@@ -112,10 +112,10 @@ func TestDurabilityTwoClustersOnOneNATSServer(t *testing.T) {
 	bins := installBinaries(t)
 	subs := ledger.Subscribers()
 
-	var dbs []*testutil.Database
+	var dbs []*pgtest.Database
 
 	for range 2 {
-		db := testutil.NewDatabase(t, append(migrationSources(), ledger.Source())...)
+		db := pgtest.NewDatabase(t, append(migrationSources(), ledger.Source())...)
 		env, _ := durabilityEnv(t, events.TransportNATS, db)
 		startCluster(t, bins.replica, env, 1)
 
@@ -141,7 +141,7 @@ func TestDurabilityTwoClustersOnOneNATSServer(t *testing.T) {
 // 50 ms, so that most kills land in the middle of a batch (each replica is
 // busy handling about half the time); a short handler timeout shortens
 // NATS's AckWait.
-func durabilityEnv(t *testing.T, transport string, db *testutil.Database) (map[string]string, []ledger.Subscriber) {
+func durabilityEnv(t *testing.T, transport string, db *pgtest.Database) (map[string]string, []ledger.Subscriber) {
 	t.Helper()
 
 	env := transportEnv(t, transport, envWith(harnessEnv(db.DSN), "LOG_LEVEL", "info", "DB_MAX_CONNS", "10",
@@ -216,8 +216,8 @@ func (p *ledgerPublisher) publish(t *testing.T, n int) []string {
 	for w := range durablePublishers {
 		g.Go(func() error {
 			for i := w; i < n; i += durablePublishers {
-				e := events.Event{ID: ids[i], Name: ledger.EntryRecorded, Payload: map[string]any{"n": i}}
-				if err := pgx.BeginFunc(ctx, p.pool, func(tx pgx.Tx) error { return p.bus.PublishTx(ctx, tx, e) }); err != nil {
+				e := events.Raw{ID: ids[i], Name: ledger.EntryRecorded{}.EventName(), Payload: fmt.Appendf(nil, `{"n": %d}`, i)}
+				if err := pgx.BeginFunc(ctx, p.pool, func(tx pgx.Tx) error { return p.bus.PublishRaw(ctx, tx, e) }); err != nil {
 					return fmt.Errorf("publish event %d: %w", i, err)
 				}
 

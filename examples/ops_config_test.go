@@ -12,7 +12,7 @@ import (
 	"testing"
 
 	"github.com/modulith/modulith/internal/config"
-	"github.com/modulith/modulith/internal/testutil"
+	"github.com/modulith/modulith/internal/pgtest"
 )
 
 // TestConfigLoggedAtStart checks the configuration report an operator
@@ -21,7 +21,7 @@ import (
 func TestConfigLoggedAtStart(t *testing.T) {
 	t.Parallel()
 
-	dsn, password := withPassword(t, testutil.NewDatabase(t, migrationSources()...).DSN)
+	dsn, password := withPassword(t, pgtest.NewDatabase(t, migrationSources()...).DSN)
 	s := runServer(t, harnessEnv(dsn))
 	entries := configLines(t, s.logs)
 

@@ -12,7 +12,8 @@ import (
 	"time"
 
 	"github.com/modulith/modulith/cmd/server/commands"
-	"github.com/modulith/modulith/internal/testutil"
+	"github.com/modulith/modulith/internal/pgtest"
+	"github.com/modulith/modulith/modules"
 )
 
 const (
@@ -65,7 +66,7 @@ func envWith(env map[string]string, more ...string) map[string]string {
 func runServer(t *testing.T, vars map[string]string) *opsServer {
 	t.Helper()
 
-	return runProgram(t, commands.Server(), vars, newLogs())
+	return runProgram(t, commands.Server(modules.All()), vars, newLogs())
 }
 
 // runProgram is runServer for any program (the monolith, or a module
@@ -128,7 +129,7 @@ func runCommand(t *testing.T, vars map[string]string, args ...string) (string, e
 
 	var out bytes.Buffer
 
-	err := commands.Run(t.Context(), commands.Server(), args, func(k string) string { return vars[k] }, &out)
+	err := commands.Run(t.Context(), commands.Server(modules.All()), args, func(k string) string { return vars[k] }, &out)
 
 	return out.String(), err
 }
@@ -277,5 +278,5 @@ func msgPrefix(prefix string) func(logLine) bool {
 func freshDSN(t *testing.T) string {
 	t.Helper()
 
-	return testutil.NewDatabase(t, migrationSources()...).DSN
+	return pgtest.NewDatabase(t, migrationSources()...).DSN
 }

@@ -11,7 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/modulith/modulith/internal/testutil"
+	"github.com/modulith/modulith/internal/pgtest"
 )
 
 // TestServeMigratesEmptyDatabase points the server at an empty database:
@@ -19,7 +19,7 @@ import (
 func TestServeMigratesEmptyDatabase(t *testing.T) {
 	t.Parallel()
 
-	db := testutil.NewDatabase(t) // no migrations applied
+	db := pgtest.NewDatabase(t) // no migrations applied
 	s := runServer(t, harnessEnv(db.DSN))
 
 	if _, err := s.logs.wait(logWait, msgPrefix("migrate: auth 000001_init applied")); err != nil {
@@ -37,7 +37,7 @@ func TestServeMigratesEmptyDatabase(t *testing.T) {
 func TestMigrateCommandRoundTrip(t *testing.T) {
 	t.Parallel()
 
-	db := testutil.NewDatabase(t)
+	db := pgtest.NewDatabase(t)
 	env := harnessEnv(db.DSN)
 
 	steps := []struct {
@@ -80,7 +80,7 @@ func tableExists(t *testing.T, pool *pgxpool.Pool, table string) bool {
 func TestAdminCommand(t *testing.T) {
 	t.Parallel()
 
-	db := testutil.NewDatabase(t, migrationSources()...)
+	db := pgtest.NewDatabase(t, migrationSources()...)
 	env := harnessEnv(db.DSN)
 
 	out, err := runCommand(t, env, "admin")
@@ -145,7 +145,7 @@ func TestVersionCommand(t *testing.T) {
 func TestSeedCommand(t *testing.T) {
 	t.Parallel()
 
-	db := testutil.NewDatabase(t, migrationSources()...)
+	db := pgtest.NewDatabase(t, migrationSources()...)
 	env := harnessEnv(db.DSN)
 
 	out, err := runCommand(t, env, "seed")

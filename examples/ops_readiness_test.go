@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/modulith/modulith/internal/testutil"
+	"github.com/modulith/modulith/internal/pgtest"
 )
 
 // outageWait is how long readiness may take to follow the database.
@@ -19,8 +19,8 @@ const outageWait = 10 * time.Second
 func TestReadinessFollowsDatabase(t *testing.T) {
 	t.Parallel()
 
-	db := testutil.NewDatabase(t, migrationSources()...)
-	proxy, dsn := testutil.NewDatabaseProxy(t, db.DSN)
+	db := pgtest.NewDatabase(t, migrationSources()...)
+	proxy, dsn := pgtest.NewDatabaseProxy(t, db.DSN)
 	s := runServer(t, harnessEnv(dsn))
 
 	if r := s.do(t, http.MethodGet, "/readyz", nil, ""); r.Status != http.StatusOK {

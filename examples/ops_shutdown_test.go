@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/modulith/modulith/internal/testutil"
+	"github.com/modulith/modulith/internal/pgtest"
 )
 
 const (
@@ -88,7 +88,7 @@ type binary struct {
 func startBinary(t *testing.T) *binary {
 	t.Helper()
 
-	db := testutil.NewDatabase(t, migrationSources()...)
+	db := pgtest.NewDatabase(t, migrationSources()...)
 	ports := freePorts(t, 2)
 	env := harnessEnv(db.DSN)
 	env["HTTP_PORT"], env["GRPC_PORT"], env["LOG_LEVEL"] = ports[0], ports[1], "info"

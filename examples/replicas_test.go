@@ -23,7 +23,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/modulith/modulith/internal/events"
-	"github.com/modulith/modulith/internal/testutil"
+	"github.com/modulith/modulith/internal/events/natsbus"
+	"github.com/modulith/modulith/internal/natstest"
 )
 
 // TestReplicas runs three processes of the real server binary on one
@@ -87,7 +88,7 @@ func transportEnv(t *testing.T, transport string, env map[string]string) map[str
 		return env
 	}
 
-	url := testutil.NATSURL(t)
+	url := natstest.URL(t)
 
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -109,7 +110,7 @@ func deleteStream(ctx context.Context, url, dsn string) error {
 	}
 	defer func() { _ = conn.Close(ctx) }()
 
-	stream, err := events.NATSStream(ctx, conn)
+	stream, err := natsbus.Stream(ctx, conn)
 	if err != nil {
 		return err
 	}

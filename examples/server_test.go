@@ -26,12 +26,12 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/modulith/modulith/cmd/server/commands"
-	"github.com/modulith/modulith/cmd/server/setup"
 	authv1 "github.com/modulith/modulith/gen/go/auth/v1"
 	"github.com/modulith/modulith/internal/errors"
 	"github.com/modulith/modulith/internal/migration"
+	"github.com/modulith/modulith/internal/pgtest"
 	"github.com/modulith/modulith/internal/registry"
-	"github.com/modulith/modulith/internal/testutil"
+	"github.com/modulith/modulith/modules"
 )
 
 // testSecret signs the test servers' tokens.
@@ -44,19 +44,14 @@ type server struct {
 	// GRPC is the gRPC address, e.g. 127.0.0.1:41235.
 	GRPC string
 	// DB is the server's database.
-	DB *testutil.Database
+	DB *pgtest.Database
 
 	logs *logs
 }
 
 // migrationSources are the migrations of every module of the monolith.
 func migrationSources() []migration.Source {
-	reg := registry.New(registry.Deps{})
-	if err := reg.Register(setup.Modules()...); err != nil {
-		panic(err)
-	}
-
-	return reg.MigrationSources()
+	return registry.MigrationSources(modules.All())
 }
 
 // startServer runs the monolith until the test ends. env overrides the
@@ -65,7 +60,7 @@ func migrationSources() []migration.Source {
 func startServer(t *testing.T, env map[string]string) *server {
 	t.Helper()
 
-	db := testutil.NewDatabase(t, migrationSources()...)
+	db := pgtest.NewDatabase(t, migrationSources()...)
 
 	vars := harnessEnv(db.DSN)
 	for k, v := range env {
@@ -78,7 +73,7 @@ func startServer(t *testing.T, env map[string]string) *server {
 	out, in := io.Pipe()
 
 	go func() {
-		err := commands.Run(ctx, commands.Server(), nil, func(k string) string { return vars[k] }, in)
+		err := commands.Run(ctx, commands.Server(modules.All()), nil, func(k string) string { return vars[k] }, in)
 		_ = in.Close()
 
 		done <- err

@@ -13,9 +13,8 @@ import (
 	"github.com/modulith/modulith/cmd/server/commands"
 	ordersv1 "github.com/modulith/modulith/gen/go/orders/v1"
 	"github.com/modulith/modulith/internal/errors"
-	"github.com/modulith/modulith/internal/registry"
-	"github.com/modulith/modulith/internal/testutil"
-	"github.com/modulith/modulith/modules/auth"
+	"github.com/modulith/modulith/internal/pgtest"
+	"github.com/modulith/modulith/modules"
 )
 
 const pathOrders = "/v1/orders"
@@ -42,13 +41,13 @@ func monolith(t *testing.T) topology {
 func authOverNetwork(t *testing.T) topology {
 	t.Helper()
 
-	db := testutil.NewDatabase(t, migrationSources()...)
+	db := pgtest.NewDatabase(t, migrationSources()...)
 	logs := newLogs()
 
-	authProg := commands.Program{Name: "auth", Modules: func() []registry.Module { return []registry.Module{auth.New()} }}
+	authProg := commands.Service("auth", modules.All())
 	authSrv := runProgram(t, authProg, envWith(harnessEnv(db.DSN), "SERVICE_NAME", "auth"), logs)
 
-	app := runProgram(t, commands.Server(), envWith(harnessEnv(db.DSN),
+	app := runProgram(t, commands.Server(modules.All()), envWith(harnessEnv(db.DSN),
 		"SERVICE_NAME", "app", "REMOTE_MODULES", "auth="+authSrv.GRPC), logs)
 
 	return topology{login: authSrv.server, app: app.server}

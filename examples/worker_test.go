@@ -8,7 +8,8 @@ import (
 	"time"
 
 	"github.com/modulith/modulith/cmd/server/commands"
-	"github.com/modulith/modulith/internal/testutil"
+	"github.com/modulith/modulith/internal/pgtest"
+	"github.com/modulith/modulith/modules"
 )
 
 // TestWorkerTakesOverEvents runs a server that leaves event handling to
@@ -19,15 +20,15 @@ import (
 func TestWorkerTakesOverEvents(t *testing.T) {
 	t.Parallel()
 
-	db := testutil.NewDatabase(t, migrationSources()...)
+	db := pgtest.NewDatabase(t, migrationSources()...)
 	logs := newLogs()
 
-	app := runProgram(t, commands.Server(), envWith(harnessEnv(db.DSN), "SERVICE_NAME", "app", "EVENTS_CONSUME", "false"), logs)
+	app := runProgram(t, commands.Server(modules.All()), envWith(harnessEnv(db.DSN), "SERVICE_NAME", "app", "EVENTS_CONSUME", "false"), logs)
 
 	var workers []*opsServer
 
 	for _, name := range []string{"worker-1", "worker-2"} {
-		workers = append(workers, runProgram(t, commands.Worker(), envWith(harnessEnv(db.DSN),
+		workers = append(workers, runProgram(t, commands.Worker(modules.All()), envWith(harnessEnv(db.DSN),
 			"SERVICE_NAME", name, "WORKER_SCHEDULE", "cleanup-magic-codes=@every 1s"), logs))
 	}
 

@@ -6,24 +6,8 @@
 package main
 
 import (
-	"context"
-	"fmt"
-	"os"
-	"os/signal"
-	"syscall"
-
 	"github.com/modulith/modulith/cmd/server/commands"
+	"github.com/modulith/modulith/modules"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-
-	err := commands.Run(ctx, commands.Worker(), os.Args[1:], os.Getenv, os.Stdout)
-
-	stop()
-
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "worker:", err)
-		os.Exit(1)
-	}
-}
+func main() { commands.Main(commands.Worker(modules.All())) }

@@ -41,7 +41,7 @@ func NewPolicy() *Policy {
 }
 
 // RegisterRole adds permissions to a role, creating it if needed; modules
-// call it during Initialize to extend the built-in roles or add their own.
+// extend the built-in roles or add their own through Host.Grant.
 func (p *Policy) RegisterRole(name string, permissions ...string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -109,16 +109,24 @@ func caller(ctx context.Context) (authn.Identity, error) {
 
 // RequirePermission fails unless the caller has perm.
 func RequirePermission(ctx context.Context, perm string) error {
+	_, err := Authorize(ctx, perm)
+
+	return err
+}
+
+// Authorize returns the caller if it has perm: Unauthorized without one,
+// Forbidden without perm.
+func Authorize(ctx context.Context, perm string) (authn.Identity, error) {
 	id, err := caller(ctx)
 	if err != nil {
-		return err
+		return authn.Identity{}, err
 	}
 
 	if !Grants(id.Permissions, perm) {
-		return errors.Forbidden("permission denied", errors.WithDetail("permission", perm))
+		return authn.Identity{}, errors.Forbidden("permission denied", errors.WithDetail("permission", perm))
 	}
 
-	return nil
+	return id, nil
 }
 
 // RequireRole fails unless the caller has one of roles.

@@ -29,8 +29,9 @@
 // YAML a null value means unset and "" or [] sets an empty value.
 //
 // NewLayers reads the files once; Layers.Load then fills any struct from
-// them, so modules read their own YAML sections (auth: ...) from the same
-// layers as the platform Config. Every Load returns a Report: one Entry per
+// them, so each module reads its own YAML section from the same layers as
+// the platform Config (Layers.LoadModule, which also holds a module to
+// environment variables named after it). Every Load returns a Report: one Entry per
 // field, with its (redacted) value and Source, for the server to log at start.
 // A value that does not parse stops start-up with a *KeyError naming the
 // environment key and the layer it came from.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -44,8 +45,8 @@ type field struct {
 }
 
 // Load fills dst, a pointer to a struct, from the layers. section "" reads
-// top-level YAML keys; section "auth" reads the keys nested under a top-level
-// auth: mapping. It returns one Entry per field, in field order, and a
+// top-level YAML keys; section "events" reads the keys nested under a
+// top-level events: mapping. It returns one Entry per field, in field order, and a
 // Warning per unknown YAML key in the section. Every value that does not
 // parse is reported, joined, as a *KeyError.
 func (l *Layers) Load(section string, dst any) (Report, error) {
@@ -79,6 +80,50 @@ func (l *Layers) Load(section string, dst any) (Report, error) {
 	}
 
 	return report, nil
+}
+
+// LoadModule is Load for a module's own section: every environment
+// variable dst names must start with the section's name in upper case
+// ("ORDERS_" for orders), so that a module reads its own settings and no
+// one else's (JWT_SECRET, DB_DSN, another module's).
+func (l *Layers) LoadModule(section string, dst any) (Report, error) {
+	fields, err := fieldsOf(dst)
+	if err != nil {
+		return Report{}, err
+	}
+
+	prefix := strings.ToUpper(section) + "_"
+	for _, f := range fields {
+		if !strings.HasPrefix(f.envKey, prefix) {
+			return Report{}, &KeyError{Key: f.envKey, Err: fmt.Errorf("a setting of module %s must be named %s…", section, prefix)}
+		}
+	}
+
+	return l.Load(section, dst)
+}
+
+// EnvPrefixes returns the first word, in lower case, of every environment
+// variable that the tags of the structs dst point to name ("jwt" for
+// JWT_SECRET): the platform reserves them, so that no module named after
+// one can read the platform's settings through LoadModule.
+func EnvPrefixes(dst ...any) ([]string, error) {
+	var prefixes []string
+
+	for _, d := range dst {
+		fields, err := fieldsOf(d)
+		if err != nil {
+			return nil, err
+		}
+
+		for _, f := range fields {
+			word, _, _ := strings.Cut(f.envKey, "_")
+			if w := strings.ToLower(word); !slices.Contains(prefixes, w) {
+				prefixes = append(prefixes, w)
+			}
+		}
+	}
+
+	return prefixes, nil
 }
 
 // assign sets f from the highest layer that has a value and returns that

@@ -10,7 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/modulith/modulith/internal/database"
-	"github.com/modulith/modulith/internal/testutil"
+	"github.com/modulith/modulith/internal/pgtest"
 )
 
 // TestCancelQueriesOnTimeout: a query whose context ends is canceled by
@@ -20,7 +20,7 @@ import (
 func TestCancelQueriesOnTimeout(t *testing.T) {
 	t.Parallel()
 
-	db := testutil.NewDatabase(t)
+	db := pgtest.NewDatabase(t)
 
 	cfg, err := pgxpool.ParseConfig(db.DSN)
 	if err != nil {
@@ -67,7 +67,7 @@ func TestCancelQueriesOnTimeout(t *testing.T) {
 func TestListenUnblocksWhenContextEnds(t *testing.T) {
 	t.Parallel()
 
-	db := testutil.NewDatabase(t)
+	db := pgtest.NewDatabase(t)
 
 	cfg, err := pgxpool.ParseConfig(db.DSN)
 	if err != nil {

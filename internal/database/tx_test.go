@@ -11,7 +11,7 @@ import (
 
 	"github.com/modulith/modulith/internal/database"
 	domainerrors "github.com/modulith/modulith/internal/errors"
-	"github.com/modulith/modulith/internal/testutil"
+	"github.com/modulith/modulith/internal/pgtest"
 )
 
 // WithTx commits when fn returns nil, and rolls back when fn fails,
@@ -19,7 +19,7 @@ import (
 func TestWithTx(t *testing.T) {
 	t.Parallel()
 
-	db := testutil.NewDatabase(t)
+	db := pgtest.NewDatabase(t)
 	if _, err := db.Pool.Exec(t.Context(), `CREATE TABLE notes (body text NOT NULL)`); err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +81,7 @@ func TestWithTx(t *testing.T) {
 func TestWithTxBeginFails(t *testing.T) {
 	t.Parallel()
 
-	db := testutil.NewDatabase(t)
+	db := pgtest.NewDatabase(t)
 
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()

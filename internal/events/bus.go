@@ -2,6 +2,7 @@ package events
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -35,7 +36,8 @@ type Bus struct {
 	policy RetryPolicy
 	now    func() time.Time
 
-	waker *waker
+	waker     *waker
+	transport Transport
 
 	mu      sync.Mutex
 	subs    map[string]*subscriber // by subscriber name
@@ -64,8 +66,16 @@ func (s *subscriber) eventNames() []string {
 
 // New returns a bus storing events through pool. secret keys the sealing
 // of event secrets (the platform's JWT secret is fine: a key is derived).
-func New(pool *pgxpool.Pool, cfg Config, secret []byte, logger *slog.Logger) (*Bus, error) {
+// Deliveries travel by the transport cfg.Transport names: the built-in
+// PostgreSQL dispatcher, or one of transports (natsbus.Transport{} for
+// "nats"); New fails when none of them has that name.
+func New(pool *pgxpool.Pool, cfg Config, secret []byte, logger *slog.Logger, transports ...Transport) (*Bus, error) {
 	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+
+	t, err := transportFor(cfg.Transport, transports)
+	if err != nil {
 		return nil, err
 	}
 
@@ -76,7 +86,7 @@ func New(pool *pgxpool.Pool, cfg Config, secret []byte, logger *slog.Logger) (*B
 
 	b := &Bus{
 		pool: pool, cfg: cfg, logger: logger, sealer: s, policy: cfg.retryPolicy(),
-		now: time.Now, subs: make(map[string]*subscriber),
+		now: time.Now, subs: make(map[string]*subscriber), transport: t,
 	}
 	b.waker = newWaker(pool, b)
 
@@ -140,20 +150,20 @@ func (b *Bus) subscribers() []*subscriber {
 	return out
 }
 
-// Publish stores e in its own transaction; use PublishTx when e records
-// the outcome of a business change.
-func (b *Bus) Publish(ctx context.Context, e Event) error {
-	err := pgx.BeginFunc(ctx, b.pool, func(tx pgx.Tx) error { return b.PublishTx(ctx, tx, e) })
+// Publish stores the event p in tx, the transaction of the change it
+// records: the event exists, and will be delivered to every subscriber of
+// its name, if and only if tx commits.
+func (b *Bus) Publish(ctx context.Context, tx pgx.Tx, p Payload) error {
+	e, err := encode(p)
 	if err != nil {
-		return fmt.Errorf("publish %s: %w", e.Name, err)
+		return err
 	}
 
-	return nil
+	return b.PublishRaw(ctx, tx, e)
 }
 
-// PublishTx stores e in tx: the event exists, and will be delivered to
-// every subscriber of its name, if and only if tx commits.
-func (b *Bus) PublishTx(ctx context.Context, tx pgx.Tx, e Event) error {
+// PublishRaw stores a raw event in tx, like Publish.
+func (b *Bus) PublishRaw(ctx context.Context, tx pgx.Tx, e Raw) error {
 	b.mu.Lock()
 	closed := b.closed
 	b.mu.Unlock()
@@ -186,7 +196,7 @@ func (b *Bus) PublishTx(ctx context.Context, tx pgx.Tx, e Event) error {
 }
 
 // complete checks e and fills its defaults.
-func (b *Bus) complete(e *Event) error {
+func (b *Bus) complete(e *Raw) error {
 	if e.Name == "" {
 		return fmt.Errorf("publish: event has no name")
 	}
@@ -208,16 +218,17 @@ func (b *Bus) complete(e *Event) error {
 		e.OccurredAt = b.now().UTC()
 	}
 
-	if e.Payload == nil {
-		e.Payload = map[string]any{}
+	if len(e.Payload) == 0 {
+		e.Payload = json.RawMessage("{}")
 	}
 
 	return nil
 }
 
-// Start registers this process's subscribers cluster-wide and, unless
-// Config.Consume is off, starts delivering to them and the maintenance
-// that purges old rows and erases secrets.
+// Start registers this process's subscribers cluster-wide, starts the
+// maintenance that purges old rows and erases secrets and, unless
+// Config.Consume is off, starts the transport delivering to the
+// subscribers; it returns the transport's error.
 func (b *Bus) Start(ctx context.Context) error {
 	b.mu.Lock()
 	if b.started {
@@ -247,14 +258,14 @@ func (b *Bus) Start(ctx context.Context) error {
 		return nil
 	}
 
-	switch b.cfg.Transport {
-	case TransportNATS:
-		return b.startNATS(runCtx, subs)
-	default:
-		b.startPostgres(runCtx, subs)
-
-		return nil
+	run, err := b.transport.Start(runCtx, newDeliveries(b, subs))
+	if err != nil {
+		return err
 	}
+
+	b.goRun(runCtx, "transport "+b.transport.Name(), run)
+
+	return nil
 }
 
 // goRun runs fn in a goroutine the bus owns until Close.

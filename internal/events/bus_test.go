@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -13,76 +14,76 @@ import (
 	"github.com/jackc/pgx/v5"
 	"go.jetify.com/typeid"
 
+	"github.com/modulith/modulith/internal/bustest"
 	apperrors "github.com/modulith/modulith/internal/errors"
 	"github.com/modulith/modulith/internal/events"
-	"github.com/modulith/modulith/internal/testutil"
 )
 
-func TestPublishTxRollbackStoresAndDeliversNothing(t *testing.T) {
+func TestPublishRawRollbackStoresAndDeliversNothing(t *testing.T) {
 	t.Parallel()
 
-	env := newPGEnv(t)
-	bus := env.newBus(fastConfig())
+	db := bustest.NewDB(t)
+	bus := bustest.NewBus(t, db.Pool, bustest.FastConfig())
 	got := newSink()
-	subscribe(t, bus, "mailer", "order.placed", got.handle)
-	testutil.StartBus(t, bus)
+	bustest.Subscribe(t, bus, "mailer", "order.placed", got.handle)
+	bustest.Start(t, bus)
 
-	rolledBack := events.Event{ID: newEventID(t), Name: "order.placed"}
+	rolledBack := events.Raw{ID: bustest.NewEventID(t), Name: "order.placed"}
 
-	tx, err := env.pool.Begin(t.Context())
+	tx, err := db.Pool.Begin(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
 
-	if err := bus.PublishTx(t.Context(), tx, rolledBack); err != nil {
-		t.Fatalf("PublishTx() = %v", err)
+	if err := bus.PublishRaw(t.Context(), tx, rolledBack); err != nil {
+		t.Fatalf("PublishRaw() = %v", err)
 	}
 
 	if err := tx.Rollback(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 
-	if n := env.count("SELECT count(*) FROM events.outbox") + env.count("SELECT count(*) FROM events.deliveries"); n != 0 {
+	if n := db.Count("SELECT count(*) FROM events.outbox") + db.Count("SELECT count(*) FROM events.deliveries"); n != 0 {
 		t.Fatalf("after rollback: %d outbox and delivery rows, want 0", n)
 	}
 
 	// An event committed afterwards is delivered, and alone.
-	committed := events.Event{ID: newEventID(t), Name: "order.placed"}
-	env.publish(bus, committed)
+	committed := events.Raw{ID: bustest.NewEventID(t), Name: "order.placed"}
+	db.PublishRaw(bus, committed)
 
 	if e := got.next(t); e.ID != committed.ID {
 		t.Errorf("handled %s, want %s (the committed event)", e.ID, committed.ID)
 	}
 
-	got.none(t, 10*fastConfig().PollInterval)
+	got.none(t, 10*bustest.FastConfig().PollInterval)
 }
 
-func TestPublishTxCommitFansOutToSubscriptions(t *testing.T) {
+func TestPublishRawCommitFansOutToSubscriptions(t *testing.T) {
 	t.Parallel()
 
-	env := newPGEnv(t)
-	cfg := fastConfig()
+	db := bustest.NewDB(t)
+	cfg := bustest.FastConfig()
 	cfg.Consume = false // register the subscriptions, deliver nothing
 
-	bus := env.newBus(cfg)
-	subscribe(t, bus, "alpha", "order.placed", nopHandler)
-	subscribe(t, bus, "beta", "order.placed", nopHandler)
-	subscribe(t, bus, "gamma", "order.shipped", nopHandler)
-	testutil.StartBus(t, bus)
+	bus := bustest.NewBus(t, db.Pool, cfg)
+	bustest.Subscribe(t, bus, "alpha", "order.placed", nopHandler)
+	bustest.Subscribe(t, bus, "beta", "order.placed", nopHandler)
+	bustest.Subscribe(t, bus, "gamma", "order.shipped", nopHandler)
+	bustest.Start(t, bus)
 
-	e := events.Event{ID: newEventID(t), Name: "order.placed"}
+	e := events.Raw{ID: bustest.NewEventID(t), Name: "order.placed"}
 
-	err := pgx.BeginFunc(t.Context(), env.pool, func(tx pgx.Tx) error { return bus.PublishTx(t.Context(), tx, e) })
+	err := pgx.BeginFunc(t.Context(), db.Pool, func(tx pgx.Tx) error { return bus.PublishRaw(t.Context(), tx, e) })
 	if err != nil {
-		t.Fatalf("PublishTx() = %v", err)
+		t.Fatalf("PublishRaw() = %v", err)
 	}
 
-	if n := env.count("SELECT count(*) FROM events.outbox WHERE id = $1", e.ID); n != 1 {
+	if n := db.Count("SELECT count(*) FROM events.outbox WHERE id = $1", e.ID); n != 1 {
 		t.Errorf("outbox rows of %s = %d, want 1", e.ID, n)
 	}
 
 	want := []string{"alpha pending", "beta pending"}
-	if diff := cmp.Diff(want, env.deliveries(e.ID)); diff != "" {
+	if diff := cmp.Diff(want, deliveriesOf(t, db, e.ID)); diff != "" {
 		t.Errorf("deliveries of %s (-want +got):\n%s", e.ID, diff)
 	}
 }
@@ -90,16 +91,16 @@ func TestPublishTxCommitFansOutToSubscriptions(t *testing.T) {
 func TestPublishDeliversToEverySubscriberOfTheName(t *testing.T) {
 	t.Parallel()
 
-	env := newPGEnv(t)
-	bus := env.newBus(fastConfig())
+	db := bustest.NewDB(t)
+	bus := bustest.NewBus(t, db.Pool, bustest.FastConfig())
 	alpha, beta, gamma := newSink(), newSink(), newSink()
-	subscribe(t, bus, "alpha", "order.placed", alpha.handle)
-	subscribe(t, bus, "beta", "order.placed", beta.handle)
-	subscribe(t, bus, "gamma", "order.shipped", gamma.handle)
-	testutil.StartBus(t, bus)
+	bustest.Subscribe(t, bus, "alpha", "order.placed", alpha.handle)
+	bustest.Subscribe(t, bus, "beta", "order.placed", beta.handle)
+	bustest.Subscribe(t, bus, "gamma", "order.shipped", gamma.handle)
+	bustest.Start(t, bus)
 
-	e := events.Event{ID: newEventID(t), Name: "order.placed"}
-	env.publish(bus, e)
+	e := events.Raw{ID: bustest.NewEventID(t), Name: "order.placed"}
+	db.PublishRaw(bus, e)
 
 	for name, s := range map[string]*sink{"alpha": alpha, "beta": beta} {
 		if got := s.next(t); got.ID != e.ID {
@@ -107,44 +108,70 @@ func TestPublishDeliversToEverySubscriberOfTheName(t *testing.T) {
 		}
 	}
 
-	env.awaitState("beta", e.ID, events.StateDelivered)
-	env.awaitState("alpha", e.ID, events.StateDelivered)
-	gamma.none(t, 5*fastConfig().PollInterval)
+	db.AwaitState("beta", e.ID, events.StateDelivered)
+	db.AwaitState("alpha", e.ID, events.StateDelivered)
+	gamma.none(t, 5*bustest.FastConfig().PollInterval)
 }
 
 func TestPublishFillsDefaultsAndStoresPayloadAsJSON(t *testing.T) {
 	t.Parallel()
 
-	env := newPGEnv(t)
-	bus := env.newBus(fastConfig())
+	db := bustest.NewDB(t)
+	bus := bustest.NewBus(t, db.Pool, bustest.FastConfig())
 	got := newSink()
-	subscribe(t, bus, "mailer", "order.placed", got.handle)
-	testutil.StartBus(t, bus)
+	bustest.Subscribe(t, bus, "mailer", "order.placed", got.handle)
+	bustest.Start(t, bus)
 
-	before := time.Now()
-	payload := map[string]any{"order": "ord_1", "lines": []any{"a", "b"}, "total": 42.5, "gift": true}
-
-	if err := bus.Publish(t.Context(), events.Event{Name: "order.placed", Payload: payload}); err != nil {
-		t.Fatalf("Publish() = %v", err)
+	tests := []struct {
+		name    string
+		payload json.RawMessage
+		want    map[string]any
+	}{
+		{
+			name:    "object",
+			payload: json.RawMessage(`{"order": "ord_1", "lines": ["a", "b"], "total": 42.5, "gift": true}`),
+			want:    map[string]any{"order": "ord_1", "lines": []any{"a", "b"}, "total": 42.5, "gift": true},
+		},
+		{name: "none", want: map[string]any{}},
 	}
 
-	e := got.next(t)
-	checkFilled(t, e, before)
+	for _, tt := range tests {
+		before := time.Now()
 
-	if diff := cmp.Diff(payload, e.Payload); diff != "" {
-		t.Errorf("handled payload (-want +got):\n%s", diff)
-	}
+		if err := bustest.PublishRaw(t.Context(), db.Pool, bus, events.Raw{Name: "order.placed", Payload: tt.payload}); err != nil {
+			t.Fatalf("%s: PublishRaw() = %v", tt.name, err)
+		}
 
-	var stored []byte
-	env.scan([]any{&stored}, "SELECT payload::text FROM events.outbox WHERE id = $1", e.ID)
+		e := got.next(t)
+		checkFilled(t, e, before)
 
-	var decoded map[string]any
-	if err := json.Unmarshal(stored, &decoded); err != nil || !cmp.Equal(payload, decoded) {
-		t.Errorf("stored payload = %s (%v), want the JSON of %v", stored, err, payload)
+		if diff := cmp.Diff(tt.want, decodeObject(t, e.Payload)); diff != "" {
+			t.Errorf("%s: handled payload (-want +got):\n%s", tt.name, diff)
+		}
+
+		var stored []byte
+		db.Scan([]any{&stored}, "SELECT payload::text FROM events.outbox WHERE id = $1", e.ID)
+
+		if diff := cmp.Diff(tt.want, decodeObject(t, stored)); diff != "" {
+			t.Errorf("%s: stored payload (-want +got):\n%s", tt.name, diff)
+		}
 	}
 }
 
-func checkFilled(t *testing.T, e events.Event, before time.Time) {
+// decodeObject decodes a JSON object: a payload compares by its content,
+// not by its bytes (jsonb reformats it).
+func decodeObject(t *testing.T, data []byte) map[string]any {
+	t.Helper()
+
+	var m map[string]any
+	if err := json.Unmarshal(data, &m); err != nil {
+		t.Fatalf("payload %s: %v", data, err)
+	}
+
+	return m
+}
+
+func checkFilled(t *testing.T, e events.Raw, before time.Time) {
 	t.Helper()
 
 	id, err := typeid.FromString(e.ID)
@@ -164,15 +191,15 @@ func checkFilled(t *testing.T, e events.Event, before time.Time) {
 func TestPublishKeepsGivenFields(t *testing.T) {
 	t.Parallel()
 
-	env := newPGEnv(t)
-	bus := env.newBus(fastConfig())
+	db := bustest.NewDB(t)
+	bus := bustest.NewBus(t, db.Pool, bustest.FastConfig())
 	got := newSink()
-	subscribe(t, bus, "mailer", "order.placed", got.handle)
-	testutil.StartBus(t, bus)
+	bustest.Subscribe(t, bus, "mailer", "order.placed", got.handle)
+	bustest.Start(t, bus)
 
 	at := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
-	want := events.Event{ID: newEventID(t), Name: "order.placed", Version: 3, OccurredAt: at, OrderingKey: "ord_1"}
-	env.publish(bus, want)
+	want := events.Raw{ID: bustest.NewEventID(t), Name: "order.placed", Version: 3, OccurredAt: at, OrderingKey: "ord_1"}
+	db.PublishRaw(bus, want)
 
 	e := got.next(t)
 	if e.ID != want.ID || e.Version != 3 || !e.OccurredAt.Equal(at) || e.OrderingKey != "ord_1" {
@@ -183,14 +210,14 @@ func TestPublishKeepsGivenFields(t *testing.T) {
 func TestPublishWithoutNameFails(t *testing.T) {
 	t.Parallel()
 
-	env := newPGEnv(t)
-	bus := env.newBus(fastConfig())
+	db := bustest.NewDB(t)
+	bus := bustest.NewBus(t, db.Pool, bustest.FastConfig())
 
-	if err := bus.Publish(t.Context(), events.Event{Payload: map[string]any{"a": 1}}); err == nil {
-		t.Error("Publish(event without name) = nil, want an error")
+	if err := bustest.PublishRaw(t.Context(), db.Pool, bus, events.Raw{Payload: json.RawMessage(`{"a": 1}`)}); err == nil {
+		t.Error("PublishRaw(event without name) = nil, want an error")
 	}
 
-	if n := env.count("SELECT count(*) FROM events.outbox"); n != 0 {
+	if n := db.Count("SELECT count(*) FROM events.outbox"); n != 0 {
 		t.Errorf("outbox rows = %d, want 0", n)
 	}
 }
@@ -198,60 +225,60 @@ func TestPublishWithoutNameFails(t *testing.T) {
 func TestSecretIsSealedInTheOutboxAndHandedToHandlers(t *testing.T) {
 	t.Parallel()
 
-	env := newPGEnv(t)
-	cfg := fastConfig()
+	db := bustest.NewDB(t)
+	cfg := bustest.FastConfig()
 	cfg.Consume = false
 
-	publisher := env.newBus(cfg)
-	subscribe(t, publisher, "mailer", "code.requested", nopHandler)
-	testutil.StartBus(t, publisher)
+	publisher := bustest.NewBus(t, db.Pool, cfg)
+	bustest.Subscribe(t, publisher, "mailer", "code.requested", nopHandler)
+	bustest.Start(t, publisher)
 
-	e := events.Event{ID: newEventID(t), Name: "code.requested", Secret: events.CodeSecret("918273")}
-	env.publish(publisher, e)
+	e := events.Raw{ID: bustest.NewEventID(t), Name: "code.requested", Secret: map[string]string{"code": "918273"}}
+	db.PublishRaw(publisher, e)
 
-	sealed := env.secret(e.ID)
+	sealed := secretOf(db, e.ID)
 	if len(sealed) == 0 || bytes.Contains(sealed, []byte("918273")) {
 		t.Fatalf("outbox secret = %q, want it sealed: present, without the code", sealed)
 	}
 
 	// Undelivered: the secret must stay.
-	if n, err := publisher.EraseSecrets(t.Context()); err != nil || n != 0 || len(env.secret(e.ID)) == 0 {
+	if n, err := publisher.EraseSecrets(t.Context()); err != nil || n != 0 || len(secretOf(db, e.ID)) == 0 {
 		t.Fatalf("EraseSecrets() before delivery = %d, %v; want 0 and the secret kept", n, err)
 	}
 
-	consumer := env.newBus(fastConfig())
+	consumer := bustest.NewBus(t, db.Pool, bustest.FastConfig())
 	got := newSink()
-	subscribe(t, consumer, "mailer", "code.requested", got.handle)
-	testutil.StartBus(t, consumer)
+	bustest.Subscribe(t, consumer, "mailer", "code.requested", got.handle)
+	bustest.Start(t, consumer)
 
-	if h := got.next(t); h.Secret[events.KeyCode] != "918273" {
+	if h := got.next(t); h.Secret["code"] != "918273" {
 		t.Errorf("handler got Secret %v, want code 918273", h.Secret)
 	}
 
-	env.awaitState("mailer", e.ID, events.StateDelivered)
+	db.AwaitState("mailer", e.ID, events.StateDelivered)
 
 	// The started consumer's maintenance may erase it first: either way it
 	// is gone after one EraseSecrets.
-	if n, err := publisher.EraseSecrets(t.Context()); err != nil || n > 1 || env.secret(e.ID) != nil {
-		t.Errorf("EraseSecrets() after delivery = %d, %v, secret %q; want at most 1, nil, NULL", n, err, env.secret(e.ID))
+	if n, err := publisher.EraseSecrets(t.Context()); err != nil || n > 1 || secretOf(db, e.ID) != nil {
+		t.Errorf("EraseSecrets() after delivery = %d, %v, secret %q; want at most 1, nil, NULL", n, err, secretOf(db, e.ID))
 	}
 }
 
 func TestMaintenanceErasesSecretsOfDeliveredEvents(t *testing.T) {
 	t.Parallel()
 
-	env := newPGEnv(t)
-	bus := env.newBus(fastConfig())
+	db := bustest.NewDB(t)
+	bus := bustest.NewBus(t, db.Pool, bustest.FastConfig())
 	got := newSink()
-	subscribe(t, bus, "mailer", "code.requested", got.handle)
-	testutil.StartBus(t, bus)
+	bustest.Subscribe(t, bus, "mailer", "code.requested", got.handle)
+	bustest.Start(t, bus)
 
-	e := events.Event{ID: newEventID(t), Name: "code.requested", Secret: events.CodeSecret("918273")}
-	env.publish(bus, e)
+	e := events.Raw{ID: bustest.NewEventID(t), Name: "code.requested", Secret: map[string]string{"code": "918273"}}
+	db.PublishRaw(bus, e)
 	got.next(t)
 
 	// The maintenance loop erases every 5 s.
-	eventually(t, "the secret of the delivered event is erased", func() bool { return env.secret(e.ID) == nil })
+	bustest.Eventually(t, "the secret of the delivered event is erased", func() bool { return secretOf(db, e.ID) == nil })
 }
 
 func TestSubscribeValidation(t *testing.T) {
@@ -274,12 +301,8 @@ func TestSubscribeValidation(t *testing.T) {
 		{name: "duplicate", subscriber: "dup", event: "a.b", handler: nopHandler},
 	}
 
-	bus, err := events.New(nil, fastConfig(), sealKey, discardLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	subscribe(t, bus, "dup", "a.b", nopHandler)
+	bus := bustest.NewBus(t, nil, bustest.FastConfig())
+	bustest.Subscribe(t, bus, "dup", "a.b", nopHandler)
 
 	for _, tt := range tests {
 		if err := bus.Subscribe(tt.subscriber, tt.event, tt.handler); err == nil {
@@ -301,10 +324,10 @@ func TestSubscribeValidation(t *testing.T) {
 func TestNewRejectsInvalidConfig(t *testing.T) {
 	t.Parallel()
 
-	cfg := fastConfig()
+	cfg := bustest.FastConfig()
 	cfg.Workers = 0
 
-	if _, err := events.New(nil, cfg, sealKey, discardLogger()); err == nil {
+	if _, err := events.New(nil, cfg, sealKey, slog.New(slog.DiscardHandler)); err == nil {
 		t.Error("New(Workers: 0) = nil error, want the configuration refused")
 	}
 }
@@ -312,19 +335,19 @@ func TestNewRejectsInvalidConfig(t *testing.T) {
 func TestCloseWaitsForRunningHandler(t *testing.T) {
 	t.Parallel()
 
-	env := newPGEnv(t)
-	bus := env.newBus(fastConfig())
+	db := bustest.NewDB(t)
+	bus := bustest.NewBus(t, db.Pool, bustest.FastConfig())
 	started, release := make(chan struct{}), make(chan struct{})
 
-	subscribe(t, bus, "slow", "job.queued", func(context.Context, events.Event) error {
+	bustest.Subscribe(t, bus, "slow", "job.queued", func(context.Context, events.Raw) error {
 		close(started)
 		<-release
 
 		return nil
 	})
-	testutil.StartBus(t, bus)
-	env.publish(bus, events.Event{ID: newEventID(t), Name: "job.queued"})
-	receive(t, started)
+	bustest.Start(t, bus)
+	db.PublishRaw(bus, events.Raw{ID: bustest.NewEventID(t), Name: "job.queued"})
+	bustest.Receive(t, started)
 
 	short, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
 	defer cancel()
@@ -345,7 +368,7 @@ func TestCloseWaitsForRunningHandler(t *testing.T) {
 
 	close(release)
 
-	if err := receive(t, closed); err != nil {
+	if err := bustest.Receive(t, closed); err != nil {
 		t.Errorf("Close() after the handler finished = %v, want nil", err)
 	}
 }
@@ -353,28 +376,28 @@ func TestCloseWaitsForRunningHandler(t *testing.T) {
 func TestPublishAfterCloseIsUnavailable(t *testing.T) {
 	t.Parallel()
 
-	env := newPGEnv(t)
-	bus := env.newBus(fastConfig())
-	testutil.StartBus(t, bus)
+	db := bustest.NewDB(t)
+	bus := bustest.NewBus(t, db.Pool, bustest.FastConfig())
+	bustest.Start(t, bus)
 
 	if err := bus.Close(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 
-	err := bus.Publish(t.Context(), events.Event{Name: "order.placed"})
-	if !apperrors.IsType(err, apperrors.TypeUnavailable) || !errors.Is(err, events.ErrClosed) {
-		t.Errorf("Publish() after Close = %v, want ErrClosed (Unavailable)", err)
-	}
-
-	tx, err := env.pool.Begin(t.Context())
+	tx, err := db.Pool.Begin(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
 
 	defer func() { _ = tx.Rollback(t.Context()) }()
 
-	if err := bus.PublishTx(t.Context(), tx, events.Event{Name: "order.placed"}); !errors.Is(err, events.ErrClosed) {
-		t.Errorf("PublishTx() after Close = %v, want ErrClosed", err)
+	err = bus.PublishRaw(t.Context(), tx, events.Raw{Name: "order.placed"})
+	if !apperrors.IsType(err, apperrors.TypeUnavailable) || !errors.Is(err, events.ErrClosed) {
+		t.Errorf("PublishRaw() after Close = %v, want ErrClosed (Unavailable)", err)
+	}
+
+	if err := bus.Publish(t.Context(), tx, orderPlaced{OrderID: "ord_1"}); !errors.Is(err, events.ErrClosed) {
+		t.Errorf("Publish() after Close = %v, want ErrClosed", err)
 	}
 }
 
@@ -384,23 +407,23 @@ func TestPublishAfterCloseIsUnavailable(t *testing.T) {
 func TestCloseRecordsHandlerThatFinishes(t *testing.T) {
 	t.Parallel()
 
-	env := newPGEnv(t)
-	env.withEffects()
+	db := bustest.NewDB(t)
+	db.CreateEffects()
 
-	bus := env.newBus(fastConfig())
+	bus := bustest.NewBus(t, db.Pool, bustest.FastConfig())
 	started, release := make(chan struct{}), make(chan struct{})
 
-	subscribe(t, bus, "slow", "job.queued", func(ctx context.Context, e events.Event) error {
+	bustest.Subscribe(t, bus, "slow", "job.queued", func(ctx context.Context, e events.Raw) error {
 		close(started)
 		<-release
 
-		return recordEffect(context.WithoutCancel(ctx), e)
+		return bustest.RecordEffect(context.WithoutCancel(ctx), e)
 	})
-	testutil.StartBus(t, bus)
+	bustest.Start(t, bus)
 
-	e := events.Event{ID: newEventID(t), Name: "job.queued"}
-	env.publish(bus, e)
-	receive(t, started)
+	e := events.Raw{ID: bustest.NewEventID(t), Name: "job.queued"}
+	db.PublishRaw(bus, e)
+	bustest.Receive(t, started)
 
 	go func() {
 		time.Sleep(100 * time.Millisecond)
@@ -411,7 +434,7 @@ func TestCloseRecordsHandlerThatFinishes(t *testing.T) {
 		t.Fatalf("Close() = %v", err)
 	}
 
-	if got := env.delivery("slow", e.ID); got.State != events.StateDelivered || len(env.effects(e.ID)) != 1 {
-		t.Errorf("after Close, delivery = %+v and effects %v; want delivered with its one effect", got, env.effects(e.ID))
+	if got := db.Delivery("slow", e.ID); got.State != events.StateDelivered || len(db.Effects(e.ID)) != 1 {
+		t.Errorf("after Close, delivery = %+v and effects %v; want delivered with its one effect", got, db.Effects(e.ID))
 	}
 }

@@ -19,8 +19,9 @@ type Querier interface {
 // share this database. The first caller draws it (random, lowercase
 // alphanumerics) and stores it; every later caller on the same database
 // reads the same one. Names on shared infrastructure are derived from it
-// (NATSStream, the WebSocket fan-out's default subject), so deployments
-// that share a NATS server stay apart without configuration.
+// (the NATS transport's stream, natsbus.Stream; the WebSocket fan-out's
+// default subject), so deployments that share a NATS server stay apart
+// without configuration.
 func ClusterID(ctx context.Context, db Querier) (string, error) {
 	// Two first callers at once: the second one's insert waits for the
 	// first and does nothing, and its statement's snapshot, older than the
@@ -50,22 +51,4 @@ func ClusterID(ctx context.Context, db Querier) (string, error) {
 	}
 
 	return "", errors.New("events: cluster ID: drawn by another process but not visible")
-}
-
-// NATSStream is the name of the JetStream stream that the nats transport
-// of the cluster on db relays deliveries through (its subjects are
-// modulith.<cluster ID>.deliver.<subscriber>.<event>). Operators and tests use it
-// to inspect or remove the stream.
-func NATSStream(ctx context.Context, db Querier) (string, error) {
-	id, err := ClusterID(ctx, db)
-	if err != nil {
-		return "", err
-	}
-
-	return clusterNATSNames(id).stream, nil
-}
-
-// clusterNATSNames are the stream and subject prefix of cluster id.
-func clusterNATSNames(id string) natsNames {
-	return natsNames{stream: natsStream + "_" + strings.ToUpper(id), prefix: "modulith." + id + ".deliver"}
 }

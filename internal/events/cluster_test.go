@@ -5,6 +5,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/modulith/modulith/internal/bustest"
 	"github.com/modulith/modulith/internal/events"
 )
 
@@ -15,7 +16,7 @@ var clusterIDPattern = regexp.MustCompile(`^[a-z0-9]{12}$`)
 func TestClusterIDIsSharedByReplicas(t *testing.T) {
 	t.Parallel()
 
-	env := newPGEnv(t)
+	db := bustest.NewDB(t)
 
 	const replicas = 8
 
@@ -24,7 +25,7 @@ func TestClusterIDIsSharedByReplicas(t *testing.T) {
 	var wg sync.WaitGroup
 
 	for i := range replicas {
-		pool := openPool(t, env.dsn, 1) // a process of its own
+		pool := db.NewPool(1) // a process of its own
 
 		wg.Go(func() {
 			id, err := events.ClusterID(t.Context(), pool)
@@ -48,24 +49,25 @@ func TestClusterIDIsSharedByReplicas(t *testing.T) {
 		}
 	}
 
-	if again, err := events.ClusterID(t.Context(), env.pool); err != nil || again != ids[0] {
+	if again, err := events.ClusterID(t.Context(), db.Pool); err != nil || again != ids[0] {
 		t.Errorf("ClusterID() later = %q, %v; want %q", again, err, ids[0])
 	}
 
-	if n := env.count("SELECT count(*) FROM events.cluster"); n != 1 {
+	if n := db.Count("SELECT count(*) FROM events.cluster"); n != 1 {
 		t.Errorf("events.cluster holds %d rows, want 1", n)
 	}
 }
 
 // Databases cloned from one template (as test databases and staging
-// copies are) are clusters of their own, with streams of their own.
+// copies are) are clusters of their own (natsbus tests that their streams
+// differ too).
 func TestClusterIDDiffersPerDatabase(t *testing.T) {
 	t.Parallel()
 
-	a, b := newPGEnv(t), newPGEnv(t)
+	a, b := bustest.NewDB(t), bustest.NewDB(t)
 
-	idA, errA := events.ClusterID(t.Context(), a.pool)
-	idB, errB := events.ClusterID(t.Context(), b.pool)
+	idA, errA := events.ClusterID(t.Context(), a.Pool)
+	idB, errB := events.ClusterID(t.Context(), b.Pool)
 
 	if errA != nil || errB != nil {
 		t.Fatalf("ClusterID() = %v, %v", errA, errB)
@@ -73,12 +75,5 @@ func TestClusterIDDiffersPerDatabase(t *testing.T) {
 
 	if idA == idB {
 		t.Errorf("two databases share cluster ID %q", idA)
-	}
-
-	streamA, _ := events.NATSStream(t.Context(), a.pool)
-	streamB, _ := events.NATSStream(t.Context(), b.pool)
-
-	if streamA == streamB || streamA == "" {
-		t.Errorf("NATSStream() = %q and %q, want two different names", streamA, streamB)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/modulith/modulith/internal/bustest"
 	"github.com/modulith/modulith/internal/events"
 )
 
@@ -33,7 +34,7 @@ func TestConfigValidate(t *testing.T) {
 		{"empty batches", func(c *events.Config) { c.BatchSize = 0 }, false},
 	}
 	for _, tt := range tests {
-		cfg := fastConfig()
+		cfg := bustest.FastConfig()
 		tt.change(&cfg)
 
 		if err := cfg.Validate(); (err == nil) != tt.valid {

@@ -46,27 +46,42 @@ func (w *wakers) wake() {
 	}
 }
 
-// startPostgres runs Workers dispatchers per subscriber, woken by NOTIFY on
-// every commit that stored an event, and by a timer for due retries.
-func (b *Bus) startPostgres(ctx context.Context, subs []*subscriber) {
-	w := &wakers{}
+// postgresTransport is the default transport, PostgreSQL alone: in every
+// process, Workers dispatchers per subscriber claim due deliveries with
+// FOR UPDATE SKIP LOCKED, woken by NOTIFY on every commit that stored an
+// event, and by a timer for due retries.
+type postgresTransport struct{}
 
-	for _, s := range subs {
-		for range b.cfg.Workers {
-			wake := w.add()
+func (postgresTransport) Name() string { return TransportPostgres }
 
-			b.goRun(ctx, "dispatch "+s.name, func(ctx context.Context) { b.dispatchLoop(ctx, s, wake) })
+func (postgresTransport) Start(_ context.Context, d *Deliveries) (func(context.Context), error) {
+	b := d.bus
+
+	return func(ctx context.Context) {
+		var wg sync.WaitGroup
+
+		w := &wakers{}
+
+		for _, name := range d.names {
+			s := d.subs[name]
+
+			for range b.cfg.Workers {
+				wake := w.add()
+
+				wg.Go(func() { b.dispatchLoop(ctx, s, wake) })
+			}
 		}
-	}
 
-	b.goRun(ctx, "listen", func(ctx context.Context) { b.listen(ctx, w) })
+		wg.Go(func() { b.listen(ctx, w.wake) })
+		wg.Wait()
+	}, nil
 }
 
-// listen holds one connection in LISTEN and wakes the dispatchers on each
+// listen holds one connection in LISTEN and calls wake on each
 // notification, reconnecting after errors.
-func (b *Bus) listen(ctx context.Context, w *wakers) {
+func (b *Bus) listen(ctx context.Context, wake func()) {
 	for ctx.Err() == nil {
-		err := b.listenOnce(ctx, w)
+		err := b.listenOnce(ctx, wake)
 		if ctx.Err() != nil {
 			return
 		}
@@ -76,7 +91,7 @@ func (b *Bus) listen(ctx context.Context, w *wakers) {
 	}
 }
 
-func (b *Bus) listenOnce(ctx context.Context, w *wakers) error {
+func (b *Bus) listenOnce(ctx context.Context, wake func()) error {
 	conn, err := database.Listen(ctx, b.pool, notifyChannel)
 	if err != nil {
 		return err
@@ -84,14 +99,14 @@ func (b *Bus) listenOnce(ctx context.Context, w *wakers) error {
 
 	defer func() { _ = conn.Close(context.WithoutCancel(ctx)) }()
 
-	w.wake() // catch up on anything stored while not listening
+	wake() // catch up on anything stored while not listening
 
 	for {
 		if _, err := conn.WaitForNotification(ctx); err != nil {
 			return fmt.Errorf("wait for notification: %w", err)
 		}
 
-		w.wake()
+		wake()
 	}
 }
 
@@ -163,7 +178,7 @@ func (b *Bus) dispatchBatch(ctx context.Context, s *subscriber, names []string) 
 // handleBatch runs the handlers of a claimed batch, skipping events the
 // subscriber already processed (redelivered). It returns the IDs handled
 // and those skipped.
-func (b *Bus) handleBatch(ctx context.Context, tx pgx.Tx, s *subscriber, batch []claimed) (handled, skipped []string, err error) {
+func (b *Bus) handleBatch(ctx context.Context, tx pgx.Tx, s *subscriber, batch []Delivery) (handled, skipped []string, err error) {
 	seen, err := processedAmong(ctx, tx, s.name, batch)
 	if err != nil {
 		return nil, nil, err
@@ -172,7 +187,7 @@ func (b *Bus) handleBatch(ctx context.Context, tx pgx.Tx, s *subscriber, batch [
 	for _, c := range batch {
 		if seen[c.EventID] {
 			skipped = append(skipped, c.EventID)
-			handledCount.Add(ctx, 1, outcomeAttrs(s.name, c.Name, "skipped"))
+			handledCount.Add(ctx, 1, outcomeAttrs(s.name, c.Name, outcomeSkipped))
 
 			continue
 		}
@@ -196,7 +211,7 @@ func (b *Bus) handleBatch(ctx context.Context, tx pgx.Tx, s *subscriber, batch [
 // error leaves the transaction unusable (a handler that overran its timeout
 // mid-query can cost the connection), the failure is still recorded, in a
 // transaction of its own, so the delivery moves towards dead.
-func (b *Bus) handleClaimed(ctx context.Context, tx pgx.Tx, s *subscriber, c claimed) (bool, error) {
+func (b *Bus) handleClaimed(ctx context.Context, tx pgx.Tx, s *subscriber, c Delivery) (bool, error) {
 	e, failure := b.eventOf(c)
 	if failure == nil {
 		var err error
@@ -221,7 +236,7 @@ func (b *Bus) handleClaimed(ctx context.Context, tx pgx.Tx, s *subscriber, c cla
 // runUnderSavepoint runs the handler in a savepoint of tx, released when
 // the handler succeeds and rolled back when it fails. It returns the
 // handler's failure, and separately an error of its own statements.
-func (b *Bus) runUnderSavepoint(ctx context.Context, tx pgx.Tx, s *subscriber, e Event, carrier map[string]string) (failure, err error) {
+func (b *Bus) runUnderSavepoint(ctx context.Context, tx pgx.Tx, s *subscriber, e Raw, carrier map[string]string) (failure, err error) {
 	sp, err := tx.Begin(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("savepoint: %w", err)
@@ -243,26 +258,26 @@ func (b *Bus) runUnderSavepoint(ctx context.Context, tx pgx.Tx, s *subscriber, e
 }
 
 // eventOf rebuilds the event of a claimed delivery, secrets opened.
-func (b *Bus) eventOf(c claimed) (Event, error) {
-	secret, err := b.sealer.open(c.EventID, c.Secret)
+func (b *Bus) eventOf(c Delivery) (Raw, error) {
+	secret, err := b.sealer.open(c.EventID, c.Sealed)
 	if err != nil {
-		return Event{}, err
+		return Raw{}, err
 	}
 
-	e := Event{
+	return Raw{
 		ID: c.EventID, Name: c.Name, Version: c.Version, Payload: c.Payload, Secret: secret,
-		OccurredAt: c.OccurredAt, Attempt: c.Attempts + 1,
-	}
-	if c.OrderingKey != nil {
-		e.OrderingKey = *c.OrderingKey
-	}
-
-	return e, nil
+		OrderingKey: c.OrderingKey, OccurredAt: c.OccurredAt, Attempt: c.Attempts + 1,
+	}, nil
 }
 
-// recordFailure schedules a retry or declares the delivery dead.
+// recordFailure schedules a retry or declares the delivery dead: after its
+// last attempt, or at once when the cause is Permanent.
 func (b *Bus) recordFailure(ctx context.Context, tx pgx.Tx, subscriber, event, eventID string, attempt int, cause error) error {
 	state, delay := b.policy.Next(attempt, randomJitter)
+	if IsPermanent(cause) {
+		state, delay = StateDead, 0
+	}
+
 	handledCount.Add(ctx, 1, outcomeAttrs(subscriber, event, state))
 
 	level := b.logger.WarnContext
@@ -278,7 +293,7 @@ func (b *Bus) recordFailure(ctx context.Context, tx pgx.Tx, subscriber, event, e
 
 // invoke runs a handler with the event's trace continued, a timeout, the
 // transaction in its context, and panics turned into errors.
-func (b *Bus) invoke(ctx context.Context, tx pgx.Tx, s *subscriber, e Event, carrier map[string]string) (err error) {
+func (b *Bus) invoke(ctx context.Context, tx pgx.Tx, s *subscriber, e Raw, carrier map[string]string) (err error) {
 	h := s.handlers[e.Name]
 	if h == nil {
 		return fmt.Errorf("subscriber %s has no handler for %s", s.name, e.Name)
@@ -319,6 +334,9 @@ func (b *Bus) invoke(ctx context.Context, tx pgx.Tx, s *subscriber, e Event, car
 
 	return nil
 }
+
+// outcomeSkipped is the outcome of a delivery whose handler had run.
+const outcomeSkipped = "skipped"
 
 func outcomeAttrs(subscriber, event, outcome string) metric.MeasurementOption {
 	return metric.WithAttributes(attribute.String("subscriber", subscriber),

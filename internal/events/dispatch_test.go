@@ -12,8 +12,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/modulith/modulith/internal/bustest"
 	"github.com/modulith/modulith/internal/events"
-	"github.com/modulith/modulith/internal/testutil"
 )
 
 var errBoom = errors.New("boom")
@@ -21,20 +21,20 @@ var errBoom = errors.New("boom")
 func TestNotifyWakesDispatcherBeforePollInterval(t *testing.T) {
 	t.Parallel()
 
-	env := newPGEnv(t)
-	cfg := fastConfig()
+	db := bustest.NewDB(t)
+	cfg := bustest.FastConfig()
 	cfg.PollInterval = time.Minute
 
-	bus := env.newBus(cfg)
+	bus := bustest.NewBus(t, db.Pool, cfg)
 	got := newSink()
-	subscribe(t, bus, "mailer", "order.placed", got.handle)
-	testutil.StartBus(t, bus)
+	bustest.Subscribe(t, bus, "mailer", "order.placed", got.handle)
+	bustest.Start(t, bus)
 
 	// Each event is published once the previous one was handled, when the
 	// dispatchers sleep for a minute: only a notification wakes them.
 	for range 3 {
-		e := events.Event{ID: newEventID(t), Name: "order.placed"}
-		env.publish(bus, e)
+		e := events.Raw{ID: bustest.NewEventID(t), Name: "order.placed"}
+		db.PublishRaw(bus, e)
 
 		select {
 		case h := <-got.ch:
@@ -52,12 +52,12 @@ func TestNotifyWakesDispatcherBeforePollInterval(t *testing.T) {
 func TestFailedHandlerIsRetriedUntilItSucceeds(t *testing.T) {
 	t.Parallel()
 
-	env := newPGEnv(t)
-	bus := env.newBus(fastConfig())
+	db := bustest.NewDB(t)
+	bus := bustest.NewBus(t, db.Pool, bustest.FastConfig())
 	attempts := make(chan int, 10)
 	inSecond, release := make(chan struct{}), make(chan struct{})
 
-	subscribe(t, bus, "mailer", "order.placed", func(_ context.Context, e events.Event) error {
+	bustest.Subscribe(t, bus, "mailer", "order.placed", func(_ context.Context, e events.Raw) error {
 		attempts <- e.Attempt
 
 		if e.Attempt == 2 {
@@ -71,26 +71,26 @@ func TestFailedHandlerIsRetriedUntilItSucceeds(t *testing.T) {
 
 		return nil
 	})
-	testutil.StartBus(t, bus)
+	bustest.Start(t, bus)
 
-	e := events.Event{ID: newEventID(t), Name: "order.placed"}
-	env.publish(bus, e)
-	receive(t, inSecond)
+	e := events.Raw{ID: bustest.NewEventID(t), Name: "order.placed"}
+	db.PublishRaw(bus, e)
+	bustest.Receive(t, inSecond)
 
 	// While the second attempt runs, the row shows the first failure.
-	want := deliveryRow{State: events.StateFailed, Attempts: 1, LastError: "attempt 1: boom", Deferred: true}
-	if got := env.delivery("mailer", e.ID); got.State != want.State || got.Attempts != want.Attempts ||
+	want := bustest.Delivery{State: events.StateFailed, Attempts: 1, LastError: "attempt 1: boom", Deferred: true}
+	if got := db.Delivery("mailer", e.ID); got.State != want.State || got.Attempts != want.Attempts ||
 		!strings.Contains(got.LastError, want.LastError) || !got.Deferred {
 		t.Errorf("delivery after one failure = %+v, want like %+v", got, want)
 	}
 
 	close(release)
 
-	if got := env.awaitState("mailer", e.ID, events.StateDelivered); got.Attempts != 3 || got.LastError != "" {
+	if got := db.AwaitState("mailer", e.ID, events.StateDelivered); got.Attempts != 3 || got.LastError != "" {
 		t.Errorf("delivery after success = %+v, want 3 attempts and no error", got)
 	}
 
-	seen := []int{receive(t, attempts), receive(t, attempts), receive(t, attempts)}
+	seen := []int{bustest.Receive(t, attempts), bustest.Receive(t, attempts), bustest.Receive(t, attempts)}
 	if diff := cmp.Diff([]int{1, 2, 3}, seen); diff != "" {
 		t.Errorf("Event.Attempt of the handler runs (-want +got):\n%s", diff)
 	}
@@ -100,12 +100,12 @@ func TestFailedHandlerIsRetriedUntilItSucceeds(t *testing.T) {
 type flaky struct {
 	calls   atomic.Int32
 	succeed atomic.Bool
-	handled chan events.Event
+	handled chan events.Raw
 }
 
-func newFlaky() *flaky { return &flaky{handled: make(chan events.Event, 16)} }
+func newFlaky() *flaky { return &flaky{handled: make(chan events.Raw, 16)} }
 
-func (f *flaky) handle(_ context.Context, e events.Event) error {
+func (f *flaky) handle(_ context.Context, e events.Raw) error {
 	f.calls.Add(1)
 
 	if !f.succeed.Load() {
@@ -120,24 +120,24 @@ func (f *flaky) handle(_ context.Context, e events.Event) error {
 func TestHandlerThatAlwaysFailsIsDeadThenRedriven(t *testing.T) {
 	t.Parallel()
 
-	env := newPGEnv(t)
-	cfg := fastConfig()
+	db := bustest.NewDB(t)
+	cfg := bustest.FastConfig()
 	cfg.MaxAttempts = 3
 
-	bus := env.newBus(cfg)
+	bus := bustest.NewBus(t, db.Pool, cfg)
 	h := newFlaky()
-	subscribe(t, bus, "mailer", "order.placed", h.handle)
-	subscribe(t, bus, "auditor", "order.placed", nopHandler)
-	testutil.StartBus(t, bus)
+	bustest.Subscribe(t, bus, "mailer", "order.placed", h.handle)
+	bustest.Subscribe(t, bus, "auditor", "order.placed", nopHandler)
+	bustest.Start(t, bus)
 
-	e := events.Event{ID: newEventID(t), Name: "order.placed"}
-	env.publish(bus, e)
+	e := events.Raw{ID: bustest.NewEventID(t), Name: "order.placed"}
+	db.PublishRaw(bus, e)
 
-	if got := env.awaitState("mailer", e.ID, events.StateDead); got.Attempts != 3 || !strings.Contains(got.LastError, "boom") {
+	if got := db.AwaitState("mailer", e.ID, events.StateDead); got.Attempts != 3 || !strings.Contains(got.LastError, "boom") {
 		t.Errorf("dead delivery = %+v, want 3 attempts and the last error", got)
 	}
 
-	env.awaitState("auditor", e.ID, events.StateDelivered)
+	db.AwaitState("auditor", e.ID, events.StateDelivered)
 	time.Sleep(5 * cfg.PollInterval)
 
 	if n := h.calls.Load(); n != 3 {
@@ -152,18 +152,18 @@ func TestHandlerThatAlwaysFailsIsDeadThenRedriven(t *testing.T) {
 		t.Fatalf("Redrive(mailer, %s) = %d, %v; want 1", e.ID, n, err)
 	}
 
-	if got := receive(t, h.handled); got.ID != e.ID || got.Attempt != 1 {
+	if got := bustest.Receive(t, h.handled); got.ID != e.ID || got.Attempt != 1 {
 		t.Errorf("after redrive handled %s attempt %d, want %s attempt 1", got.ID, got.Attempt, e.ID)
 	}
 
-	env.awaitState("mailer", e.ID, events.StateDelivered)
+	db.AwaitState("mailer", e.ID, events.StateDelivered)
 
 	if n, err := bus.Redrive(t.Context(), "", ""); n != 0 || err != nil {
 		t.Errorf("Redrive() with no dead letters = %d, %v; want 0", n, err)
 	}
 }
 
-func checkDeadLetters(t *testing.T, bus *events.Bus, e events.Event) {
+func checkDeadLetters(t *testing.T, bus *events.Bus, e events.Raw) {
 	t.Helper()
 
 	for _, subscriber := range []string{"", "mailer"} {
@@ -193,28 +193,28 @@ func checkDeadLetters(t *testing.T, bus *events.Bus, e events.Event) {
 func TestPanickingHandlerIsAFailure(t *testing.T) {
 	t.Parallel()
 
-	env := newPGEnv(t)
-	bus := env.newBus(fastConfig())
+	db := bustest.NewDB(t)
+	bus := bustest.NewBus(t, db.Pool, bustest.FastConfig())
 	handled := newSink()
 
-	subscribe(t, bus, "mailer", "order.placed", func(ctx context.Context, e events.Event) error {
+	bustest.Subscribe(t, bus, "mailer", "order.placed", func(ctx context.Context, e events.Raw) error {
 		if e.Attempt == 1 {
 			panic("handler bug")
 		}
 
 		return handled.handle(ctx, e)
 	})
-	testutil.StartBus(t, bus)
+	bustest.Start(t, bus)
 
-	first, second := events.Event{ID: newEventID(t), Name: "order.placed"}, events.Event{ID: newEventID(t), Name: "order.placed"}
-	env.publish(bus, first)
+	first, second := events.Raw{ID: bustest.NewEventID(t), Name: "order.placed"}, events.Raw{ID: bustest.NewEventID(t), Name: "order.placed"}
+	db.PublishRaw(bus, first)
 
-	env.awaitState("mailer", first.ID, events.StateDelivered)
+	db.AwaitState("mailer", first.ID, events.StateDelivered)
 
 	// The dispatcher survived: a later event is handled too.
-	env.publish(bus, second)
+	db.PublishRaw(bus, second)
 
-	if got := env.awaitState("mailer", second.ID, events.StateDelivered); got.Attempts != 2 {
+	if got := db.AwaitState("mailer", second.ID, events.StateDelivered); got.Attempts != 2 {
 		t.Errorf("second event delivered after %d attempts, want 2 (the first panics)", got.Attempts)
 	}
 
@@ -227,18 +227,18 @@ func TestPanickingHandlerIsAFailure(t *testing.T) {
 func TestPanicIsRecordedAsLastError(t *testing.T) {
 	t.Parallel()
 
-	env := newPGEnv(t)
-	cfg := fastConfig()
+	db := bustest.NewDB(t)
+	cfg := bustest.FastConfig()
 	cfg.MaxAttempts = 1
 
-	bus := env.newBus(cfg)
-	subscribe(t, bus, "mailer", "order.placed", func(context.Context, events.Event) error { panic("handler bug") })
-	testutil.StartBus(t, bus)
+	bus := bustest.NewBus(t, db.Pool, cfg)
+	bustest.Subscribe(t, bus, "mailer", "order.placed", func(context.Context, events.Raw) error { panic("handler bug") })
+	bustest.Start(t, bus)
 
-	e := events.Event{ID: newEventID(t), Name: "order.placed"}
-	env.publish(bus, e)
+	e := events.Raw{ID: bustest.NewEventID(t), Name: "order.placed"}
+	db.PublishRaw(bus, e)
 
-	if got := env.awaitState("mailer", e.ID, events.StateDead); !strings.Contains(got.LastError, "handler bug") {
+	if got := db.AwaitState("mailer", e.ID, events.StateDead); !strings.Contains(got.LastError, "handler bug") {
 		t.Errorf("last error of a panicking handler = %q, want the panic value", got.LastError)
 	}
 }
@@ -249,28 +249,31 @@ func TestPanicIsRecordedAsLastError(t *testing.T) {
 func TestOrderingKeyKeepsPublicationOrder(t *testing.T) {
 	t.Parallel()
 
-	env := newPGEnv(t)
-	cfg := fastConfig()
+	db := bustest.NewDB(t)
+	cfg := bustest.FastConfig()
 	cfg.MaxAttempts = 200 // a1 fails until b3 is handled: b waiting for a would make a1 dead
 
-	bus := env.newBus(cfg)
-	log := &runLog{}
+	bus := bustest.NewBus(t, db.Pool, cfg)
+	log := &bustest.Runs{}
 	bLast := make(chan struct{})
 
-	subscribe(t, bus, "ledger", "account.changed", func(_ context.Context, e events.Event) error {
-		n, _ := e.Payload["n"].(string)
+	bustest.Subscribe(t, bus, "ledger", "account.changed", func(_ context.Context, e events.Raw) error {
+		n, err := bustest.LabelOf(e)
+		if err != nil {
+			return err
+		}
 
 		select {
 		case <-bLast:
 		default:
 			if n == "a1" {
-				log.add(n + " failed")
+				log.Add(n + " failed")
 
 				return errBoom
 			}
 		}
 
-		log.add(n)
+		log.Add(n)
 
 		if n == "b3" {
 			close(bLast)
@@ -278,15 +281,15 @@ func TestOrderingKeyKeepsPublicationOrder(t *testing.T) {
 
 		return nil
 	})
-	testutil.StartBus(t, bus)
+	bustest.Start(t, bus)
 
 	for _, n := range []string{"a1", "a2", "b1", "a3", "b2", "a4", "b3"} {
-		env.publish(bus, events.Event{Name: "account.changed", OrderingKey: n[:1], Payload: map[string]any{"n": n}})
+		db.PublishRaw(bus, events.Raw{Name: "account.changed", OrderingKey: n[:1], Payload: bustest.Labelled(n)})
 	}
 
-	eventually(t, "every event handled", func() bool { return len(log.done()) == 7 })
+	bustest.Eventually(t, "every event handled", func() bool { return len(done(log)) == 7 })
 
-	runs := log.all()
+	runs := log.All()
 	if got := only(runs, "a"); !isFailuresThen(got, "a1 failed", []string{"a1", "a2", "a3", "a4"}) {
 		t.Errorf("runs of key a = %v, want a1 failing, then a1, a2, a3, a4", got)
 	}
@@ -296,31 +299,11 @@ func TestOrderingKeyKeepsPublicationOrder(t *testing.T) {
 	}
 }
 
-// runLog records handler runs in order.
-type runLog struct {
-	mu   sync.Mutex
-	runs []string
-}
-
-func (l *runLog) add(run string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-
-	l.runs = append(l.runs, run)
-}
-
-func (l *runLog) all() []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-
-	return append([]string(nil), l.runs...)
-}
-
-// done returns the successful runs.
-func (l *runLog) done() []string {
+// done returns the successful runs of log.
+func done(log *bustest.Runs) []string {
 	var out []string
 
-	for _, r := range l.all() {
+	for _, r := range log.All() {
 		if !strings.HasSuffix(r, " failed") {
 			out = append(out, r)
 		}
@@ -354,7 +337,7 @@ func isFailuresThen(runs []string, failure string, want []string) bool {
 func TestReplicasHandleEachEventOnce(t *testing.T) {
 	t.Parallel()
 
-	env := newPGEnv(t)
+	db := bustest.NewDB(t)
 
 	const total = 500
 
@@ -366,12 +349,8 @@ func TestReplicasHandleEachEventOnce(t *testing.T) {
 
 	buses := make([]*events.Bus, 3)
 	for i := range buses {
-		bus, err := events.New(openPool(t, env.dsn, 5), fastConfig(), sealKey, discardLogger())
-		if err != nil {
-			t.Fatal(err)
-		}
-
-		subscribe(t, bus, "worker", "job.queued", func(_ context.Context, e events.Event) error {
+		bus := bustest.NewBus(t, db.NewPool(5), bustest.FastConfig())
+		bustest.Subscribe(t, bus, "worker", "job.queued", func(_ context.Context, e events.Raw) error {
 			mu.Lock()
 			defer mu.Unlock()
 
@@ -380,15 +359,15 @@ func TestReplicasHandleEachEventOnce(t *testing.T) {
 
 			return nil
 		})
-		testutil.StartBus(t, bus)
+		bustest.Start(t, bus)
 		buses[i] = bus
 	}
 
-	publishConcurrently(t, buses, total)
-	eventually(t, "every event delivered", func() bool {
-		return env.count("SELECT count(*) FROM events.deliveries WHERE state = 'delivered'") == total
+	bustest.PublishConcurrently(t, db.Pool, buses, "job.queued", total)
+	bustest.Eventually(t, "every event delivered", func() bool {
+		return db.Count("SELECT count(*) FROM events.deliveries WHERE state = 'delivered'") == total
 	})
-	time.Sleep(5 * fastConfig().PollInterval)
+	time.Sleep(5 * bustest.FastConfig().PollInterval)
 
 	mu.Lock()
 	defer mu.Unlock()
@@ -404,30 +383,4 @@ func TestReplicasHandleEachEventOnce(t *testing.T) {
 	}
 
 	t.Logf("events handled by replica: %v", byBus)
-}
-
-// publishConcurrently publishes n events from 10 goroutines, through every bus.
-func publishConcurrently(t *testing.T, buses []*events.Bus, n int) {
-	t.Helper()
-
-	var wg sync.WaitGroup
-
-	errs := make(chan error, n)
-
-	for g := range 10 {
-		wg.Go(func() {
-			for i := g; i < n; i += 10 {
-				errs <- buses[i%len(buses)].Publish(t.Context(), events.Event{Name: "job.queued", Payload: map[string]any{"i": i}})
-			}
-		})
-	}
-
-	wg.Wait()
-	close(errs)
-
-	for err := range errs {
-		if err != nil {
-			t.Fatalf("Publish() = %v", err)
-		}
-	}
 }

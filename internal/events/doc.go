@@ -2,15 +2,26 @@
 // publish facts (user.created) without knowing who listens, subscribers
 // react (send the login code, notify a WebSocket), and no event is lost.
 //
-// PublishTx stores an event in the publisher's own database transaction (a
-// transactional outbox in the events schema) together with one delivery row
-// per subscriber registered for its name, cluster-wide. A relay then hands
-// every delivery to its subscriber at least once: on PostgreSQL (the
-// default) dispatchers in every process claim due deliveries with FOR
-// UPDATE SKIP LOCKED, woken by LISTEN/NOTIFY; with NATS JetStream the relay
-// publishes deliveries to one durable consumer per subscriber. Either way
-// the outbox is the source of truth and each delivery is handled by one
-// process of the cluster, never one per replica.
+// Events are Go types owned by the modules that publish them (Payload: a
+// struct with a name and a schema version; secret fields sealed). Publish
+// stores one in the publisher's own database transaction (a transactional
+// outbox in the events schema) together with one delivery row per
+// subscriber registered for its name, cluster-wide; Subscribe hands each
+// subscriber the decoded type, and a payload that does not decode is a dead
+// letter rather than half-handled. The bus itself moves Raw events (JSON
+// payloads), which platform adapters such as the WebSocket forwarder see.
+//
+// A transport hands every delivery to its subscriber at least once, and
+// decides which process handles it. The default one is PostgreSQL alone:
+// dispatchers in every process claim due deliveries with FOR UPDATE SKIP
+// LOCKED, woken by LISTEN/NOTIFY. Another plugs in through Transport,
+// given to New and chosen by Config.Transport: the NATS JetStream one
+// (package natsbus, EVENTS_TRANSPORT=nats) relays deliveries to one
+// durable consumer per subscriber. A transport only carries deliveries: it
+// hands each to Deliveries.Handle, and the bus runs the handler and
+// records the outcome, the same on every transport. Either way the outbox
+// is the source of truth and each delivery is handled by one process of
+// the cluster, never one per replica.
 //
 // A delivery that fails is retried with exponential backoff and jitter and
 // becomes dead after MaxAttempts; dead letters are listed and redriven with

@@ -8,51 +8,19 @@ import (
 	"testing"
 	"time"
 
+	"github.com/modulith/modulith/internal/bustest"
 	"github.com/modulith/modulith/internal/events"
-	"github.com/modulith/modulith/internal/testutil"
 )
-
-// withEffects creates the table that handlers write their effects to, in a
-// schema of its own.
-func (env *pgEnv) withEffects() {
-	env.t.Helper()
-
-	env.exec(`CREATE SCHEMA fx; CREATE TABLE fx.effects (event_id text NOT NULL, attempt int NOT NULL)`)
-}
-
-// recordEffect writes an effect through the handler's transaction.
-func recordEffect(ctx context.Context, e events.Event) error {
-	tx, ok := events.Tx(ctx)
-	if !ok {
-		return errors.New("no transaction in the handler's context")
-	}
-
-	if _, err := tx.Exec(ctx, "INSERT INTO fx.effects VALUES ($1, $2)", e.ID, e.Attempt); err != nil {
-		return fmt.Errorf("record effect: %w", err)
-	}
-
-	return nil
-}
-
-// effects returns the attempts that left an effect for eventID.
-func (env *pgEnv) effects(eventID string) []int {
-	env.t.Helper()
-
-	var attempts []int
-	env.scan([]any{&attempts}, "SELECT coalesce(array_agg(attempt ORDER BY attempt), '{}') FROM fx.effects WHERE event_id = $1", eventID)
-
-	return attempts
-}
 
 func TestHandlerEffectsCommitOnlyWithSuccess(t *testing.T) {
 	t.Parallel()
 
-	env := newPGEnv(t)
-	env.withEffects()
+	db := bustest.NewDB(t)
+	db.CreateEffects()
 
-	bus := env.newBus(fastConfig())
-	subscribe(t, bus, "ledger", "order.placed", func(ctx context.Context, e events.Event) error {
-		if err := recordEffect(ctx, e); err != nil {
+	bus := bustest.NewBus(t, db.Pool, bustest.FastConfig())
+	bustest.Subscribe(t, bus, "ledger", "order.placed", func(ctx context.Context, e events.Raw) error {
+		if err := bustest.RecordEffect(ctx, e); err != nil {
 			return err
 		}
 
@@ -62,13 +30,13 @@ func TestHandlerEffectsCommitOnlyWithSuccess(t *testing.T) {
 
 		return nil
 	})
-	testutil.StartBus(t, bus)
+	bustest.Start(t, bus)
 
-	e := events.Event{ID: newEventID(t), Name: "order.placed"}
-	env.publish(bus, e)
-	env.awaitState("ledger", e.ID, events.StateDelivered)
+	e := events.Raw{ID: bustest.NewEventID(t), Name: "order.placed"}
+	db.PublishRaw(bus, e)
+	db.AwaitState("ledger", e.ID, events.StateDelivered)
 
-	if got := env.effects(e.ID); len(got) != 1 || got[0] != 3 {
+	if got := db.Effects(e.ID); len(got) != 1 || got[0] != 3 {
 		t.Errorf("effects of %s = attempts %v, want only the successful attempt [3]", e.ID, got)
 	}
 }
@@ -76,23 +44,23 @@ func TestHandlerEffectsCommitOnlyWithSuccess(t *testing.T) {
 func TestHandlerOfDeadDeliveryLeavesNoEffect(t *testing.T) {
 	t.Parallel()
 
-	env := newPGEnv(t)
-	env.withEffects()
+	db := bustest.NewDB(t)
+	db.CreateEffects()
 
-	cfg := fastConfig()
+	cfg := bustest.FastConfig()
 	cfg.MaxAttempts = 2
 
-	bus := env.newBus(cfg)
-	subscribe(t, bus, "ledger", "order.placed", func(ctx context.Context, e events.Event) error {
-		return errors.Join(recordEffect(ctx, e), errBoom)
+	bus := bustest.NewBus(t, db.Pool, cfg)
+	bustest.Subscribe(t, bus, "ledger", "order.placed", func(ctx context.Context, e events.Raw) error {
+		return errors.Join(bustest.RecordEffect(ctx, e), errBoom)
 	})
-	testutil.StartBus(t, bus)
+	bustest.Start(t, bus)
 
-	e := events.Event{ID: newEventID(t), Name: "order.placed"}
-	env.publish(bus, e)
-	env.awaitState("ledger", e.ID, events.StateDead)
+	e := events.Raw{ID: bustest.NewEventID(t), Name: "order.placed"}
+	db.PublishRaw(bus, e)
+	db.AwaitState("ledger", e.ID, events.StateDead)
 
-	if got := env.effects(e.ID); len(got) != 0 {
+	if got := db.Effects(e.ID); len(got) != 0 {
 		t.Errorf("effects of %s = attempts %v, want none", e.ID, got)
 	}
 }
@@ -105,26 +73,26 @@ func TestHandlerOfDeadDeliveryLeavesNoEffect(t *testing.T) {
 func TestRedeliveredEventIsSkipped(t *testing.T) {
 	t.Parallel()
 
-	env := newPGEnv(t)
-	env.withEffects()
+	db := bustest.NewDB(t)
+	db.CreateEffects()
 
-	bus := env.newBus(fastConfig())
-	subscribe(t, bus, "ledger", "order.placed", recordEffect)
-	testutil.StartBus(t, bus)
+	bus := bustest.NewBus(t, db.Pool, bustest.FastConfig())
+	bustest.Subscribe(t, bus, "ledger", "order.placed", bustest.RecordEffect)
+	bustest.Start(t, bus)
 
-	e := events.Event{ID: newEventID(t), Name: "order.placed"}
-	env.publish(bus, e)
-	env.awaitState("ledger", e.ID, events.StateDelivered)
+	e := events.Raw{ID: bustest.NewEventID(t), Name: "order.placed"}
+	db.PublishRaw(bus, e)
+	db.AwaitState("ledger", e.ID, events.StateDelivered)
 
-	env.exec("UPDATE events.deliveries SET state = 'dead' WHERE event_id = $1", e.ID)
+	db.Exec("UPDATE events.deliveries SET state = 'dead' WHERE event_id = $1", e.ID)
 
 	if n, err := bus.Redrive(t.Context(), "ledger", e.ID); n != 1 || err != nil {
 		t.Fatalf("Redrive() = %d, %v; want 1", n, err)
 	}
 
-	env.awaitState("ledger", e.ID, events.StateDelivered)
+	db.AwaitState("ledger", e.ID, events.StateDelivered)
 
-	if got := env.effects(e.ID); len(got) != 1 {
+	if got := db.Effects(e.ID); len(got) != 1 {
 		t.Errorf("effects of %s delivered twice = attempts %v, want one", e.ID, got)
 	}
 }
@@ -135,12 +103,12 @@ func TestRedeliveredEventIsSkipped(t *testing.T) {
 func TestHandlerTimeoutIsRecordedAsFailure(t *testing.T) {
 	t.Parallel()
 
-	env := newPGEnv(t)
-	cfg := fastConfig()
+	db := bustest.NewDB(t)
+	cfg := bustest.FastConfig()
 	cfg.HandlerTimeout = 300 * time.Millisecond
 
-	bus := env.newBus(cfg)
-	subscribe(t, bus, "ledger", "order.placed", func(ctx context.Context, e events.Event) error {
+	bus := bustest.NewBus(t, db.Pool, cfg)
+	bustest.Subscribe(t, bus, "ledger", "order.placed", func(ctx context.Context, e events.Raw) error {
 		if e.Attempt > 1 {
 			return nil
 		}
@@ -152,12 +120,12 @@ func TestHandlerTimeoutIsRecordedAsFailure(t *testing.T) {
 
 		return nil
 	})
-	testutil.StartBus(t, bus)
+	bustest.Start(t, bus)
 
-	e := events.Event{ID: newEventID(t), Name: "order.placed"}
-	env.publish(bus, e)
+	e := events.Raw{ID: bustest.NewEventID(t), Name: "order.placed"}
+	db.PublishRaw(bus, e)
 
-	if got := env.awaitState("ledger", e.ID, events.StateDelivered); got.Attempts != 2 {
+	if got := db.AwaitState("ledger", e.ID, events.StateDelivered); got.Attempts != 2 {
 		t.Errorf("delivered after %d attempts, want 2 (the first timed out)", got.Attempts)
 	}
 }
@@ -168,12 +136,12 @@ func TestHandlerTimeoutIsRecordedAsFailure(t *testing.T) {
 func TestLongNonASCIIErrorIsRecorded(t *testing.T) {
 	t.Parallel()
 
-	env := newPGEnv(t)
-	cfg := fastConfig()
+	db := bustest.NewDB(t)
+	cfg := bustest.FastConfig()
 	cfg.MaxAttempts = 1
 
-	bus := env.newBus(cfg)
-	subscribe(t, bus, "mailer", "order.placed", func(_ context.Context, e events.Event) error {
+	bus := bustest.NewBus(t, db.Pool, cfg)
+	bustest.Subscribe(t, bus, "mailer", "order.placed", func(_ context.Context, e events.Raw) error {
 		// The bus prefixes "subscriber mailer, event <id>: "; pad so that
 		// byte 2000 falls inside a two-byte "é".
 		prefix := len("subscriber mailer, event " + e.ID + ": ")
@@ -181,12 +149,12 @@ func TestLongNonASCIIErrorIsRecorded(t *testing.T) {
 
 		return errors.New(pad + strings.Repeat("é", 1500))
 	})
-	testutil.StartBus(t, bus)
+	bustest.Start(t, bus)
 
-	e := events.Event{ID: newEventID(t), Name: "order.placed"}
-	env.publish(bus, e)
+	e := events.Raw{ID: bustest.NewEventID(t), Name: "order.placed"}
+	db.PublishRaw(bus, e)
 
-	if got := env.awaitState("mailer", e.ID, events.StateDead); !strings.Contains(got.LastError, "ééé") {
+	if got := db.AwaitState("mailer", e.ID, events.StateDead); !strings.Contains(got.LastError, "ééé") {
 		t.Errorf("dead delivery's last error = %.40q…, want the handler's message", got.LastError)
 	}
 }

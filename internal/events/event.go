@@ -2,6 +2,7 @@ package events
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -10,14 +11,16 @@ import (
 // IDPrefix is the TypeID prefix of event IDs.
 const IDPrefix = "evt"
 
-// Event is a fact that happened. Publish fills ID, Version and OccurredAt
-// when unset.
-type Event struct {
+// Raw is an event as the bus stores and carries it: its metadata and its
+// payload as JSON. Modules publish and handle typed payloads (Payload,
+// Subscribe); platform adapters and tests see Raw. PublishRaw fills ID,
+// Version and OccurredAt when unset.
+type Raw struct {
 	ID      string
 	Name    string
 	Version int
-	// Payload is stored as JSON in clear text: no secrets here.
-	Payload map[string]any
+	// Payload is a JSON object, stored in clear text: no secrets here.
+	Payload json.RawMessage
 	// Secret holds values that must never be stored in clear text (a login
 	// code). They are sealed in the outbox, handed to subscribers, and
 	// erased once every delivery has ended.
@@ -30,11 +33,11 @@ type Event struct {
 	Attempt int
 }
 
-// Handler reacts to an event. It may run more than once for one event (at
+// Handler reacts to a raw event (Subscribe wraps typed handlers in one). It may run more than once for one event (at
 // least once delivery), but database writes it makes through Tx(ctx) commit
 // together with the record that it ran, so they take effect once. An error
 // (or panic) schedules a retry.
-type Handler func(ctx context.Context, e Event) error
+type Handler func(ctx context.Context, e Raw) error
 
 type txKey struct{}
 

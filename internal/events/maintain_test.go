@@ -9,75 +9,56 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/modulith/modulith/internal/admin"
+	"github.com/modulith/modulith/internal/bustest"
 	"github.com/modulith/modulith/internal/events"
-	"github.com/modulith/modulith/internal/testutil"
 )
 
 // registered returns an unstarted bus whose subscriptions mailer and
 // auditor of order.placed are registered by a bus that started and closed
 // (its maintenance, which purges at start, is over).
-func (env *pgEnv) registered(cfg events.Config) *events.Bus {
-	env.t.Helper()
+func registered(t *testing.T, db *bustest.DB, cfg events.Config) *events.Bus {
+	t.Helper()
 
-	registrar := env.newBus(cfg)
-	subscribe(env.t, registrar, "mailer", "order.placed", nopHandler)
-	subscribe(env.t, registrar, "auditor", "order.placed", nopHandler)
+	registrar := bustest.NewBus(t, db.Pool, cfg)
+	bustest.Subscribe(t, registrar, "mailer", "order.placed", nopHandler)
+	bustest.Subscribe(t, registrar, "auditor", "order.placed", nopHandler)
 
-	if err := registrar.Start(env.t.Context()); err != nil {
-		env.t.Fatal(err)
+	if err := registrar.Start(t.Context()); err != nil {
+		t.Fatal(err)
 	}
 
-	if err := registrar.Close(env.t.Context()); err != nil {
-		env.t.Fatal(err)
+	if err := registrar.Close(t.Context()); err != nil {
+		t.Fatal(err)
 	}
 
-	return env.newBus(cfg)
+	return bustest.NewBus(t, db.Pool, cfg)
 }
 
 // age makes events look created two retention periods ago.
-func (env *pgEnv) age(ids ...string) {
-	env.t.Helper()
-
-	env.exec("UPDATE events.outbox SET created_at = now() - 2 * $2::interval WHERE id = ANY($1)", ids, fastConfig().Retention)
-}
-
-func (env *pgEnv) strings(sql string, args ...any) []string {
-	env.t.Helper()
-
-	rows, err := env.pool.Query(env.t.Context(), sql, args...)
-	if err != nil {
-		env.t.Fatal(err)
-	}
-
-	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		env.t.Fatal(err)
-	}
-
-	return out
+func age(db *bustest.DB, ids ...string) {
+	db.Exec("UPDATE events.outbox SET created_at = now() - 2 * $2::interval WHERE id = ANY($1)", ids, bustest.FastConfig().Retention)
 }
 
 func TestPurgeDeletesOnlyDeliveredEventsPastRetention(t *testing.T) {
 	t.Parallel()
 
-	env := newPGEnv(t)
-	bus := env.registered(fastConfig())
+	db := bustest.NewDB(t)
+	bus := registered(t, db, bustest.FastConfig())
 
 	ids := map[string]string{}
 	for _, name := range []string{"old delivered", "recent delivered", "old dead", "old pending", "old half dead"} {
-		ids[name] = newEventID(t)
-		env.publish(bus, events.Event{ID: ids[name], Name: "order.placed"})
+		ids[name] = bustest.NewEventID(t)
+		db.PublishRaw(bus, events.Raw{ID: ids[name], Name: "order.placed"})
 	}
 
-	env.exec("UPDATE events.deliveries SET state = 'delivered' WHERE event_id = ANY($1)",
+	db.Exec("UPDATE events.deliveries SET state = 'delivered' WHERE event_id = ANY($1)",
 		[]string{ids["old delivered"], ids["recent delivered"], ids["old half dead"]})
-	env.exec("UPDATE events.deliveries SET state = 'dead' WHERE event_id = $1 OR (event_id = $2 AND subscriber = 'mailer')",
+	db.Exec("UPDATE events.deliveries SET state = 'dead' WHERE event_id = $1 OR (event_id = $2 AND subscriber = 'mailer')",
 		ids["old dead"], ids["old half dead"])
-	env.age(ids["old delivered"], ids["old dead"], ids["old pending"], ids["old half dead"])
-	env.exec(`INSERT INTO events.processed (subscriber, event_id, processed_at)
+	age(db, ids["old delivered"], ids["old dead"], ids["old pending"], ids["old half dead"])
+	db.Exec(`INSERT INTO events.processed (subscriber, event_id, processed_at)
 		VALUES ('mailer', 'evt_old', now() - interval '2 hours'), ('mailer', 'evt_recent', now())`)
 
 	if n, err := bus.Purge(t.Context()); n != 1 || err != nil {
@@ -85,15 +66,15 @@ func TestPurgeDeletesOnlyDeliveredEventsPastRetention(t *testing.T) {
 	}
 
 	want := []string{ids["old dead"], ids["old half dead"], ids["old pending"], ids["recent delivered"]}
-	if diff := cmp.Diff(sorted(want), env.strings("SELECT id FROM events.outbox ORDER BY id")); diff != "" {
+	if diff := cmp.Diff(sorted(want), queryStrings(t, db, "SELECT id FROM events.outbox ORDER BY id")); diff != "" {
 		t.Errorf("events kept (-want +got):\n%s", diff)
 	}
 
-	if n := env.count("SELECT count(*) FROM events.deliveries WHERE event_id = $1", ids["old delivered"]); n != 0 {
+	if n := db.Count("SELECT count(*) FROM events.deliveries WHERE event_id = $1", ids["old delivered"]); n != 0 {
 		t.Errorf("deliveries of the purged event = %d, want 0", n)
 	}
 
-	if diff := cmp.Diff([]string{"evt_recent"}, env.strings("SELECT event_id FROM events.processed")); diff != "" {
+	if diff := cmp.Diff([]string{"evt_recent"}, queryStrings(t, db, "SELECT event_id FROM events.processed")); diff != "" {
 		t.Errorf("idempotency records kept (-want +got):\n%s", diff)
 	}
 }
@@ -108,27 +89,27 @@ func sorted(s []string) []string {
 func TestAdminTasks(t *testing.T) {
 	t.Parallel()
 
-	env := newPGEnv(t)
-	cfg := fastConfig()
+	db := bustest.NewDB(t)
+	cfg := bustest.FastConfig()
 	cfg.MaxAttempts = 1
 
-	bus := env.newBus(cfg)
-	subscribe(t, bus, "mailer", "order.placed", func(context.Context, events.Event) error { return errBoom })
-	subscribe(t, bus, "auditor", "order.shipped", nopHandler)
-	testutil.StartBus(t, bus)
+	bus := bustest.NewBus(t, db.Pool, cfg)
+	bustest.Subscribe(t, bus, "mailer", "order.placed", func(context.Context, events.Raw) error { return errBoom })
+	bustest.Subscribe(t, bus, "auditor", "order.shipped", nopHandler)
+	bustest.Start(t, bus)
 
-	dead, done := events.Event{ID: newEventID(t), Name: "order.placed"}, events.Event{ID: newEventID(t), Name: "order.shipped"}
-	env.publish(bus, dead)
-	env.publish(bus, done)
-	env.awaitState("mailer", dead.ID, events.StateDead)
-	env.awaitState("auditor", done.ID, events.StateDelivered)
+	dead, done := events.Raw{ID: bustest.NewEventID(t), Name: "order.placed"}, events.Raw{ID: bustest.NewEventID(t), Name: "order.shipped"}
+	db.PublishRaw(bus, dead)
+	db.PublishRaw(bus, done)
+	db.AwaitState("mailer", dead.ID, events.StateDead)
+	db.AwaitState("auditor", done.ID, events.StateDelivered)
 
 	// Stopped, the bus leaves the rows to the tasks.
 	if err := bus.Close(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 
-	env.age(done.ID)
+	age(db, done.ID)
 
 	var out bytes.Buffer
 
@@ -138,7 +119,7 @@ func TestAdminTasks(t *testing.T) {
 		"mailer", dead.ID, "order.placed", "boom", "1 dead letter(s)")
 	checkContains(t, "events-redrive", runTask(t, tasks, "events-redrive", &out), "redrove 1 delivery(ies)")
 
-	if got := env.delivery("mailer", dead.ID); got.State != events.StatePending || got.Attempts != 0 {
+	if got := db.Delivery("mailer", dead.ID); got.State != events.StatePending || got.Attempts != 0 {
 		t.Errorf("delivery after events-redrive = %+v, want pending with no attempts", got)
 	}
 
@@ -147,7 +128,7 @@ func TestAdminTasks(t *testing.T) {
 		t.Errorf("events-purge wrote %q, want one event purged", got)
 	}
 
-	if n := env.count("SELECT count(*) FROM events.outbox WHERE id = $1", done.ID); n != 0 {
+	if n := db.Count("SELECT count(*) FROM events.outbox WHERE id = $1", done.ID); n != 0 {
 		t.Errorf("outbox rows of the old delivered event after events-purge = %d, want 0", n)
 	}
 }
@@ -206,24 +187,24 @@ func checkContains(t *testing.T, what, got string, want ...string) {
 func TestEraseSecretsWaitsForEveryDelivery(t *testing.T) {
 	t.Parallel()
 
-	env := newPGEnv(t)
-	bus := env.registered(fastConfig())
+	db := bustest.NewDB(t)
+	bus := registered(t, db, bustest.FastConfig())
 
-	retrying, dead := newEventID(t), newEventID(t)
+	retrying, dead := bustest.NewEventID(t), bustest.NewEventID(t)
 	for _, id := range []string{retrying, dead} {
-		env.publish(bus, events.Event{ID: id, Name: "order.placed", Secret: events.CodeSecret("918273")})
+		db.PublishRaw(bus, events.Raw{ID: id, Name: "order.placed", Secret: map[string]string{"code": "918273"}})
 	}
 
-	env.exec("UPDATE events.deliveries SET state = 'delivered' WHERE subscriber = 'auditor'")
-	env.exec("UPDATE events.deliveries SET state = 'failed', attempts = 1 WHERE subscriber = 'mailer' AND event_id = $1", retrying)
-	env.exec("UPDATE events.deliveries SET state = 'dead', attempts = 5 WHERE subscriber = 'mailer' AND event_id = $1", dead)
+	db.Exec("UPDATE events.deliveries SET state = 'delivered' WHERE subscriber = 'auditor'")
+	db.Exec("UPDATE events.deliveries SET state = 'failed', attempts = 1 WHERE subscriber = 'mailer' AND event_id = $1", retrying)
+	db.Exec("UPDATE events.deliveries SET state = 'dead', attempts = 5 WHERE subscriber = 'mailer' AND event_id = $1", dead)
 
 	if n, err := bus.EraseSecrets(t.Context()); n != 1 || err != nil {
 		t.Errorf("EraseSecrets() = %d, %v; want 1 (the dead event's)", n, err)
 	}
 
-	if env.secret(retrying) == nil || env.secret(dead) != nil {
+	if secretOf(db, retrying) == nil || secretOf(db, dead) != nil {
 		t.Errorf("after EraseSecrets, secret of the retrying event %q and of the dead one %q; want kept, erased",
-			env.secret(retrying), env.secret(dead))
+			secretOf(db, retrying), secretOf(db, dead))
 	}
 }

@@ -21,7 +21,7 @@ func TestSealerRoundTrip(t *testing.T) {
 	t.Parallel()
 
 	s := newTestSealer(t, "platform-key")
-	want := map[string]string{KeyCode: "123456", "other": "é\x00"}
+	want := map[string]string{"code": "123456", "other": "é\x00"}
 
 	sealed, err := s.seal("evt_1", want)
 	if err != nil {
@@ -48,7 +48,7 @@ func TestSealerRefuses(t *testing.T) {
 
 	s := newTestSealer(t, "platform-key")
 
-	sealed, err := s.seal("evt_1", map[string]string{KeyCode: "123456"})
+	sealed, err := s.seal("evt_1", map[string]string{"code": "123456"})
 	if err != nil {
 		t.Fatal(err)
 	}

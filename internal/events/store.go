@@ -25,7 +25,7 @@ FROM e JOIN events.subscriptions s ON s.event_name = $2`
 
 // insertEvent stores an event and its deliveries and returns the ID of the
 // transaction, for the waker; one round trip.
-func insertEvent(ctx context.Context, tx pgx.Tx, e Event, sealed []byte, trace propagation.MapCarrier) (string, error) {
+func insertEvent(ctx context.Context, tx pgx.Tx, e Raw, sealed []byte, trace propagation.MapCarrier) (string, error) {
 	batch := &pgx.Batch{}
 	batch.Queue(insertEventSQL, e.ID, e.Name, e.Version, e.Payload, sealed, e.OrderingKey, map[string]string(trace), e.OccurredAt)
 
@@ -63,24 +63,11 @@ func registerSubscriptions(ctx context.Context, pool *pgxpool.Pool, subs []*subs
 	return nil
 }
 
-// claimed is a delivery a dispatcher holds locked in its transaction.
-type claimed struct {
-	EventID     string
-	Name        string
-	Version     int
-	Payload     map[string]any
-	Secret      []byte
-	OrderingKey *string
-	Trace       map[string]string
-	OccurredAt  time.Time
-	Attempts    int
-}
-
 // claimSQL locks up to $3 due deliveries of subscriber $1 for event names
 // $2, oldest first, skipping rows other dispatchers hold. A delivery that
 // shares an ordering key with an older unfinished one waits for it.
 const claimSQL = `
-SELECT d.event_id, o.name, o.version, o.payload, o.secret, o.ordering_key, o.trace, o.occurred_at, d.attempts
+SELECT d.event_id, o.name, o.version, o.payload, o.secret, coalesce(o.ordering_key, ''), o.trace, o.occurred_at, d.attempts
 FROM events.deliveries d
 JOIN events.outbox o ON o.id = d.event_id
 WHERE d.subscriber = $1
@@ -95,14 +82,22 @@ ORDER BY d.seq
 LIMIT $3
 FOR UPDATE OF d SKIP LOCKED`
 
-func claim(ctx context.Context, tx pgx.Tx, subscriber string, names []string, limit int) ([]claimed, error) {
+// claim returns the deliveries it locked, which the dispatcher holds in tx.
+func claim(ctx context.Context, tx pgx.Tx, subscriber string, names []string, limit int) ([]Delivery, error) {
 	rows, err := tx.Query(ctx, claimSQL, subscriber, names, limit)
 	if err != nil {
 		return nil, fmt.Errorf("claim deliveries: %w", err)
 	}
 
-	// claimed's fields are in the order of claimSQL's columns.
-	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[claimed])
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Delivery, error) {
+		var c Delivery
+		if err := r.Scan(&c.EventID, &c.Name, &c.Version, &c.Payload, &c.Sealed, &c.OrderingKey, &c.Trace,
+			&c.OccurredAt, &c.Attempts); err != nil {
+			return c, fmt.Errorf("scan: %w", err)
+		}
+
+		return c, nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("claim deliveries: %w", err)
 	}
@@ -112,7 +107,7 @@ func claim(ctx context.Context, tx pgx.Tx, subscriber string, names []string, li
 
 // processedAmong returns which events of a claimed batch the subscriber
 // already processed: they are redelivered and must not run again.
-func processedAmong(ctx context.Context, tx pgx.Tx, subscriber string, batch []claimed) (map[string]bool, error) {
+func processedAmong(ctx context.Context, tx pgx.Tx, subscriber string, batch []Delivery) (map[string]bool, error) {
 	ids := make([]string, len(batch))
 	for i, c := range batch {
 		ids[i] = c.EventID

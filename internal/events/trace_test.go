@@ -10,8 +10,8 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/modulith/modulith/internal/bustest"
 	"github.com/modulith/modulith/internal/events"
-	"github.com/modulith/modulith/internal/testutil"
 )
 
 // installTracing makes a recording tracer provider and the W3C propagator
@@ -40,33 +40,33 @@ func installTracing(t *testing.T) (*sdktrace.TracerProvider, *tracetest.SpanReco
 func TestHandlerContinuesPublisherTrace(t *testing.T) {
 	tp, rec := installTracing(t)
 
-	env := newPGEnv(t)
-	bus := env.newBus(fastConfig())
+	db := bustest.NewDB(t)
+	bus := bustest.NewBus(t, db.Pool, bustest.FastConfig())
 	contexts := make(chan trace.SpanContext, 1)
 
-	subscribe(t, bus, "mailer", "order.placed", func(ctx context.Context, _ events.Event) error {
+	bustest.Subscribe(t, bus, "mailer", "order.placed", func(ctx context.Context, _ events.Raw) error {
 		contexts <- trace.SpanContextFromContext(ctx)
 
 		return nil
 	})
-	testutil.StartBus(t, bus)
+	bustest.Start(t, bus)
 
 	ctx, publishing := tp.Tracer("test").Start(t.Context(), "place order")
-	e := events.Event{ID: newEventID(t), Name: "order.placed"}
+	e := events.Raw{ID: bustest.NewEventID(t), Name: "order.placed"}
 
-	if err := bus.Publish(ctx, e); err != nil {
+	if err := bustest.PublishRaw(ctx, db.Pool, bus, e); err != nil {
 		t.Fatal(err)
 	}
 
 	publishing.End()
 
 	want := publishing.SpanContext()
-	if got := receive(t, contexts); got.TraceID() != want.TraceID() || got.SpanID() == want.SpanID() {
+	if got := bustest.Receive(t, contexts); got.TraceID() != want.TraceID() || got.SpanID() == want.SpanID() {
 		t.Errorf("handler's span = trace %s span %s, want a new span in the publisher's trace %s",
 			got.TraceID(), got.SpanID(), want.TraceID())
 	}
 
-	eventually(t, "the handler's span ends", func() bool { return handlerSpan(rec, e.ID) != nil })
+	bustest.Eventually(t, "the handler's span ends", func() bool { return handlerSpan(rec, e.ID) != nil })
 
 	if s := handlerSpan(rec, e.ID); s.Parent().SpanID() != want.SpanID() || s.Name() != "event order.placed → mailer" {
 		t.Errorf("handler span %q has parent %s, want %q child of the publisher's span %s",

@@ -1,13 +1,16 @@
 // Package grpcserver builds a process's gRPC server and the in-process
-// channel beside it: both serve every module of a registry through the same
+// channel beside it: both serve the modules' services through the same
 // interceptor chain, the channel without a socket (the REST gateway and
-// module-to-module calls use it). The server binary and the tests build it
-// the same way.
+// module-to-module calls use it). The channel exists before the modules,
+// which get it as their connection to each other; their services are
+// registered on both once they are built (Register). The server binary and
+// the tests build it the same way.
 package grpcserver
 
 import (
 	"fmt"
 	"log/slog"
+	"slices"
 
 	"buf.build/go/protovalidate"
 	"github.com/fullstorydev/grpchan"
@@ -23,7 +26,6 @@ import (
 	"github.com/modulith/modulith/internal/authn"
 	"github.com/modulith/modulith/internal/config"
 	"github.com/modulith/modulith/internal/interceptor"
-	"github.com/modulith/modulith/internal/registry"
 )
 
 // platformPublic are platform methods callable without a token.
@@ -39,10 +41,20 @@ var platformPublic = []string{
 // it get their own goroutine, as without workers.
 const streamWorkers = 64
 
+// Modules is what the interceptor chain asks of the modules: which methods
+// are public, the session check, and the permissions of roles
+// (registry.Registry).
+type Modules interface {
+	IsPublic(fullMethod string) bool
+	authn.SessionChecker
+	authn.RoleResolver
+}
+
 // Deps are what the gRPC server needs.
 type Deps struct {
 	Config     *config.Config
-	Registry   *registry.Registry
+	Modules    Modules
+	Tokens     *authn.Tokens
 	Logger     *slog.Logger
 	Meter      metric.Meter
 	Tracer     trace.TracerProvider
@@ -50,17 +62,19 @@ type Deps struct {
 }
 
 // GRPC is the network gRPC server and the in-process channel that the REST
-// gateway (and, later, other modules) call through. Both run the same
-// interceptor chain and serve the same modules.
+// gateway and the modules call through. Both run the same interceptor
+// chain and serve the same services.
 type GRPC struct {
 	Server *grpc.Server
 	Health *health.Server
 	// Conn is the in-process client connection: no socket, full chain.
-	Conn grpc.ClientConnInterface
+	Conn    grpc.ClientConnInterface
+	channel *inprocgrpc.Channel
 }
 
-// New builds the gRPC server and the in-process channel. The registry must
-// be initialized (the auth module provides the session check).
+// New builds the gRPC server and the in-process channel, with no module
+// service yet. The chain consults d.Modules on every call, so the modules
+// may be built after it, as long as it is before any call.
 func New(d Deps) (*GRPC, error) {
 	unary, stream, err := interceptors(d)
 	if err != nil {
@@ -76,8 +90,6 @@ func New(d Deps) (*GRPC, error) {
 		// goroutine's stack on every call.
 		grpc.NumStreamWorkers(streamWorkers),
 	)
-	d.Registry.RegisterGRPC(srv)
-
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(srv, hs)
 
@@ -88,11 +100,16 @@ func New(d Deps) (*GRPC, error) {
 	ch := new(inprocgrpc.Channel).
 		WithServerUnaryInterceptor(interceptor.ChainUnary(unary...)).
 		WithServerStreamInterceptor(interceptor.ChainStream(stream...))
-	d.Registry.RegisterGRPC(ch)
-
 	conn := grpchan.InterceptClientConn(ch, interceptor.ClientTracing(d.Propagator), nil)
 
-	return &GRPC{Server: srv, Health: hs, Conn: conn}, nil
+	return &GRPC{Server: srv, Health: hs, Conn: conn, channel: ch}, nil
+}
+
+// Register registers services (the modules', through register) on the
+// server and on the in-process channel.
+func (g *GRPC) Register(register func(s grpc.ServiceRegistrar)) {
+	register(g.Server)
+	register(g.channel)
 }
 
 // interceptors returns the chain every call runs, outermost first (see
@@ -108,13 +125,8 @@ func interceptors(d Deps) ([]grpc.UnaryServerInterceptor, []grpc.StreamServerInt
 		return nil, nil, err
 	}
 
-	public := d.Registry.PublicEndpoints()
-	for _, m := range platformPublic {
-		public[m] = true
-	}
-
-	isPublic := func(method string) bool { return public[method] }
-	authenticator := authn.NewAuthenticator(d.Registry.Tokens(), d.Registry.SessionChecker(), d.Registry.Policy())
+	isPublic := func(method string) bool { return slices.Contains(platformPublic, method) || d.Modules.IsPublic(method) }
+	authenticator := authn.NewAuthenticator(d.Tokens, d.Modules, d.Modules)
 
 	unary := []grpc.UnaryServerInterceptor{
 		interceptor.RequestID(),

@@ -17,6 +17,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	authv1 "github.com/modulith/modulith/gen/go/auth/v1"
+	ordersv1 "github.com/modulith/modulith/gen/go/orders/v1"
 	"github.com/modulith/modulith/internal/authn"
 	"github.com/modulith/modulith/internal/errors"
 )
@@ -212,8 +213,8 @@ func TestReflection(t *testing.T) {
 				return
 			}
 
-			if err != nil || !strings.Contains(services, "auth.v1.AuthService") {
-				t.Errorf("ListServices() without token = %q, %v; want auth.v1.AuthService listed", services, err)
+			if err != nil || !strings.Contains(services, "auth.v1.AuthService") || !strings.Contains(services, "orders.v1.OrderService") {
+				t.Errorf("ListServices() without token = %q, %v; want the modules' services listed", services, err)
 			}
 		})
 	}
@@ -286,5 +287,98 @@ func TestMaxBodyBytes(t *testing.T) {
 	})
 	if status.Code(err) != codes.ResourceExhausted {
 		t.Errorf("RequestLogin(message over MAX_BODY_BYTES) = %v, want ResourceExhausted", err)
+	}
+}
+
+// TestChainOrder checks the order of the interceptors that decide a
+// call's outcome: authentication before validation (a caller without a
+// token learns nothing of the request's shape), validation before the
+// handler, and recovery inside the error mapping (a panic is an Internal
+// error, and the server goes on).
+func TestChainOrder(t *testing.T) {
+	h := newHarness(t, defaultConfig())
+	order := "order_01h455vb4pex5vsknk084sn02q"
+
+	tests := []struct {
+		name     string
+		token    bool
+		orderID  string
+		wantCode codes.Code
+		wantErr  errors.Code
+	}{
+		{name: "invalid request without token", orderID: "bad", wantCode: codes.Unauthenticated, wantErr: errors.CodeAuthRequired},
+		{name: "invalid request", token: true, orderID: "bad", wantCode: codes.InvalidArgument, wantErr: errors.CodeValidationFailed},
+		{name: "handler panics", token: true, orderID: panicOrder, wantCode: codes.Internal},
+		{name: "after a panic", token: true, orderID: order, wantCode: codes.OK},
+	}
+
+	for transport, conn := range h.transports() {
+		client := ordersv1.NewOrderServiceClient(conn)
+
+		for _, tt := range tests {
+			t.Run(transport+"/"+tt.name, func(t *testing.T) {
+				ctx := t.Context()
+				if tt.token {
+					ctx = h.token(ctx, t, "sess_1")
+				}
+
+				_, err := client.GetOrder(ctx, &ordersv1.GetOrderRequest{OrderId: tt.orderID})
+				checkCall(t, err, tt.wantCode, tt.wantErr)
+			})
+		}
+	}
+}
+
+// TestIdentityCarriesOverInProcess checks that a module calling another
+// through its Host's client, while handling a request, calls as that
+// request's caller: the callee sees the caller's identity without a token
+// and without a second session check.
+func TestIdentityCarriesOverInProcess(t *testing.T) {
+	h := newHarness(t, defaultConfig())
+
+	for transport, conn := range h.transports() {
+		t.Run(transport, func(t *testing.T) {
+			before := h.Sessions.checks.Load()
+
+			resp, err := ordersv1.NewOrderServiceClient(conn).GetOrder(h.token(t.Context(), t, "sess_1"),
+				&ordersv1.GetOrderRequest{OrderId: "order_01h455vb4pex5vsknk084sn02q"})
+			if err != nil {
+				t.Fatalf("GetOrder() = %v", err)
+			}
+
+			if got := resp.GetOrder().GetUserId(); got != "usr_1" {
+				t.Errorf("GetOrder() user = %q, want usr_1, as auth saw the caller", got)
+			}
+
+			got := h.Auth.seen()
+			want := authn.Identity{UserID: "usr_1", SessionID: "sess_1", Role: "user", Permissions: got.Identity.Permissions}
+
+			if diff := cmp.Diff(want, got.Identity); diff != "" || !got.Authenticated {
+				t.Errorf("auth handler identity (-want +got):\n%s", diff)
+			}
+
+			if checks := h.Sessions.checks.Load() - before; checks != 1 {
+				t.Errorf("GetOrder() ran %d session checks, want 1 (the call into orders only)", checks)
+			}
+		})
+	}
+}
+
+// TestInProcessWithoutCallerNeedsToken checks that the carry-over needs
+// an authenticated caller: a call on the channel from outside a request
+// (a background job) is authenticated like any other.
+func TestInProcessWithoutCallerNeedsToken(t *testing.T) {
+	h := newHarness(t, defaultConfig())
+	client := authv1.NewAuthServiceClient(h.GRPC.Conn)
+
+	_, err := client.GetProfile(t.Context(), &authv1.GetProfileRequest{})
+	checkCall(t, err, codes.Unauthenticated, errors.CodeAuthRequired)
+
+	// The identity of a context the process authenticated carries over.
+	caller := authn.NewContext(t.Context(), authn.Identity{UserID: "usr_2", SessionID: "sess_2", Role: "admin"})
+
+	resp, err := client.GetProfile(caller, &authv1.GetProfileRequest{})
+	if err != nil || resp.GetUser().GetId() != "usr_2" || resp.GetUser().GetRole() != "admin" {
+		t.Errorf("GetProfile(as usr_2) = %v, %v; want usr_2 with role admin", resp, err)
 	}
 }

@@ -5,10 +5,10 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -19,6 +19,8 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	authv1 "github.com/modulith/modulith/gen/go/auth/v1"
+	ordersv1 "github.com/modulith/modulith/gen/go/orders/v1"
+	"github.com/modulith/modulith/internal/apiversion"
 	"github.com/modulith/modulith/internal/authn"
 	"github.com/modulith/modulith/internal/config"
 	"github.com/modulith/modulith/internal/errors"
@@ -85,10 +87,13 @@ func (f *fakeAuth) RequestLogin(ctx context.Context, _ *authv1.RequestLoginReque
 	return &authv1.RequestLoginResponse{ExpiresIn: 600}, nil
 }
 
-// fakeSessions accepts every session but revokedSession.
-type fakeSessions struct{}
+// fakeSessions accepts every session but revokedSession, and counts the
+// checks it made.
+type fakeSessions struct{ checks atomic.Int32 }
 
-func (fakeSessions) CheckSession(_ context.Context, sessionID, _ string) (string, error) {
+func (s *fakeSessions) CheckSession(_ context.Context, sessionID, _ string) (string, error) {
+	s.checks.Add(1)
+
 	if sessionID == revokedSession {
 		return "", errors.Unauthorized("session revoked")
 	}
@@ -96,41 +101,86 @@ func (fakeSessions) CheckSession(_ context.Context, sessionID, _ string) (string
 	return "user", nil
 }
 
-// fakeModule is a module serving fakeAuth.
-type fakeModule struct {
-	srv *fakeAuth
+// authModule serves fakeAuth, RequestLogin publicly, and provides the
+// session check.
+type authModule struct {
+	srv      *fakeAuth
+	sessions *fakeSessions
 }
 
-func (*fakeModule) Name() string { return "auth" }
+func (authModule) Name() string { return "auth" }
 
-func (*fakeModule) Initialize(r *registry.Registry) error {
-	r.ProvideSessionChecker(fakeSessions{})
+func (m authModule) Init(h registry.Host) error {
+	h.ProvideSessions(m.sessions)
+	h.Serve(apiversion.API{
+		Service:      &authv1.AuthService_ServiceDesc,
+		RegisterGRPC: func(s grpc.ServiceRegistrar) { authv1.RegisterAuthServiceServer(s, m.srv) },
+	})
+	h.Public(authv1.AuthService_RequestLogin_FullMethodName)
 
 	return nil
 }
 
-func (m *fakeModule) RegisterGRPC(s grpc.ServiceRegistrar) {
-	authv1.RegisterAuthServiceServer(s, m.srv)
+// panicOrder is the order whose GetOrder panics.
+const panicOrder = "order_00000000000000000000000000"
+
+// fakeOrders serves GetOrder by asking auth, through the module's client,
+// who the caller is: the call of one module to another while handling a
+// request.
+type fakeOrders struct {
+	ordersv1.UnimplementedOrderServiceServer
+
+	auth authv1.AuthServiceClient
 }
 
-func (*fakeModule) RegisterGateway(context.Context, *runtime.ServeMux, grpc.ClientConnInterface) error {
+func (f *fakeOrders) GetOrder(ctx context.Context, req *ordersv1.GetOrderRequest) (*ordersv1.GetOrderResponse, error) {
+	if req.GetOrderId() == panicOrder {
+		panic("order handler bug")
+	}
+
+	profile, err := f.auth.GetProfile(ctx, &authv1.GetProfileRequest{})
+	if err != nil {
+		return nil, err
+	}
+
+	return &ordersv1.GetOrderResponse{Order: &ordersv1.Order{Id: req.GetOrderId(), UserId: profile.GetUser().GetId()}}, nil
+}
+
+// ordersModule serves fakeOrders, which calls auth through h.Client.
+type ordersModule struct{}
+
+func (ordersModule) Name() string { return "orders" }
+
+func (ordersModule) Init(h registry.Host) error {
+	conn, err := h.Client("auth")
+	if err != nil {
+		return err
+	}
+
+	srv := &fakeOrders{auth: authv1.NewAuthServiceClient(conn)}
+
+	h.Serve(apiversion.API{
+		Service:      &ordersv1.OrderService_ServiceDesc,
+		RegisterGRPC: func(s grpc.ServiceRegistrar) { ordersv1.RegisterOrderServiceServer(s, srv) },
+	})
+
 	return nil
 }
 
-func (*fakeModule) PublicEndpoints() []string {
-	return []string{authv1.AuthService_RequestLogin_FullMethodName}
-}
-
-// harness is a gRPC server of the fake module, listening on loopback.
+// harness is a gRPC server of the fake modules, listening on loopback.
 type harness struct {
-	GRPC    *grpcserver.GRPC
-	Network *grpc.ClientConn
-	Auth    *fakeAuth
-	Tokens  *authn.Tokens
-	Tracer  *sdktrace.TracerProvider
-	Spans   *tracetest.SpanRecorder
+	GRPC     *grpcserver.GRPC
+	Network  *grpc.ClientConn
+	Auth     *fakeAuth
+	Sessions *fakeSessions
+	Tokens   *authn.Tokens
+	Tracer   *sdktrace.TracerProvider
+	Spans    *tracetest.SpanRecorder
 }
 
+// newHarness builds the server as a process does: the registry, the
+// server and its channel on the registry, the modules on the channel, and
+// their services on both.
 func newHarness(t *testing.T, cfg config.Config) *harness {
 	t.Helper()
 
@@ -141,26 +191,24 @@ func newHarness(t *testing.T, cfg config.Config) *harness {
 		t.Fatal(err)
 	}
 
-	h := &harness{Auth: &fakeAuth{}, Tokens: tokens, Spans: tracetest.NewSpanRecorder()}
+	h := &harness{Auth: &fakeAuth{}, Sessions: &fakeSessions{}, Tokens: tokens, Spans: tracetest.NewSpanRecorder()}
 	h.Tracer = sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(h.Spans))
 
 	reg := registry.New(registry.Deps{Tokens: tokens})
-	if err := reg.Register(&fakeModule{srv: h.Auth}); err != nil {
-		t.Fatal(err)
-	}
-
-	if err := reg.InitializeAll(); err != nil {
-		t.Fatal(err)
-	}
 
 	h.GRPC, err = grpcserver.New(grpcserver.Deps{
-		Config: &cfg, Registry: reg, Logger: slog.New(slog.DiscardHandler), Meter: noop.NewMeterProvider().Meter("test"),
-		Tracer: h.Tracer, Propagator: propagation.TraceContext{},
+		Config: &cfg, Modules: reg, Tokens: tokens, Logger: slog.New(slog.DiscardHandler),
+		Meter: noop.NewMeterProvider().Meter("test"), Tracer: h.Tracer, Propagator: propagation.TraceContext{},
 	})
 	if err != nil {
 		t.Fatalf("New() = %v", err)
 	}
 
+	if err := reg.Init(h.GRPC.Conn, authModule{srv: h.Auth, sessions: h.Sessions}, ordersModule{}); err != nil {
+		t.Fatalf("Init() = %v", err)
+	}
+
+	h.GRPC.Register(reg.RegisterGRPC)
 	h.Network = serve(t, h.GRPC.Server)
 
 	return h

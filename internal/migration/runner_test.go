@@ -17,7 +17,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/modulith/modulith/internal/migration"
-	"github.com/modulith/modulith/internal/testutil"
+	"github.com/modulith/modulith/internal/pgtest"
 )
 
 var ignoreDuration = cmpopts.IgnoreFields(migration.Applied{}, "Duration")
@@ -55,7 +55,7 @@ func authFiles() fstest.MapFS {
 func TestUpAppliesInOrder(t *testing.T) {
 	t.Parallel()
 
-	db := testutil.NewDatabase(t)
+	db := pgtest.NewDatabase(t)
 
 	var out bytes.Buffer
 
@@ -103,7 +103,7 @@ func TestUpAppliesInOrder(t *testing.T) {
 func TestUpTwiceIsNoOp(t *testing.T) {
 	t.Parallel()
 
-	db := testutil.NewDatabase(t)
+	db := pgtest.NewDatabase(t)
 	r := migration.NewRunner(db.Pool, []migration.Source{authSource()}, nil)
 
 	if _, err := r.Up(t.Context()); err != nil {
@@ -125,7 +125,7 @@ func TestUpTwiceIsNoOp(t *testing.T) {
 func TestUpModulesKeepSeparateHistories(t *testing.T) {
 	t.Parallel()
 
-	db := testutil.NewDatabase(t)
+	db := pgtest.NewDatabase(t)
 	billing := migration.Source{Module: "billing", Migrations: files(
 		"000001_invoices.up.sql", "CREATE TABLE billing.invoices (id bigint PRIMARY KEY);",
 		"000001_invoices.down.sql", "DROP TABLE billing.invoices;",
@@ -166,7 +166,7 @@ func TestUpFailureLeavesNoTrace(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 
-			db := testutil.NewDatabase(t)
+			db := pgtest.NewDatabase(t)
 
 			applied, err := migration.NewRunner(db.Pool, []migration.Source{abcSource(tt.sql)}, nil).Up(t.Context())
 			checkFileError(t, err, &migration.FileError{Module: "app", Version: 2, File: "000002_b.up.sql"}, tt.code)
@@ -229,7 +229,7 @@ func checkFileError(t *testing.T, err error, want *migration.FileError, code str
 func TestUpRejectsUnknownVersions(t *testing.T) {
 	t.Parallel()
 
-	db := testutil.NewDatabase(t)
+	db := pgtest.NewDatabase(t)
 	if _, err := migration.NewRunner(db.Pool, []migration.Source{authSource()}, nil).Up(t.Context()); err != nil {
 		t.Fatal(err)
 	}
@@ -263,7 +263,7 @@ func TestUpRejectsUnknownVersions(t *testing.T) {
 func TestDown(t *testing.T) {
 	t.Parallel()
 
-	db := testutil.NewDatabase(t)
+	db := pgtest.NewDatabase(t)
 
 	var out bytes.Buffer
 
@@ -299,7 +299,7 @@ func TestDown(t *testing.T) {
 func TestDownToNothing(t *testing.T) {
 	t.Parallel()
 
-	db := testutil.NewDatabase(t)
+	db := pgtest.NewDatabase(t)
 
 	r := migration.NewRunner(db.Pool, []migration.Source{authSource()}, nil)
 	if _, err := r.Up(t.Context()); err != nil {
@@ -329,7 +329,7 @@ func TestDownToNothing(t *testing.T) {
 func TestStatus(t *testing.T) {
 	t.Parallel()
 
-	db := testutil.NewDatabase(t)
+	db := pgtest.NewDatabase(t)
 
 	older := authFiles()
 	delete(older, "000003_sessions.up.sql")
@@ -386,7 +386,7 @@ func TestStatus(t *testing.T) {
 func TestSeed(t *testing.T) {
 	t.Parallel()
 
-	db := testutil.NewDatabase(t)
+	db := pgtest.NewDatabase(t)
 	app := migration.Source{
 		Module: "app",
 		Migrations: files(
@@ -440,7 +440,7 @@ func TestSeed(t *testing.T) {
 func TestSeedFailureKeepsEarlierFiles(t *testing.T) {
 	t.Parallel()
 
-	db := testutil.NewDatabase(t)
+	db := pgtest.NewDatabase(t)
 	app := migration.Source{
 		Module: "app",
 		Migrations: files(
@@ -490,7 +490,7 @@ func TestInvalidSources(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 
-			db := testutil.NewDatabase(t)
+			db := pgtest.NewDatabase(t)
 			r := migration.NewRunner(db.Pool, tt.sources, nil)
 
 			if _, err := r.Up(t.Context()); !errors.Is(err, tt.want) {
@@ -512,7 +512,7 @@ func TestInvalidSources(t *testing.T) {
 func TestConcurrentUp(t *testing.T) {
 	t.Parallel()
 
-	db := testutil.NewDatabase(t)
+	db := pgtest.NewDatabase(t)
 	src := migration.Source{Module: "app", Migrations: files(
 		// The sleep widens the window in which unlocked runners would both see 1 pending.
 		"000001_counter.up.sql", "CREATE TABLE app.counter (n int); SELECT pg_sleep(0.2);",

@@ -1,21 +1,26 @@
-// Package notifier delivers messages to users by email and SMS through
-// provider adapters, reacting to bus events so that modules only publish
-// facts (auth.magic_code_requested) and never know how a code travels. A
-// failed send fails the event handler, and the durable bus retries it.
+// Package notifier sends messages to users by email and SMS through
+// provider adapters. Modules decide what to say and when: they render a
+// Message from their own templates (Templates) in a handler of their own
+// events, so that a failed send fails the handler and the durable bus
+// retries it; the platform knows no message of any module.
 //
 // Which providers exist is configuration: SMTP for email, an HTTP gateway
 // for SMS (a JSON POST), or the LogNotifier. With none for a channel,
-// CanDeliver reports false and the auth module answers Unavailable instead
-// of pretending to send. The LogNotifier, which writes messages to the log
-// so the login flow works on a laptop, exists in dev only: configuration
-// refuses it elsewhere, so outside dev no log line carries a code.
+// CanDeliver reports false, so that a module can refuse a request rather
+// than pretend to send. The LogNotifier, which writes messages to the log
+// so that sign-in works on a laptop, exists in dev only: configuration
+// refuses it elsewhere, so outside dev no log line carries a message.
 package notifier
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 )
+
+// ErrNoProvider is returned by Send for a channel no provider serves.
+var ErrNoProvider = errors.New("no provider for the channel")
 
 // Channel is a way to reach a user.
 type Channel string
@@ -50,21 +55,15 @@ type SMSProvider interface {
 	SendSMS(ctx context.Context, m SMS) error
 }
 
-// Notifier renders and sends messages through the configured providers.
+// Notifier sends messages through the configured providers.
 type Notifier struct {
-	email     EmailProvider
-	sms       SMSProvider
-	templates *templates
+	email EmailProvider
+	sms   SMSProvider
 }
 
 // New returns a notifier; either provider may be nil (channel unavailable).
-func New(email EmailProvider, sms SMSProvider) (*Notifier, error) {
-	t, err := parseTemplates()
-	if err != nil {
-		return nil, err
-	}
-
-	return &Notifier{email: email, sms: sms, templates: t}, nil
+func New(email EmailProvider, sms SMSProvider) *Notifier {
+	return &Notifier{email: email, sms: sms}
 }
 
 // CanDeliver reports whether a provider is configured for ch.
@@ -79,42 +78,8 @@ func (n *Notifier) CanDeliver(ch Channel) bool {
 	}
 }
 
-// SendCode renders the message of kind (a template name) with a one-time
-// code and sends it to destination over ch.
-func (n *Notifier) SendCode(ctx context.Context, ch Channel, kind, destination string, data CodeData) error {
-	switch ch {
-	case ChannelEmail:
-		if n.email == nil {
-			return fmt.Errorf("no email provider configured")
-		}
-
-		m, err := n.templates.email(kind, data)
-		if err != nil {
-			return err
-		}
-
-		m.To = destination
-
-		return n.email.SendEmail(ctx, m)
-	case ChannelSMS:
-		if n.sms == nil {
-			return fmt.Errorf("no SMS provider configured")
-		}
-
-		body, err := n.templates.sms(kind, data)
-		if err != nil {
-			return err
-		}
-
-		return n.sms.SendSMS(ctx, SMS{To: destination, Body: body})
-	default:
-		return fmt.Errorf("unknown channel %q", ch)
-	}
-}
-
-// Message is a message a module wrote itself: Subject, Text and HTML make
-// the email, SMS the text message; a module renders it from its own
-// templates.
+// Message is what a module tells a user: Subject, Text and HTML make the
+// email, SMS the text message. Templates renders one.
 type Message struct {
 	Subject string
 	Text    string
@@ -123,23 +88,23 @@ type Message struct {
 }
 
 // Send sends m to destination over ch. It fails when no provider serves
-// ch (check CanDeliver first to skip instead).
+// ch (check CanDeliver first).
 func (n *Notifier) Send(ctx context.Context, ch Channel, destination string, m Message) error {
 	switch ch {
 	case ChannelEmail:
 		if n.email == nil {
-			return fmt.Errorf("no email provider configured")
+			return ErrNoProvider
 		}
 
 		return n.email.SendEmail(ctx, Email{To: destination, Subject: m.Subject, Text: m.Text, HTML: m.HTML})
 	case ChannelSMS:
 		if n.sms == nil {
-			return fmt.Errorf("no SMS provider configured")
+			return ErrNoProvider
 		}
 
 		return n.sms.SendSMS(ctx, SMS{To: destination, Body: m.SMS})
 	default:
-		return fmt.Errorf("unknown channel %q", ch)
+		return fmt.Errorf("%w: unknown channel %q", ErrNoProvider, ch)
 	}
 }
 

@@ -2,77 +2,22 @@ package notifier_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/modulith/modulith/internal/notifier"
+	"github.com/modulith/modulith/internal/notifier/notifiertest"
 )
 
-// fakeEmail records the emails it is asked to send.
-type fakeEmail struct {
-	mu   sync.Mutex
-	sent []notifier.Email
-	err  error
-}
-
-func (f *fakeEmail) SendEmail(_ context.Context, m notifier.Email) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-
-	f.sent = append(f.sent, m)
-
-	return f.err
-}
-
-func (f *fakeEmail) all() []notifier.Email {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-
-	return append([]notifier.Email(nil), f.sent...)
-}
-
-// fakeSMS records the text messages it is asked to send.
-type fakeSMS struct {
-	mu   sync.Mutex
-	sent []notifier.SMS
-}
-
-func (f *fakeSMS) SendSMS(_ context.Context, m notifier.SMS) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-
-	f.sent = append(f.sent, m)
-
-	return nil
-}
-
-func (f *fakeSMS) all() []notifier.SMS {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-
-	return append([]notifier.SMS(nil), f.sent...)
-}
-
-func newNotifier(t *testing.T, email notifier.EmailProvider, sms notifier.SMSProvider) *notifier.Notifier {
-	t.Helper()
-
-	n, err := notifier.New(email, sms)
-	if err != nil {
-		t.Fatalf("New() = %v", err)
-	}
-
-	return n
-}
-
 func TestCanDeliver(t *testing.T) {
+	t.Parallel()
+
 	tests := []struct {
 		name      string
 		email     notifier.EmailProvider
@@ -81,13 +26,15 @@ func TestCanDeliver(t *testing.T) {
 		wantSMS   bool
 	}{
 		{name: "none"},
-		{name: "email only", email: &fakeEmail{}, wantEmail: true},
-		{name: "sms only", sms: &fakeSMS{}, wantSMS: true},
-		{name: "both", email: &fakeEmail{}, sms: &fakeSMS{}, wantEmail: true, wantSMS: true},
+		{name: "email only", email: &notifiertest.Provider{}, wantEmail: true},
+		{name: "sms only", sms: &notifiertest.Provider{}, wantSMS: true},
+		{name: "both", email: &notifiertest.Provider{}, sms: &notifiertest.Provider{}, wantEmail: true, wantSMS: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			n := newNotifier(t, tt.email, tt.sms)
+			t.Parallel()
+
+			n := notifier.New(tt.email, tt.sms)
 
 			got := map[notifier.Channel]bool{
 				notifier.ChannelEmail: n.CanDeliver(notifier.ChannelEmail),
@@ -103,149 +50,131 @@ func TestCanDeliver(t *testing.T) {
 	}
 }
 
-func TestSendCodeByEmail(t *testing.T) {
+func TestSend(t *testing.T) {
+	t.Parallel()
+
+	m := notifier.Message{Subject: "Order placed", Text: "text body", HTML: "<p>html</p>", SMS: "sms body"}
+
 	tests := []struct {
-		kind string
+		name        string
+		channel     notifier.Channel
+		destination string
+		wantEmails  []notifier.Email
+		wantSMS     []notifier.SMS
 	}{
-		{kind: notifier.KindLoginCode},
-		{kind: notifier.KindContactChange},
-	}
-	for _, tt := range tests {
-		t.Run(tt.kind, func(t *testing.T) {
-			email := &fakeEmail{}
-			n := newNotifier(t, email, &fakeSMS{})
-
-			err := n.SendCode(t.Context(), notifier.ChannelEmail, tt.kind, "ada@example.com",
-				notifier.CodeData{Code: "123456", ExpiresIn: "10 minutes"})
-			if err != nil {
-				t.Fatalf("SendCode(email, %s) = %v", tt.kind, err)
-			}
-
-			sent := email.all()
-			if len(sent) != 1 {
-				t.Fatalf("sent %d emails, want 1", len(sent))
-			}
-
-			m := sent[0]
-			if m.To != "ada@example.com" {
-				t.Errorf("To = %q, want %q", m.To, "ada@example.com")
-			}
-
-			checkContains(t, "subject", m.Subject, "123456")
-			checkContains(t, "text", m.Text, "123456", "10 minutes")
-			checkContains(t, "HTML", m.HTML, "123456", "10 minutes", "<html>")
-
-			if strings.TrimSpace(m.Subject) != m.Subject || strings.Contains(m.Subject, "\n") {
-				t.Errorf("subject %q is not one trimmed line", m.Subject)
-			}
-		})
-	}
-}
-
-func TestSendCodeBySMS(t *testing.T) {
-	tests := []struct {
-		kind string
-	}{
-		{kind: notifier.KindLoginCode},
-		{kind: notifier.KindContactChange},
-	}
-	for _, tt := range tests {
-		t.Run(tt.kind, func(t *testing.T) {
-			sms := &fakeSMS{}
-			n := newNotifier(t, &fakeEmail{}, sms)
-
-			err := n.SendCode(t.Context(), notifier.ChannelSMS, tt.kind, "+14155550100",
-				notifier.CodeData{Code: "654321", ExpiresIn: "5 minutes"})
-			if err != nil {
-				t.Fatalf("SendCode(sms, %s) = %v", tt.kind, err)
-			}
-
-			sent := sms.all()
-			if len(sent) != 1 {
-				t.Fatalf("sent %d SMS, want 1", len(sent))
-			}
-
-			if sent[0].To != "+14155550100" {
-				t.Errorf("To = %q, want %q", sent[0].To, "+14155550100")
-			}
-
-			checkContains(t, "body", sent[0].Body, "654321", "5 minutes")
-
-			if strings.TrimSpace(sent[0].Body) != sent[0].Body {
-				t.Errorf("body %q is not trimmed", sent[0].Body)
-			}
-		})
-	}
-}
-
-func TestSendCodeEscapesHTMLOnly(t *testing.T) {
-	email := &fakeEmail{}
-	n := newNotifier(t, email, nil)
-
-	err := n.SendCode(t.Context(), notifier.ChannelEmail, notifier.KindLoginCode, "ada@example.com",
-		notifier.CodeData{Code: "123456", ExpiresIn: "<b>10</b> minutes"})
-	if err != nil {
-		t.Fatalf("SendCode() = %v", err)
-	}
-
-	m := email.all()[0]
-
-	checkContains(t, "HTML", m.HTML, "&lt;b&gt;10&lt;/b&gt; minutes")
-
-	if strings.Contains(m.HTML, "<b>") {
-		t.Errorf("HTML carries the unescaped <b>: %s", m.HTML)
-	}
-
-	checkContains(t, "text", m.Text, "<b>10</b> minutes")
-}
-
-func TestSendCodeErrors(t *testing.T) {
-	tests := []struct {
-		name    string
-		email   notifier.EmailProvider
-		sms     notifier.SMSProvider
-		channel notifier.Channel
-		kind    string
-	}{
-		{name: "no email provider", sms: &fakeSMS{}, channel: notifier.ChannelEmail, kind: notifier.KindLoginCode},
-		{name: "no sms provider", email: &fakeEmail{}, channel: notifier.ChannelSMS, kind: notifier.KindLoginCode},
-		{name: "unknown channel", email: &fakeEmail{}, sms: &fakeSMS{}, channel: "fax", kind: notifier.KindLoginCode},
-		{name: "unknown email kind", email: &fakeEmail{}, channel: notifier.ChannelEmail, kind: "birthday"},
-		{name: "unknown sms kind", sms: &fakeSMS{}, channel: notifier.ChannelSMS, kind: "birthday"},
+		{
+			name: "email", channel: notifier.ChannelEmail, destination: "ada@example.com",
+			wantEmails: []notifier.Email{{To: "ada@example.com", Subject: m.Subject, Text: m.Text, HTML: m.HTML}},
+		},
+		{
+			name: "sms", channel: notifier.ChannelSMS, destination: "+15550100",
+			wantSMS: []notifier.SMS{{To: "+15550100", Body: m.SMS}},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			n := newNotifier(t, tt.email, tt.sms)
+			t.Parallel()
 
-			err := n.SendCode(t.Context(), tt.channel, tt.kind, "x", notifier.CodeData{Code: "123456"})
-			if err == nil {
-				t.Errorf("SendCode(%q, %q) = nil, want an error", tt.channel, tt.kind)
+			email, sms := &notifiertest.Provider{}, &notifiertest.Provider{}
+			if err := notifier.New(email, sms).Send(t.Context(), tt.channel, tt.destination, m); err != nil {
+				t.Fatalf("Send(%s, %q) = %v", tt.channel, tt.destination, err)
+			}
+
+			if diff := cmp.Diff(tt.wantEmails, email.Emails()); diff != "" {
+				t.Errorf("emails sent (-want +got):\n%s", diff)
+			}
+
+			if diff := cmp.Diff(tt.wantSMS, sms.SMS()); diff != "" {
+				t.Errorf("SMS sent (-want +got):\n%s", diff)
 			}
 		})
 	}
 }
 
-func TestSendCodeReturnsProviderError(t *testing.T) {
-	errDown := errors.New("provider down")
-	n := newNotifier(t, &fakeEmail{err: errDown}, nil)
+// A channel no provider serves, or that does not exist, is ErrNoProvider,
+// and no provider of another channel is used instead.
+func TestSendWithoutProvider(t *testing.T) {
+	t.Parallel()
 
-	err := n.SendCode(t.Context(), notifier.ChannelEmail, notifier.KindLoginCode, "ada@example.com", notifier.CodeData{Code: "1"})
-	if !errors.Is(err, errDown) {
-		t.Errorf("SendCode() = %v, want %v", err, errDown)
+	tests := []struct {
+		name    string
+		email   bool
+		sms     bool
+		channel notifier.Channel
+	}{
+		{name: "no email provider", sms: true, channel: notifier.ChannelEmail},
+		{name: "no sms provider", email: true, channel: notifier.ChannelSMS},
+		{name: "no provider at all", channel: notifier.ChannelEmail},
+		{name: "unknown channel", email: true, sms: true, channel: "fax"},
+		{name: "empty channel", email: true, sms: true, channel: ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+
+			email, sms := &notifiertest.Provider{}, &notifiertest.Provider{}
+
+			var (
+				e notifier.EmailProvider
+				s notifier.SMSProvider
+			)
+
+			if tt.email {
+				e = email
+			}
+
+			if tt.sms {
+				s = sms
+			}
+
+			n := notifier.New(e, s)
+
+			err := n.Send(t.Context(), tt.channel, "x", notifier.Message{Subject: "s", Text: "t", SMS: "m"})
+			if !errors.Is(err, notifier.ErrNoProvider) {
+				t.Errorf("Send(%q) = %v, want %v", tt.channel, err, notifier.ErrNoProvider)
+			}
+
+			if got := email.Calls() + sms.Calls(); got != 0 {
+				t.Errorf("Send(%q) used a provider %d times, want 0", tt.channel, got)
+			}
+		})
+	}
+}
+
+func TestSendReturnsProviderError(t *testing.T) {
+	t.Parallel()
+
+	channels := []notifier.Channel{notifier.ChannelEmail, notifier.ChannelSMS}
+	down := &notifiertest.Provider{Failures: len(channels)}
+	n := notifier.New(down, down)
+
+	for _, ch := range channels {
+		err := n.Send(t.Context(), ch, "ada@example.com", notifier.Message{Subject: "s", Text: "t", SMS: "m"})
+		if !errors.Is(err, notifiertest.ErrDown) {
+			t.Errorf("Send(%s) = %v, want %v", ch, err, notifiertest.ErrDown)
+		}
+
+		if errors.Is(err, notifier.ErrNoProvider) {
+			t.Errorf("Send(%s) = %v, which is ErrNoProvider: a failed send must be retried", ch, err)
+		}
 	}
 }
 
 func TestLogNotifier(t *testing.T) {
+	t.Parallel()
+
 	var buf bytes.Buffer
 
-	l := notifier.NewLogNotifier(slog.New(slog.NewJSONHandler(&buf, nil)))
+	n := notifier.New(notifier.NewLogNotifier(slog.New(slog.NewJSONHandler(&buf, nil))),
+		notifier.NewLogNotifier(slog.New(slog.NewJSONHandler(&buf, nil))))
 
-	if err := l.SendEmail(t.Context(), notifier.Email{To: "ada@example.com", Subject: "Hi", Text: "code 1", HTML: "<p>"}); err != nil {
-		t.Fatalf("SendEmail() = %v", err)
+	m := notifier.Message{Subject: "Hi", Text: "code 1", HTML: "<p>code 1</p>", SMS: "code 2"}
+	if err := n.Send(t.Context(), notifier.ChannelEmail, "ada@example.com", m); err != nil {
+		t.Fatalf("Send(email) = %v", err)
 	}
 
-	if err := l.SendSMS(t.Context(), notifier.SMS{To: "+14155550100", Body: "code 2"}); err != nil {
-		t.Fatalf("SendSMS() = %v", err)
+	if err := n.Send(t.Context(), notifier.ChannelSMS, "+14155550100", m); err != nil {
+		t.Fatalf("Send(sms) = %v", err)
 	}
 
 	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
@@ -254,8 +183,8 @@ func TestLogNotifier(t *testing.T) {
 	}
 
 	want := []map[string]any{
-		{"to": "ada@example.com", "subject": "Hi", "text": "code 1"},
-		{"to": "+14155550100", "body": "code 2"},
+		{"msg": "dev email (not sent)", "to": "ada@example.com", "subject": "Hi", "text": "code 1"},
+		{"msg": "dev sms (not sent)", "to": "+14155550100", "body": "code 2"},
 	}
 	for i, line := range lines {
 		checkLogged(t, line, want[i])
@@ -281,59 +210,9 @@ func checkLogged(t *testing.T, line string, want map[string]any) {
 	}
 }
 
-func checkContains(t *testing.T, what, s string, subs ...string) {
-	t.Helper()
-
-	for _, sub := range subs {
-		if !strings.Contains(s, sub) {
-			t.Errorf("%s %q does not contain %q", what, s, sub)
-		}
-	}
-}
-
 func ExampleNotifier_CanDeliver() {
-	n, err := notifier.New(notifier.NewLogNotifier(slog.New(slog.DiscardHandler)), nil)
-	if err != nil {
-		panic(err)
-	}
+	n := notifier.New(notifier.NewLogNotifier(slog.New(slog.DiscardHandler)), nil)
 
 	fmt.Println(n.CanDeliver(notifier.ChannelEmail), n.CanDeliver(notifier.ChannelSMS))
 	// Output: true false
-}
-
-func TestSendMessage(t *testing.T) {
-	m := notifier.Message{Subject: "Order placed", Text: "text body", HTML: "<p>html</p>", SMS: "sms body"}
-
-	t.Run("email", func(t *testing.T) {
-		email, sms := &fakeEmail{}, &fakeSMS{}
-		if err := newNotifier(t, email, sms).Send(t.Context(), notifier.ChannelEmail, "ada@example.com", m); err != nil {
-			t.Fatalf("Send(email) = %v", err)
-		}
-
-		want := []notifier.Email{{To: "ada@example.com", Subject: m.Subject, Text: m.Text, HTML: m.HTML}}
-		if diff := cmp.Diff(want, email.all()); diff != "" || len(sms.all()) != 0 {
-			t.Errorf("emails (-want +got):\n%s\nSMS: %v", diff, sms.all())
-		}
-	})
-
-	t.Run("sms", func(t *testing.T) {
-		email, sms := &fakeEmail{}, &fakeSMS{}
-		if err := newNotifier(t, email, sms).Send(t.Context(), notifier.ChannelSMS, "+15550100", m); err != nil {
-			t.Fatalf("Send(sms) = %v", err)
-		}
-
-		want := []notifier.SMS{{To: "+15550100", Body: m.SMS}}
-		if diff := cmp.Diff(want, sms.all()); diff != "" || len(email.all()) != 0 {
-			t.Errorf("SMS (-want +got):\n%s\nemails: %v", diff, email.all())
-		}
-	})
-
-	t.Run("no provider or channel", func(t *testing.T) {
-		n := newNotifier(t, nil, nil)
-		for _, ch := range []notifier.Channel{notifier.ChannelEmail, notifier.ChannelSMS, "pigeon"} {
-			if err := n.Send(t.Context(), ch, "x", m); err == nil {
-				t.Errorf("Send(%s) with no provider = nil, want an error", ch)
-			}
-		}
-	})
 }

@@ -2,85 +2,71 @@ package notifier
 
 import (
 	"bytes"
-	"embed"
 	"fmt"
 	htmltemplate "html/template"
 	"io"
+	"io/fs"
 	"strings"
 	texttemplate "text/template"
 )
 
-//go:embed templates
-var templateFS embed.FS
-
-// Template names: one per kind of message.
-const (
-	KindLoginCode     = "login_code"
-	KindContactChange = "contact_change"
-)
-
-// CodeData fills the templates of code messages.
-type CodeData struct {
-	Code      string
-	ExpiresIn string // e.g. "10 minutes"
-}
-
-// templates holds, per kind, an email subject, text and HTML body, and an
-// SMS body: templates/<kind>.subject.txt, .txt, .html and .sms.txt.
-type templates struct {
+// Templates renders the messages of one module from files in its own
+// embedded folder, four per kind of message: <kind>.subject.txt (the email
+// subject), <kind>.txt and <kind>.html (the email's text and HTML parts,
+// the HTML escaped) and <kind>.sms.txt (the text message).
+type Templates struct {
 	text *texttemplate.Template
 	html *htmltemplate.Template
 }
 
-func parseTemplates() (*templates, error) {
-	text, err := texttemplate.ParseFS(templateFS, "templates/*.txt")
+// ParseTemplates parses the *.txt and *.html files at the root of fsys.
+func ParseTemplates(fsys fs.FS) (*Templates, error) {
+	text, err := texttemplate.ParseFS(fsys, "*.txt")
 	if err != nil {
 		return nil, fmt.Errorf("parse text templates: %w", err)
 	}
 
-	html, err := htmltemplate.ParseFS(templateFS, "templates/*.html")
+	html, err := htmltemplate.ParseFS(fsys, "*.html")
 	if err != nil {
 		return nil, fmt.Errorf("parse HTML templates: %w", err)
 	}
 
-	return &templates{text: text, html: html}, nil
+	return &Templates{text: text.Option("missingkey=error"), html: html.Option("missingkey=error")}, nil
 }
 
-func (t *templates) email(kind string, data CodeData) (Email, error) {
-	subject, err := execute(t.text, kind+".subject.txt", data)
-	if err != nil {
-		return Email{}, err
+// Render renders the message of kind with data.
+func (t *Templates) Render(kind string, data any) (Message, error) {
+	var (
+		m   Message
+		err error
+	)
+
+	render := func(tmpl templateSet, name string) string {
+		if err != nil {
+			return ""
+		}
+
+		var b bytes.Buffer
+		if err = tmpl.ExecuteTemplate(&b, name, data); err != nil {
+			err = fmt.Errorf("render %s: %w", name, err)
+		}
+
+		return b.String()
 	}
 
-	text, err := execute(t.text, kind+".txt", data)
+	m.Subject = strings.TrimSpace(render(t.text, kind+".subject.txt"))
+	m.Text = render(t.text, kind+".txt")
+	m.HTML = render(t.html, kind+".html")
+	m.SMS = strings.TrimSpace(render(t.text, kind+".sms.txt"))
+
 	if err != nil {
-		return Email{}, err
+		return Message{}, err
 	}
 
-	html, err := execute(t.html, kind+".html", data)
-	if err != nil {
-		return Email{}, err
-	}
-
-	return Email{Subject: strings.TrimSpace(subject), Text: text, HTML: html}, nil
-}
-
-func (t *templates) sms(kind string, data CodeData) (string, error) {
-	body, err := execute(t.text, kind+".sms.txt", data)
-
-	return strings.TrimSpace(body), err
+	return m, nil
 }
 
 // templateSet is what text/template and html/template have in common.
 type templateSet interface {
 	ExecuteTemplate(w io.Writer, name string, data any) error
-}
-
-func execute(tmpl templateSet, name string, data any) (string, error) {
-	var b bytes.Buffer
-	if err := tmpl.ExecuteTemplate(&b, name, data); err != nil {
-		return "", fmt.Errorf("render %s: %w", name, err)
-	}
-
-	return b.String(), nil
 }

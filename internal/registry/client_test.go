@@ -4,227 +4,239 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
+	"github.com/modulith/modulith/internal/authn"
+	apperrors "github.com/modulith/modulith/internal/errors"
 	"github.com/modulith/modulith/internal/registry"
 )
 
-// ctxKey marks the contexts the tests pass, to check they reach the conn.
-type ctxKey struct{}
-
-// connCall is one call a fakeConn received.
-type connCall struct {
-	ctxMark string
-	method  string
-	args    any
-	reply   any
-	desc    *grpc.StreamDesc
-	opts    int
-}
-
-// fakeConn is a client connection that records its calls and answers
-// them with err (and stream, for NewStream).
+// fakeConn is a client connection that only has an identity: the tests
+// check which connection a module is handed, not what it does.
 type fakeConn struct {
-	err    error
-	stream grpc.ClientStream
+	grpc.ClientConnInterface
 
-	mu    sync.Mutex
-	calls []connCall
+	_ byte // distinct pointers for distinct values
 }
 
-func (c *fakeConn) Invoke(ctx context.Context, method string, args, reply any, opts ...grpc.CallOption) error {
-	c.add(connCall{ctxMark: mark(ctx), method: method, args: args, reply: reply, opts: len(opts)})
+// clients records what Client returned to a module's Init.
+type clients map[string]grpc.ClientConnInterface
 
-	return c.err
+// clientsOf returns a module Init that asks the host for a connection to
+// each of modules, recording those it gets in got and the errors in errs.
+func clientsOf(got clients, errs map[string]error, modules ...string) func(h registry.Host) error {
+	return func(h registry.Host) error {
+		for _, m := range modules {
+			conn, err := h.Client(m)
+			if err != nil {
+				errs[m] = err
+
+				continue
+			}
+
+			got[m] = conn
+		}
+
+		return nil
+	}
 }
 
-func (c *fakeConn) NewStream(ctx context.Context, desc *grpc.StreamDesc, method string, opts ...grpc.CallOption) (grpc.ClientStream, error) {
-	c.add(connCall{ctxMark: mark(ctx), method: method, desc: desc, opts: len(opts)})
+func TestClient(t *testing.T) {
+	t.Parallel()
 
-	return c.stream, c.err
+	channel, billing := &fakeConn{}, &fakeConn{}
+	mod, _ := fakes()
+	got, errs := clients{}, map[string]error{}
+	orders := mod("orders")
+	orders.init = clientsOf(got, errs, "auth", "orders", "billing", "shipping")
+
+	r := registry.New(registry.Deps{Remote: map[string]grpc.ClientConnInterface{"billing": billing}})
+	if err := r.Init(channel, mod("auth"), orders); err != nil {
+		t.Fatalf("Init() = %v", err)
+	}
+
+	// Local modules (itself included) through the in-process channel, a
+	// remote one through its REMOTE_MODULES connection.
+	want := clients{"auth": channel, "orders": channel, "billing": billing}
+	if diff := cmp.Diff(want, got, cmp.Comparer(func(a, b *fakeConn) bool { return a == b })); diff != "" {
+		t.Errorf("Client() connections mismatch (-want +got):\n%s", diff)
+	}
+
+	err := errs["shipping"]
+	if err == nil || !strings.Contains(err.Error(), "shipping") || !strings.Contains(err.Error(), "REMOTE_MODULES") {
+		t.Errorf("Client(shipping) = %v, want an error naming shipping and REMOTE_MODULES", err)
+	}
+
+	if len(errs) != 1 {
+		t.Errorf("Client() errors = %v, want one for shipping", errs)
+	}
 }
 
-func (c *fakeConn) add(call connCall) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-
-	c.calls = append(c.calls, call)
-}
-
-func (c *fakeConn) received() []connCall {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-
-	return append([]connCall(nil), c.calls...)
-}
-
-func mark(ctx context.Context) string {
-	s, _ := ctx.Value(ctxKey{}).(string)
-
-	return s
-}
-
-// fakeStream is a client stream the fake connection hands out.
-type fakeStream struct{ grpc.ClientStream }
-
-const testMethod = "/auth.v1.AuthService/GetProfile"
-
-// localRegistry returns a registry running auth and orders in process.
-func localRegistry(t *testing.T, deps registry.Deps) *registry.Registry {
-	t.Helper()
+// TestClientOfALaterModule checks that a module reaches only the modules
+// listed before it (modules.All lists a module after those it calls), and
+// those REMOTE_MODULES names wherever they are listed.
+func TestClientOfALaterModule(t *testing.T) {
+	t.Parallel()
 
 	mod, _ := fakes()
+	got, errs := clients{}, map[string]error{}
+	billing := &fakeConn{}
+	first := mod("first")
+	first.init = clientsOf(got, errs, "later", "billing")
 
-	r := registry.New(deps)
-	if err := r.Register(mod("auth"), mod("orders")); err != nil {
-		t.Fatalf("Register() = %v", err)
+	r := registry.New(registry.Deps{Remote: map[string]grpc.ClientConnInterface{"billing": billing}})
+	if err := r.Init(&fakeConn{}, first, mod("later"), &remote{fake: mod("billing")}); err != nil {
+		t.Fatalf("Init() = %v", err)
 	}
 
-	return r
-}
-
-func client(t *testing.T, r *registry.Registry, module string) grpc.ClientConnInterface {
-	t.Helper()
-
-	conn, err := r.Client(module)
-	if err != nil || conn == nil {
-		t.Fatalf("Client(%q) = %v, %v; want a connection", module, conn, err)
+	if err := errs["later"]; err == nil || !strings.Contains(err.Error(), "later") {
+		t.Errorf("Client(later) in the first module's Init = %v, want an error naming later", err)
 	}
 
-	return conn
+	if got["billing"] != billing {
+		t.Errorf("Client(billing) = %v, want the REMOTE_MODULES connection %p", got["billing"], billing)
+	}
 }
 
-// TestClientLocalBeforeServe checks a local module's connection, handed
-// out in Initialize, answers Unavailable until the in-process channel is
-// installed.
-func TestClientLocalBeforeServe(t *testing.T) {
+// checker is a session check that records what it was asked and answers
+// role and err.
+type checker struct {
+	role string
+	err  error
+
+	calls []string
+}
+
+type ctxKey struct{}
+
+func (c *checker) CheckSession(ctx context.Context, sessionID, userID string) (string, error) {
+	mark, _ := ctx.Value(ctxKey{}).(string)
+	c.calls = append(c.calls, mark+" "+sessionID+" "+userID)
+
+	return c.role, c.err
+}
+
+func TestCheckSessionWithoutProvider(t *testing.T) {
 	t.Parallel()
 
-	conn := client(t, localRegistry(t, registry.Deps{}), "auth")
+	mod, _ := fakes()
+	initialized := registry.New(registry.Deps{})
 
-	if err := conn.Invoke(t.Context(), testMethod, "req", new(string)); status.Code(err) != codes.Unavailable {
-		t.Errorf("Invoke() before ServeInProcess = %v, want code Unavailable", err)
+	if err := initialized.Init(&fakeConn{}, mod("a")); err != nil {
+		t.Fatal(err)
 	}
 
-	stream, err := conn.NewStream(t.Context(), &grpc.StreamDesc{ServerStreams: true}, testMethod)
-	if status.Code(err) != codes.Unavailable || stream != nil {
-		t.Errorf("NewStream() before ServeInProcess = %v, %v; want no stream and code Unavailable", stream, err)
-	}
-}
-
-// TestClientLocalDelegates checks that once ServeInProcess has run, the
-// connections handed out before delegate every call to the channel, as
-// they are: context, method, messages, options and errors.
-func TestClientLocalDelegates(t *testing.T) {
-	t.Parallel()
-
-	errCallee := status.Error(codes.NotFound, "user not found")
-	stream := &fakeStream{}
-	channel := &fakeConn{err: errCallee, stream: stream}
-
-	r := localRegistry(t, registry.Deps{})
-	authConn, ordersConn := client(t, r, "auth"), client(t, r, "orders")
-
-	r.ServeInProcess(channel)
-
-	ctx := context.WithValue(t.Context(), ctxKey{}, "caller")
-	args, reply := "req", new(string)
-
-	if err := authConn.Invoke(ctx, testMethod, args, reply, grpc.WaitForReady(true)); !errors.Is(err, errCallee) {
-		t.Errorf("Invoke() = %v, want the channel's error %v as is", err, errCallee)
-	}
-
-	desc := &grpc.StreamDesc{StreamName: "Watch", ServerStreams: true}
-
-	got, err := ordersConn.NewStream(ctx, desc, "/orders.v1.OrderService/Watch")
-	if got != stream || !errors.Is(err, errCallee) {
-		t.Errorf("NewStream() = %v, %v; want the channel's stream and error", got, err)
-	}
-
-	want := []connCall{
-		{ctxMark: "caller", method: testMethod, args: args, reply: reply, opts: 1},
-		{ctxMark: "caller", method: "/orders.v1.OrderService/Watch", desc: desc},
-	}
-	// The very messages and descriptor, not copies.
-	same := cmp.Options{
-		cmp.Comparer(func(a, b *string) bool { return a == b }),
-		cmp.Comparer(func(a, b *grpc.StreamDesc) bool { return a == b }),
-	}
-	if diff := cmp.Diff(want, channel.received(), cmp.AllowUnexported(connCall{}), same); diff != "" {
-		t.Errorf("channel calls (-want +got):\n%s", diff)
+	for name, r := range map[string]*registry.Registry{"before Init": registry.New(registry.Deps{}), "no check provided": initialized} {
+		role, err := r.CheckSession(t.Context(), "sess_1", "user_1")
+		if !apperrors.IsType(err, apperrors.TypeUnavailable) || role != "" {
+			t.Errorf("%s: CheckSession() = %q, %v; want an Unavailable error (fail closed)", name, role, err)
+		}
 	}
 }
 
-// TestClientLocalWhileServing checks calls and ServeInProcess may race:
-// each call sees no channel or the whole channel.
-func TestClientLocalWhileServing(t *testing.T) {
+func TestCheckSessionDelegates(t *testing.T) {
 	t.Parallel()
 
-	r := localRegistry(t, registry.Deps{})
-	conn := client(t, r, "auth")
-	channel := &fakeConn{}
+	errRevoked := apperrors.Unauthorized("session revoked")
 
-	var wg sync.WaitGroup
+	tests := []struct {
+		name   string
+		remote bool // the module providing the check runs elsewhere
+		check  *checker
+	}{
+		{name: "local", check: &checker{role: "admin"}},
+		{name: "local refusing", check: &checker{err: errRevoked}},
+		{name: "remote", remote: true, check: &checker{role: "admin"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 
-	for range 4 {
-		wg.Go(func() {
-			for range 50 {
-				if err := conn.Invoke(t.Context(), testMethod, nil, nil); err != nil && status.Code(err) != codes.Unavailable {
-					t.Errorf("Invoke() = %v, want nil or code Unavailable", err)
-				}
+			mod, _ := fakes()
+			auth := &remote{fake: mod("auth")}
+			auth.init = func(h registry.Host) error {
+				h.ProvideSessions(tt.check)
+
+				return nil
+			}
+			auth.initRemote = func(h registry.RemoteHost) error {
+				h.ProvideSessions(tt.check)
+
+				return nil
+			}
+
+			var deps registry.Deps
+			if tt.remote {
+				deps.Remote = map[string]grpc.ClientConnInterface{"auth": &fakeConn{}}
+			}
+
+			r := registry.New(deps)
+			if err := r.Init(&fakeConn{}, auth, mod("orders")); err != nil {
+				t.Fatalf("Init() = %v", err)
+			}
+
+			ctx := context.WithValue(t.Context(), ctxKey{}, "caller")
+
+			role, err := r.CheckSession(ctx, "sess_1", "user_1")
+			if role != tt.check.role || !errors.Is(err, tt.check.err) {
+				t.Errorf("CheckSession() = %q, %v; want the provided check's %q, %v", role, err, tt.check.role, tt.check.err)
+			}
+
+			if diff := cmp.Diff([]string{"caller sess_1 user_1"}, tt.check.calls); diff != "" {
+				t.Errorf("session check calls mismatch (-want +got):\n%s", diff)
 			}
 		})
 	}
-
-	r.ServeInProcess(channel)
-	wg.Wait()
-
-	if err := conn.Invoke(t.Context(), testMethod, nil, nil); err != nil {
-		t.Errorf("Invoke() after ServeInProcess = %v, want the channel's nil", err)
-	}
 }
 
-func TestClientRemote(t *testing.T) {
+func TestProvideSessionsTwice(t *testing.T) {
 	t.Parallel()
 
-	remote := &fakeConn{}
-	r := localRegistry(t, registry.Deps{Remote: map[string]grpc.ClientConnInterface{"billing": remote}})
+	provide := func(c authn.SessionChecker) func(h registry.Host) error {
+		return func(h registry.Host) error {
+			h.ProvideSessions(c)
 
-	if conn := client(t, r, "billing"); conn != remote {
-		t.Errorf("Client(billing) = %v, want the REMOTE_MODULES connection %v", conn, remote)
-	}
-
-	// Local modules still go in process, even with remote ones configured.
-	r.ServeInProcess(&fakeConn{})
-
-	if err := client(t, r, "auth").Invoke(t.Context(), testMethod, nil, nil); err != nil {
-		t.Errorf("Client(auth).Invoke() = %v, want the in-process channel's nil", err)
-	}
-
-	if calls := remote.received(); len(calls) != 0 {
-		t.Errorf("remote connection received %d calls for a local module, want 0", len(calls))
-	}
-}
-
-func TestClientUnknown(t *testing.T) {
-	t.Parallel()
-
-	r := localRegistry(t, registry.Deps{Remote: map[string]grpc.ClientConnInterface{"billing": &fakeConn{}}})
-
-	conn, err := r.Client("shipping")
-	if err == nil || conn != nil {
-		t.Fatalf("Client(shipping) = %v, %v; want an error", conn, err)
-	}
-
-	for _, want := range []string{"shipping", "REMOTE_MODULES"} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("Client(shipping) error %q does not mention %s", err, want)
+			return nil
 		}
 	}
+	first, second := &checker{role: "first"}, &checker{role: "second"}
+
+	t.Run("two modules", func(t *testing.T) {
+		t.Parallel()
+
+		mod, j := fakes()
+		a, b := mod("a"), mod("b")
+		a.init, b.init = provide(first), provide(second)
+		r := registry.New(registry.Deps{})
+
+		err := r.Init(&fakeConn{}, a, b, mod("c"))
+		if err == nil || !strings.Contains(err.Error(), "b") {
+			t.Errorf("Init() = %v, want an error naming module b", err)
+		}
+
+		if diff := cmp.Diff([]string{"init a", "init b"}, j.entries); diff != "" {
+			t.Errorf("Init() calls mismatch (-want +got):\n%s", diff)
+		}
+
+		if role, err := r.CheckSession(t.Context(), "s", "u"); role != "first" || err != nil {
+			t.Errorf("CheckSession() = %q, %v; want the first check's", role, err)
+		}
+	})
+
+	t.Run("one module", func(t *testing.T) {
+		t.Parallel()
+
+		_, err := hostOf(registry.Deps{}, "a", func(h registry.Host) error {
+			h.ProvideSessions(first)
+			h.ProvideSessions(second)
+
+			return nil
+		})
+		if err == nil {
+			t.Error("Init() = nil, want the second ProvideSessions refused")
+		}
+	})
 }

@@ -1,38 +1,85 @@
-// Package registry defines the contract every business module implements
-// and the Registry that holds a process's modules: it hands them their
-// dependencies, starts them in order, stops them in reverse, and collects
-// what they declare (migrations, public endpoints, health checks, admin
-// tasks).
-//
-// Modules are listed once, explicitly, by the composition root
-// (cmd/server/setup); nothing registers itself from init().
 package registry
 
 import (
 	"context"
 	"io/fs"
+	"log/slog"
 
-	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"google.golang.org/grpc"
 
 	"github.com/modulith/modulith/internal/admin"
+	"github.com/modulith/modulith/internal/apiversion"
+	"github.com/modulith/modulith/internal/authn"
+	"github.com/modulith/modulith/internal/events"
+	"github.com/modulith/modulith/internal/notifier"
 	"github.com/modulith/modulith/internal/websocket"
 )
 
-// Module is a business module.
+// Module is a business module. Its value is stateless: Init builds what the
+// module runs and hands it to the host, once per process.
 type Module interface {
-	// Name identifies the module; it is also its PostgreSQL schema and the
-	// section of its configuration. It must match ^[a-z][a-z0-9_]{0,30}$.
+	// Name identifies the module; it is also its PostgreSQL schema, the
+	// section of its configuration and the prefix of its settings'
+	// environment variables. It must match ^[a-z][a-z0-9_]{0,30}$.
 	Name() string
-	// Initialize builds the module's services from the registry's
-	// dependencies. It must not start goroutines (Start does).
-	Initialize(r *Registry) error
-	// RegisterGRPC registers the module's services. It is called once per
-	// server: the network gRPC server and the in-process channel.
-	RegisterGRPC(s grpc.ServiceRegistrar)
-	// RegisterGateway registers the module's REST handlers on mux, calling
-	// the module through conn (the in-process channel).
-	RegisterGateway(ctx context.Context, mux *runtime.ServeMux, conn grpc.ClientConnInterface) error
+	// Init builds the module in a process that runs it, from what h
+	// offers, and registers with h what the module serves and handles. It
+	// must not start goroutines: the host runs what it registered.
+	Init(h Host) error
+}
+
+// Host is what a module gets from the process that runs it, and all it
+// gets: no other module's configuration, no platform secret.
+type Host interface {
+	// Config fills dst, a pointer to the module's configuration struct,
+	// from the module's own section (the YAML key named after it, and the
+	// environment variables of dst's tags, which must start with the
+	// module's name: AUTH_…), and logs each value with its source.
+	Config(dst any) error
+	// DB is the shared pool; a module queries its own schema only.
+	DB() *pgxpool.Pool
+	// Bus publishes the module's events (in its transactions) and
+	// subscribes its handlers (events.Subscribe).
+	Bus() Bus
+	// Client connects to the gRPC API of a module this one depends on, for
+	// its generated client: in process when that module runs here, over
+	// the network when REMOTE_MODULES names it.
+	Client(module string) (grpc.ClientConnInterface, error)
+	// Logger is the module's logger (module=<name>).
+	Logger() *slog.Logger
+	// Notifier sends email and SMS through the configured providers.
+	Notifier() *notifier.Notifier
+	// Tokens issues and verifies access tokens.
+	Tokens() *authn.Tokens
+	// Key derives a 32-byte key for purpose (e.g. "magic-codes/v1") from
+	// the platform's secret, bound to the module: the secret itself stays
+	// with the platform.
+	Key(purpose string) []byte
+
+	// Serve registers the module's APIs (its own gRPC services, every
+	// version) on the gRPC server, the in-process channel and the REST
+	// gateway.
+	Serve(apis ...apiversion.API)
+	// Public names methods of the module's APIs that need no access token
+	// ("/auth.v1.AuthService/RequestLogin").
+	Public(methods ...string)
+	// Grant gives role permissions, on top of what other modules grant.
+	Grant(role string, permissions ...string)
+	// Realtime routes the module's events to WebSocket clients.
+	Realtime(routes ...websocket.Route)
+	// Tasks adds maintenance tasks (`server admin <task>`, WORKER_SCHEDULE).
+	Tasks(tasks ...admin.Task)
+	// ProvideSessions installs the check every authenticated request runs,
+	// whatever module it calls: the module that owns sessions provides it.
+	ProvideSessions(c authn.SessionChecker)
+}
+
+// Bus is what a module does with the event bus.
+type Bus interface {
+	events.Subscriber
+	Publish(ctx context.Context, tx pgx.Tx, p events.Payload) error
 }
 
 // Migrator is a module with database migrations (embedded, golang-migrate
@@ -46,36 +93,19 @@ type Seeder interface {
 	Seeds() fs.FS
 }
 
-// PublicEndpointer is a module with methods callable without a token,
-// named by full gRPC method ("/auth.v1.AuthService/RequestLogin").
-type PublicEndpointer interface {
-	PublicEndpoints() []string
+// Remote is a module that, when it runs in another process
+// (REMOTE_MODULES), still provides this process with what it owns,
+// through its own API: auth checks the sessions of this process's requests
+// with the auth service.
+type Remote interface {
+	InitRemote(h RemoteHost) error
 }
 
-// HealthChecker is a module that can tell whether it is ready.
-type HealthChecker interface {
-	HealthCheck(ctx context.Context) error
-}
-
-// Starter is a module with background work, started after every module is
-// initialized and before the servers accept requests.
-type Starter interface {
-	Start(ctx context.Context) error
-}
-
-// Closer is a module that releases resources at shutdown.
-type Closer interface {
-	Close(ctx context.Context) error
-}
-
-// AdminTasker is a module with maintenance tasks.
-type AdminTasker interface {
-	AdminTasks() []admin.Task
-}
-
-// RealtimeRouter is a module whose events go to WebSocket clients: each
-// route names an event and the payload key holding the user it is for
-// (empty: every client).
-type RealtimeRouter interface {
-	RealtimeRoutes() []websocket.Route
+// RemoteHost is what a Remote module gets in a process that reaches it
+// over the network.
+type RemoteHost interface {
+	// Conn is the connection to the module's process.
+	Conn() grpc.ClientConnInterface
+	// ProvideSessions is Host.ProvideSessions.
+	ProvideSessions(c authn.SessionChecker)
 }

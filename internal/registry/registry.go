@@ -2,20 +2,25 @@ package registry
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
 	"regexp"
 	"slices"
+	"strings"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"google.golang.org/grpc"
 
 	"github.com/modulith/modulith/internal/admin"
+	"github.com/modulith/modulith/internal/apiversion"
 	"github.com/modulith/modulith/internal/authn"
 	"github.com/modulith/modulith/internal/authz"
 	"github.com/modulith/modulith/internal/config"
+	apperrors "github.com/modulith/modulith/internal/errors"
 	"github.com/modulith/modulith/internal/events"
 	"github.com/modulith/modulith/internal/migration"
 	"github.com/modulith/modulith/internal/notifier"
@@ -25,202 +30,211 @@ import (
 
 var validName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,30}$`)
 
-// Deps are the platform services modules may use. Any may be nil in a
-// process that does not need it (e.g. `migrate` has no bus).
+// Deps are the platform services a process offers its modules. Secret is
+// never handed out: modules get keys derived from it (Host.Key).
 type Deps struct {
-	Config   *config.Config
 	Layers   *config.Layers
+	Secret   []byte
 	DB       *pgxpool.Pool
-	Bus      *events.Bus
-	Logger   *slog.Logger
-	Policy   *authz.Policy
+	Bus      Bus
 	Notifier *notifier.Notifier
 	Tokens   *authn.Tokens
-	// Remote holds a client connection per module that runs in another
-	// process (REMOTE_MODULES); Client hands them out.
+	Logger   *slog.Logger
+	// Remote holds a connection per module that runs in another process
+	// (REMOTE_MODULES).
 	Remote map[string]grpc.ClientConnInterface
 }
 
-// Registry holds the modules of a process.
+// Registry holds the modules of a process and what they registered.
 type Registry struct {
 	deps        Deps
-	modules     []Module
-	sessions    authn.SessionChecker
-	started     []Module
-	initialized bool
-	inProcess   *inProcessConn
+	initialized bool // Init ran, successfully or not
+	channel     grpc.ClientConnInterface
+	modules     []Module // in Init order: the local ones
+	policy      *authz.Policy
+
+	apis     []apiversion.API
+	public   map[string]bool
+	routes   []websocket.Route
+	tasks    []admin.Task
+	sessions authn.SessionChecker
 }
 
-// New returns an empty registry.
+// New returns a registry offering deps to the modules Init will build.
 func New(deps Deps) *Registry {
 	if deps.Logger == nil {
 		deps.Logger = slog.New(slog.DiscardHandler)
 	}
 
-	if deps.Policy == nil {
-		deps.Policy = authz.NewPolicy()
-	}
-
-	return &Registry{deps: deps, inProcess: &inProcessConn{}}
+	return &Registry{deps: deps, policy: authz.NewPolicy(), public: make(map[string]bool)}
 }
 
-// Register adds modules in the order they start.
-func (r *Registry) Register(modules ...Module) error {
+// Init builds, in order, each module this process runs: every one of
+// modules that REMOTE_MODULES does not name. The modules call each other
+// through channel, the in-process channel that serves them (Client). A
+// module that runs elsewhere gets InitRemote instead, if it is a Remote.
+// Call it once, before the servers start: what the modules register is
+// read, not changed, while they serve.
+func (r *Registry) Init(channel grpc.ClientConnInterface, modules ...Module) error {
+	if r.initialized {
+		return errors.New("modules already initialized")
+	}
+
+	r.initialized = true
+
+	if err := checkNames(modules); err != nil {
+		return err
+	}
+
+	r.channel = channel
+
 	for _, m := range modules {
-		if !validName.MatchString(m.Name()) {
-			return fmt.Errorf("module name %q must match %s", m.Name(), validName)
-		}
+		if conn, remote := r.deps.Remote[m.Name()]; remote {
+			if err := r.initRemote(m, conn); err != nil {
+				return err
+			}
 
-		if m.Name() == events.SchemaName || m.Name() == scheduler.SchemaName {
-			return fmt.Errorf("module name %q is taken: the platform keeps its tables in that schema", m.Name())
-		}
-
-		if slices.ContainsFunc(r.modules, func(o Module) bool { return o.Name() == m.Name() }) {
-			return fmt.Errorf("module %q registered twice", m.Name())
+			continue
 		}
 
 		r.modules = append(r.modules, m)
+
+		h := &host{r: r, name: m.Name()}
+		err := m.Init(h)
+		h.done = true
+
+		if err := errors.Join(err, h.err); err != nil {
+			return fmt.Errorf("initialize module %s: %w", m.Name(), err)
+		}
 	}
 
 	return nil
 }
 
-// Modules returns the registered modules in order.
+func (r *Registry) initRemote(m Module, conn grpc.ClientConnInterface) error {
+	rm, ok := m.(Remote)
+	if !ok {
+		return nil
+	}
+
+	h := &remoteHost{host: host{r: r, name: m.Name()}, conn: conn}
+	err := rm.InitRemote(h)
+	h.done = true
+
+	if err := errors.Join(err, h.err); err != nil {
+		return fmt.Errorf("initialize remote module %s: %w", m.Name(), err)
+	}
+
+	return nil
+}
+
+// platformSections are the platform's configuration sections and schemas
+// that no settings struct names: a module named after one would read or
+// write what the platform owns.
+var platformSections = []string{events.SchemaName, scheduler.SchemaName, "websocket", "worker"}
+
+// ReservedNames are the names no module may take: the platform's schemas
+// and configuration sections, and the first word of every platform
+// setting (see checkNames).
+func ReservedNames() ([]string, error) {
+	prefixes, err := config.EnvPrefixes(&config.Config{}, &events.Config{}, &websocket.Config{})
+	if err != nil {
+		return nil, err
+	}
+
+	return append(prefixes, platformSections...), nil
+}
+
+// checkNames checks that module names are valid, distinct and not the
+// platform's: neither its schemas and sections nor the first word of its
+// settings, whose environment variables a module named so would read
+// (a module "jwt" would read JWT_SECRET).
+func checkNames(modules []Module) error {
+	reserved, err := ReservedNames()
+	if err != nil {
+		return err
+	}
+
+	seen := make(map[string]bool, len(modules))
+
+	for _, m := range modules {
+		name := m.Name()
+
+		switch {
+		case !validName.MatchString(name):
+			return fmt.Errorf("module name %q must match %s", name, validName)
+		case slices.Contains(reserved, name):
+			return fmt.Errorf("module name %q is taken by the platform (a schema, a configuration section or the prefix of its settings)", name)
+		case seen[name]:
+			return fmt.Errorf("module %q registered twice", name)
+		}
+
+		seen[name] = true
+	}
+
+	return nil
+}
+
+// Modules returns the modules this process runs, in order.
 func (r *Registry) Modules() []Module { return slices.Clone(r.modules) }
 
-// Config is the platform configuration.
-func (r *Registry) Config() *config.Config { return r.deps.Config }
-
-// DB is the shared connection pool; each module uses only its own schema.
-func (r *Registry) DB() *pgxpool.Pool { return r.deps.DB }
-
-// Bus is the event bus.
-func (r *Registry) Bus() *events.Bus { return r.deps.Bus }
-
-// Policy is the role/permission policy; modules extend it in Initialize.
-func (r *Registry) Policy() *authz.Policy { return r.deps.Policy }
-
-// Notifier tells which delivery channels are configured.
-func (r *Registry) Notifier() *notifier.Notifier { return r.deps.Notifier }
-
-// Tokens issues and verifies access tokens.
-func (r *Registry) Tokens() *authn.Tokens { return r.deps.Tokens }
-
-// Logger returns the logger of a module.
-func (r *Registry) Logger(module string) *slog.Logger {
-	return r.deps.Logger.With("module", module)
-}
-
-// LoadConfig fills dst from the module's configuration section (YAML key
-// section, environment variables named in dst's tags) and logs each value
-// and its source.
-func (r *Registry) LoadConfig(section string, dst any) error {
-	if r.deps.Layers == nil {
-		return fmt.Errorf("load %s config: no configuration layers", section)
-	}
-
-	report, err := r.deps.Layers.Load(section, dst)
-	if err != nil {
-		return fmt.Errorf("load %s config: %w", section, err)
-	}
-
-	report.Log(context.Background(), r.Logger(section))
-
-	return nil
-}
-
-// Client returns a connection to module's gRPC services, for its
-// generated client: the in-process channel when the module runs in this
-// process (the full interceptor chain, no socket, the caller's identity
-// carried over), or the network connection to the process that runs it
-// (REMOTE_MODULES). A module calls Client in Initialize for each module it
-// depends on; the same code then works in either topology.
-func (r *Registry) Client(module string) (grpc.ClientConnInterface, error) {
+// client returns the connection to module's API.
+func (r *Registry) client(module string) (grpc.ClientConnInterface, error) {
 	if conn, ok := r.deps.Remote[module]; ok {
 		return conn, nil
 	}
 
 	if slices.ContainsFunc(r.modules, func(m Module) bool { return m.Name() == module }) {
-		return r.inProcess, nil
+		return r.channel, nil
 	}
 
 	return nil, fmt.Errorf("module %q is neither in this process nor in REMOTE_MODULES (module=host:port)", module)
 }
 
-// ServeInProcess installs the in-process channel that Client's
-// connections to local modules call through; the server builds it once
-// every module is initialized.
-func (r *Registry) ServeInProcess(conn grpc.ClientConnInterface) { r.inProcess.set(conn) }
+// RegisterGRPC registers every module's services on s (the gRPC server
+// and the in-process channel).
+func (r *Registry) RegisterGRPC(s grpc.ServiceRegistrar) { apiversion.RegisterGRPC(s, r.apis) }
 
-// ProvideSessionChecker installs the check that every authenticated request
-// runs; the module that owns sessions (auth) calls it in Initialize.
-func (r *Registry) ProvideSessionChecker(c authn.SessionChecker) { r.sessions = c }
-
-// SessionChecker is the installed session check, or nil.
-func (r *Registry) SessionChecker() authn.SessionChecker { return r.sessions }
-
-// InitializeAll initializes every module in order, once.
-func (r *Registry) InitializeAll() error {
-	if r.initialized {
-		return fmt.Errorf("modules already initialized")
-	}
-
-	for _, m := range r.modules {
-		if err := m.Initialize(r); err != nil {
-			return fmt.Errorf("initialize module %s: %w", m.Name(), err)
-		}
-	}
-
-	r.initialized = true
-
-	return nil
-}
-
-// Initialized reports whether InitializeAll has succeeded.
-func (r *Registry) Initialized() bool { return r.initialized }
-
-// RegisterGRPC registers every module's services on s.
-func (r *Registry) RegisterGRPC(s grpc.ServiceRegistrar) {
-	for _, m := range r.modules {
-		m.RegisterGRPC(s)
-	}
-}
-
-// RegisterGateway registers every module's REST handlers.
+// RegisterGateway registers every module's REST handlers on mux, calling
+// them through conn (the in-process channel).
 func (r *Registry) RegisterGateway(ctx context.Context, mux *runtime.ServeMux, conn grpc.ClientConnInterface) error {
-	for _, m := range r.modules {
-		if err := m.RegisterGateway(ctx, mux, conn); err != nil {
-			return fmt.Errorf("register gateway of module %s: %w", m.Name(), err)
-		}
-	}
-
-	return nil
+	return apiversion.RegisterGateway(ctx, mux, conn, r.apis)
 }
 
-// PublicEndpoints returns the set of full method names that need no token.
-func (r *Registry) PublicEndpoints() map[string]bool {
-	public := make(map[string]bool)
+// IsPublic reports whether a module declared fullMethod callable without
+// an access token.
+func (r *Registry) IsPublic(fullMethod string) bool { return r.public[fullMethod] }
 
-	for _, m := range r.modules {
-		if p, ok := m.(PublicEndpointer); ok {
-			for _, method := range p.PublicEndpoints() {
-				public[method] = true
-			}
-		}
+// CheckSession runs the session check a module provided (authn's
+// SessionChecker); with none, every authenticated request fails closed.
+func (r *Registry) CheckSession(ctx context.Context, sessionID, userID string) (string, error) {
+	if r.sessions == nil {
+		return "", apperrors.Unavailable("authentication is not available")
 	}
 
-	return public
+	return r.sessions.CheckSession(ctx, sessionID, userID)
 }
 
-// MigrationSources returns the platform's migrations (the event bus's
-// and the scheduler's schemas) and then each module's migrations and seeds, in order.
-func (r *Registry) MigrationSources() []migration.Source {
+// Permissions returns the permissions the modules granted role (authn's
+// RoleResolver).
+func (r *Registry) Permissions(role string) []string { return r.policy.Permissions(role) }
+
+// RealtimeRoutes returns every module's WebSocket routes, in module order.
+func (r *Registry) RealtimeRoutes() []websocket.Route { return slices.Clone(r.routes) }
+
+// AdminTasks returns every module's maintenance tasks.
+func (r *Registry) AdminTasks() []admin.Task { return slices.Clone(r.tasks) }
+
+// MigrationSources returns the platform's migrations (the event bus's and
+// the scheduler's schemas) and then each module's migrations and seeds, in
+// order. It needs no Init: `migrate` runs before any module is built.
+func MigrationSources(modules []Module) []migration.Source {
 	sources := []migration.Source{
 		{Module: events.SchemaName, Migrations: events.Migrations()},
 		{Module: scheduler.SchemaName, Migrations: scheduler.Migrations()},
 	}
 
-	for _, m := range r.modules {
+	for _, m := range modules {
 		src := migration.Source{Module: m.Name()}
 		if mg, ok := m.(Migrator); ok {
 			src.Migrations = mg.Migrations()
@@ -238,79 +252,122 @@ func (r *Registry) MigrationSources() []migration.Source {
 	return sources
 }
 
-// AdminTasks returns every module's maintenance tasks.
-func (r *Registry) AdminTasks() []admin.Task {
-	var tasks []admin.Task
-
-	for _, m := range r.modules {
-		if a, ok := m.(AdminTasker); ok {
-			tasks = append(tasks, a.AdminTasks()...)
-		}
-	}
-
-	return tasks
+// host is a module's Host. Registration errors are kept and returned with
+// Init's.
+type host struct {
+	r    *Registry
+	name string
+	err  error
+	done bool // Init returned: registering now is a bug
 }
 
-// RealtimeRoutes returns every module's WebSocket routes, in module order.
-func (r *Registry) RealtimeRoutes() []websocket.Route {
-	var routes []websocket.Route
+var _ Host = (*host)(nil)
 
-	for _, m := range r.modules {
-		if rr, ok := m.(RealtimeRouter); ok {
-			routes = append(routes, rr.RealtimeRoutes()...)
-		}
+func (h *host) fail(err error) { h.err = errors.Join(h.err, err) }
+
+// registering is called by every registration: the registry is read by
+// the servers without locks once Init returned, so a module that kept its
+// host and registers later has a bug, reported loudly.
+func (h *host) registering(what string) {
+	if h.done {
+		panic("registry: module " + h.name + " called " + what + " after its Init returned")
 	}
-
-	return routes
 }
 
-// StartAll starts every module in order. If one fails, the ones already
-// started are closed in reverse order.
-func (r *Registry) StartAll(ctx context.Context) error {
-	for _, m := range r.modules {
-		if s, ok := m.(Starter); ok {
-			if err := s.Start(ctx); err != nil {
-				err = fmt.Errorf("start module %s: %w", m.Name(), err)
-
-				return errors.Join(err, r.CloseAll(context.WithoutCancel(ctx)))
-			}
-		}
-
-		r.started = append(r.started, m)
+func (h *host) Config(dst any) error {
+	if h.r.deps.Layers == nil {
+		return fmt.Errorf("load %s config: no configuration layers", h.name)
 	}
+
+	report, err := h.r.deps.Layers.LoadModule(h.name, dst)
+	if err != nil {
+		return fmt.Errorf("load %s config: %w", h.name, err)
+	}
+
+	report.Log(context.Background(), h.Logger())
 
 	return nil
 }
 
-// CloseAll closes the started modules in reverse order and reports every
-// failure.
-func (r *Registry) CloseAll(ctx context.Context) error {
-	var errs []error
+func (h *host) DB() *pgxpool.Pool { return h.r.deps.DB }
 
-	for i := len(r.started) - 1; i >= 0; i-- {
-		m := r.started[i]
-		if c, ok := m.(Closer); ok {
-			if err := c.Close(ctx); err != nil {
-				errs = append(errs, fmt.Errorf("close module %s: %w", m.Name(), err))
-			}
-		}
-	}
+func (h *host) Bus() Bus { return h.r.deps.Bus }
 
-	r.started = nil
+func (h *host) Client(module string) (grpc.ClientConnInterface, error) { return h.r.client(module) }
 
-	return errors.Join(errs...)
+func (h *host) Logger() *slog.Logger { return h.r.deps.Logger.With("module", h.name) }
+
+func (h *host) Notifier() *notifier.Notifier { return h.r.deps.Notifier }
+
+func (h *host) Tokens() *authn.Tokens { return h.r.deps.Tokens }
+
+func (h *host) Key(purpose string) []byte {
+	mac := hmac.New(sha256.New, h.r.deps.Secret)
+	mac.Write([]byte("modulith/" + h.name + "/" + purpose))
+
+	return mac.Sum(nil)
 }
 
-// HealthCheckAll runs every module's health check; the map holds only the
-// modules that have one.
-func (r *Registry) HealthCheckAll(ctx context.Context) map[string]error {
-	results := make(map[string]error)
+func (h *host) Serve(apis ...apiversion.API) {
+	h.registering("Serve")
 
-	for _, m := range r.modules {
-		if h, ok := m.(HealthChecker); ok {
-			results[m.Name()] = h.HealthCheck(ctx)
+	for _, api := range apis {
+		if !strings.HasPrefix(api.Service.ServiceName, h.name+".") {
+			h.fail(fmt.Errorf("serve %s: a module serves its own package (%s.vN)", api.Service.ServiceName, h.name))
+
+			continue
 		}
+
+		h.r.apis = append(h.r.apis, api)
+	}
+}
+
+func (h *host) Public(methods ...string) {
+	h.registering("Public")
+
+	for _, m := range methods {
+		if !strings.HasPrefix(m, "/"+h.name+".") {
+			h.fail(fmt.Errorf("public %s: not a method of module %s", m, h.name))
+
+			continue
+		}
+
+		h.r.public[m] = true
+	}
+}
+
+func (h *host) Grant(role string, permissions ...string) {
+	h.registering("Grant")
+	h.r.policy.RegisterRole(role, permissions...)
+}
+
+func (h *host) Realtime(routes ...websocket.Route) {
+	h.registering("Realtime")
+	h.r.routes = append(h.r.routes, routes...)
+}
+
+func (h *host) Tasks(tasks ...admin.Task) {
+	h.registering("Tasks")
+	h.r.tasks = append(h.r.tasks, tasks...)
+}
+
+func (h *host) ProvideSessions(c authn.SessionChecker) {
+	h.registering("ProvideSessions")
+
+	if h.r.sessions != nil {
+		h.fail(errors.New("a session check is already provided"))
+
+		return
 	}
 
-	return results
+	h.r.sessions = c
 }
+
+// remoteHost is a Remote module's RemoteHost.
+type remoteHost struct {
+	host
+
+	conn grpc.ClientConnInterface
+}
+
+func (h *remoteHost) Conn() grpc.ClientConnInterface { return h.conn }

@@ -13,8 +13,8 @@ import (
 
 	"github.com/modulith/modulith/internal/admin"
 	"github.com/modulith/modulith/internal/migration"
+	"github.com/modulith/modulith/internal/pgtest"
 	"github.com/modulith/modulith/internal/scheduler"
-	"github.com/modulith/modulith/internal/testutil"
 )
 
 func task(name string, run func(context.Context) error) admin.Task {
@@ -118,7 +118,7 @@ func TestNextSlots(t *testing.T) {
 func TestEachSlotRunsOnceAcrossReplicas(t *testing.T) {
 	t.Parallel()
 
-	db := testutil.NewDatabase(t, migration.Source{Module: scheduler.SchemaName, Migrations: scheduler.Migrations()})
+	db := pgtest.NewDatabase(t, migration.Source{Module: scheduler.SchemaName, Migrations: scheduler.Migrations()})
 
 	var (
 		mu    sync.Mutex
@@ -177,7 +177,7 @@ func TestEachSlotRunsOnceAcrossReplicas(t *testing.T) {
 func TestFailureIsRecorded(t *testing.T) {
 	t.Parallel()
 
-	db := testutil.NewDatabase(t, migration.Source{Module: scheduler.SchemaName, Migrations: scheduler.Migrations()})
+	db := pgtest.NewDatabase(t, migration.Source{Module: scheduler.SchemaName, Migrations: scheduler.Migrations()})
 
 	failed := make(chan struct{}, 1)
 	failing := task("fail", func(context.Context) error {

@@ -16,7 +16,7 @@ const Redacted = "[REDACTED]"
 
 // secretKeys are attribute keys whose values never reach a log line,
 // whatever logs them. Matching is by suffix on the lower-cased key, so
-// "refresh_token" and "auth.access_token" are covered by "token".
+// "refresh_token" and "session.access_token" are covered by "token".
 var secretKeys = []string{
 	"token", "secret", "password", "authorization", "cookie", "magic_code", "otp",
 	"api_key", "apikey", "credential", "credentials",

@@ -35,7 +35,7 @@ func StartSpan(ctx context.Context, name string, attrs ...attribute.KeyValue) (c
 	return ctx, span
 }
 
-// ServiceSpan starts the span of a service operation, e.g. "auth.service/CompleteLogin".
+// ServiceSpan starts the span of a service operation, e.g. "billing.service/Charge".
 func ServiceSpan(ctx context.Context, module, operation string) (context.Context, trace.Span) {
 	ctx, span := tracer().Start(ctx, module+".service/"+operation)
 	if span.IsRecording() {
@@ -49,7 +49,7 @@ func ServiceSpan(ctx context.Context, module, operation string) (context.Context
 }
 
 // RepositorySpan starts the span of a repository operation on an entity,
-// e.g. "auth.repository/CreateSession".
+// e.g. "billing.repository/CreateInvoice".
 func RepositorySpan(ctx context.Context, module, operation, entity string) (context.Context, trace.Span) {
 	ctx, span := tracer().Start(ctx, module+".repository/"+operation)
 	if span.IsRecording() {
@@ -112,4 +112,21 @@ func RecordError(ctx context.Context, err error) {
 // AddEvent adds a named event to ctx's span.
 func AddEvent(ctx context.Context, name string, attrs ...attribute.KeyValue) {
 	trace.SpanFromContext(ctx).AddEvent(name, trace.WithAttributes(attrs...))
+}
+
+// ServiceOp starts the span of a service operation, like ServiceSpan, and
+// returns the function that ends it, recording the operation's error:
+//
+//	ctx, end := telemetry.ServiceOp(ctx, "billing", "Charge")
+//	defer end(&err)
+func ServiceOp(ctx context.Context, module, op string) (context.Context, func(err *error)) {
+	ctx, span := ServiceSpan(ctx, module, op)
+
+	return ctx, func(err *error) {
+		if *err != nil {
+			RecordError(ctx, *err)
+		}
+
+		span.End()
+	}
 }

@@ -2,15 +2,14 @@
 // opens /ws with its access token and receives, as JSON text messages
 // {"event": "<name>", "data": {…}}, the events that concern its user.
 //
-// Modules declare which events go out and to whom (Route, through
-// registry.RealtimeRouter); the platform names none. A Forwarder, a durable
-// subscriber of the event bus, turns each routed event into an Envelope and
-// publishes it on a Fanout, which reaches the Hub of every replica:
-// PostgreSQL LISTEN/NOTIFY (PostgresFanout) by default, NATS core
-// publish/subscribe (NATSFanout) with the NATS event transport. The bus
-// hands an event to one process of the cluster; the fan-out carries it to
-// the replica that holds the sockets. auth.session_revoked closes the
-// sockets of the revoked session on every replica.
+// Modules declare which events go out and to whom (Route: ToUser,
+// ToEveryone), and which events end a session's sockets (EndSession); the
+// platform names none. A Forwarder, a durable subscriber of the event bus,
+// turns each routed event into an Envelope and publishes it on a Fanout,
+// which reaches the Hub of every replica: PostgreSQL LISTEN/NOTIFY
+// (PostgresFanout) by default, NATS core publish/subscribe (NATSFanout) with
+// the NATS event transport. The bus hands an event to one process of the
+// cluster; the fan-out carries it to the replica that holds the sockets.
 //
 // Handler authenticates the upgrade like any request (access token, live
 // session), taking the token from the Authorization header or, for

@@ -2,10 +2,8 @@ package websocket
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"sort"
 
 	"github.com/modulith/modulith/internal/events"
@@ -14,58 +12,59 @@ import (
 // SubscriberName is the forwarder's durable subscriber name on the bus.
 const SubscriberName = "websocket"
 
-// Subscriber registers event handlers (events.Bus).
-type Subscriber interface {
-	Subscribe(subscriber, event string, h events.Handler) error
-}
-
 // Fanout carries an envelope to the hub of every replica, this one
 // included. A replica that is not listening at that moment misses it.
 type Fanout interface {
 	Publish(ctx context.Context, env Envelope) error
 }
 
-// Forwarder turns bus events into envelopes on the fan-out: the events of
-// the declared routes become messages for their user (or everyone), and
-// auth.session_revoked ends the sockets of its session on every replica.
-// The bus hands each event to one process of the cluster; the fan-out
-// reaches the replica that holds the sockets.
+// Forwarder turns bus events into envelopes on the fan-out, as the
+// modules' routes say. The bus hands each event to one process of the
+// cluster; the fan-out reaches the replica that holds the sockets.
 type Forwarder struct {
-	routes map[string]Route
+	routes map[string]forward
 	fanout Fanout
-	logger *slog.Logger
 }
 
-// NewForwarder checks routes (one per event, each named) and returns a
-// forwarder publishing to fanout.
-func NewForwarder(routes []Route, fanout Fanout, logger *slog.Logger) (*Forwarder, error) {
-	byEvent := make(map[string]Route, len(routes))
+// forward is what the routes of one event do.
+type forward struct {
+	message, session Route
+}
+
+// NewForwarder checks routes (at most one message route and one session
+// route per event) and returns a forwarder publishing to fanout.
+func NewForwarder(routes []Route, fanout Fanout) (*Forwarder, error) {
+	byEvent := make(map[string]forward, len(routes))
 
 	for _, r := range routes {
-		if r.Event == "" {
-			return nil, errors.New("websocket: a realtime route has no event name")
+		if r.event == "" || (r.message == nil) == (r.session == nil) {
+			return nil, errors.New("websocket: a route must be made by ToUser, ToEveryone or EndSession")
 		}
 
-		if _, dup := byEvent[r.Event]; dup {
-			return nil, fmt.Errorf("websocket: event %s routed twice", r.Event)
+		f := byEvent[r.event]
+
+		slot := &f.message
+		if r.session != nil {
+			slot = &f.session
 		}
 
-		byEvent[r.Event] = r
+		if slot.event != "" {
+			return nil, fmt.Errorf("websocket: event %s routed twice", r.event)
+		}
+
+		*slot = r
+		byEvent[r.event] = f
 	}
 
-	return &Forwarder{routes: byEvent, fanout: fanout, logger: logger}, nil
+	return &Forwarder{routes: byEvent, fanout: fanout}, nil
 }
 
-// Subscribe subscribes the forwarder to every routed event and to
-// auth.session_revoked; call it before the bus starts.
-func (f *Forwarder) Subscribe(bus Subscriber) error {
-	names := make([]string, 0, len(f.routes)+1)
+// Subscribe subscribes the forwarder to every routed event; call it
+// before the bus starts.
+func (f *Forwarder) Subscribe(bus events.Subscriber) error {
+	names := make([]string, 0, len(f.routes))
 	for name := range f.routes {
 		names = append(names, name)
-	}
-
-	if _, routed := f.routes[events.SessionRevokedEvent]; !routed {
-		names = append(names, events.SessionRevokedEvent)
 	}
 
 	sort.Strings(names)
@@ -80,42 +79,30 @@ func (f *Forwarder) Subscribe(bus Subscriber) error {
 }
 
 // handle publishes the envelope of e. An event that cannot make one (a
-// payload without its user key, an envelope too large to carry) is logged
-// and skipped, since retrying cannot fix it; a fan-out failure is returned
-// for the bus to retry.
-func (f *Forwarder) handle(ctx context.Context, e events.Event) error {
+// payload that does not decode or names no user, an envelope too large to
+// carry) is a permanent failure, a dead letter; a fan-out failure is
+// retried by the bus.
+func (f *Forwarder) handle(ctx context.Context, e events.Raw) error {
 	env, err := f.envelope(e)
 	if err != nil {
-		f.skip(ctx, e, err)
-
-		return nil
-	}
-
-	if env.Message == nil && env.EndSession == "" {
-		return nil
+		return err
 	}
 
 	err = f.fanout.Publish(ctx, env)
 	if errors.Is(err, ErrMessageTooLarge) {
-		f.skip(ctx, e, err)
-
-		return nil
+		return events.Permanent(fmt.Errorf("%s %s: %w", e.Name, e.ID, err))
 	}
 
 	return err
 }
 
-func (f *Forwarder) skip(ctx context.Context, e events.Event, err error) {
-	f.logger.ErrorContext(ctx, "websocket: event not forwarded", "event", e.Name, "event_id", e.ID, "error", err)
-}
-
-// envelope builds what e asks the replicas to do. The message's data is
-// the event's payload, never its secret.
-func (f *Forwarder) envelope(e events.Event) (Envelope, error) {
+// envelope builds what e asks the replicas to do.
+func (f *Forwarder) envelope(e events.Raw) (Envelope, error) {
+	routes := f.routes[e.Name]
 	env := Envelope{ID: e.ID}
 
-	if r, ok := f.routes[e.Name]; ok {
-		m, err := r.message(e)
+	if routes.message.message != nil {
+		m, err := routes.message.message(e)
 		if err != nil {
 			return Envelope{}, err
 		}
@@ -123,38 +110,14 @@ func (f *Forwarder) envelope(e events.Event) (Envelope, error) {
 		env.Message = &m
 	}
 
-	if e.Name == events.SessionRevokedEvent {
-		sid, _ := e.Payload[events.KeySessionID].(string)
-		if sid == "" {
-			return Envelope{}, fmt.Errorf("payload has no %s", events.KeySessionID)
+	if routes.session.session != nil {
+		id, err := routes.session.session(e)
+		if err != nil {
+			return Envelope{}, err
 		}
 
-		env.EndSession = sid
+		env.EndSession = id
 	}
 
 	return env, nil
-}
-
-// message is the message of an event on r.
-func (r Route) message(e events.Event) (Message, error) {
-	data, err := json.Marshal(e.Payload)
-	if err != nil {
-		return Message{}, fmt.Errorf("encode payload: %w", err)
-	}
-
-	m := Message{Event: e.Name, Data: data}
-
-	if r.UserKey == "" {
-		m.Broadcast = true
-
-		return m, nil
-	}
-
-	m.UserID, _ = e.Payload[r.UserKey].(string)
-	if m.UserID == "" {
-		// Never broadcast what was meant for one user.
-		return Message{}, fmt.Errorf("payload has no user ID under %s", r.UserKey)
-	}
-
-	return m, nil
 }

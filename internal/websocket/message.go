@@ -36,15 +36,6 @@ const (
 // its transport carries (under 8000 bytes for PostgreSQL NOTIFY).
 var ErrMessageTooLarge = errors.New("websocket: message too large for the fan-out")
 
-// Route declares that events named Event go to WebSocket clients: to the
-// sockets of the user whose ID the event's payload holds under UserKey, or
-// to every socket when UserKey is empty. Modules declare their routes
-// (registry.RealtimeRouter); the platform knows no event names.
-type Route struct {
-	Event   string
-	UserKey string
-}
-
 // Message is an event on its way to sockets. Exactly one of UserID and
 // Broadcast says which sockets.
 type Message struct {

@@ -7,14 +7,14 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/modulith/modulith/internal/testutil"
+	"github.com/modulith/modulith/internal/natstest"
 	"github.com/modulith/modulith/internal/websocket"
 )
 
 func startNATSFanout(t *testing.T, subject string, hub *websocket.Hub) *websocket.NATSFanout {
 	t.Helper()
 
-	f := websocket.NewNATSFanout(testutil.NATSURL(t), subject, hub, discardLogger())
+	f := websocket.NewNATSFanout(natstest.URL(t), subject, hub, discardLogger())
 	if err := f.Start(t.Context()); err != nil {
 		t.Fatalf("Start() = %v (is NATS running? set TEST_NATS_URL)", err)
 	}

@@ -10,7 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/modulith/modulith/internal/testutil"
+	"github.com/modulith/modulith/internal/pgtest"
 	"github.com/modulith/modulith/internal/websocket"
 )
 
@@ -19,7 +19,7 @@ import (
 func replicaPool(t *testing.T) *pgxpool.Pool {
 	t.Helper()
 
-	pool, err := pgxpool.New(t.Context(), testutil.ServerURL(t))
+	pool, err := pgxpool.New(t.Context(), pgtest.ServerURL(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,16 +13,17 @@ import (
 )
 
 // apis lists every service of every version of the module's API, oldest
-// first. Each is implemented by a method of the module named after the
-// service and the version, e.g. orderServiceV1 for OrderService v1: by hand
-// in module.go for the first version, in the api_vN.go that protoversion
-// wrote for the others. make proto-version-create MODULE=orders VERSION=vN
-// adds a version and rewrites this file.
-func (m *Module) apis() []apiversion.API {
+// first, for Host.Serve. Each is implemented by a method of api (the
+// module's running services) named after the service and the version, e.g.
+// orderServiceV1 for OrderService v1: by hand in module.go for the first version, in
+// the api_vN.go that protoversion wrote for the others.
+// make proto-version-create MODULE=orders VERSION=vN adds a version and
+// rewrites this file.
+func (a api) apis() []apiversion.API {
 	return []apiversion.API{
 		{
 			Service:      &ordersv1.OrderService_ServiceDesc,
-			RegisterGRPC: func(s grpc.ServiceRegistrar) { ordersv1.RegisterOrderServiceServer(s, m.orderServiceV1()) },
+			RegisterGRPC: func(s grpc.ServiceRegistrar) { ordersv1.RegisterOrderServiceServer(s, a.orderServiceV1()) },
 			RegisterGateway: func(ctx context.Context, mux *runtime.ServeMux, conn grpc.ClientConnInterface) error {
 				return ordersv1.RegisterOrderServiceHandlerClient(ctx, mux, ordersv1.NewOrderServiceClient(conn))
 			},

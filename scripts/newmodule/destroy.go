@@ -13,7 +13,7 @@ import (
 var skipDirs = []string{".git", ".data", "bin", "tmp"}
 
 // destroy removes module n: what scaffold wrote, what make generate wrote
-// for it, and its entries in sqlc.yaml and the composition root. It refuses
+// for it, and its entries in sqlc.yaml and modules/modules.go. It refuses
 // while code outside the module imports it.
 func destroy(r repo, n Names, out io.Writer) error {
 	users, err := importers(r, n)
@@ -27,7 +27,7 @@ func destroy(r repo, n Names, out io.Writer) error {
 
 	edits, err := plannedEdits(r,
 		change{sqlcPath, "removed the entry " + n.Name, func(src []byte) ([]byte, error) { return removeSQLCEntry(src, n.Name) }},
-		change{registryPath, "unregistered " + n.Package + ".New()", func(src []byte) ([]byte, error) { return removeModule(src, n) }},
+		change{modulesPath, "removed " + n.Package + ".Module{}", func(src []byte) ([]byte, error) { return removeModule(src, n) }},
 	)
 	if err != nil {
 		return err
@@ -73,7 +73,7 @@ func removeAll(r repo, paths []string, edits []edit) error {
 }
 
 // importers lists the Go files outside module n that import its packages
-// or its generated code, besides the composition root, which destroy edits.
+// or its generated code, besides modules/modules.go, which destroy edits.
 func importers(r repo, n Names) ([]string, error) {
 	needles := [][]byte{
 		[]byte(`"` + n.ModulePath + "/modules/" + n.Name + `"`),
@@ -91,7 +91,7 @@ func importers(r repo, n Names) ([]string, error) {
 			return err
 		case d.IsDir() && slices.Contains(skip, p):
 			return fs.SkipDir
-		case d.IsDir() || !strings.HasSuffix(p, ".go") || p == registryPath:
+		case d.IsDir() || !strings.HasSuffix(p, ".go") || p == modulesPath:
 			return nil
 		}
 
@@ -116,10 +116,10 @@ func importers(r repo, n Names) ([]string, error) {
 // printNext tells what the module serves and what to do next.
 func printNext(n Names, out io.Writer) error {
 	_, err := fmt.Fprintf(out, `
-Module %[1]s is ready and registered in cmd/server/setup/registry.go.
+Module %[1]s is ready, in the list of modules (modules/modules.go).
   gRPC    %[1]s.v1.%[2]sService: Create%[2]s, Get%[2]s, List%[3]s, Update%[2]s, Delete%[2]s
   REST    POST|GET /v1/%[1]s, GET|PATCH|DELETE /v1/%[1]s/{%[4]s_id} (Swagger UI: /swagger-ui/)
-  events  %[1]s.%[4]s_created, _updated, _deleted (modules/%[1]s/events)
+  events  %[1]s.%[4]s_created, _updated, _deleted (typed: modules/%[1]s/events)
   config  section %[1]s: in configs/server.yaml (monolith) and configs/%[1]s.yaml (cmd/%[1]s)
 
 Next:

@@ -14,7 +14,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/modulith/modulith/internal/testutil"
+	"github.com/modulith/modulith/internal/pgtest"
 )
 
 // TestScaffoldedModuleEndToEnd does what a developer does, on a copy of the
@@ -29,7 +29,7 @@ func TestScaffoldedModuleEndToEnd(t *testing.T) {
 		t.Skip("generates, builds and tests a module: skipped by -short; make test runs it")
 	}
 
-	dbURL := testutil.ServerURL(t)
+	dbURL := pgtest.ServerURL(t)
 
 	root, err := filepath.Abs("../..")
 	if err != nil {

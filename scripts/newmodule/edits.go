@@ -16,7 +16,7 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// The edits of sqlc.yaml and cmd/server/setup/registry.go. Each is precise
+// The edits of sqlc.yaml and modules/modules.go. Each is precise
 // (it touches only the lines of its module, so that concurrent edits of the
 // same files merge), idempotent, and its removal is the exact inverse of its
 // addition. Each fails, saying what to do by hand, when the file no longer
@@ -154,18 +154,18 @@ func checkEntries(out []byte, want []string, todo string) error {
 
 func indentOf(l string) int { return len(l) - len(strings.TrimLeft(l, " ")) }
 
-// modulesList finds, in the composition root, the list of modules:
-// `return []registry.Module{...}` in func Modules.
+// modulesList finds, in modules/modules.go, the list of modules:
+// `return []registry.Module{...}` in func All.
 func modulesList(file *ast.File) (*ast.CompositeLit, error) {
 	for _, d := range file.Decls {
-		if fn, ok := d.(*ast.FuncDecl); ok && fn.Recv == nil && fn.Name.Name == "Modules" && fn.Body != nil {
+		if fn, ok := d.(*ast.FuncDecl); ok && fn.Recv == nil && fn.Name.Name == "All" && fn.Body != nil {
 			if lit := returnedModules(fn.Body); lit != nil {
 				return lit, nil
 			}
 		}
 	}
 
-	return nil, fmt.Errorf("%w: no `return []registry.Module{...}` in func Modules", errShape)
+	return nil, fmt.Errorf("%w: no `return []registry.Module{...}` in func All", errShape)
 }
 
 // returnedModules finds `return []registry.Module{...}` among the
@@ -198,15 +198,15 @@ func isModuleSlice(t ast.Expr) bool {
 	return ok && x.Name == "registry" && sel.Sel.Name == "Module"
 }
 
-// newCall finds pkg.New() among the list's elements.
-func newCall(lit *ast.CompositeLit, pkg string) ast.Expr {
+// moduleValue finds pkg.Module{} among the list's elements.
+func moduleValue(lit *ast.CompositeLit, pkg string) ast.Expr {
 	for _, e := range lit.Elts {
-		call, ok := e.(*ast.CallExpr)
-		if !ok || len(call.Args) != 0 {
+		value, ok := e.(*ast.CompositeLit)
+		if !ok || len(value.Elts) != 0 {
 			continue
 		}
 
-		if sel, ok := call.Fun.(*ast.SelectorExpr); ok && sel.Sel.Name == "New" {
+		if sel, ok := value.Type.(*ast.SelectorExpr); ok && sel.Sel.Name == "Module" {
 			if x, ok := sel.X.(*ast.Ident); ok && x.Name == pkg {
 				return e
 			}
@@ -250,43 +250,43 @@ func apply(src []byte, splices ...splice) ([]byte, error) {
 	return formatted, nil
 }
 
-// addModule registers module n in the composition root: its import and
-// n.New() at the end of the list of modules.
+// addModule adds module n to the list of modules in modules/modules.go:
+// its import, and n.Module{} at the end of the list.
 func addModule(src []byte, n Names) ([]byte, error) {
 	fset := token.NewFileSet()
 
-	file, err := parser.ParseFile(fset, registryPath, src, parser.ParseComments|parser.SkipObjectResolution)
+	file, err := parser.ParseFile(fset, modulesPath, src, parser.ParseComments|parser.SkipObjectResolution)
 	if err != nil {
 		return nil, fmt.Errorf("parse: %w", err)
 	}
 
 	lit, err := modulesList(file)
 	if err != nil {
-		return nil, fmt.Errorf("%w; register %s.New() by hand", err, n.Package)
+		return nil, fmt.Errorf("%w; add %s.Module{} by hand", err, n.Package)
 	}
 
 	importPath := n.ModulePath + "/modules/" + n.Name
 	spec := importSpec(file, importPath)
 
-	if newCall(lit, n.Package) != nil && spec != nil {
+	if moduleValue(lit, n.Package) != nil && spec != nil {
 		return src, nil // registered already
 	}
 
-	if newCall(lit, n.Package) != nil || spec != nil {
-		return nil, fmt.Errorf("%w: %s is half registered (import or %s.New() missing); fix it by hand", errShape, n.Name, n.Package)
+	if moduleValue(lit, n.Package) != nil || spec != nil {
+		return nil, fmt.Errorf("%w: %s is half registered (import or %s.Module{} missing); fix it by hand", errShape, n.Name, n.Package)
 	}
 
 	importAt, err := importInsertion(fset, file, n.ModulePath)
 	if err != nil {
-		return nil, fmt.Errorf("%w; register %s.New() by hand", err, n.Package)
+		return nil, fmt.Errorf("%w; add %s.Module{} by hand", err, n.Package)
 	}
 
 	// Before the list's closing brace, on a line of its own: gofmt indents it.
 	elemAt := fset.Position(lit.Rbrace).Offset
-	elem := n.Package + ".New(),\n"
+	elem := n.Package + ".Module{},\n"
 
 	if len(lit.Elts) > 0 && fset.Position(lit.Elts[len(lit.Elts)-1].End()).Line == fset.Position(lit.Rbrace).Line {
-		elem = ", " + n.Package + ".New()"
+		elem = ", " + n.Package + ".Module{}"
 	}
 
 	return apply(src,
@@ -354,19 +354,19 @@ func lineEnd(fset *token.FileSet, pos token.Pos) int {
 func removeModule(src []byte, n Names) ([]byte, error) {
 	fset := token.NewFileSet()
 
-	file, err := parser.ParseFile(fset, registryPath, src, parser.ParseComments|parser.SkipObjectResolution)
+	file, err := parser.ParseFile(fset, modulesPath, src, parser.ParseComments|parser.SkipObjectResolution)
 	if err != nil {
 		return nil, fmt.Errorf("parse: %w", err)
 	}
 
 	lit, err := modulesList(file)
 	if err != nil {
-		return nil, fmt.Errorf("%w; unregister %s.New() by hand", err, n.Package)
+		return nil, fmt.Errorf("%w; unadd %s.Module{} by hand", err, n.Package)
 	}
 
 	var splices []splice
 
-	if e := newCall(lit, n.Package); e != nil {
+	if e := moduleValue(lit, n.Package); e != nil {
 		splices = append(splices, cut(fset, src, e.Pos(), e.End()))
 	}
 

@@ -114,8 +114,8 @@ func TestSQLCEntryRefuses(t *testing.T) {
 	}
 }
 
-const registryGo = `// Package setup builds things.
-package setup
+const modulesGo = `// Package modules lists the modules.
+package modules
 
 import (
 	"example.com/app/internal/registry"
@@ -123,11 +123,11 @@ import (
 	"example.com/app/modules/orders"
 )
 
-// Modules lists the modules.
-func Modules() []registry.Module {
+// All returns every module.
+func All() []registry.Module {
 	return []registry.Module{
-		auth.New(),
-		orders.New(), // with a comment
+		auth.Module{},
+		orders.Module{}, // with a comment
 	}
 }
 `
@@ -135,16 +135,16 @@ func Modules() []registry.Module {
 func TestModuleRegistrationRoundTrip(t *testing.T) {
 	t.Parallel()
 
-	file, err := os.ReadFile("../../" + registryPath)
+	file, err := os.ReadFile("../../" + modulesPath)
 	if err != nil {
 		t.Fatal(err)
 	}
 
 	sources := map[string]string{
-		"multi-line": registryGo,
-		"one line":   strings.Replace(registryGo, "{\n\t\tauth.New(),\n\t\torders.New(), // with a comment\n\t}", "{auth.New()}", 1),
+		"multi-line": modulesGo,
+		"one line":   strings.Replace(modulesGo, "{\n\t\tauth.Module{},\n\t\torders.Module{}, // with a comment\n\t}", "{auth.Module{}}", 1),
 		// The real file, with this test's module path.
-		registryPath: strings.ReplaceAll(string(file), "github.com/modulith/modulith/", testModulePath+"/"),
+		modulesPath: strings.ReplaceAll(string(file), "github.com/modulith/modulith/", testModulePath+"/"),
 	}
 
 	// Names no repository has, so that the real file's case is a real one.
@@ -165,7 +165,7 @@ func checkRegistration(t *testing.T, label, src string, n Names) {
 		t.Fatalf("%s: addModule(%s) = %v", label, n.Name, err)
 	}
 
-	for _, want := range []string{n.Package + ".New()", n.ImportName + `"` + testModulePath + "/modules/" + n.Name + `"`} {
+	for _, want := range []string{n.Package + ".Module{}", n.ImportName + `"` + testModulePath + "/modules/" + n.Name + `"`} {
 		if !strings.Contains(string(added), want) {
 			t.Errorf("%s: addModule(%s) has no %s:\n%s", label, n.Name, want, added)
 		}
@@ -191,9 +191,9 @@ func TestModuleRegistrationRefuses(t *testing.T) {
 	n := mustNames(t, "payments")
 
 	tests := map[string]string{
-		"no Modules":        strings.Replace(registryGo, "func Modules()", "func List()", 1),
-		"another list type": strings.ReplaceAll(registryGo, "[]registry.Module", "[]any"),
-		"half registered":   strings.Replace(registryGo, "orders.New(), // with a comment", "orders.New(),\n\t\tpayments.New(),", 1),
+		"no All":            strings.Replace(modulesGo, "func All()", "func List()", 1),
+		"another list type": strings.ReplaceAll(modulesGo, "[]registry.Module", "[]any"),
+		"half registered":   strings.Replace(modulesGo, "orders.Module{}, // with a comment", "orders.Module{},\n\t\tpayments.Module{},", 1),
 	}
 
 	for label, src := range tests {
@@ -202,7 +202,7 @@ func TestModuleRegistrationRefuses(t *testing.T) {
 		}
 	}
 
-	if _, err := addModule([]byte("package setup\nfunc {"), n); err == nil {
+	if _, err := addModule([]byte("package modules\nfunc {"), n); err == nil {
 		t.Error("addModule of invalid Go = nil, want an error")
 	}
 }

@@ -1,11 +1,13 @@
 // Command newmodule scaffolds a business module that compiles, migrates and
 // passes its tests as soon as its code is generated, and removes one again.
 //
-// `new` writes a CRUD module for one entity: modules/<name> (module.go,
-// doc.go, events/, internal/{service,repository,models,db/query},
-// resources/db/migration, and their tests), proto/<name>/v1/<name>.proto,
-// configs/<name>.yaml and cmd/<name>/main.go; it adds the module's entry to
-// sqlc.yaml and registers the module in cmd/server/setup/registry.go. It
+// `new` writes a CRUD module for one entity, on the module contract of
+// internal/registry and the platform's plumbing (internal/repo, page, ids,
+// authz, typed events): modules/<name> (module.go, doc.go, events/,
+// internal/{service,repository,models,db/query}, resources/db/migration,
+// and their tests), proto/<name>/v1/<name>.proto, configs/<name>.yaml and
+// cmd/<name>/main.go; it adds the module's entry to sqlc.yaml and the
+// module to the list of modules.All (modules/modules.go). It
 // refuses invalid and reserved names and never overwrites anything: it
 // writes nothing unless it can do everything. `make generate` then writes
 // the generated code (gen/go/<name>, the store, the mocks, the OpenAPI spec).

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/modulith/modulith/internal/config"
+	"github.com/modulith/modulith/internal/registry"
 )
 
 // validName is a module name: lower-case words of letters and digits, each
@@ -20,12 +21,16 @@ var validName = regexp.MustCompile(`^[a-z][a-z0-9]*(_[a-z][a-z0-9]*)*$`)
 const maxNameLen = 31
 
 // reservedNames cannot name a module: the platform's own schemas and
-// configuration sections, names the composition root and the generated
-// cmd/<name>/main.go already import, and PostgreSQL's system schemas.
+// configuration sections; the names of cmd/ and of the list of modules;
+// the packages that a file importing the module also imports
+// (modules/modules.go, the module's module_test.go), whose names the
+// module's would clash with; directory names the go command treats
+// specially; and PostgreSQL's system schemas.
 var reservedNames = []string{
-	"auth", "events", "websocket", // schemas and sections of the platform
-	"registry", "setup", "commands", "server", "worker", // cmd/ and the composition root
-	"context", "fmt", "io", "os", "signal", "syscall", "main", // imports of cmd/<name>/main.go
+	"auth", "events", "scheduler", "websocket", // schemas and sections of the platform
+	"setup", "commands", "server", "worker", "modules", "main", // cmd/ and the list of modules
+	"registry", "bytes", "context", "json", "http", "strings", "testing", "time", "cmp", "cmpopts", // imports beside the module's
+	"codes", "status", "protocmp", "authz", "bustest", "errors", "moduletest", "pgtest",
 	"internal", "testdata", "vendor", // directory names the go command treats specially
 	"public", "information_schema",
 }
@@ -40,8 +45,9 @@ var predeclared = []string{
 	"uint", "uint8", "uint16", "uint32", "uint64", "uintptr",
 }
 
-// reservedEntities would collide with the generated repository's own methods.
-var reservedEntities = []string{"WithTx", "Publish"}
+// reservedEntities would collide with the generated repository's own
+// methods and those of repo.Base, which it embeds.
+var reservedEntities = []string{"WithTx", "Publish", "InTx", "Span", "Q"}
 
 // initialisms are written in upper case in Go identifiers (Go style, and
 // what the linter enforces): api_keys gives APIKey, not ApiKey.
@@ -163,6 +169,9 @@ func checkName(name string) error {
 		return fmt.Errorf("module name %q: PostgreSQL reserves schema names starting with pg_", name)
 	case slices.Contains(configKeys(), name):
 		return fmt.Errorf("module name %q is a key of the platform configuration", name)
+	case slices.Contains(platformNames(), name):
+		return fmt.Errorf("module name %q is reserved by the platform: a module so named would read its settings (%s_…)",
+			name, strings.ToUpper(name))
 	}
 
 	pkg := strings.ReplaceAll(name, "_", "")
@@ -190,6 +199,17 @@ func configKeys() []string {
 	}
 
 	return keys
+}
+
+// platformNames are the names the registry refuses (registry.ReservedNames):
+// the platform's schemas and sections, and the first word of its settings.
+func platformNames() []string {
+	names, err := registry.ReservedNames()
+	if err != nil {
+		panic("newmodule: " + err.Error()) // the platform's own structs: a bug, caught by its tests
+	}
+
+	return names
 }
 
 // camel joins words in Go's MixedCaps, initialisms in upper case.

@@ -1,6 +1,11 @@
 package main
 
 import (
+	"go/parser"
+	"go/token"
+	"path"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -127,6 +132,13 @@ func TestNewNamesRefuses(t *testing.T) {
 		{"go_to", "keyword"},
 		{"string", "predeclared"},
 		{"with_txes", "collide"},
+		{"spans", "collide"},
+		{"status", "reserved"},
+		{"modules", "reserved"},
+		{"jwt", "JWT_"},
+		{"smtp", "SMTP_"},
+		{"nats", "NATS_"},
+		{"ws", "WS_"},
 	}
 
 	for _, tt := range tests {
@@ -152,4 +164,61 @@ func TestGoCamel(t *testing.T) {
 			t.Errorf("goCamel(%q) = %q, want %q", tt.snake, got, tt.want)
 		}
 	}
+}
+
+// TestReservedNamesCoverImports checks that a module cannot be named like
+// a package that a generated file importing the module also imports: the
+// two names would clash there.
+func TestReservedNamesCoverImports(t *testing.T) {
+	t.Parallel()
+
+	n := mustNames(t, "probes")
+
+	files, err := render(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	for _, f := range files {
+		if !strings.HasSuffix(f.path, ".go") {
+			continue
+		}
+
+		names := importNames(t, f)
+		if !slices.Contains(names, n.Package) {
+			continue
+		}
+
+		for _, name := range names {
+			if !strings.HasPrefix(name, n.Package) && !slices.Contains(reservedNames, name) {
+				t.Errorf("%s imports the module and %s: reserve the name %s", f.path, name, name)
+			}
+		}
+	}
+}
+
+// importNames returns the names under which the Go file f imports
+// packages (the directory's name unless the import names one).
+func importNames(t *testing.T, f file) []string {
+	t.Helper()
+
+	parsed, err := parser.ParseFile(token.NewFileSet(), f.path, f.data, parser.ImportsOnly)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	var names []string
+
+	for _, spec := range parsed.Imports {
+		p, _ := strconv.Unquote(spec.Path.Value)
+		name := path.Base(p)
+
+		if spec.Name != nil {
+			name = spec.Name.Name
+		}
+
+		names = append(names, name)
+	}
+
+	return names
 }

@@ -22,8 +22,8 @@ var templates embed.FS
 
 // Paths of the files new edits, relative to the repository root.
 const (
-	sqlcPath     = "sqlc.yaml"
-	registryPath = "cmd/server/setup/registry.go"
+	sqlcPath    = "sqlc.yaml"
+	modulesPath = "modules/modules.go"
 )
 
 // repo is the repository a module is added to or removed from. Every file
@@ -52,7 +52,7 @@ func openRepo(dir string) (repo, error) {
 		return repo{}, errors.Join(fmt.Errorf("%s/go.mod: no module line", dir), root.Close())
 	}
 
-	for _, p := range []string{sqlcPath, registryPath} {
+	for _, p := range []string{sqlcPath, modulesPath} {
 		if !r.exists(p) {
 			return repo{}, errors.Join(fmt.Errorf("run from the repository root: no %s in %s", p, dir), root.Close())
 		}
@@ -151,7 +151,7 @@ func scaffold(r repo, n Names, out io.Writer) error {
 
 	edits, err := plannedEdits(r,
 		change{sqlcPath, "added the entry " + n.Name, func(src []byte) ([]byte, error) { return addSQLCEntry(src, n.Name, entry) }},
-		change{registryPath, "registered " + n.Package + ".New()", func(src []byte) ([]byte, error) { return addModule(src, n) }},
+		change{modulesPath, "added " + n.Package + ".Module{}", func(src []byte) ([]byte, error) { return addModule(src, n) }},
 	)
 	if err != nil {
 		return err

@@ -15,7 +15,7 @@ import (
 )
 
 // newRepo writes the files new and destroy read to a new directory: go.mod,
-// the real sqlc.yaml and a composition root.
+// the real sqlc.yaml and a list of modules.
 func newRepo(t *testing.T) string {
 	t.Helper()
 
@@ -27,9 +27,9 @@ func newRepo(t *testing.T) string {
 	}
 
 	for name, data := range map[string]string{
-		"go.mod":     "module " + testModulePath + "\n\ngo 1.26.0\n",
-		sqlcPath:     string(sqlc),
-		registryPath: registryGo,
+		"go.mod":    "module " + testModulePath + "\n\ngo 1.26.0\n",
+		sqlcPath:    string(sqlc),
+		modulesPath: modulesGo,
 	} {
 		writeTestFile(t, filepath.Join(dir, name), data)
 	}
@@ -116,7 +116,7 @@ func wantCreated(t *testing.T, out string, before, after map[string][32]byte) {
 
 	for _, want := range []string{
 		"modules/line_items/module.go", "modules/line_items/doc.go", "modules/line_items/events/events.go",
-		"modules/line_items/internal/service/endpoints.go", "modules/line_items/internal/repository/repository.go",
+		"modules/line_items/internal/service/service.go", "modules/line_items/internal/repository/repository.go",
 		"modules/line_items/internal/db/query/line_items.sql", "modules/line_items/resources/resources.go",
 		"modules/line_items/resources/db/migration/000001_init.up.sql",
 		"modules/line_items/resources/db/migration/000001_init.down.sql",
@@ -131,7 +131,7 @@ func wantCreated(t *testing.T, out string, before, after map[string][32]byte) {
 		}
 	}
 
-	for _, edited := range []string{sqlcPath, registryPath} {
+	for _, edited := range []string{sqlcPath, modulesPath} {
 		if after[edited] == before[edited] {
 			t.Errorf("new line_items left %s as it was", edited)
 		}
@@ -177,7 +177,7 @@ func TestNewWritesNothingWhenAnEditFails(t *testing.T) {
 	t.Parallel()
 
 	dir := newRepo(t)
-	writeTestFile(t, filepath.Join(dir, registryPath), "package setup\n\nfunc Modules() {}\n")
+	writeTestFile(t, filepath.Join(dir, modulesPath), "package modules\n\nfunc All() {}\n")
 	before := tree(t, dir)
 
 	if out, err := newmodule(t, dir, "new", "payments"); !errors.Is(err, errShape) {

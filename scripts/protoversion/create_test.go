@@ -134,7 +134,7 @@ func TestPlanCreateAfterAGap(t *testing.T) {
 
 	// v3 forwards to v1, the latest version there is.
 	if api := string(c.files[1].data); !strings.Contains(api, "prev shopv1.CatalogServer") ||
-		!strings.Contains(api, "return catalogV3Server{prev: m.catalogV1()}") {
+		!strings.Contains(api, "return catalogV3Server{prev: a.catalogV1()}") {
 		t.Errorf("api_v3.go does not forward to v1:\n%s", api)
 	}
 }
@@ -191,7 +191,7 @@ func TestCreate(t *testing.T) {
 	}
 
 	api, err := fs.ReadFile(os.DirFS(dir), "modules/shop/api_v3.go")
-	if err != nil || !strings.Contains(string(api), "return catalogV3Server{prev: m.catalogV2()}") {
+	if err != nil || !strings.Contains(string(api), "return catalogV3Server{prev: a.catalogV2()}") {
 		t.Errorf("api_v3.go does not forward to v2 (%v):\n%s", err, api)
 	}
 }
@@ -248,7 +248,7 @@ func TestRunAPIs(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	if !strings.Contains(string(got), "shopv1.RegisterCatalogServer(s, m.catalogV1())") || strings.Contains(string(got), "shopv2") {
+	if !strings.Contains(string(got), "shopv1.RegisterCatalogServer(s, a.catalogV1())") || strings.Contains(string(got), "shopv2") {
 		t.Errorf("apis.go does not list v1 alone:\n%s", got)
 	}
 }

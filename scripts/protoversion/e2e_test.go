@@ -23,7 +23,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	authv1 "github.com/modulith/modulith/gen/go/auth/v1"
-	"github.com/modulith/modulith/internal/testutil"
+	"github.com/modulith/modulith/internal/pgtest"
 )
 
 // TestNewVersionIsServedBesideTheOld does what a developer does, on a copy
@@ -56,7 +56,7 @@ func TestNewVersionIsServedBesideTheOld(t *testing.T) {
 
 	goCmd(t, dir, "build", "-trimpath", "-o", "server", "./cmd/server")
 
-	srv := startServer(t, dir, testutil.NewDatabase(t).DSN)
+	srv := startServer(t, dir, pgtest.NewDatabase(t).DSN)
 
 	for _, ver := range []string{"v1", next} {
 		checkREST(t, srv.http, ver)

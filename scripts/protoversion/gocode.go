@@ -27,17 +27,18 @@ import (
 )
 
 // apis lists every service of every version of the module's API, oldest
-// first. Each is implemented by a method of the module named after the
-// service and the version, e.g. {{.Example.Method}} for {{.Example.Name}} {{.Example.Ver}}: by hand
-// in module.go for the first version, in the api_vN.go that protoversion
-// wrote for the others. make proto-version-create MODULE={{.Module}} VERSION=vN
-// adds a version and rewrites this file.
-func (m *Module) apis() []apiversion.API {
+// first, for Host.Serve. Each is implemented by a method of api (the
+// module's running services) named after the service and the version, e.g.
+// {{.Example.Method}} for {{.Example.Name}} {{.Example.Ver}}: by hand in module.go for the first version, in
+// the api_vN.go that protoversion wrote for the others.
+// make proto-version-create MODULE={{.Module}} VERSION=vN adds a version and
+// rewrites this file.
+func (a api) apis() []apiversion.API {
 	return []apiversion.API{
 {{- range $v := .Versions}}{{range .Services}}
 		{
 			Service:      &{{$v.GoName}}.{{.Name}}_ServiceDesc,
-			RegisterGRPC: func(s grpc.ServiceRegistrar) { {{$v.GoName}}.Register{{.Name}}Server(s, m.{{.Method}}()) },
+			RegisterGRPC: func(s grpc.ServiceRegistrar) { {{$v.GoName}}.Register{{.Name}}Server(s, a.{{.Method}}()) },
 {{- if .HTTP}}
 			RegisterGateway: func(ctx context.Context, mux *runtime.ServeMux, conn grpc.ClientConnInterface) error {
 				return {{$v.GoName}}.Register{{.Name}}HandlerClient(ctx, mux, {{$v.GoName}}.New{{.Name}}Client(conn))
@@ -76,8 +77,8 @@ import (
 // Not forwarded (streaming, or messages of another package), so answered
 // Unimplemented until written here: {{.Manual}}.
 {{- end}}
-func (m *Module) {{.Method}}() {{$.New.GoName}}.{{.Name}}Server {
-	return {{.Type}}{prev: m.{{.PrevMethod}}()}
+func (a api) {{.Method}}() {{$.New.GoName}}.{{.Name}}Server {
+	return {{.Type}}{prev: a.{{.PrevMethod}}()}
 }
 
 type {{.Type}} struct {

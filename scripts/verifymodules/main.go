@@ -1,12 +1,14 @@
-// Command verifymodules checks the boundaries between the business modules
-// and writes docs/modules.md, the generated map of the modules: their gRPC
-// services and dependencies, and the events they publish and consume.
+// Command verifymodules checks the boundaries between the business modules,
+// and between them and the platform, and writes docs/modules.md, the
+// generated map of the modules: their gRPC services and dependencies, the
+// typed events they declare (name, version, fields), publish and consume.
 //
 // It fails, naming the file, line and rule, when a module imports another
 // module's packages (other than its generated code and events package) or
-// cmd/, when modules depend on one another in a cycle, or when a module's SQL
-// names another module's schema or a platform schema. docs/modules.md states
-// the rules in full.
+// cmd/, when modules depend on one another in a cycle, when a module's SQL
+// names another module's schema or a platform schema, or when the platform
+// (internal/, cmd/server/ but its main.go) imports a module or names one in
+// a string. docs/modules.md states the rules in full.
 //
 // Usage, from anywhere in the repository:
 //

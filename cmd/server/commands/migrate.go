@@ -15,7 +15,7 @@ import (
 
 func moduleNames(prog Program) []string {
 	var names []string
-	for _, m := range prog.Modules() {
+	for _, m := range prog.Modules {
 		names = append(names, m.Name())
 	}
 
@@ -41,12 +41,7 @@ func migrate(ctx context.Context, e env, args []string) error {
 	}
 	defer p.close()
 
-	reg, err := p.registry(e.prog, nil)
-	if err != nil {
-		return err
-	}
-
-	if err := run(ctx, migration.NewRunner(p.pool, reg.MigrationSources(), e.stdout), e.stdout); err != nil {
+	if err := run(ctx, migration.NewRunner(p.pool, p.migrations(), e.stdout), e.stdout); err != nil {
 		return fmt.Errorf("migrate %s: %w", args[0], err)
 	}
 
@@ -130,12 +125,7 @@ func seed(ctx context.Context, e env) error {
 	}
 	defer p.close()
 
-	reg, err := p.registry(e.prog, nil)
-	if err != nil {
-		return err
-	}
-
-	if err := migration.NewRunner(p.pool, reg.MigrationSources(), e.stdout).Seed(ctx); err != nil {
+	if err := migration.NewRunner(p.pool, p.migrations(), e.stdout).Seed(ctx); err != nil {
 		return fmt.Errorf("seed: %w", err)
 	}
 
@@ -150,21 +140,19 @@ func adminTask(ctx context.Context, e env, args []string) error {
 	}
 	defer p.close()
 
-	bus, err := p.newBus(ctx)
+	tel, err := p.telemetry(ctx)
 	if err != nil {
 		return err
 	}
 
-	reg, err := p.registry(e.prog, bus)
+	defer func() { _ = tel.Shutdown(context.WithoutCancel(ctx)) }()
+
+	h, err := p.host(ctx, tel)
 	if err != nil {
 		return err
 	}
 
-	if err := reg.InitializeAll(); err != nil {
-		return err
-	}
-
-	runner, err := newAdminRunner(append(reg.AdminTasks(), bus.AdminTasks(e.stdout)...))
+	runner, err := newAdminRunner(append(h.reg.AdminTasks(), h.bus.AdminTasks(e.stdout)...))
 	if err != nil {
 		return err
 	}

@@ -12,9 +12,9 @@ import (
 
 	"github.com/modulith/modulith/cmd/server/observability"
 	"github.com/modulith/modulith/cmd/server/setup"
-	"github.com/modulith/modulith/internal/authn"
 	"github.com/modulith/modulith/internal/config"
 	"github.com/modulith/modulith/internal/events"
+	"github.com/modulith/modulith/internal/events/natsbus"
 	"github.com/modulith/modulith/internal/grpcclient"
 	"github.com/modulith/modulith/internal/migration"
 	"github.com/modulith/modulith/internal/registry"
@@ -23,11 +23,12 @@ import (
 // process is what every command that touches the database builds first:
 // validated configuration, the logger and the pool.
 type process struct {
+	prog    Program
 	cfg     *config.Config
 	layers  *config.Layers
 	logger  *slog.Logger
 	pool    *pgxpool.Pool
-	remotes map[string]*grpc.ClientConn // REMOTE_MODULES, dialed by registry
+	remotes map[string]*grpc.ClientConn // REMOTE_MODULES, dialed by dialRemotes
 }
 
 // close closes the connections to remote modules and the pool.
@@ -61,11 +62,12 @@ func boot(ctx context.Context, e env) (*process, error) {
 		return nil, err
 	}
 
-	return &process{cfg: cfg, layers: layers, logger: logger, pool: pool}, nil
+	return &process{prog: e.prog, cfg: cfg, layers: layers, logger: logger, pool: pool}, nil
 }
 
 // newBus creates the event bus from the "events" configuration section,
-// logging each key and its source. It is not started.
+// logging each key and its source: EVENTS_TRANSPORT picks PostgreSQL or
+// the NATS transport. It is not started.
 func (p *process) newBus(ctx context.Context) (*events.Bus, error) {
 	var cfg events.Config
 
@@ -76,7 +78,7 @@ func (p *process) newBus(ctx context.Context) (*events.Bus, error) {
 
 	report.Log(ctx, p.logger.With("component", "events"))
 
-	bus, err := events.New(p.pool, cfg, []byte(p.cfg.JWTSecret), p.logger)
+	bus, err := events.New(p.pool, cfg, []byte(p.cfg.JWTSecret), p.logger, natsbus.Transport{})
 	if err != nil {
 		return nil, fmt.Errorf("event bus: %w", err)
 	}
@@ -84,52 +86,9 @@ func (p *process) newBus(ctx context.Context) (*events.Bus, error) {
 	return bus, nil
 }
 
-// registry builds the module registry around bus, with the notifier
-// subscribed to it; bus is nil for commands that only migrate.
-func (p *process) registry(prog Program, bus *events.Bus) (*registry.Registry, error) {
-	tokens, err := authn.NewTokens(authn.TokenConfig{
-		Secret: []byte(p.cfg.JWTSecret), Issuer: p.cfg.JWTIssuer, Audience: p.cfg.JWTAudience,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("JWT_SECRET: %w", err)
-	}
-
-	n, err := setup.Notifier(p.cfg, p.logger)
-	if err != nil {
-		return nil, err
-	}
-
-	if bus != nil {
-		if err := n.Subscribe(bus); err != nil {
-			return nil, err
-		}
-	}
-
-	remote, err := p.dialRemotes()
-	if err != nil {
-		return nil, err
-	}
-
-	reg := registry.New(registry.Deps{
-		Config: p.cfg, Layers: p.layers, DB: p.pool, Bus: bus, Logger: p.logger, Notifier: n, Tokens: tokens,
-		Remote: remote,
-	})
-	if err := reg.Register(localModules(prog, p.cfg.Remotes())...); err != nil {
-		return nil, err
-	}
-
-	return reg, nil
-}
-
-// localModules are the program's modules that do not run elsewhere.
-func localModules(prog Program, remotes map[string]string) []registry.Module {
-	var local []registry.Module
-
-	for _, m := range prog.Modules() {
-		if _, ok := remotes[m.Name()]; !ok {
-			local = append(local, m)
-		}
-	}
+// localModules are the modules this process runs.
+func (p *process) localModules() []registry.Module {
+	local, _ := p.prog.served(p.cfg.Remotes())
 
 	return local
 }
@@ -139,10 +98,7 @@ func localModules(prog Program, remotes map[string]string) []registry.Module {
 func (p *process) dialRemotes() (map[string]grpc.ClientConnInterface, error) {
 	remotes := p.cfg.Remotes()
 	conns := make(map[string]grpc.ClientConnInterface, len(remotes))
-
-	if p.remotes == nil {
-		p.remotes = make(map[string]*grpc.ClientConn, len(remotes))
-	}
+	p.remotes = make(map[string]*grpc.ClientConn, len(remotes))
 
 	for name, addr := range remotes {
 		conn, err := grpcclient.Dial(addr, grpcclient.Config{
@@ -160,9 +116,15 @@ func (p *process) dialRemotes() (map[string]grpc.ClientConnInterface, error) {
 	return conns, nil
 }
 
+// migrations are the migration sources of the platform and of the modules
+// this process runs.
+func (p *process) migrations() []migration.Source {
+	return registry.MigrationSources(p.localModules())
+}
+
 // migrateUp applies pending migrations, logging each.
-func (p *process) migrateUp(ctx context.Context, reg *registry.Registry) error {
-	runner := migration.NewRunner(p.pool, reg.MigrationSources(), logWriter{logger: p.logger})
+func (p *process) migrateUp(ctx context.Context) error {
+	runner := migration.NewRunner(p.pool, p.migrations(), logWriter{logger: p.logger})
 	if _, err := runner.Up(ctx); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}

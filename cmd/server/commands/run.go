@@ -1,6 +1,8 @@
-// Package commands is the command line of a server binary: serve (the
-// default), migrate, seed, admin and version. cmd/server runs every module;
-// cmd/<module> runs one (microservice mode); both call Run.
+// Package commands is the command line of every binary: serve (the
+// server's default), work (the worker's), migrate, seed, admin, events and
+// version. cmd/server runs every module, cmd/worker their event handlers
+// and scheduled tasks, cmd/<module> one module as its own service; each
+// main is one call to Main.
 package commands
 
 import (
@@ -11,10 +13,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"runtime/debug"
+	"slices"
 	"strings"
+	"syscall"
 
-	"github.com/modulith/modulith/cmd/server/setup"
 	"github.com/modulith/modulith/internal/config"
 	"github.com/modulith/modulith/internal/registry"
 )
@@ -32,22 +36,66 @@ type Program struct {
 	// ConfigFile is the YAML file read when neither --config nor
 	// CONFIG_FILE names one; it may be missing.
 	ConfigFile string
-	// Modules returns the modules the binary hosts, in start order.
-	Modules func() []registry.Module
+	// Modules are the modules the binary knows, in start order
+	// (modules.All()).
+	Modules []registry.Module
+	// Serve names the modules the binary runs; nil runs every module that
+	// REMOTE_MODULES does not name. A module it does not run is reached
+	// over the network when REMOTE_MODULES names it.
+	Serve []string
 	// Default is the command run when none is given; "" means serve.
 	Default string
 }
 
-// Worker is the worker process: the monolith's modules, their event
-// subscribers and scheduled tasks, configured by configs/worker.yaml.
-func Worker() Program {
-	return Program{Name: "worker", ConfigFile: "configs/worker.yaml", Modules: setup.Modules, Default: "work"}
+// Server is the monolith: every module, configured by
+// configs/server.yaml.
+func Server(modules []registry.Module) Program {
+	return Program{Name: "server", ConfigFile: "configs/server.yaml", Modules: modules}
 }
 
-// Server is the monolith: every module of setup.Modules, configured by
-// configs/server.yaml.
-func Server() Program {
-	return Program{Name: "server", ConfigFile: "configs/server.yaml", Modules: setup.Modules}
+// Worker is the worker process: the monolith's modules, their event
+// subscribers and scheduled tasks, configured by configs/worker.yaml.
+func Worker(modules []registry.Module) Program {
+	return Program{Name: "worker", ConfigFile: "configs/worker.yaml", Modules: modules, Default: "work"}
+}
+
+// Service runs one module as its own service (microservice mode),
+// configured by configs/<module>.yaml.
+func Service(module string, modules []registry.Module) Program {
+	return Program{Name: module, ConfigFile: "configs/" + module + ".yaml", Modules: modules, Serve: []string{module}}
+}
+
+// served returns the modules the program runs when remotes run
+// elsewhere, and the ones it reaches in remotes, in start order.
+func (p Program) served(remotes map[string]string) (local, remote []registry.Module) {
+	for _, m := range p.Modules {
+		_, elsewhere := remotes[m.Name()]
+
+		switch {
+		case elsewhere:
+			remote = append(remote, m)
+		case p.Serve == nil || slices.Contains(p.Serve, m.Name()):
+			local = append(local, m)
+		}
+	}
+
+	return local, remote
+}
+
+// Main is the main of every binary: it runs prog's command line on the
+// process's arguments and environment until SIGINT or SIGTERM, and exits
+// non-zero when the command fails.
+func Main(prog Program) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+
+	err := Run(ctx, prog, os.Args[1:], os.Getenv, os.Stdout)
+
+	stop()
+
+	if err != nil {
+		fmt.Fprintln(os.Stderr, prog.Name+":", err)
+		os.Exit(1)
+	}
 }
 
 // env is what every command gets: the program, its configuration files and

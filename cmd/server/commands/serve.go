@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -13,240 +14,70 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/modulith/modulith/cmd/server/health"
-	"github.com/modulith/modulith/cmd/server/observability"
 	"github.com/modulith/modulith/cmd/server/setup"
-	"github.com/modulith/modulith/internal/events"
 	"github.com/modulith/modulith/internal/grpcserver"
-	"github.com/modulith/modulith/internal/registry"
+	"github.com/modulith/modulith/internal/migration"
 	"github.com/modulith/modulith/internal/websocket"
 )
 
-// server is a running serve command.
-type server struct {
-	p       *process
-	tel     *observability.Telemetry
-	bus     *events.Bus
-	reg     *registry.Registry
-	grpc    *grpcserver.GRPC
-	checker *health.Checker
-	http    *http.Server
-	ws      *realtime
-}
-
-// realtime is this replica's WebSocket hub and the fan-out that links it
-// to the hubs of the other replicas.
-type realtime struct {
-	cfg    websocket.Config
-	hub    *websocket.Hub
-	fanout fanout
-}
-
-// fanout is a started WebSocket fan-out.
-type fanout interface {
-	websocket.Fanout
-	Start(ctx context.Context) error
-	Close(ctx context.Context) error
-}
-
-// serve starts the process in dependency order (config, telemetry, pool,
-// migrations, bus, modules, servers), serves until ctx ends (SIGTERM), then
-// shuts down gracefully and returns nil.
+// serve runs the HTTP and gRPC servers until ctx ends (SIGTERM), then
+// shuts down gracefully and returns nil. It reads top to bottom in
+// dependency order: configuration and pool (boot), telemetry, migrations,
+// the bus and the modules with the gRPC server and channel that serve
+// them, the WebSocket hub (start), the readiness checks, the HTTP handler,
+// the listeners. What it built is closed in reverse order when it returns.
 func serve(ctx context.Context, e env) (err error) {
-	p, err := boot(ctx, e)
+	p, err := boot(ctx, e) // configuration, logger, pool
 	if err != nil {
 		return err
 	}
 	defer p.close()
 
-	s, err := build(ctx, e, p)
+	var built stack
+	defer func() { err = errors.Join(err, built.close(p)) }()
+
+	built.push(stopped(p.logger))
+
+	// telemetry, migrations, bus, modules, gRPC server and channel,
+	// WebSocket hub; the bus delivering
+	tel, h, rt, err := p.start(ctx, &built)
 	if err != nil {
 		return err
 	}
 
-	defer func() { err = errors.Join(err, s.close()) }()
+	checker := health.New(p.pool, setup.SchemaReady(migration.NewRunner(p.pool, p.migrations(), io.Discard)), p.logger)
+
+	handler, err := setup.HTTPHandler(ctx, setup.HTTPDeps{
+		Config: p.cfg, Modules: h.reg, Tokens: h.tokens, Conn: h.grpc.Conn, Health: checker,
+		Metrics: tel.Metrics.Handler(), Logger: p.logger, Meter: tel.Metrics.Meter(), Tracer: tel.Tracer,
+		Propagator: tel.Propagator, WebSocket: rt.hub, WebSocketQueryToken: rt.cfg.QueryToken,
+	})
+	if err != nil {
+		return err
+	}
 
 	httpLn, grpcLn, err := listen(ctx, p)
 	if err != nil {
 		return err
 	}
 
-	if err := s.reg.StartAll(ctx); err != nil {
-		return errors.Join(err, httpLn.Close(), grpcLn.Close())
-	}
-
-	return s.run(ctx, httpLn, grpcLn)
-}
-
-// build assembles everything between the pool and the listeners.
-func build(ctx context.Context, e env, p *process) (*server, error) {
-	s, err := newServer(ctx, p)
-	if err != nil {
-		return nil, err
-	}
-
-	if err := s.assemble(ctx, e); err != nil {
-		return nil, errors.Join(err, s.close())
-	}
-
-	return s, nil
-}
-
-// newServer sets up telemetry and the event bus (not started), which every
-// long-running process needs first.
-func newServer(ctx context.Context, p *process) (*server, error) {
-	cfg := p.cfg
-
-	tel, err := observability.Setup(ctx, cfg.ServiceName, Version, observability.TracingConfig{
-		Endpoint: cfg.OTLPEndpoint, Insecure: cfg.OTLPInsecure, SampleRatio: cfg.TraceSampleRatio,
-	})
-	if err != nil {
-		return nil, err
-	}
-
-	bus, err := p.newBus(ctx)
-	if err != nil {
-		return nil, errors.Join(err, tel.Shutdown(context.WithoutCancel(ctx)))
-	}
-
-	return &server{p: p, tel: tel, bus: bus}, nil
-}
-
-func (s *server) assemble(ctx context.Context, e env) error {
-	p, meter := s.p, s.tel.Metrics.Meter()
-	if err := observability.ObservePool(meter, p.pool); err != nil {
-		return err
-	}
-
-	reg, err := p.registry(e.prog, s.bus)
-	if err != nil {
-		return err
-	}
-
-	s.reg = reg
-
-	if err := s.initialize(ctx); err != nil {
-		return err
-	}
-
-	if err := s.startRealtime(ctx); err != nil {
-		return err
-	}
-
-	// Modules (and the WebSocket forwarder) have subscribed: register them
-	// and deliver.
-	if err := s.bus.Start(ctx); err != nil {
-		return err
-	}
-
-	s.grpc, err = grpcserver.New(grpcserver.Deps{
-		Config: p.cfg, Registry: reg, Logger: p.logger, Meter: meter,
-		Tracer: s.tel.Tracer, Propagator: s.tel.Propagator,
-	})
-	if err != nil {
-		return err
-	}
-
-	reg.ServeInProcess(s.grpc.Conn)
-
-	s.checker = health.New(p.pool, reg.HealthCheckAll, p.logger)
-
-	handler, err := setup.HTTPHandler(ctx, setup.HTTPDeps{
-		Config: p.cfg, Registry: reg, Conn: s.grpc.Conn, Health: s.checker, Metrics: s.tel.Metrics.Handler(),
-		Logger: p.logger, Meter: meter, Tracer: s.tel.Tracer, Propagator: s.tel.Propagator,
-		WebSocket: s.ws.hub, WebSocketQueryToken: s.ws.cfg.QueryToken,
-	})
-	if err != nil {
-		return err
-	}
-
-	s.http = &http.Server{
+	s := &server{p: p, grpc: h.grpc, checker: checker, ws: rt.hub, http: &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(p.logger.Handler(), slog.LevelWarn),
-	}
+	}}
 
-	return nil
+	return s.run(ctx, httpLn, grpcLn)
 }
 
-// initialize migrates (unless MIGRATE_ON_START=false) and initializes the
-// modules, then installs the remote session check when auth runs
-// elsewhere.
-func (s *server) initialize(ctx context.Context) error {
-	if s.p.cfg.MigrateOnStart {
-		if err := s.p.migrateUp(ctx, s.reg); err != nil {
-			return err
-		}
-	}
-
-	if err := s.reg.InitializeAll(); err != nil {
-		return err
-	}
-
-	return setup.RemoteSessions(s.reg)
-}
-
-// startRealtime builds the WebSocket hub from the "websocket" configuration
-// section (logged with its sources) and the fan-out of the events
-// transport, starts the fan-out, and subscribes the forwarder of the
-// modules' realtime routes to the bus, which must not have started.
-func (s *server) startRealtime(ctx context.Context) error {
-	logger := s.p.logger.With("component", "websocket")
-
-	var cfg websocket.Config
-
-	report, err := s.p.layers.Load("websocket", &cfg)
-	if err != nil {
-		return fmt.Errorf("websocket configuration: %w", err)
-	}
-
-	report.Log(ctx, logger)
-
-	hub, err := websocket.NewHub(cfg, logger)
-	if err != nil {
-		return fmt.Errorf("websocket configuration: %w", err)
-	}
-
-	fo, err := s.newFanout(ctx, cfg, hub, logger)
-	if err != nil {
-		return err
-	}
-
-	if err := fo.Start(ctx); err != nil {
-		return err
-	}
-
-	s.ws = &realtime{cfg: cfg, hub: hub, fanout: fo}
-
-	fwd, err := websocket.NewForwarder(s.reg.RealtimeRoutes(), fo, logger)
-	if err != nil {
-		return err
-	}
-
-	return fwd.Subscribe(s.bus)
-}
-
-// newFanout returns the fan-out of the events transport: NATS core on the
-// events' NATS server (on the cluster's own subject unless WS_NATS_SUBJECT
-// names one), else LISTEN/NOTIFY on the database.
-func (s *server) newFanout(ctx context.Context, cfg websocket.Config, hub *websocket.Hub, logger *slog.Logger) (fanout, error) {
-	ev := s.bus.Config()
-
-	if ev.Transport != events.TransportNATS {
-		return websocket.NewPostgresFanout(s.p.pool, cfg.PostgresChannel, hub, logger), nil
-	}
-
-	subject := cfg.NATSSubject
-	if subject == "" {
-		id, err := events.ClusterID(ctx, s.p.pool)
-		if err != nil {
-			return nil, fmt.Errorf("websocket fan-out: %w", err)
-		}
-
-		subject = "modulith." + id + ".ws"
-	}
-
-	return websocket.NewNATSFanout(ev.NATSURL, subject, hub, logger), nil
+// server is a serve command's servers.
+type server struct {
+	p       *process
+	grpc    *grpcserver.GRPC
+	checker *health.Checker
+	ws      *websocket.Hub
+	http    *http.Server
 }
 
 func listen(ctx context.Context, p *process) (httpLn, grpcLn net.Listener, err error) {
@@ -315,7 +146,7 @@ func (s *server) shutdown(ctx context.Context) error {
 	// clients reconnect to a replica that stays, while requests drain.
 	wsClosed := make(chan error, 1)
 
-	go func() { wsClosed <- s.ws.hub.Close(ctx) }()
+	go func() { wsClosed <- s.ws.Close(ctx) }()
 
 	stopped := make(chan struct{})
 
@@ -338,27 +169,4 @@ func (s *server) shutdown(ctx context.Context) error {
 	}
 
 	return errors.Join(<-wsClosed, err)
-}
-
-// close releases what build made, in reverse order: modules, bus, the
-// WebSocket hub (closed already after a normal shutdown) and fan-out,
-// telemetry (flushing traces). The pool is closed by serve.
-func (s *server) close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), s.p.cfg.ShutdownTimeout)
-	defer cancel()
-
-	var errs []error
-	if s.reg != nil {
-		errs = append(errs, s.reg.CloseAll(ctx))
-	}
-
-	errs = append(errs, s.bus.Close(ctx))
-	if s.ws != nil {
-		errs = append(errs, s.ws.hub.Close(ctx), s.ws.fanout.Close(ctx))
-	}
-
-	errs = append(errs, s.tel.Shutdown(ctx))
-	s.p.logger.InfoContext(ctx, "stopped")
-
-	return errors.Join(errs...)
 }

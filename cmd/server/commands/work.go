@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"sync"
 	"time"
 
 	"github.com/modulith/modulith/cmd/server/health"
+	"github.com/modulith/modulith/cmd/server/setup"
+	"github.com/modulith/modulith/internal/migration"
 	"github.com/modulith/modulith/internal/scheduler"
 )
 
@@ -21,25 +24,53 @@ type WorkerConfig struct {
 	Schedule string `yaml:"schedule" env:"WORKER_SCHEDULE" default:"cleanup-sessions=0 3 * * *; cleanup-magic-codes=30 3 * * *"`
 }
 
-// work runs a worker process: the event subscribers of every module and of
-// the platform (the notifier, the WebSocket forwarder, which reaches the
-// servers' sockets through the fan-out), the modules' background work and
-// the scheduled admin tasks; on HTTP_PORT it serves only /livez, /healthz,
-// /readyz and /metrics. Servers may then leave event handling to workers
-// (EVENTS_CONSUME=false) and scale apart from them.
+// work runs a worker process: the event subscribers of every module (the
+// WebSocket forwarder among them, which reaches the servers' sockets through
+// the fan-out) and the scheduled admin tasks; on HTTP_PORT it serves only
+// /livez, /healthz, /readyz and /metrics. Servers may then leave event
+// handling to workers (EVENTS_CONSUME=false) and scale apart from them. It
+// builds in dependency order, like serve, and closes in reverse.
 func work(ctx context.Context, e env) (err error) {
-	p, err := boot(ctx, e)
+	p, err := boot(ctx, e) // configuration, logger, pool
 	if err != nil {
 		return err
 	}
 	defer p.close()
 
-	s, sched, err := buildWorker(ctx, e, p)
+	var cfg WorkerConfig
+
+	report, err := p.layers.Load("worker", &cfg)
+	if err != nil {
+		return fmt.Errorf("worker configuration: %w", err)
+	}
+
+	report.Log(ctx, p.logger.With("component", "worker"))
+
+	var built stack
+	defer func() { err = errors.Join(err, built.close(p)) }()
+
+	built.push(stopped(p.logger))
+
+	// telemetry, migrations, bus, modules, in-process channel, the
+	// forwarder on the fan-out to the servers' hubs; the bus delivering
+	tel, h, _, err := p.start(ctx, &built)
 	if err != nil {
 		return err
 	}
 
-	defer func() { err = errors.Join(err, s.close()) }()
+	if !h.bus.Config().Consume {
+		return errors.New("EVENTS_CONSUME=false: a worker exists to consume events")
+	}
+
+	jobs, err := scheduler.Parse(cfg.Schedule, append(h.reg.AdminTasks(), h.bus.AdminTasks(logWriter{logger: p.logger})...))
+	if err != nil {
+		return err
+	}
+
+	checker := health.New(p.pool, setup.SchemaReady(migration.NewRunner(p.pool, p.migrations(), io.Discard)), p.logger)
+	mux := http.NewServeMux()
+	checker.Register(mux)
+	mux.Handle("GET /metrics", tel.Metrics.Handler())
 
 	var lc net.ListenConfig
 
@@ -48,81 +79,22 @@ func work(ctx context.Context, e env) (err error) {
 		return fmt.Errorf("HTTP_PORT: %w", err)
 	}
 
-	if err := s.reg.StartAll(ctx); err != nil {
-		return errors.Join(err, ln.Close())
-	}
+	w := &worker{p: p, checker: checker, http: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}}
 
-	return s.runWorker(ctx, ln, sched)
+	return w.run(ctx, ln, scheduler.New(p.pool, jobs, p.logger))
 }
 
-// buildWorker assembles a worker: telemetry, bus, modules, the realtime
-// forwarder, the scheduler and the probes.
-func buildWorker(ctx context.Context, e env, p *process) (*server, *scheduler.Scheduler, error) {
-	s, err := newServer(ctx, p)
-	if err != nil {
-		return nil, nil, err
-	}
-
-	sched, err := s.assembleWorker(ctx, e)
-	if err != nil {
-		return nil, nil, errors.Join(err, s.close())
-	}
-
-	return s, sched, nil
+// worker is a work command's probes server.
+type worker struct {
+	p       *process
+	checker *health.Checker
+	http    *http.Server
 }
 
-func (s *server) assembleWorker(ctx context.Context, e env) (*scheduler.Scheduler, error) {
-	if !s.bus.Config().Consume {
-		return nil, errors.New("EVENTS_CONSUME=false: a worker exists to consume events")
-	}
-
-	var cfg WorkerConfig
-
-	report, err := s.p.layers.Load("worker", &cfg)
-	if err != nil {
-		return nil, fmt.Errorf("worker configuration: %w", err)
-	}
-
-	report.Log(ctx, s.p.logger.With("component", "worker"))
-
-	if s.reg, err = s.p.registry(e.prog, s.bus); err != nil {
-		return nil, err
-	}
-
-	if err := s.initialize(ctx); err != nil {
-		return nil, err
-	}
-
-	tasks := append(s.reg.AdminTasks(), s.bus.AdminTasks(logWriter{logger: s.p.logger})...)
-
-	jobs, err := scheduler.Parse(cfg.Schedule, tasks)
-	if err != nil {
-		return nil, err
-	}
-
-	if err := s.startRealtime(ctx); err != nil {
-		return nil, err
-	}
-
-	if err := s.bus.Start(ctx); err != nil {
-		return nil, err
-	}
-
-	s.checker = health.New(s.p.pool, s.reg.HealthCheckAll, s.p.logger)
-
-	mux := http.NewServeMux()
-	s.checker.Register(mux)
-	mux.Handle("GET /metrics", s.tel.Metrics.Handler())
-
-	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-
-	return scheduler.New(s.p.pool, jobs, s.p.logger), nil
-}
-
-// runWorker serves the probes and runs the scheduler until ctx ends, then
+// run serves the probes and runs the scheduler until ctx ends, then
 // turns readiness off, waits SHUTDOWN_DELAY, stops the scheduler (a task
 // in progress sees its context end) and the probes.
-func (s *server) runWorker(ctx context.Context, ln net.Listener, sched *scheduler.Scheduler) error {
+func (s *worker) run(ctx context.Context, ln net.Listener, sched *scheduler.Scheduler) error {
 	schedCtx, stopSched := context.WithCancel(ctx)
 	defer stopSched()
 

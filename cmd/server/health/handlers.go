@@ -1,7 +1,8 @@
 // Package health serves the probes an orchestrator uses: /livez (and its
 // legacy alias /healthz) answers while the process runs; /readyz answers
-// 200 only while the database and every module are healthy and the process
-// is not shutting down, with one JSON entry per check.
+// 200 only while the database answers, the modules are ready (their schemas
+// migrated: setup.SchemaReady) and the process is not shutting down, with
+// one JSON entry per check.
 package health
 
 import (
@@ -37,7 +38,8 @@ type Checker struct {
 	shuttingDown atomic.Bool
 }
 
-// New returns a checker of db and of the modules' own health checks.
+// New returns a checker of db and of the modules' readiness, which
+// returns an error per module that is not ready.
 func New(db Pinger, modules func(ctx context.Context) map[string]error, logger *slog.Logger) *Checker {
 	return &Checker{db: db, modules: modules, logger: logger}
 }

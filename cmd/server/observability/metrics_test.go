@@ -13,7 +13,7 @@ import (
 	semconv "go.opentelemetry.io/otel/semconv/v1.39.0"
 
 	"github.com/modulith/modulith/cmd/server/observability"
-	"github.com/modulith/modulith/internal/testutil"
+	"github.com/modulith/modulith/internal/pgtest"
 )
 
 func newMetrics(t *testing.T) *observability.Metrics {
@@ -114,7 +114,7 @@ func TestMetricsShutdown(t *testing.T) {
 }
 
 func TestObservePool(t *testing.T) {
-	db := testutil.NewDatabase(t)
+	db := pgtest.NewDatabase(t)
 	m := newMetrics(t)
 
 	if err := observability.ObservePool(m.Meter(), db.Pool); err != nil {

@@ -1,3 +1,7 @@
+// Package setup builds the pieces of a server process, each by one
+// function that returns the thing: the database pool, the notifier, the
+// WebSocket fan-out and the HTTP handler (the gRPC server comes from
+// internal/grpcserver, the modules from internal/registry).
 package setup
 
 import (

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/netip"
 
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
@@ -18,14 +19,23 @@ import (
 	"github.com/modulith/modulith/internal/gateway"
 	"github.com/modulith/modulith/internal/middleware"
 	"github.com/modulith/modulith/internal/openapi"
-	"github.com/modulith/modulith/internal/registry"
 	"github.com/modulith/modulith/internal/websocket"
 )
+
+// Modules is what the HTTP handler asks of the modules: their REST
+// handlers, and the session check and roles that authenticate /ws
+// (registry.Registry).
+type Modules interface {
+	RegisterGateway(ctx context.Context, mux *runtime.ServeMux, conn grpc.ClientConnInterface) error
+	authn.SessionChecker
+	authn.RoleResolver
+}
 
 // HTTPDeps are what the HTTP handler needs.
 type HTTPDeps struct {
 	Config     *config.Config
-	Registry   *registry.Registry
+	Modules    Modules
+	Tokens     *authn.Tokens
 	Conn       grpc.ClientConnInterface
 	Health     *health.Checker
 	Metrics    http.Handler
@@ -44,7 +54,7 @@ type HTTPDeps struct {
 // behind the middleware stack.
 func HTTPHandler(ctx context.Context, d HTTPDeps) (http.Handler, error) {
 	gw := gateway.NewMux()
-	if err := d.Registry.RegisterGateway(ctx, gw, d.Conn); err != nil {
+	if err := d.Modules.RegisterGateway(ctx, gw, d.Conn); err != nil {
 		return nil, err
 	}
 
@@ -102,7 +112,7 @@ func HTTPHandler(ctx context.Context, d HTTPDeps) (http.Handler, error) {
 // gRPC call (the same Authenticator: access token and live session) and
 // admits the browser origins CORS allows.
 func mountWebSocket(mux *http.ServeMux, d HTTPDeps) {
-	auth := authn.NewAuthenticator(d.Registry.Tokens(), d.Registry.SessionChecker(), d.Registry.Policy())
+	auth := authn.NewAuthenticator(d.Tokens, d.Modules, d.Modules)
 	ws := websocket.NewHandler(d.WebSocket, auth, websocket.HandlerConfig{
 		AllowedOrigins: d.Config.CORSAllowedOrigins, QueryToken: d.WebSocketQueryToken,
 	}, d.Logger.With("component", "websocket"))

@@ -29,12 +29,7 @@ func Notifier(cfg *config.Config, logger *slog.Logger) (*notifier.Notifier, erro
 			"fix", "set EMAIL_PROVIDER or SMS_PROVIDER")
 	}
 
-	n, err := notifier.New(email, sms)
-	if err != nil {
-		return nil, fmt.Errorf("notifier: %w", err)
-	}
-
-	return n, nil
+	return notifier.New(email, sms), nil
 }
 
 // emailProvider returns the EMAIL_PROVIDER, or nil for none. The interface

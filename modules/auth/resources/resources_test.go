@@ -11,7 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/modulith/modulith/internal/migration"
-	"github.com/modulith/modulith/internal/testutil"
+	"github.com/modulith/modulith/internal/pgtest"
 	"github.com/modulith/modulith/modules/auth/resources"
 )
 
@@ -23,7 +23,7 @@ var authTables = []string{"magic_codes", "rate_limits", "refresh_tokens", "sessi
 func newRunner(t *testing.T) (*migration.Runner, *pgxpool.Pool) {
 	t.Helper()
 
-	db := testutil.NewDatabase(t, source)
+	db := pgtest.NewDatabase(t, source)
 
 	return migration.NewRunner(db.Pool, []migration.Source{source}, io.Discard), db.Pool
 }

@@ -5,7 +5,8 @@
 // random: exactly one per event and subscriber means no event was lost and
 // none took effect twice.
 //
-// It publishes nothing; the tests publish the events themselves.
+// It publishes nothing; the tests publish the events themselves
+// (EntryRecorded).
 package ledger
 
 import (
@@ -16,20 +17,24 @@ import (
 	"io/fs"
 	"time"
 
-	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
-	"google.golang.org/grpc"
-
 	"github.com/modulith/modulith/internal/events"
 	"github.com/modulith/modulith/internal/migration"
 	"github.com/modulith/modulith/internal/registry"
 )
 
-const (
-	// Name is the module's name, schema and configuration section.
-	Name = "ledger"
-	// EntryRecorded is the event both subscribers apply.
-	EntryRecorded = "ledger.entry_recorded"
-)
+// Name is the module's name, schema and configuration section.
+const Name = "ledger"
+
+// EntryRecorded is the event both subscribers apply: the N-th entry.
+type EntryRecorded struct {
+	N int `json:"n"`
+}
+
+// EventName implements events.Payload.
+func (EntryRecorded) EventName() string { return "ledger.entry_recorded" }
+
+// EventVersion implements events.Payload.
+func (EntryRecorded) EventVersion() int { return 1 }
 
 // Subscriber is a durable subscriber of EntryRecorded and the table it
 // applies events to.
@@ -63,31 +68,22 @@ var migrations embed.FS
 type Module struct{}
 
 var (
-	_ registry.Module   = (*Module)(nil)
-	_ registry.Migrator = (*Module)(nil)
+	_ registry.Module   = Module{}
+	_ registry.Migrator = Module{}
 )
 
-// New returns the module.
-func New() *Module { return &Module{} }
-
 // Name returns "ledger".
-func (m *Module) Name() string { return Name }
+func (Module) Name() string { return Name }
 
-// Initialize subscribes the two subscribers to EntryRecorded; commands
-// without a bus (migrate) subscribe nothing.
-func (m *Module) Initialize(r *registry.Registry) error {
+// Init subscribes the two subscribers to EntryRecorded.
+func (Module) Init(h registry.Host) error {
 	var cfg Config
-	if err := r.LoadConfig(Name, &cfg); err != nil {
+	if err := h.Config(&cfg); err != nil {
 		return err
 	}
 
-	bus := r.Bus()
-	if bus == nil {
-		return nil
-	}
-
 	for _, s := range Subscribers() {
-		if err := bus.Subscribe(s.Name, EntryRecorded, apply(s, cfg.ApplyDelay)); err != nil {
+		if err := events.Subscribe(h.Bus(), s.Name, apply(s, cfg.ApplyDelay)); err != nil {
 			return err
 		}
 	}
@@ -97,10 +93,10 @@ func (m *Module) Initialize(r *registry.Registry) error {
 
 // apply records that s applied the event, in the delivery's transaction:
 // the row commits if and only if the delivery is recorded as done.
-func apply(s Subscriber, delay time.Duration) events.Handler {
+func apply(s Subscriber, delay time.Duration) func(context.Context, events.Event[EntryRecorded]) error {
 	insert := "INSERT INTO " + s.Table + " (event_id, subscriber) VALUES ($1, $2)"
 
-	return func(ctx context.Context, e events.Event) error {
+	return func(ctx context.Context, e events.Event[EntryRecorded]) error {
 		tx, ok := events.Tx(ctx)
 		if !ok {
 			return errNoTx
@@ -116,16 +112,8 @@ func apply(s Subscriber, delay time.Duration) events.Handler {
 	}
 }
 
-// RegisterGRPC registers nothing: the module has no API.
-func (m *Module) RegisterGRPC(grpc.ServiceRegistrar) {}
-
-// RegisterGateway registers nothing: the module has no API.
-func (m *Module) RegisterGateway(context.Context, *runtime.ServeMux, grpc.ClientConnInterface) error {
-	return nil
-}
-
 // Migrations returns the ledger schema's migrations.
-func (m *Module) Migrations() fs.FS {
+func (Module) Migrations() fs.FS {
 	sub, err := fs.Sub(migrations, "migration")
 	if err != nil {
 		panic("ledger: " + err.Error()) // the directory is embedded above
@@ -137,5 +125,5 @@ func (m *Module) Migrations() fs.FS {
 // Source is the module's migration source, for tests that create the
 // database before any replica starts.
 func Source() migration.Source {
-	return migration.Source{Module: Name, Migrations: New().Migrations()}
+	return migration.Source{Module: Name, Migrations: Module{}.Migrations()}
 }

@@ -14,11 +14,11 @@ const (
 )
 
 // CreateMagicCode stores a code's HMAC.
-func (r *SQL) CreateMagicCode(ctx context.Context, c models.MagicCode) error {
-	ctx, end := span(ctx, "CreateMagicCode", entityCode)
-	defer end()
+func (r *SQL) CreateMagicCode(ctx context.Context, c models.MagicCode) (err error) {
+	ctx, end := r.Span(ctx, "CreateMagicCode", entityCode)
+	defer end(&err)
 
-	err := r.q.CreateMagicCode(ctx, store.CreateMagicCodeParams{
+	err = r.Q.CreateMagicCode(ctx, store.CreateMagicCodeParams{
 		ID:        c.ID,
 		Purpose:   c.Purpose,
 		Identity:  c.Identity,
@@ -28,31 +28,31 @@ func (r *SQL) CreateMagicCode(ctx context.Context, c models.MagicCode) error {
 		ExpiresAt: c.ExpiresAt,
 	})
 
-	return translate(ctx, entityCode, err)
+	return err
 }
 
 // RevokeActiveMagicCodes makes every usable code for an identity unusable.
-func (r *SQL) RevokeActiveMagicCodes(ctx context.Context, purpose, identity, userID string, now time.Time) error {
-	ctx, end := span(ctx, "RevokeActiveMagicCodes", entityCode)
-	defer end()
+func (r *SQL) RevokeActiveMagicCodes(ctx context.Context, purpose, identity, userID string, now time.Time) (err error) {
+	ctx, end := r.Span(ctx, "RevokeActiveMagicCodes", entityCode)
+	defer end(&err)
 
-	err := r.q.RevokeActiveMagicCodes(ctx, store.RevokeActiveMagicCodesParams{
+	err = r.Q.RevokeActiveMagicCodes(ctx, store.RevokeActiveMagicCodesParams{
 		Now: now, Purpose: purpose, Identity: identity, UserID: nullable(userID),
 	})
 
-	return translate(ctx, entityCode, err)
+	return err
 }
 
 // ActiveMagicCode returns and locks the newest usable code.
-func (r *SQL) ActiveMagicCode(ctx context.Context, purpose, identity, userID string, now time.Time) (models.MagicCode, error) {
-	ctx, end := span(ctx, "ActiveMagicCode", entityCode)
-	defer end()
+func (r *SQL) ActiveMagicCode(ctx context.Context, purpose, identity, userID string, now time.Time) (_ models.MagicCode, err error) {
+	ctx, end := r.Span(ctx, "ActiveMagicCode", entityCode)
+	defer end(&err)
 
-	c, err := r.q.ActiveMagicCode(ctx, store.ActiveMagicCodeParams{
+	c, err := r.Q.ActiveMagicCode(ctx, store.ActiveMagicCodeParams{
 		Purpose: purpose, Identity: identity, UserID: nullable(userID), Now: now,
 	})
 	if err != nil {
-		return models.MagicCode{}, translate(ctx, entityCode, err)
+		return models.MagicCode{}, err
 	}
 
 	return models.MagicCode{
@@ -69,51 +69,51 @@ func (r *SQL) ActiveMagicCode(ctx context.Context, purpose, identity, userID str
 
 // RecordFailedAttempt counts a wrong guess and revokes the code once the
 // guesses reach maxAttempts; it returns the guesses so far.
-func (r *SQL) RecordFailedAttempt(ctx context.Context, id string, maxAttempts int32, now time.Time) (int, error) {
-	ctx, end := span(ctx, "RecordFailedAttempt", entityCode)
-	defer end()
+func (r *SQL) RecordFailedAttempt(ctx context.Context, id string, maxAttempts int32, now time.Time) (_ int, err error) {
+	ctx, end := r.Span(ctx, "RecordFailedAttempt", entityCode)
+	defer end(&err)
 
-	attempts, err := r.q.RecordFailedAttempt(ctx, store.RecordFailedAttemptParams{
+	attempts, err := r.Q.RecordFailedAttempt(ctx, store.RecordFailedAttemptParams{
 		ID: id, MaxAttempts: maxAttempts, Now: now,
 	})
 
-	return int(attempts), translate(ctx, entityCode, err)
+	return int(attempts), err
 }
 
 // MarkMagicCodeUsed consumes a code.
-func (r *SQL) MarkMagicCodeUsed(ctx context.Context, id string, now time.Time) error {
-	ctx, end := span(ctx, "MarkMagicCodeUsed", entityCode)
-	defer end()
+func (r *SQL) MarkMagicCodeUsed(ctx context.Context, id string, now time.Time) (err error) {
+	ctx, end := r.Span(ctx, "MarkMagicCodeUsed", entityCode)
+	defer end(&err)
 
-	return translate(ctx, entityCode, r.q.MarkMagicCodeUsed(ctx, store.MarkMagicCodeUsedParams{ID: id, Now: now}))
+	return r.Q.MarkMagicCodeUsed(ctx, store.MarkMagicCodeUsedParams{ID: id, Now: now})
 }
 
 // DeleteExpiredMagicCodes removes codes that expired before a time.
-func (r *SQL) DeleteExpiredMagicCodes(ctx context.Context, before time.Time) (int64, error) {
-	ctx, end := span(ctx, "DeleteExpiredMagicCodes", entityCode)
-	defer end()
+func (r *SQL) DeleteExpiredMagicCodes(ctx context.Context, before time.Time) (_ int64, err error) {
+	ctx, end := r.Span(ctx, "DeleteExpiredMagicCodes", entityCode)
+	defer end(&err)
 
-	n, err := r.q.DeleteExpiredMagicCodes(ctx, before)
+	n, err := r.Q.DeleteExpiredMagicCodes(ctx, before)
 
-	return n, translate(ctx, entityCode, err)
+	return n, err
 }
 
 // HitRateLimit counts a hit in a fixed window.
-func (r *SQL) HitRateLimit(ctx context.Context, key string, windowStart time.Time) (int, error) {
-	ctx, end := span(ctx, "HitRateLimit", entityRateLimit)
-	defer end()
+func (r *SQL) HitRateLimit(ctx context.Context, key string, windowStart time.Time) (_ int, err error) {
+	ctx, end := r.Span(ctx, "HitRateLimit", entityRateLimit)
+	defer end(&err)
 
-	hits, err := r.q.HitRateLimit(ctx, store.HitRateLimitParams{Key: key, WindowStart: windowStart})
+	hits, err := r.Q.HitRateLimit(ctx, store.HitRateLimitParams{Key: key, WindowStart: windowStart})
 
-	return int(hits), translate(ctx, entityRateLimit, err)
+	return int(hits), err
 }
 
 // DeleteRateLimitsBefore removes counters of windows that started before a time.
-func (r *SQL) DeleteRateLimitsBefore(ctx context.Context, before time.Time) (int64, error) {
-	ctx, end := span(ctx, "DeleteRateLimitsBefore", entityRateLimit)
-	defer end()
+func (r *SQL) DeleteRateLimitsBefore(ctx context.Context, before time.Time) (_ int64, err error) {
+	ctx, end := r.Span(ctx, "DeleteRateLimitsBefore", entityRateLimit)
+	defer end(&err)
 
-	n, err := r.q.DeleteRateLimitsBefore(ctx, before)
+	n, err := r.Q.DeleteRateLimitsBefore(ctx, before)
 
-	return n, translate(ctx, entityRateLimit, err)
+	return n, err
 }

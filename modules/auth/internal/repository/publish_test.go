@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/modulith/modulith/internal/events"
+	authevents "github.com/modulith/modulith/modules/auth/events"
 	"github.com/modulith/modulith/modules/auth/internal/models"
 	"github.com/modulith/modulith/modules/auth/internal/repository"
 )
@@ -21,18 +22,16 @@ import (
 const testCode = "731942"
 
 // codeEvent is an event like the ones auth publishes for a code.
-func codeEvent(orderingKey string) events.Event {
-	return events.Event{
-		Name:        events.ContactChangeRequestedEvent,
-		Payload:     map[string]any{events.KeyUserID: orderingKey, events.KeyDestination: "ada@example.com"},
-		Secret:      events.CodeSecret(testCode),
-		OrderingKey: orderingKey,
+func codeEvent(userID string) authevents.ContactChangeRequested {
+	return authevents.ContactChangeRequested{
+		UserID: userID, Channel: authevents.ChannelEmail, Destination: "ada@example.com", ExpiresAt: now, Code: testCode,
 	}
 }
 
 // stored is an event as the outbox holds it.
 type stored struct {
 	Name        string
+	Version     int
 	OrderingKey string
 	Payload     map[string]any
 	Secret      []byte
@@ -43,7 +42,7 @@ func outbox(t *testing.T, pool *pgxpool.Pool) []stored {
 	t.Helper()
 
 	rows, err := pool.Query(t.Context(),
-		"SELECT name, coalesce(ordering_key, ''), payload, secret FROM events.outbox ORDER BY seq")
+		"SELECT name, version, coalesce(ordering_key, ''), payload, secret FROM events.outbox ORDER BY seq")
 	if err == nil {
 		var out []stored
 
@@ -58,16 +57,20 @@ func outbox(t *testing.T, pool *pgxpool.Pool) []stored {
 	return nil
 }
 
-// wantOutbox fails unless the outbox holds exactly want, each with its
-// secret sealed: stored, but not in clear text.
-func wantOutbox(t *testing.T, pool *pgxpool.Pool, want ...events.Event) {
+// wantOutbox fails unless the outbox holds exactly the events want, each
+// with its code sealed: stored, but not in clear text.
+func wantOutbox(t *testing.T, pool *pgxpool.Pool, want ...authevents.ContactChangeRequested) {
 	t.Helper()
 
 	got := outbox(t, pool)
 
 	var wantStored []stored
 	for _, e := range want {
-		wantStored = append(wantStored, stored{Name: e.Name, OrderingKey: e.OrderingKey, Payload: e.Payload})
+		wantStored = append(wantStored, stored{
+			Name: e.EventName(), Version: e.EventVersion(), OrderingKey: e.UserID, Payload: map[string]any{
+				"user_id": e.UserID, "channel": e.Channel, "destination": e.Destination, "expires_at": e.ExpiresAt.Format(time.RFC3339Nano),
+			},
+		})
 	}
 
 	// Errorf, not Fatalf: this also runs inside WithTx functions.
@@ -163,7 +166,7 @@ func TestPublishOutsideTx(t *testing.T) {
 	e := codeEvent("user_01jpada")
 
 	if err := repo.Publish(t.Context(), e); err != nil {
-		t.Fatalf("Publish(%s) = %v", e.Name, err)
+		t.Fatalf("Publish(%s) = %v", e.EventName(), err)
 	}
 
 	wantOutbox(t, pool, e)

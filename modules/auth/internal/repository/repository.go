@@ -1,31 +1,23 @@
 // Package repository is the auth module's data access: it wraps the
-// sqlc-generated store, speaks models, translates driver errors once (no
-// rows → NotFound, unique violation → AlreadyExists) and runs groups of
-// operations in one transaction with WithTx. It holds no business rules and
-// never generates identifiers.
+// sqlc-generated store and speaks models, on the platform's repository
+// plumbing (internal/repo: transactions, events published in them, spans
+// and driver errors translated once). It holds no business rules and never
+// generates identifiers.
 package repository
 
 //go:generate go tool mockgen -destination=mocks/repository.go -package=mocks github.com/modulith/modulith/modules/auth/internal/repository Repository
 
 import (
 	"context"
-	stderrors "errors"
-	"fmt"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/modulith/modulith/internal/database"
-	"github.com/modulith/modulith/internal/errors"
 	"github.com/modulith/modulith/internal/events"
-	"github.com/modulith/modulith/internal/telemetry"
+	"github.com/modulith/modulith/internal/repo"
 	"github.com/modulith/modulith/modules/auth/internal/db/store"
 	"github.com/modulith/modulith/modules/auth/internal/models"
 )
-
-const module = "auth"
 
 // Repository is what the auth service needs from storage.
 type Repository interface {
@@ -69,80 +61,28 @@ type Repository interface {
 
 	// Publish stores an event: inside WithTx it commits (and will be
 	// delivered) if and only if the transaction does.
-	Publish(ctx context.Context, e events.Event) error
+	Publish(ctx context.Context, p events.Payload) error
 
 	DeleteEndedSessions(ctx context.Context, before time.Time) (int64, error)
 	DeleteExpiredMagicCodes(ctx context.Context, before time.Time) (int64, error)
 	DeleteRateLimitsBefore(ctx context.Context, before time.Time) (int64, error)
 }
 
-// Publisher stores events, in a transaction or in one of its own.
-type Publisher interface {
-	Publish(ctx context.Context, e events.Event) error
-	PublishTx(ctx context.Context, tx pgx.Tx, e events.Event) error
-}
-
 // SQL is the PostgreSQL Repository.
 type SQL struct {
-	pool *pgxpool.Pool // nil inside a transaction
-	tx   pgx.Tx        // set inside a transaction
-	q    *store.Queries
-	bus  Publisher
+	repo.Base[*store.Queries]
 }
 
 var _ Repository = (*SQL)(nil)
 
 // New returns a repository on pool that publishes events through bus.
-func New(pool *pgxpool.Pool, bus Publisher) *SQL {
-	return &SQL{pool: pool, q: store.New(pool), bus: bus}
+func New(pool *pgxpool.Pool, bus repo.Publisher) *SQL {
+	return &SQL{repo.New("auth", pool, bus, store.New(pool))}
 }
 
-// Publish stores e in the repository's transaction, or in its own.
-func (r *SQL) Publish(ctx context.Context, e events.Event) error {
-	if r.tx != nil {
-		return r.bus.PublishTx(ctx, r.tx, e)
-	}
-
-	return r.bus.Publish(ctx, e)
-}
-
-// WithTx runs fn in a transaction: committed when fn returns nil, rolled
-// back when it returns an error, panics or exits its goroutine.
+// WithTx runs fn in a transaction (see repo.Base.InTx).
 func (r *SQL) WithTx(ctx context.Context, fn func(tx Repository) error) error {
-	if r.pool == nil {
-		return fn(r) // already in a transaction: join it
-	}
-
-	return database.WithTx(ctx, r.pool, func(tx pgx.Tx) error {
-		return fn(&SQL{q: r.q.WithTx(tx), tx: tx, bus: r.bus})
-	})
-}
-
-// translate turns driver errors into domain errors, once, here.
-func translate(ctx context.Context, entity string, err error) error {
-	if err == nil {
-		return nil
-	}
-
-	telemetry.RecordError(ctx, err)
-
-	if stderrors.Is(err, pgx.ErrNoRows) {
-		return errors.NotFound(entity+" not found", errors.WithCause(err))
-	}
-
-	var pgErr *pgconn.PgError
-	if stderrors.As(err, &pgErr) && pgErr.Code == "23505" {
-		return errors.AlreadyExists(entity+" already exists", errors.WithCause(err))
-	}
-
-	return fmt.Errorf("%s: %w", entity, err)
-}
-
-// span starts a repository span for an operation on an entity.
-func span(ctx context.Context, op, entity string) (context.Context, func()) {
-	ctx, s := telemetry.RepositorySpan(ctx, module, op, entity)
-
-	return ctx, func() { s.End() }
+	return r.InTx(ctx, func(b repo.Base[*store.Queries]) error { return fn(&SQL{b}) })
 }
 
 func nullable(s string) *string {

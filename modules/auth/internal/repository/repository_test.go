@@ -17,7 +17,7 @@ import (
 	"github.com/modulith/modulith/internal/errors"
 	"github.com/modulith/modulith/internal/events"
 	"github.com/modulith/modulith/internal/migration"
-	"github.com/modulith/modulith/internal/testutil"
+	"github.com/modulith/modulith/internal/pgtest"
 	"github.com/modulith/modulith/modules/auth/internal/models"
 	"github.com/modulith/modulith/modules/auth/internal/repository"
 	"github.com/modulith/modulith/modules/auth/resources"
@@ -45,7 +45,7 @@ func newRepo(t *testing.T) (*repository.SQL, *pgxpool.Pool) {
 func newRepoBus(t *testing.T) (*repository.SQL, *events.Bus, *pgxpool.Pool) {
 	t.Helper()
 
-	db := testutil.NewDatabase(t,
+	db := pgtest.NewDatabase(t,
 		migration.Source{Module: events.SchemaName, Migrations: events.Migrations()},
 		migration.Source{Module: "auth", Migrations: resources.Migrations(), Seeds: resources.Seeds()},
 	)

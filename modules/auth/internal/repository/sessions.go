@@ -26,11 +26,11 @@ func toSession(s store.AuthSession) models.Session {
 }
 
 // CreateSession inserts a session.
-func (r *SQL) CreateSession(ctx context.Context, s models.Session) error {
-	ctx, end := span(ctx, "CreateSession", entitySession)
-	defer end()
+func (r *SQL) CreateSession(ctx context.Context, s models.Session) (err error) {
+	ctx, end := r.Span(ctx, "CreateSession", entitySession)
+	defer end(&err)
 
-	err := r.q.CreateSession(ctx, store.CreateSessionParams{
+	err = r.Q.CreateSession(ctx, store.CreateSessionParams{
 		ID:        s.ID,
 		UserID:    s.UserID,
 		CreatedAt: s.CreatedAt,
@@ -39,41 +39,41 @@ func (r *SQL) CreateSession(ctx context.Context, s models.Session) error {
 		IpAddress: s.IPAddress,
 	})
 
-	return translate(ctx, entitySession, err)
+	return err
 }
 
 // CheckSession returns the role of the session's user if the session is
 // live; NotFound otherwise.
-func (r *SQL) CheckSession(ctx context.Context, sessionID, userID string, now time.Time) (string, error) {
-	ctx, end := span(ctx, "CheckSession", entitySession)
-	defer end()
+func (r *SQL) CheckSession(ctx context.Context, sessionID, userID string, now time.Time) (_ string, err error) {
+	ctx, end := r.Span(ctx, "CheckSession", entitySession)
+	defer end(&err)
 
-	role, err := r.q.CheckSession(ctx, store.CheckSessionParams{ID: sessionID, UserID: userID, Now: now})
+	role, err := r.Q.CheckSession(ctx, store.CheckSessionParams{ID: sessionID, UserID: userID, Now: now})
 
-	return role, translate(ctx, entitySession, err)
+	return role, err
 }
 
 // Session returns a session by ID.
-func (r *SQL) Session(ctx context.Context, id string) (models.Session, error) {
-	ctx, end := span(ctx, "Session", entitySession)
-	defer end()
+func (r *SQL) Session(ctx context.Context, id string) (_ models.Session, err error) {
+	ctx, end := r.Span(ctx, "Session", entitySession)
+	defer end(&err)
 
-	s, err := r.q.GetSession(ctx, id)
+	s, err := r.Q.GetSession(ctx, id)
 	if err != nil {
-		return models.Session{}, translate(ctx, entitySession, err)
+		return models.Session{}, err
 	}
 
 	return toSession(s), nil
 }
 
 // ActiveSessions lists a user's live sessions, newest first.
-func (r *SQL) ActiveSessions(ctx context.Context, userID string, now time.Time) ([]models.Session, error) {
-	ctx, end := span(ctx, "ActiveSessions", entitySession)
-	defer end()
+func (r *SQL) ActiveSessions(ctx context.Context, userID string, now time.Time) (_ []models.Session, err error) {
+	ctx, end := r.Span(ctx, "ActiveSessions", entitySession)
+	defer end(&err)
 
-	rows, err := r.q.ListActiveSessions(ctx, store.ListActiveSessionsParams{UserID: userID, Now: now})
+	rows, err := r.Q.ListActiveSessions(ctx, store.ListActiveSessionsParams{UserID: userID, Now: now})
 	if err != nil {
-		return nil, translate(ctx, entitySession, err)
+		return nil, err
 	}
 
 	sessions := make([]models.Session, len(rows))
@@ -85,65 +85,65 @@ func (r *SQL) ActiveSessions(ctx context.Context, userID string, now time.Time) 
 }
 
 // RevokeSession ends a session; false if it was already ended or unknown.
-func (r *SQL) RevokeSession(ctx context.Context, id string, now time.Time) (bool, error) {
-	ctx, end := span(ctx, "RevokeSession", entitySession)
-	defer end()
+func (r *SQL) RevokeSession(ctx context.Context, id string, now time.Time) (_ bool, err error) {
+	ctx, end := r.Span(ctx, "RevokeSession", entitySession)
+	defer end(&err)
 
-	n, err := r.q.RevokeSession(ctx, store.RevokeSessionParams{ID: id, Now: now})
+	n, err := r.Q.RevokeSession(ctx, store.RevokeSessionParams{ID: id, Now: now})
 
-	return n > 0, translate(ctx, entitySession, err)
+	return n > 0, err
 }
 
 // RevokeUserSessions ends every live session of a user.
-func (r *SQL) RevokeUserSessions(ctx context.Context, userID string, now time.Time) ([]string, error) {
-	ctx, end := span(ctx, "RevokeUserSessions", entitySession)
-	defer end()
+func (r *SQL) RevokeUserSessions(ctx context.Context, userID string, now time.Time) (_ []string, err error) {
+	ctx, end := r.Span(ctx, "RevokeUserSessions", entitySession)
+	defer end(&err)
 
-	ids, err := r.q.RevokeUserSessions(ctx, store.RevokeUserSessionsParams{UserID: userID, Now: now})
+	ids, err := r.Q.RevokeUserSessions(ctx, store.RevokeUserSessionsParams{UserID: userID, Now: now})
 
-	return ids, translate(ctx, entitySession, err)
+	return ids, err
 }
 
 // DeleteEndedSessions removes sessions that expired or were revoked before a time.
-func (r *SQL) DeleteEndedSessions(ctx context.Context, before time.Time) (int64, error) {
-	ctx, end := span(ctx, "DeleteEndedSessions", entitySession)
-	defer end()
+func (r *SQL) DeleteEndedSessions(ctx context.Context, before time.Time) (_ int64, err error) {
+	ctx, end := r.Span(ctx, "DeleteEndedSessions", entitySession)
+	defer end(&err)
 
-	n, err := r.q.DeleteEndedSessions(ctx, before)
+	n, err := r.Q.DeleteEndedSessions(ctx, before)
 
-	return n, translate(ctx, entitySession, err)
+	return n, err
 }
 
 // CreateRefreshToken stores a refresh token's hash.
-func (r *SQL) CreateRefreshToken(ctx context.Context, t models.RefreshToken) error {
-	ctx, end := span(ctx, "CreateRefreshToken", entityRefreshToken)
-	defer end()
+func (r *SQL) CreateRefreshToken(ctx context.Context, t models.RefreshToken) (err error) {
+	ctx, end := r.Span(ctx, "CreateRefreshToken", entityRefreshToken)
+	defer end(&err)
 
-	err := r.q.CreateRefreshToken(ctx, store.CreateRefreshTokenParams{
+	err = r.Q.CreateRefreshToken(ctx, store.CreateRefreshTokenParams{
 		TokenHash: t.Hash, SessionID: t.SessionID, CreatedAt: t.CreatedAt, ExpiresAt: t.ExpiresAt,
 	})
 
-	return translate(ctx, entityRefreshToken, err)
+	return err
 }
 
 // UseRefreshToken consumes a usable token and returns its session.
-func (r *SQL) UseRefreshToken(ctx context.Context, hash []byte, now time.Time) (string, error) {
-	ctx, end := span(ctx, "UseRefreshToken", entityRefreshToken)
-	defer end()
+func (r *SQL) UseRefreshToken(ctx context.Context, hash []byte, now time.Time) (_ string, err error) {
+	ctx, end := r.Span(ctx, "UseRefreshToken", entityRefreshToken)
+	defer end(&err)
 
-	sessionID, err := r.q.UseRefreshToken(ctx, store.UseRefreshTokenParams{TokenHash: hash, Now: now})
+	sessionID, err := r.Q.UseRefreshToken(ctx, store.UseRefreshTokenParams{TokenHash: hash, Now: now})
 
-	return sessionID, translate(ctx, entityRefreshToken, err)
+	return sessionID, err
 }
 
 // RefreshToken returns a token by hash, used or not.
-func (r *SQL) RefreshToken(ctx context.Context, hash []byte) (models.RefreshToken, error) {
-	ctx, end := span(ctx, "RefreshToken", entityRefreshToken)
-	defer end()
+func (r *SQL) RefreshToken(ctx context.Context, hash []byte) (_ models.RefreshToken, err error) {
+	ctx, end := r.Span(ctx, "RefreshToken", entityRefreshToken)
+	defer end(&err)
 
-	t, err := r.q.GetRefreshToken(ctx, hash)
+	t, err := r.Q.GetRefreshToken(ctx, hash)
 	if err != nil {
-		return models.RefreshToken{}, translate(ctx, entityRefreshToken, err)
+		return models.RefreshToken{}, err
 	}
 
 	return models.RefreshToken{

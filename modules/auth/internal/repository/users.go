@@ -22,50 +22,50 @@ func toUser(u store.AuthUser) models.User {
 	}
 }
 
-func userResult(ctx context.Context, u store.AuthUser, err error) (models.User, error) {
+func userResult(u store.AuthUser, err error) (models.User, error) {
 	if err != nil {
-		return models.User{}, translate(ctx, entityUser, err)
+		return models.User{}, err
 	}
 
 	return toUser(u), nil
 }
 
 // User returns a user by ID.
-func (r *SQL) User(ctx context.Context, id string) (models.User, error) {
-	ctx, end := span(ctx, "User", entityUser)
-	defer end()
+func (r *SQL) User(ctx context.Context, id string) (_ models.User, err error) {
+	ctx, end := r.Span(ctx, "User", entityUser)
+	defer end(&err)
 
-	u, err := r.q.GetUser(ctx, id)
+	u, err := r.Q.GetUser(ctx, id)
 
-	return userResult(ctx, u, err)
+	return userResult(u, err)
 }
 
 // UserByEmail returns the user with a normalized email address.
-func (r *SQL) UserByEmail(ctx context.Context, email string) (models.User, error) {
-	ctx, end := span(ctx, "UserByEmail", entityUser)
-	defer end()
+func (r *SQL) UserByEmail(ctx context.Context, email string) (_ models.User, err error) {
+	ctx, end := r.Span(ctx, "UserByEmail", entityUser)
+	defer end(&err)
 
-	u, err := r.q.GetUserByEmail(ctx, &email)
+	u, err := r.Q.GetUserByEmail(ctx, &email)
 
-	return userResult(ctx, u, err)
+	return userResult(u, err)
 }
 
 // UserByPhone returns the user with an E.164 phone number.
-func (r *SQL) UserByPhone(ctx context.Context, phone string) (models.User, error) {
-	ctx, end := span(ctx, "UserByPhone", entityUser)
-	defer end()
+func (r *SQL) UserByPhone(ctx context.Context, phone string) (_ models.User, err error) {
+	ctx, end := r.Span(ctx, "UserByPhone", entityUser)
+	defer end(&err)
 
-	u, err := r.q.GetUserByPhone(ctx, &phone)
+	u, err := r.Q.GetUserByPhone(ctx, &phone)
 
-	return userResult(ctx, u, err)
+	return userResult(u, err)
 }
 
 // CreateUser inserts u; CreatedAt is also its first UpdatedAt.
-func (r *SQL) CreateUser(ctx context.Context, u models.User) (models.User, error) {
-	ctx, end := span(ctx, "CreateUser", entityUser)
-	defer end()
+func (r *SQL) CreateUser(ctx context.Context, u models.User) (_ models.User, err error) {
+	ctx, end := r.Span(ctx, "CreateUser", entityUser)
+	defer end(&err)
 
-	created, err := r.q.CreateUser(ctx, store.CreateUserParams{
+	created, err := r.Q.CreateUser(ctx, store.CreateUserParams{
 		ID:          u.ID,
 		Email:       nullable(u.Email),
 		Phone:       nullable(u.Phone),
@@ -74,35 +74,35 @@ func (r *SQL) CreateUser(ctx context.Context, u models.User) (models.User, error
 		CreatedAt:   u.CreatedAt,
 	})
 
-	return userResult(ctx, created, err)
+	return userResult(created, err)
 }
 
 // UpdateDisplayName sets a user's display name.
-func (r *SQL) UpdateDisplayName(ctx context.Context, id, name string, now time.Time) (models.User, error) {
-	ctx, end := span(ctx, "UpdateDisplayName", entityUser)
-	defer end()
+func (r *SQL) UpdateDisplayName(ctx context.Context, id, name string, now time.Time) (_ models.User, err error) {
+	ctx, end := r.Span(ctx, "UpdateDisplayName", entityUser)
+	defer end(&err)
 
-	u, err := r.q.UpdateDisplayName(ctx, store.UpdateDisplayNameParams{ID: id, DisplayName: name, UpdatedAt: now})
+	u, err := r.Q.UpdateDisplayName(ctx, store.UpdateDisplayNameParams{ID: id, DisplayName: name, UpdatedAt: now})
 
-	return userResult(ctx, u, err)
+	return userResult(u, err)
 }
 
 // UpdateEmail sets a user's email address.
-func (r *SQL) UpdateEmail(ctx context.Context, id, email string, now time.Time) (models.User, error) {
-	ctx, end := span(ctx, "UpdateEmail", entityUser)
-	defer end()
+func (r *SQL) UpdateEmail(ctx context.Context, id, email string, now time.Time) (_ models.User, err error) {
+	ctx, end := r.Span(ctx, "UpdateEmail", entityUser)
+	defer end(&err)
 
-	u, err := r.q.UpdateEmail(ctx, store.UpdateEmailParams{ID: id, Email: nullable(email), UpdatedAt: now})
+	u, err := r.Q.UpdateEmail(ctx, store.UpdateEmailParams{ID: id, Email: nullable(email), UpdatedAt: now})
 
-	return userResult(ctx, u, err)
+	return userResult(u, err)
 }
 
 // UpdatePhone sets a user's phone number.
-func (r *SQL) UpdatePhone(ctx context.Context, id, phone string, now time.Time) (models.User, error) {
-	ctx, end := span(ctx, "UpdatePhone", entityUser)
-	defer end()
+func (r *SQL) UpdatePhone(ctx context.Context, id, phone string, now time.Time) (_ models.User, err error) {
+	ctx, end := r.Span(ctx, "UpdatePhone", entityUser)
+	defer end(&err)
 
-	u, err := r.q.UpdatePhone(ctx, store.UpdatePhoneParams{ID: id, Phone: nullable(phone), UpdatedAt: now})
+	u, err := r.Q.UpdatePhone(ctx, store.UpdatePhoneParams{ID: id, Phone: nullable(phone), UpdatedAt: now})
 
-	return userResult(ctx, u, err)
+	return userResult(u, err)
 }

@@ -13,6 +13,7 @@ import (
 	authv1 "github.com/modulith/modulith/gen/go/auth/v1"
 	"github.com/modulith/modulith/internal/errors"
 	"github.com/modulith/modulith/internal/events"
+	authevents "github.com/modulith/modulith/modules/auth/events"
 	"github.com/modulith/modulith/modules/auth/internal/models"
 	"github.com/modulith/modulith/modules/auth/internal/service"
 )
@@ -67,11 +68,11 @@ func TestCompleteLoginRejects(t *testing.T) {
 			resp, err := f.svc.CompleteLogin(clientCtx(t), completeByEmail("ANA@example.com", "123456"))
 			wantDomainErr(t, "CompleteLogin", err, errors.TypeUnauthorized, errors.CodeAuthCodeInvalid)
 
-			if resp != nil || len(f.published) != 0 || len(f.tokens.issued()) != 0 {
-				t.Errorf("CompleteLogin() = %v, published %v, issued %v; want nothing", resp, f.published, f.tokens.issued())
+			if resp != nil || len(f.txs.Published) != 0 || len(f.tokens.issued()) != 0 {
+				t.Errorf("CompleteLogin() = %v, published %v, issued %v; want nothing", resp, f.txs.Published, f.tokens.issued())
 			}
 
-			f.wantCommitted(t, true)
+			f.txs.WantCommitted(t, true)
 		})
 	}
 }
@@ -197,8 +198,8 @@ func TestCompleteLoginStoreErrors(t *testing.T) {
 
 			_, err := f.svc.CompleteLogin(clientCtx(t), completeByEmail("ana@example.com", otherCodeFor(tt.name, c)))
 			wantStoreErr(t, err)
-			f.wantCommitted(t, false)
-			f.wantPublished(t)
+			f.txs.WantCommitted(t, false)
+			f.txs.WantPublished(t)
 		})
 	}
 }
@@ -318,26 +319,22 @@ func TestCompleteLoginExistingUser(t *testing.T) {
 		t.Fatalf("CompleteLogin() = %v", err)
 	}
 
-	f.wantCommitted(t, true)
+	f.txs.WantCommitted(t, true)
 	wantSignIn(t, f, got, resp.GetTokens(), user)
 
 	if diff := cmp.Diff(protoUser(user), resp.GetUser(), protocmp.Transform()); diff != "" || resp.GetNewUser() {
 		t.Errorf("CompleteLogin() user (-want +got):\n%s\nnew user = %t, want false", diff, resp.GetNewUser())
 	}
 
-	f.wantPublished(t, sessionCreated(user.ID, got.session.ID))
+	f.txs.WantPublished(t, sessionCreated(user.ID, got.session.ID))
 }
 
-func sessionCreated(userID, sessionID string) events.Event {
-	return events.Event{Name: events.SessionCreatedEvent, OrderingKey: userID, Payload: map[string]any{
-		events.KeyUserID: userID, events.KeySessionID: sessionID, events.KeyIPAddress: testIP, events.KeyUserAgent: testUserAgent,
-	}}
+func sessionCreated(userID, sessionID string) authevents.SessionCreated {
+	return authevents.SessionCreated{UserID: userID, SessionID: sessionID, IPAddress: testIP, UserAgent: testUserAgent}
 }
 
-func userCreated(u models.User) events.Event {
-	return events.Event{Name: events.UserCreatedEvent, OrderingKey: u.ID, Payload: map[string]any{
-		events.KeyUserID: u.ID, events.KeyEmail: u.Email, events.KeyPhone: u.Phone,
-	}}
+func userCreated(u models.User) authevents.UserCreated {
+	return authevents.UserCreated{UserID: u.ID, Email: u.Email, Phone: u.Phone}
 }
 
 func TestCompleteLoginCreatesUser(t *testing.T) {
@@ -409,14 +406,14 @@ func wantCreated(t *testing.T, f *fixture, created, want models.User, resp *auth
 		t.Errorf("created user (-want +got):\n%s", diff)
 	}
 
-	f.wantCommitted(t, true)
+	f.txs.WantCommitted(t, true)
 	wantSignIn(t, f, got, resp.GetTokens(), created)
 
 	if diff := cmp.Diff(protoUser(created), resp.GetUser(), protocmp.Transform()); diff != "" || !resp.GetNewUser() {
 		t.Errorf("CompleteLogin() user (-want +got):\n%s\nnew user = %t, want true", diff, resp.GetNewUser())
 	}
 
-	f.wantPublished(t, userCreated(want), sessionCreated(created.ID, got.session.ID))
+	f.txs.WantPublished(t, userCreated(want), sessionCreated(created.ID, got.session.ID))
 }
 
 // TestCompleteLoginPublishFails checks the events of a sign-in are part
@@ -431,12 +428,12 @@ func TestCompleteLoginPublishFails(t *testing.T) {
 		publishErrs []error // the answers to the sign-in's publications, in turn
 		wantEvents  []string
 	}{
-		{name: "user.created", newUser: true, publishErrs: []error{errStore}, wantEvents: []string{events.UserCreatedEvent}},
+		{name: "user.created", newUser: true, publishErrs: []error{errStore}, wantEvents: []string{"user.created"}},
 		{
 			name: "auth.session_created of a new user", newUser: true, publishErrs: []error{nil, errStore},
-			wantEvents: []string{events.UserCreatedEvent, events.SessionCreatedEvent},
+			wantEvents: []string{"user.created", "auth.session_created"},
 		},
-		{name: "auth.session_created", publishErrs: []error{errStore}, wantEvents: []string{events.SessionCreatedEvent}},
+		{name: "auth.session_created", publishErrs: []error{errStore}, wantEvents: []string{"auth.session_created"}},
 	}
 
 	for _, tt := range tests {
@@ -454,13 +451,13 @@ func TestCompleteLoginPublishFails(t *testing.T) {
 
 			resp, err := f.svc.CompleteLogin(clientCtx(t), completeByEmail("ana@example.com", c.code))
 			wantStoreErr(t, err)
-			f.wantCommitted(t, false)
+			f.txs.WantCommitted(t, false)
 
 			if resp != nil || len(f.tokens.issued()) != 0 {
 				t.Errorf("CompleteLogin() = %v, issued %v; want nothing", resp, f.tokens.issued())
 			}
 
-			if diff := cmp.Diff(tt.wantEvents, eventNames(f.published)); diff != "" {
+			if diff := cmp.Diff(tt.wantEvents, eventNames(f.txs.Published)); diff != "" {
 				t.Errorf("publish attempts (-want +got):\n%s", diff)
 			}
 		})
@@ -480,10 +477,10 @@ func expectUser(f *fixture, create bool) {
 	f.tx.EXPECT().CreateUser(gomock.Any(), gomock.Any()).DoAndReturn(func(_ context.Context, u models.User) (models.User, error) { return u, nil })
 }
 
-func eventNames(es []events.Event) []string {
+func eventNames(es []events.Payload) []string {
 	var names []string
 	for _, e := range es {
-		names = append(names, e.Name)
+		names = append(names, e.EventName())
 	}
 
 	return names

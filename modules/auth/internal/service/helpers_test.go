@@ -13,8 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-cmp/cmp/cmpopts"
 	"go.uber.org/mock/gomock"
 
 	authv1 "github.com/modulith/modulith/gen/go/auth/v1"
@@ -23,7 +21,9 @@ import (
 	"github.com/modulith/modulith/internal/errors"
 	"github.com/modulith/modulith/internal/events"
 	"github.com/modulith/modulith/internal/notifier"
+	"github.com/modulith/modulith/internal/repo/repotest"
 	"github.com/modulith/modulith/internal/reqmeta"
+	authevents "github.com/modulith/modulith/modules/auth/events"
 	"github.com/modulith/modulith/modules/auth/internal/models"
 	"github.com/modulith/modulith/modules/auth/internal/repository"
 	"github.com/modulith/modulith/modules/auth/internal/repository/mocks"
@@ -117,12 +117,10 @@ type fakeDelivery map[notifier.Channel]bool
 
 func (d fakeDelivery) CanDeliver(ch notifier.Channel) bool { return d[ch] }
 
-// fixture is a service on a strict mock repository. Calls inside a
-// transaction go to tx, every other call to repo, so a test fails when the
-// service reads or writes outside the transaction it should use; events
-// too: repo expects no Publish at all, so an event published outside a
-// transaction fails the test, and so does one published on tx once the
-// transaction's function has returned.
+// fixture is a service on strict mocks. Calls inside a transaction go to
+// tx, every other call to repo, so a test fails when the service reads,
+// writes or publishes outside the transaction it should use: repo expects
+// no Publish at all, and tx only while a transaction's function runs.
 type fixture struct {
 	t      *testing.T
 	svc    *service.Service
@@ -130,14 +128,8 @@ type fixture struct {
 	tx     *mocks.MockRepository
 	tokens *fakeTokens
 	logs   *logtest.Recorder
-	// txErrs holds what each transaction's function returned: nil means
-	// the transaction committed.
-	txErrs []error
-	// inTx is set while a transaction's function runs.
-	inTx bool
-	// published holds the events published in transactions, in order,
-	// whether the transaction committed or not.
-	published []events.Event
+
+	txs *repotest.Txs[repository.Repository] // the transactions: what they published, committed or not
 }
 
 // newFixture builds a service with testConfig, testCodeKey, the fixed
@@ -147,22 +139,13 @@ func newFixture(t *testing.T, opts ...func(*service.Config, *service.Deps)) *fix
 
 	ctrl := gomock.NewController(t)
 	logger, logs := logtest.New(slog.LevelDebug)
-	f := &fixture{
-		t:      t,
-		repo:   mocks.NewMockRepository(ctrl),
-		tx:     mocks.NewMockRepository(ctrl),
-		tokens: &fakeTokens{},
-		logs:   logs,
-	}
+	f := &fixture{t: t, repo: mocks.NewMockRepository(ctrl), tx: mocks.NewMockRepository(ctrl), tokens: &fakeTokens{}, logs: logs}
+	f.txs = repotest.New[repository.Repository](t, f.tx)
 
 	cfg := testConfig()
 	deps := service.Deps{
-		Repo:     f.repo,
-		Tokens:   f.tokens,
-		Delivery: fakeDelivery{notifier.ChannelEmail: true, notifier.ChannelSMS: true},
-		Logger:   logger,
-		CodeKey:  testCodeKey(),
-		Now:      func() time.Time { return testNow },
+		Repo: f.repo, Tokens: f.tokens, Delivery: fakeDelivery{notifier.ChannelEmail: true, notifier.ChannelSMS: true},
+		Logger: logger, CodeKey: testCodeKey(), Now: func() time.Time { return testNow },
 	}
 
 	for _, opt := range opts {
@@ -181,53 +164,13 @@ func newFixture(t *testing.T, opts ...func(*service.Config, *service.Deps)) *fix
 
 // expectTx expects one transaction and runs its function on f.tx.
 func (f *fixture) expectTx() {
-	f.repo.EXPECT().WithTx(gomock.Any(), gomock.Any()).DoAndReturn(
-		func(_ context.Context, fn func(repository.Repository) error) error {
-			f.inTx = true
-			err := fn(f.tx)
-			f.inTx = false
-			f.txErrs = append(f.txErrs, err)
-
-			return err
-		})
+	f.repo.EXPECT().WithTx(gomock.Any(), gomock.Any()).DoAndReturn(f.txs.Run)
 }
 
-// expectPublish expects one event to be published in the running
-// transaction, records it in f.published and answers err.
+// expectPublish expects one event published in the running transaction,
+// records it and answers err.
 func (f *fixture) expectPublish(err error) *gomock.Call {
-	return f.tx.EXPECT().Publish(gomock.Any(), gomock.Any()).DoAndReturn(
-		func(_ context.Context, e events.Event) error {
-			if !f.inTx {
-				f.t.Errorf("Publish(%s) outside the transaction's function, want it inside", e.Name)
-			}
-
-			f.published = append(f.published, e)
-
-			return err
-		})
-}
-
-// wantPublished fails unless the events published are exactly want.
-func (f *fixture) wantPublished(t *testing.T, want ...events.Event) {
-	t.Helper()
-
-	if diff := cmp.Diff(want, f.published, cmpopts.EquateEmpty()); diff != "" {
-		t.Errorf("published (-want +got):\n%s", diff)
-	}
-}
-
-// wantCommitted fails unless exactly one transaction ran and committed
-// (want true) or rolled back (want false).
-func (f *fixture) wantCommitted(t *testing.T, want bool) {
-	t.Helper()
-
-	if len(f.txErrs) != 1 {
-		t.Fatalf("transactions = %d, want 1", len(f.txErrs))
-	}
-
-	if got := f.txErrs[0] == nil; got != want {
-		t.Errorf("transaction committed = %t (fn returned %v), want %t", got, f.txErrs[0], want)
-	}
+	return f.tx.EXPECT().Publish(gomock.Any(), gomock.Any()).DoAndReturn(f.txs.Publish(err))
 }
 
 // expectHit expects one rate-limit hit on key in the current window and
@@ -310,19 +253,32 @@ func (f *fixture) requestContactChange(ctx context.Context, t *testing.T, req *a
 func (f *fixture) sentCode(t *testing.T) string {
 	t.Helper()
 
-	if len(f.published) != 1 {
-		t.Fatalf("published %d events, want 1", len(f.published))
+	if len(f.txs.Published) != 1 {
+		t.Fatalf("published %d events, want 1", len(f.txs.Published))
 	}
 
-	code := f.published[0].Secret[events.KeyCode]
+	code := codeOf(f.txs.Published[0])
 	if !sixDigits.MatchString(code) {
-		t.Fatalf("%s secret code = %q, want six digits", f.published[0].Name, code)
+		t.Fatalf("%s code = %q, want six digits", f.txs.Published[0].EventName(), code)
 	}
 
-	f.published = nil
-	f.txErrs = nil
+	f.txs.Published = nil
+	f.txs.Errs = nil
 
 	return code
+}
+
+// codeOf returns the code an event sends, "" for an event that sends
+// none.
+func codeOf(p events.Payload) string {
+	switch e := p.(type) {
+	case authevents.MagicCodeRequested:
+		return e.Code
+	case authevents.ContactChangeRequested:
+		return e.Code
+	default:
+		return ""
+	}
 }
 
 // otherCode returns a six-digit code different from code.

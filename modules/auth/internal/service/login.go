@@ -13,8 +13,11 @@ import (
 	"github.com/modulith/modulith/internal/authz"
 	"github.com/modulith/modulith/internal/errors"
 	"github.com/modulith/modulith/internal/events"
+	"github.com/modulith/modulith/internal/ids"
 	"github.com/modulith/modulith/internal/notifier"
 	"github.com/modulith/modulith/internal/reqmeta"
+	"github.com/modulith/modulith/internal/telemetry"
+	authevents "github.com/modulith/modulith/modules/auth/events"
 	"github.com/modulith/modulith/modules/auth/internal/models"
 	"github.com/modulith/modulith/modules/auth/internal/repository"
 )
@@ -36,7 +39,7 @@ func identityOf(email, phone string) identity {
 // RequestLogin sends a one-time code. It never looks the identity up, so
 // known and unknown addresses get the same answer in the same time.
 func (s *Service) RequestLogin(ctx context.Context, req *authv1.RequestLoginRequest) (_ *authv1.RequestLoginResponse, err error) {
-	ctx, end := span(ctx, "RequestLogin")
+	ctx, end := telemetry.ServiceOp(ctx, module, "RequestLogin")
 	defer end(&err)
 
 	id := identityOf(req.GetEmail(), req.GetPhone())
@@ -52,7 +55,7 @@ func (s *Service) RequestLogin(ctx context.Context, req *authv1.RequestLoginRequ
 		return nil, err
 	}
 
-	if err := s.sendCode(ctx, models.PurposeLogin, id, "", events.MagicCodeRequestedEvent); err != nil {
+	if err := s.sendCode(ctx, models.PurposeLogin, id, ""); err != nil {
 		return nil, err
 	}
 
@@ -62,13 +65,13 @@ func (s *Service) RequestLogin(ctx context.Context, req *authv1.RequestLoginRequ
 // sendCode replaces any usable code for (purpose, identity, user) with a new
 // one and, in the same transaction, publishes the event that delivers it
 // (the code travels sealed, in the event's secret).
-func (s *Service) sendCode(ctx context.Context, purpose string, id identity, userID, event string) error {
+func (s *Service) sendCode(ctx context.Context, purpose string, id identity, userID string) error {
 	code, err := newCode()
 	if err != nil {
 		return err
 	}
 
-	codeID, err := newID(prefixCode)
+	codeID, err := ids.New(prefixCode)
 	if err != nil {
 		return err
 	}
@@ -79,11 +82,13 @@ func (s *Service) sendCode(ctx context.Context, purpose string, id identity, use
 		CodeHash: s.codeHash(purpose, id.value, userID, code), CreatedAt: now, ExpiresAt: now.Add(s.cfg.CodeTTL),
 	}
 
-	var payload map[string]any
-	if event == events.ContactChangeRequestedEvent {
-		payload, err = events.NewContactChangeRequestedPayload(userID, id.eventChannel(), id.value, mc.ExpiresAt)
-	} else {
-		payload, err = events.NewMagicCodeRequestedPayload(id.eventChannel(), id.value, mc.ExpiresAt)
+	var event events.Payload = authevents.MagicCodeRequested{
+		Channel: id.eventChannel(), Destination: id.value, ExpiresAt: mc.ExpiresAt, Code: code,
+	}
+	if purpose == models.PurposeContactChange {
+		event = authevents.ContactChangeRequested{
+			UserID: userID, Channel: id.eventChannel(), Destination: id.value, ExpiresAt: mc.ExpiresAt, Code: code,
+		}
 	}
 
 	return s.repo.WithTx(ctx, func(tx repository.Repository) error {
@@ -95,7 +100,7 @@ func (s *Service) sendCode(ctx context.Context, purpose string, id identity, use
 			return err
 		}
 
-		return publish(ctx, tx, event, userID, payload, err, events.CodeSecret(code))
+		return tx.Publish(ctx, event)
 	})
 }
 
@@ -137,7 +142,7 @@ type login struct {
 
 // CompleteLogin exchanges a code for tokens, creating the user on first login.
 func (s *Service) CompleteLogin(ctx context.Context, req *authv1.CompleteLoginRequest) (_ *authv1.CompleteLoginResponse, err error) {
-	ctx, end := span(ctx, "CompleteLogin")
+	ctx, end := telemetry.ServiceOp(ctx, module, "CompleteLogin")
 	defer end(&err)
 
 	if err := s.throttle(ctx, "verify:ip:"+reqmeta.ClientIP(ctx), s.cfg.VerificationsPerIP); err != nil {
@@ -187,14 +192,15 @@ func (s *Service) signIn(ctx context.Context, tx repository.Repository, id ident
 	}
 
 	if created {
-		payload, err := events.NewUserCreatedPayload(user.ID, user.Email, user.Phone)
-		if err := publish(ctx, tx, events.UserCreatedEvent, user.ID, payload, err, nil); err != nil {
+		if err := tx.Publish(ctx, authevents.UserCreated{UserID: user.ID, Email: user.Email, Phone: user.Phone}); err != nil {
 			return login{}, err
 		}
 	}
 
-	payload, err := events.NewSessionCreatedPayload(user.ID, session.ID, session.IPAddress, session.UserAgent)
-	if err := publish(ctx, tx, events.SessionCreatedEvent, user.ID, payload, err, nil); err != nil {
+	err = tx.Publish(ctx, authevents.SessionCreated{
+		UserID: user.ID, SessionID: session.ID, IPAddress: session.IPAddress, UserAgent: session.UserAgent,
+	})
+	if err != nil {
 		return login{}, err
 	}
 
@@ -212,7 +218,7 @@ func (s *Service) findOrCreateUser(ctx context.Context, tx repository.Repository
 		return user, false, err
 	}
 
-	userID, err := newID(prefixUser)
+	userID, err := ids.New(prefixUser)
 	if err != nil {
 		return models.User{}, false, err
 	}
@@ -231,7 +237,7 @@ func (s *Service) findOrCreateUser(ctx context.Context, tx repository.Repository
 
 // openSession creates a session and its first refresh token.
 func (s *Service) openSession(ctx context.Context, tx repository.Repository, userID string) (models.Session, string, error) {
-	sessionID, err := newID(prefixSession)
+	sessionID, err := ids.New(prefixSession)
 	if err != nil {
 		return models.Session{}, "", err
 	}
@@ -295,7 +301,7 @@ var errInvalidRefresh = errors.WithCode(errors.CodeAuthTokenInvalid, "invalid or
 // used token again means it was stolen (or the client is confused), so the
 // whole session is revoked.
 func (s *Service) RefreshToken(ctx context.Context, req *authv1.RefreshTokenRequest) (_ *authv1.RefreshTokenResponse, err error) {
-	ctx, end := span(ctx, "RefreshToken")
+	ctx, end := telemetry.ServiceOp(ctx, module, "RefreshToken")
 	defer end(&err)
 
 	var (
@@ -404,7 +410,7 @@ func (s *Service) unusableToken(ctx context.Context, tx repository.Repository, h
 
 // Logout revokes the caller's session, or all of the caller's sessions.
 func (s *Service) Logout(ctx context.Context, req *authv1.LogoutRequest) (_ *authv1.LogoutResponse, err error) {
-	ctx, end := span(ctx, "Logout")
+	ctx, end := telemetry.ServiceOp(ctx, module, "Logout")
 	defer end(&err)
 
 	caller, ok := authn.FromContext(ctx)
@@ -463,8 +469,7 @@ func (s *Service) revokeSessions(ctx context.Context, tx repository.Repository, 
 // WebSockets opened with them close everywhere.
 func (s *Service) announceRevoked(ctx context.Context, tx repository.Repository, userID string, ids []string) error {
 	for _, id := range ids {
-		payload, err := events.NewSessionRevokedPayload(userID, id)
-		if err := publish(ctx, tx, events.SessionRevokedEvent, userID, payload, err, nil); err != nil {
+		if err := tx.Publish(ctx, authevents.SessionRevoked{UserID: userID, SessionID: id}); err != nil {
 			return err
 		}
 	}

@@ -7,11 +7,11 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	authv1 "github.com/modulith/modulith/gen/go/auth/v1"
-	"github.com/modulith/modulith/internal/authn"
 	"github.com/modulith/modulith/internal/authz"
 	"github.com/modulith/modulith/internal/errors"
-	"github.com/modulith/modulith/internal/events"
 	"github.com/modulith/modulith/internal/notifier"
+	"github.com/modulith/modulith/internal/telemetry"
+	authevents "github.com/modulith/modulith/modules/auth/events"
 	"github.com/modulith/modulith/modules/auth/internal/models"
 	"github.com/modulith/modulith/modules/auth/internal/repository"
 )
@@ -34,23 +34,12 @@ func toProtoUser(u models.User) *authv1.User {
 	}
 }
 
-// authorized returns the caller if it has perm.
-func authorized(ctx context.Context, perm string) (authn.Identity, error) {
-	if err := authz.RequirePermission(ctx, perm); err != nil {
-		return authn.Identity{}, err
-	}
-
-	caller, _ := authn.FromContext(ctx)
-
-	return caller, nil
-}
-
 // GetProfile returns the caller's profile.
 func (s *Service) GetProfile(ctx context.Context, _ *authv1.GetProfileRequest) (_ *authv1.GetProfileResponse, err error) {
-	ctx, end := span(ctx, "GetProfile")
+	ctx, end := telemetry.ServiceOp(ctx, module, "GetProfile")
 	defer end(&err)
 
-	caller, err := authorized(ctx, permProfileRead)
+	caller, err := authz.Authorize(ctx, permProfileRead)
 	if err != nil {
 		return nil, err
 	}
@@ -65,10 +54,10 @@ func (s *Service) GetProfile(ctx context.Context, _ *authv1.GetProfileRequest) (
 
 // UpdateProfile changes the fields that are set.
 func (s *Service) UpdateProfile(ctx context.Context, req *authv1.UpdateProfileRequest) (_ *authv1.UpdateProfileResponse, err error) {
-	ctx, end := span(ctx, "UpdateProfile")
+	ctx, end := telemetry.ServiceOp(ctx, module, "UpdateProfile")
 	defer end(&err)
 
-	caller, err := authorized(ctx, permProfileEdit)
+	caller, err := authz.Authorize(ctx, permProfileEdit)
 	if err != nil {
 		return nil, err
 	}
@@ -85,9 +74,7 @@ func (s *Service) UpdateProfile(ctx context.Context, req *authv1.UpdateProfileRe
 			return err
 		}
 
-		payload, err := events.NewProfileUpdatedPayload(user.ID, []string{"display_name"})
-
-		return publish(ctx, tx, events.ProfileUpdatedEvent, user.ID, payload, err, nil)
+		return tx.Publish(ctx, authevents.ProfileUpdated{UserID: user.ID, Fields: []string{"display_name"}})
 	})
 	if err != nil {
 		return nil, err
@@ -98,10 +85,10 @@ func (s *Service) UpdateProfile(ctx context.Context, req *authv1.UpdateProfileRe
 
 // ListSessions lists the caller's live sessions.
 func (s *Service) ListSessions(ctx context.Context, _ *authv1.ListSessionsRequest) (_ *authv1.ListSessionsResponse, err error) {
-	ctx, end := span(ctx, "ListSessions")
+	ctx, end := telemetry.ServiceOp(ctx, module, "ListSessions")
 	defer end(&err)
 
-	caller, err := authorized(ctx, permProfileRead)
+	caller, err := authz.Authorize(ctx, permProfileRead)
 	if err != nil {
 		return nil, err
 	}
@@ -129,7 +116,7 @@ func (s *Service) ListSessions(ctx context.Context, _ *authv1.ListSessionsReques
 // RevokeSession ends one session of the caller; admins may end anyone's.
 // Sessions the caller may not see are reported as not found.
 func (s *Service) RevokeSession(ctx context.Context, req *authv1.RevokeSessionRequest) (_ *authv1.RevokeSessionResponse, err error) {
-	ctx, end := span(ctx, "RevokeSession")
+	ctx, end := telemetry.ServiceOp(ctx, module, "RevokeSession")
 	defer end(&err)
 
 	notFound := errors.NotFound("session not found")
@@ -166,10 +153,10 @@ func (s *Service) RevokeSession(ctx context.Context, req *authv1.RevokeSessionRe
 // RequestContactChange sends a confirmation code to the caller's new email
 // address or phone number.
 func (s *Service) RequestContactChange(ctx context.Context, req *authv1.RequestContactChangeRequest) (_ *authv1.RequestContactChangeResponse, err error) {
-	ctx, end := span(ctx, "RequestContactChange")
+	ctx, end := telemetry.ServiceOp(ctx, module, "RequestContactChange")
 	defer end(&err)
 
-	caller, err := authorized(ctx, permProfileEdit)
+	caller, err := authz.Authorize(ctx, permProfileEdit)
 	if err != nil {
 		return nil, err
 	}
@@ -183,7 +170,7 @@ func (s *Service) RequestContactChange(ctx context.Context, req *authv1.RequestC
 		return nil, err
 	}
 
-	err = s.sendCode(ctx, models.PurposeContactChange, id, caller.UserID, events.ContactChangeRequestedEvent)
+	err = s.sendCode(ctx, models.PurposeContactChange, id, caller.UserID)
 	if err != nil {
 		return nil, err
 	}
@@ -194,10 +181,10 @@ func (s *Service) RequestContactChange(ctx context.Context, req *authv1.RequestC
 // ConfirmContactChange makes the new contact the caller's once its code is
 // confirmed.
 func (s *Service) ConfirmContactChange(ctx context.Context, req *authv1.ConfirmContactChangeRequest) (_ *authv1.ConfirmContactChangeResponse, err error) {
-	ctx, end := span(ctx, "ConfirmContactChange")
+	ctx, end := telemetry.ServiceOp(ctx, module, "ConfirmContactChange")
 	defer end(&err)
 
-	caller, err := authorized(ctx, permProfileEdit)
+	caller, err := authz.Authorize(ctx, permProfileEdit)
 	if err != nil {
 		return nil, err
 	}
@@ -221,9 +208,7 @@ func (s *Service) ConfirmContactChange(ctx context.Context, req *authv1.ConfirmC
 			return err
 		}
 
-		payload, err := events.NewProfileUpdatedPayload(user.ID, []string{id.field()})
-
-		return publish(ctx, tx, events.ProfileUpdatedEvent, user.ID, payload, err, nil)
+		return tx.Publish(ctx, authevents.ProfileUpdated{UserID: user.ID, Fields: []string{id.field()}})
 	})
 
 	switch {

@@ -14,7 +14,7 @@ import (
 
 	authv1 "github.com/modulith/modulith/gen/go/auth/v1"
 	"github.com/modulith/modulith/internal/errors"
-	"github.com/modulith/modulith/internal/events"
+	authevents "github.com/modulith/modulith/modules/auth/events"
 	"github.com/modulith/modulith/modules/auth/internal/models"
 	"github.com/modulith/modulith/modules/auth/internal/service"
 )
@@ -159,10 +159,8 @@ func TestUpdateProfileNeedsAField(t *testing.T) {
 }
 
 // profileUpdated is the caller's user.profile_updated naming field.
-func profileUpdated(field string) events.Event {
-	return events.Event{Name: events.ProfileUpdatedEvent, OrderingKey: callerID, Payload: map[string]any{
-		events.KeyUserID: callerID, events.KeyFields: []string{field},
-	}}
+func profileUpdated(field string) authevents.ProfileUpdated {
+	return authevents.ProfileUpdated{UserID: callerID, Fields: []string{field}}
 }
 
 // TestUpdateProfile checks the rename and its user.profile_updated commit
@@ -200,14 +198,14 @@ func TestUpdateProfile(t *testing.T) {
 
 			resp, err := f.svc.UpdateProfile(asCaller(t, callerID, "user"), &authv1.UpdateProfileRequest{DisplayName: proto.String("Ana María")})
 			wantOutcome(t, "UpdateProfile", err, tt.want)
-			f.wantCommitted(t, err == nil)
+			f.txs.WantCommitted(t, err == nil)
 
 			if diff := cmp.Diff(tt.wantUser, resp.GetUser(), protocmp.Transform()); diff != "" {
 				t.Errorf("UpdateProfile() user (-want +got):\n%s", diff)
 			}
 
 			if tt.publish {
-				f.wantPublished(t, profileUpdated("display_name"))
+				f.txs.WantPublished(t, profileUpdated("display_name"))
 			}
 		})
 	}
@@ -341,10 +339,10 @@ func wantRevoked(t *testing.T, f *fixture, tc revokeCase) {
 	t.Helper()
 
 	if tc.revoke {
-		f.wantCommitted(t, tc.want == succeeded)
+		f.txs.WantCommitted(t, tc.want == succeeded)
 	}
 
 	if tc.publish {
-		f.wantPublished(t, sessionRevoked(tc.owner, revokeTarget))
+		f.txs.WantPublished(t, sessionRevoked(tc.owner, revokeTarget))
 	}
 }

@@ -17,13 +17,10 @@ import (
 	"strings"
 	"time"
 
-	"go.jetify.com/typeid"
-
 	authv1 "github.com/modulith/modulith/gen/go/auth/v1"
 	"github.com/modulith/modulith/internal/errors"
-	"github.com/modulith/modulith/internal/events"
 	"github.com/modulith/modulith/internal/notifier"
-	"github.com/modulith/modulith/internal/telemetry"
+	authevents "github.com/modulith/modulith/modules/auth/events"
 	"github.com/modulith/modulith/modules/auth/internal/repository"
 )
 
@@ -124,29 +121,6 @@ func New(cfg Config, d Deps) (*Service, error) {
 	}, nil
 }
 
-// span starts the service span of an operation; end records a non-nil
-// error on it and ends it.
-func span(ctx context.Context, op string) (context.Context, func(err *error)) {
-	ctx, s := telemetry.ServiceSpan(ctx, module, op)
-
-	return ctx, func(err *error) {
-		if *err != nil {
-			telemetry.RecordError(ctx, *err)
-		}
-
-		s.End()
-	}
-}
-
-func newID(prefix string) (string, error) {
-	id, err := typeid.WithPrefix(prefix)
-	if err != nil {
-		return "", errors.Internal("generate identifier", err)
-	}
-
-	return id.String(), nil
-}
-
 // newCode returns six uniformly random digits from crypto/rand.
 func newCode() (string, error) {
 	n, err := rand.Int(rand.Reader, big.NewInt(1_000_000))
@@ -215,10 +189,10 @@ func (i identity) field() string {
 // eventChannel names a notifier channel in event payloads.
 func (i identity) eventChannel() string {
 	if i.channel == notifier.ChannelSMS {
-		return events.ChannelSMS
+		return authevents.ChannelSMS
 	}
 
-	return events.ChannelEmail
+	return authevents.ChannelEmail
 }
 
 // throttle counts one request against key and fails once the window's
@@ -237,15 +211,4 @@ func (s *Service) throttle(ctx context.Context, key string, limit int) error {
 	}
 
 	return nil
-}
-
-// publish stores an event in the transaction of repo: it is delivered if
-// and only if the change it reports commits. Events about a user are
-// ordered by user, so subscribers see them in the order they happened.
-func publish(ctx context.Context, repo repository.Repository, name, userID string, payload map[string]any, err error, secret map[string]string) error {
-	if err != nil {
-		return errors.Internal("build "+name+" event", err)
-	}
-
-	return repo.Publish(ctx, events.Event{Name: name, Payload: payload, Secret: secret, OrderingKey: userID})
 }

@@ -12,6 +12,7 @@ import (
 	authv1 "github.com/modulith/modulith/gen/go/auth/v1"
 	"github.com/modulith/modulith/internal/errors"
 	"github.com/modulith/modulith/internal/events"
+	authevents "github.com/modulith/modulith/modules/auth/events"
 	"github.com/modulith/modulith/modules/auth/internal/models"
 )
 
@@ -54,7 +55,7 @@ func TestRefreshTokenRotates(t *testing.T) {
 		t.Fatalf("RefreshToken() = %v", err)
 	}
 
-	f.wantCommitted(t, true)
+	f.txs.WantCommitted(t, true)
 	wantTokens(t, f, session, stored, resp.GetTokens(), user)
 
 	if resp.GetTokens().GetRefreshToken() == presented {
@@ -76,7 +77,7 @@ func TestRefreshTokenRefuses(t *testing.T) {
 		name       string
 		expect     func(f *fixture)
 		want       outcome
-		wantEvents []events.Event
+		wantEvents []events.Payload
 	}{
 		{name: "unknown", want: invalidToken, expect: func(f *fixture) {
 			expectUnusable(f)
@@ -87,7 +88,7 @@ func TestRefreshTokenRefuses(t *testing.T) {
 			f.tx.EXPECT().RefreshToken(gomock.Any(), sha(presented)).Return(models.RefreshToken{SessionID: "sess_01jpana", ExpiresAt: testNow}, nil)
 		}},
 		{
-			name: "used before", want: reusedToken, wantEvents: []events.Event{sessionRevoked(anaUser().ID, "sess_01jpana")},
+			name: "used before", want: reusedToken, wantEvents: []events.Payload{sessionRevoked(anaUser().ID, "sess_01jpana")},
 			expect: func(f *fixture) { expectReuse(f, usedAt, true, nil) },
 		},
 		{name: "used before, session already ended", want: reusedToken, expect: func(f *fixture) {
@@ -120,8 +121,8 @@ func TestRefreshTokenRefuses(t *testing.T) {
 				t.Errorf("RefreshToken() = %v, issued %v; want nothing", resp, f.tokens.issued())
 			}
 
-			f.wantCommitted(t, true)
-			f.wantPublished(t, tt.wantEvents...)
+			f.txs.WantCommitted(t, true)
+			f.txs.WantPublished(t, tt.wantEvents...)
 		})
 	}
 }
@@ -150,10 +151,8 @@ func expectReuse(f *fixture, usedAt time.Time, live bool, publishErr error) {
 	gomock.InOrder(calls...)
 }
 
-func sessionRevoked(userID, sessionID string) events.Event {
-	return events.Event{Name: events.SessionRevokedEvent, OrderingKey: userID, Payload: map[string]any{
-		events.KeyUserID: userID, events.KeySessionID: sessionID,
-	}}
+func sessionRevoked(userID, sessionID string) authevents.SessionRevoked {
+	return authevents.SessionRevoked{UserID: userID, SessionID: sessionID}
 }
 
 func TestRefreshTokenReuseIsLogged(t *testing.T) {
@@ -236,7 +235,7 @@ func TestRefreshTokenStoreErrors(t *testing.T) {
 
 			_, err := f.svc.RefreshToken(clientCtx(t), refreshReq())
 			wantOutcome(t, "RefreshToken", err, failedAsIs)
-			f.wantCommitted(t, false)
+			f.txs.WantCommitted(t, false)
 		})
 	}
 }
@@ -271,16 +270,16 @@ func TestLogout(t *testing.T) {
 		expect func(f *fixture)
 		want   int32 // sessions revoked, on success
 		err    error
-		events []events.Event // published, committed or not
+		events []events.Payload // published, committed or not
 	}{
 		{
-			name: "this session", want: 1, events: []events.Event{sessionRevoked(callerID, callerSession)},
+			name: "this session", want: 1, events: []events.Payload{sessionRevoked(callerID, callerSession)},
 			expect: func(f *fixture) { expectLogout(f, true, nil, nil) },
 		},
 		{name: "this session already ended", expect: func(f *fixture) { expectLogout(f, false, nil, nil) }},
 		{name: "this session, store down", err: errStore, expect: func(f *fixture) { expectLogout(f, false, errStore, nil) }},
 		{
-			name: "this session, publish fails", err: errStore, events: []events.Event{sessionRevoked(callerID, callerSession)},
+			name: "this session, publish fails", err: errStore, events: []events.Payload{sessionRevoked(callerID, callerSession)},
 			expect: func(f *fixture) { expectLogout(f, true, nil, errStore) },
 		},
 		{
@@ -310,8 +309,8 @@ func TestLogout(t *testing.T) {
 				t.Errorf("Logout(all=%t) = %v, %v; want revoked %d, error %v", tt.all, resp, err, tt.want, tt.err)
 			}
 
-			f.wantCommitted(t, tt.err == nil)
-			f.wantPublished(t, tt.events...)
+			f.txs.WantCommitted(t, tt.err == nil)
+			f.txs.WantPublished(t, tt.events...)
 		})
 	}
 }
@@ -338,8 +337,8 @@ func expectLogoutAll(f *fixture, live []string, revokeErr error, publishErrs ...
 	gomock.InOrder(calls...)
 }
 
-func revokedEvents(sessionIDs ...string) []events.Event {
-	var out []events.Event
+func revokedEvents(sessionIDs ...string) []events.Payload {
+	var out []events.Payload
 	for _, id := range sessionIDs {
 		out = append(out, sessionRevoked(callerID, id))
 	}

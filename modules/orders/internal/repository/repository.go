@@ -1,33 +1,26 @@
 // Package repository is the orders module's data access: it wraps the
-// sqlc-generated store, speaks models, translates driver errors once (no
-// rows → NotFound) and runs groups of operations in one transaction with
-// WithTx, in which events are published too. It holds no business rules
-// and never generates identifiers.
+// sqlc-generated store and speaks models, on the platform's repository
+// plumbing (internal/repo: transactions, events published in them, spans
+// and driver errors translated once). It holds no business rules and never
+// generates identifiers.
 package repository
 
 //go:generate go tool mockgen -destination=mocks/repository.go -package=mocks github.com/modulith/modulith/modules/orders/internal/repository Repository
 
 import (
 	"context"
-	stderrors "errors"
-	"fmt"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/modulith/modulith/internal/database"
 	"github.com/modulith/modulith/internal/errors"
 	"github.com/modulith/modulith/internal/events"
-	"github.com/modulith/modulith/internal/telemetry"
+	"github.com/modulith/modulith/internal/repo"
 	"github.com/modulith/modulith/modules/orders/internal/db/store"
 	"github.com/modulith/modulith/modules/orders/internal/models"
 )
 
-const (
-	module = "orders"
-	entity = "order"
-)
+const entity = "order"
 
 // Repository is what the orders service needs from storage.
 type Repository interface {
@@ -48,62 +41,37 @@ type Repository interface {
 
 	// Publish stores an event: inside WithTx it commits (and will be
 	// delivered) if and only if the transaction does.
-	Publish(ctx context.Context, e events.Event) error
-}
-
-// Publisher stores events, in a transaction or in one of its own.
-type Publisher interface {
-	Publish(ctx context.Context, e events.Event) error
-	PublishTx(ctx context.Context, tx pgx.Tx, e events.Event) error
+	Publish(ctx context.Context, p events.Payload) error
 }
 
 // SQL is the PostgreSQL Repository.
 type SQL struct {
-	pool *pgxpool.Pool // nil inside a transaction
-	tx   pgx.Tx        // set inside a transaction
-	q    *store.Queries
-	bus  Publisher
+	repo.Base[*store.Queries]
 }
 
 var _ Repository = (*SQL)(nil)
 
 // New returns a repository on pool that publishes events through bus.
-func New(pool *pgxpool.Pool, bus Publisher) *SQL {
-	return &SQL{pool: pool, q: store.New(pool), bus: bus}
+func New(pool *pgxpool.Pool, bus repo.Publisher) *SQL {
+	return &SQL{repo.New("orders", pool, bus, store.New(pool))}
 }
 
-// WithTx runs fn in a transaction: committed when fn returns nil, rolled
-// back when it returns an error, panics or exits its goroutine.
+// WithTx runs fn in a transaction (see repo.Base.InTx).
 func (r *SQL) WithTx(ctx context.Context, fn func(tx Repository) error) error {
-	if r.pool == nil {
-		return fn(r) // already in a transaction: join it
-	}
-
-	return database.WithTx(ctx, r.pool, func(tx pgx.Tx) error {
-		return fn(&SQL{q: r.q.WithTx(tx), tx: tx, bus: r.bus})
-	})
-}
-
-// Publish stores e in the repository's transaction, or in its own.
-func (r *SQL) Publish(ctx context.Context, e events.Event) error {
-	if r.tx != nil {
-		return r.bus.PublishTx(ctx, r.tx, e)
-	}
-
-	return r.bus.Publish(ctx, e)
+	return r.InTx(ctx, func(b repo.Base[*store.Queries]) error { return fn(&SQL{b}) })
 }
 
 // CreateOrder stores an order and its items (in one transaction when
 // called inside WithTx, as the service does).
-func (r *SQL) CreateOrder(ctx context.Context, o models.Order) error {
-	ctx, end := span(ctx, "CreateOrder")
-	defer end()
+func (r *SQL) CreateOrder(ctx context.Context, o models.Order) (err error) {
+	ctx, end := r.Span(ctx, "CreateOrder", entity)
+	defer end(&err)
 
-	err := r.q.CreateOrder(ctx, store.CreateOrderParams{
+	err = r.Q.CreateOrder(ctx, store.CreateOrderParams{
 		ID: o.ID, UserID: o.UserID, Currency: o.Currency, TotalMinor: o.TotalMinor, CreatedAt: o.CreatedAt,
 	})
 	if err != nil {
-		return translate(ctx, err)
+		return err
 	}
 
 	rows := make([]store.CreateOrderItemsParams, 0, len(o.Items))
@@ -117,21 +85,19 @@ func (r *SQL) CreateOrder(ctx context.Context, o models.Order) error {
 		position++
 	}
 
-	if _, err := r.q.CreateOrderItems(ctx, rows); err != nil {
-		return translate(ctx, err)
-	}
+	_, err = r.Q.CreateOrderItems(ctx, rows)
 
-	return nil
+	return err
 }
 
 // Order returns an order with its items.
-func (r *SQL) Order(ctx context.Context, id string) (models.Order, error) {
-	ctx, end := span(ctx, "Order")
-	defer end()
+func (r *SQL) Order(ctx context.Context, id string) (_ models.Order, err error) {
+	ctx, end := r.Span(ctx, "Order", entity)
+	defer end(&err)
 
-	row, err := r.q.GetOrder(ctx, id)
+	row, err := r.Q.GetOrder(ctx, id)
 	if err != nil {
-		return models.Order{}, translate(ctx, err)
+		return models.Order{}, err
 	}
 
 	return r.withItems(ctx, row)
@@ -139,13 +105,13 @@ func (r *SQL) Order(ctx context.Context, id string) (models.Order, error) {
 
 // LockOrder returns an order with its items, locked until the transaction
 // ends.
-func (r *SQL) LockOrder(ctx context.Context, id string) (models.Order, error) {
-	ctx, end := span(ctx, "LockOrder")
-	defer end()
+func (r *SQL) LockOrder(ctx context.Context, id string) (_ models.Order, err error) {
+	ctx, end := r.Span(ctx, "LockOrder", entity)
+	defer end(&err)
 
-	row, err := r.q.LockOrder(ctx, id)
+	row, err := r.Q.LockOrder(ctx, id)
 	if err != nil {
-		return models.Order{}, translate(ctx, err)
+		return models.Order{}, err
 	}
 
 	return r.withItems(ctx, row)
@@ -161,13 +127,13 @@ func (r *SQL) withItems(ctx context.Context, row store.OrdersOrder) (models.Orde
 }
 
 // Orders returns a page of a user's orders with their items.
-func (r *SQL) Orders(ctx context.Context, userID, after string, limit int32) ([]models.Order, error) {
-	ctx, end := span(ctx, "Orders")
-	defer end()
+func (r *SQL) Orders(ctx context.Context, userID, after string, limit int32) (_ []models.Order, err error) {
+	ctx, end := r.Span(ctx, "Orders", entity)
+	defer end(&err)
 
-	rows, err := r.q.ListOrders(ctx, store.ListOrdersParams{UserID: userID, After: after, PageSize: limit})
+	rows, err := r.Q.ListOrders(ctx, store.ListOrdersParams{UserID: userID, After: after, PageSize: limit})
 	if err != nil {
-		return nil, translate(ctx, err)
+		return nil, err
 	}
 
 	return r.attachItems(ctx, rows)
@@ -184,9 +150,9 @@ func (r *SQL) attachItems(ctx context.Context, rows []store.OrdersOrder) ([]mode
 		ids[i] = row.ID
 	}
 
-	items, err := r.q.OrderItems(ctx, ids)
+	items, err := r.Q.OrderItems(ctx, ids)
 	if err != nil {
-		return nil, translate(ctx, err)
+		return nil, err
 	}
 
 	byOrder := make(map[string][]models.Item, len(rows))
@@ -206,13 +172,13 @@ func (r *SQL) attachItems(ctx context.Context, rows []store.OrdersOrder) ([]mode
 }
 
 // CancelOrder marks an order cancelled.
-func (r *SQL) CancelOrder(ctx context.Context, id, reason string, now time.Time) error {
-	ctx, end := span(ctx, "CancelOrder")
-	defer end()
+func (r *SQL) CancelOrder(ctx context.Context, id, reason string, now time.Time) (err error) {
+	ctx, end := r.Span(ctx, "CancelOrder", entity)
+	defer end(&err)
 
-	n, err := r.q.CancelOrder(ctx, store.CancelOrderParams{ID: id, CancelReason: reason, UpdatedAt: now})
+	n, err := r.Q.CancelOrder(ctx, store.CancelOrderParams{ID: id, CancelReason: reason, UpdatedAt: now})
 	if err != nil {
-		return translate(ctx, err)
+		return err
 	}
 
 	if n == 0 {
@@ -220,26 +186,4 @@ func (r *SQL) CancelOrder(ctx context.Context, id, reason string, now time.Time)
 	}
 
 	return nil
-}
-
-// translate turns driver errors into domain errors, once, here.
-func translate(ctx context.Context, err error) error {
-	if err == nil {
-		return nil
-	}
-
-	telemetry.RecordError(ctx, err)
-
-	if stderrors.Is(err, pgx.ErrNoRows) {
-		return errors.NotFound(entity+" not found", errors.WithCause(err))
-	}
-
-	return fmt.Errorf("%s: %w", entity, err)
-}
-
-// span starts a repository span for an operation on orders.
-func span(ctx context.Context, op string) (context.Context, func()) {
-	ctx, s := telemetry.RepositorySpan(ctx, module, op, entity)
-
-	return ctx, func() { s.End() }
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	stderrors "errors"
-	"fmt"
 	"log/slog"
 	"slices"
 	"testing"
@@ -18,7 +17,7 @@ import (
 	"github.com/modulith/modulith/internal/errors"
 	"github.com/modulith/modulith/internal/events"
 	"github.com/modulith/modulith/internal/migration"
-	"github.com/modulith/modulith/internal/testutil"
+	"github.com/modulith/modulith/internal/pgtest"
 	orderevents "github.com/modulith/modulith/modules/orders/events"
 	"github.com/modulith/modulith/modules/orders/internal/models"
 	"github.com/modulith/modulith/modules/orders/internal/repository"
@@ -38,7 +37,7 @@ var errRollback = errors.Conflict("roll back")
 func newRepo(t *testing.T) (*repository.SQL, *pgxpool.Pool) {
 	t.Helper()
 
-	db := testutil.NewDatabase(t,
+	db := pgtest.NewDatabase(t,
 		migration.Source{Module: events.SchemaName, Migrations: events.Migrations()},
 		migration.Source{Module: "orders", Migrations: resources.Migrations()},
 	)
@@ -139,9 +138,12 @@ func TestCreateOrderTwice(t *testing.T) {
 	o := newOrder(newIDs(t, 1)[0], "user_ada")
 	mustCreate(t, repo, o)
 
+	// Before the plumbing translated errors once (internal/repo), orders
+	// answered a duplicate with an untyped error: an Internal at the
+	// boundary.
 	err := repo.CreateOrder(t.Context(), o)
-	if err == nil || errors.IsType(err, errors.TypeNotFound) {
-		t.Errorf("CreateOrder(%s) again = %v, want a failure", o.ID, err)
+	if !errors.IsType(err, errors.TypeAlreadyExists) {
+		t.Errorf("CreateOrder(%s) again = %v, want an already_exists error", o.ID, err)
 	}
 
 	if n := count(t, pool, "SELECT count(*) FROM orders.order_items WHERE order_id = $1", o.ID); n != len(o.Items) {
@@ -400,7 +402,7 @@ func createAndPublish(ctx context.Context, tx repository.Repository, o models.Or
 		return err
 	}
 
-	return tx.Publish(ctx, events.Event{Name: orderevents.OrderCreated, OrderingKey: o.ID, Payload: map[string]any{orderevents.KeyOrderID: o.ID}})
+	return tx.Publish(ctx, orderevents.OrderCreated{OrderID: o.ID, UserID: o.UserID})
 }
 
 // wantStored fails unless order o, its items and its order.created event
@@ -415,7 +417,7 @@ func wantStored(t *testing.T, repo repository.Repository, pool *pgxpool.Pool, o 
 
 	wantItems, wantEvents := 0, []string(nil)
 	if want {
-		wantItems, wantEvents = len(o.Items), []string{orderevents.OrderCreated + " " + o.ID}
+		wantItems, wantEvents = len(o.Items), []string{"order.created " + o.ID}
 	}
 
 	if n := count(t, pool, "SELECT count(*) FROM orders.order_items WHERE order_id = $1", o.ID); n != wantItems {
@@ -468,13 +470,13 @@ func TestPublishOutsideTx(t *testing.T) {
 	t.Parallel()
 
 	repo, pool := newRepo(t)
-	e := events.Event{Name: orderevents.OrderCancelled, OrderingKey: "order_x"}
+	e := orderevents.OrderCancelled{OrderID: "order_x", UserID: "user_ada"}
 
 	if err := repo.Publish(t.Context(), e); err != nil {
-		t.Fatalf("Publish(%s) = %v", e.Name, err)
+		t.Fatalf("Publish(%s) = %v", e.EventName(), err)
 	}
 
-	if diff := cmp.Diff([]string{fmt.Sprintf("%s %s", e.Name, e.OrderingKey)}, outboxNames(t, pool)); diff != "" {
+	if diff := cmp.Diff([]string{"order.cancelled order_x"}, outboxNames(t, pool)); diff != "" {
 		t.Errorf("events.outbox (-want +got):\n%s", diff)
 	}
 }

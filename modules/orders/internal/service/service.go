@@ -8,10 +8,8 @@ package service
 
 import (
 	"context"
-	"encoding/base64"
 	"time"
 
-	"go.jetify.com/typeid"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -22,7 +20,9 @@ import (
 	"github.com/modulith/modulith/internal/authn"
 	"github.com/modulith/modulith/internal/authz"
 	"github.com/modulith/modulith/internal/errors"
-	"github.com/modulith/modulith/internal/events"
+	"github.com/modulith/modulith/internal/ids"
+	"github.com/modulith/modulith/internal/notifier"
+	"github.com/modulith/modulith/internal/page"
 	"github.com/modulith/modulith/internal/telemetry"
 	orderevents "github.com/modulith/modulith/modules/orders/events"
 	"github.com/modulith/modulith/modules/orders/internal/models"
@@ -32,8 +32,10 @@ import (
 const (
 	module      = "orders"
 	prefixOrder = "order"
-	// defaultPageSize is the page size of a ListOrders that asks for none.
+	// defaultPageSize is the page size of a ListOrders that asks for none;
+	// maxPageSize the largest the proto allows.
 	defaultPageSize = 20
+	maxPageSize     = 100
 )
 
 // Permissions of the orders endpoints; role user gets them all (module.go),
@@ -71,10 +73,10 @@ func New(repo repository.Repository, users Users, now func() time.Time) *Service
 // CreateOrder places an order for the caller, once auth confirms the
 // caller's account, and publishes order.created in the same transaction.
 func (s *Service) CreateOrder(ctx context.Context, req *ordersv1.CreateOrderRequest) (_ *ordersv1.CreateOrderResponse, err error) {
-	ctx, end := span(ctx, "CreateOrder")
+	ctx, end := telemetry.ServiceOp(ctx, module, "CreateOrder")
 	defer end(&err)
 
-	caller, err := authorized(ctx, PermCreate)
+	caller, err := authz.Authorize(ctx, PermCreate)
 	if err != nil {
 		return nil, err
 	}
@@ -84,14 +86,14 @@ func (s *Service) CreateOrder(ctx context.Context, req *ordersv1.CreateOrderRequ
 		return nil, err
 	}
 
-	id, err := typeid.WithPrefix(prefixOrder)
+	id, err := ids.New(prefixOrder)
 	if err != nil {
-		return nil, errors.Internal("generate identifier", err)
+		return nil, err
 	}
 
 	now := s.now()
 	o := models.Order{
-		ID: id.String(), UserID: caller.UserID, Status: models.StatusPlaced, Currency: req.GetCurrency(),
+		ID: id, UserID: caller.UserID, Status: models.StatusPlaced, Currency: req.GetCurrency(),
 		CreatedAt: now, UpdatedAt: now,
 	}
 
@@ -107,10 +109,12 @@ func (s *Service) CreateOrder(ctx context.Context, req *ordersv1.CreateOrderRequ
 			return err
 		}
 
-		return tx.Publish(ctx, events.Event{Name: orderevents.OrderCreated, OrderingKey: o.ID, Payload: map[string]any{
-			orderevents.KeyOrderID: o.ID, orderevents.KeyUserID: o.UserID, orderevents.KeyTotalMinor: o.TotalMinor,
-			orderevents.KeyCurrency: o.Currency, orderevents.KeyItemCount: len(o.Items),
-		}, Secret: contactSecret(user)})
+		channel, destination := contact(user)
+
+		return tx.Publish(ctx, orderevents.OrderCreated{
+			OrderID: o.ID, UserID: o.UserID, TotalMinor: o.TotalMinor, Currency: o.Currency, ItemCount: len(o.Items),
+			Channel: channel, Destination: destination,
+		})
 	})
 	if err != nil {
 		return nil, err
@@ -139,32 +143,25 @@ func (s *Service) confirmUser(ctx context.Context, caller authn.Identity) (*auth
 	return resp.GetUser(), nil
 }
 
-// Keys of order.created's Secret: where to tell the user (an address is
-// personal data, so it is sealed in the outbox and erased once delivered).
-const (
-	SecretChannel     = "channel"
-	SecretDestination = "destination"
-)
-
-// contactSecret is where the order's confirmation goes: the user's email
-// address, else their phone; nil when they have neither.
-func contactSecret(u *authv1.User) map[string]string {
+// contact is where the order's confirmation goes: the user's email
+// address, else their phone; nothing when they have neither.
+func contact(u *authv1.User) (channel, destination string) {
 	switch {
 	case u.GetEmail() != "":
-		return map[string]string{SecretChannel: "email", SecretDestination: u.GetEmail()}
+		return string(notifier.ChannelEmail), u.GetEmail()
 	case u.GetPhone() != "":
-		return map[string]string{SecretChannel: "sms", SecretDestination: u.GetPhone()}
+		return string(notifier.ChannelSMS), u.GetPhone()
 	default:
-		return nil
+		return "", ""
 	}
 }
 
 // GetOrder returns an order its caller owns, or any order to an admin.
 func (s *Service) GetOrder(ctx context.Context, req *ordersv1.GetOrderRequest) (_ *ordersv1.GetOrderResponse, err error) {
-	ctx, end := span(ctx, "GetOrder")
+	ctx, end := telemetry.ServiceOp(ctx, module, "GetOrder")
 	defer end(&err)
 
-	if _, err := authorized(ctx, PermRead); err != nil {
+	if _, err := authz.Authorize(ctx, PermRead); err != nil {
 		return nil, err
 	}
 
@@ -183,23 +180,20 @@ func (s *Service) GetOrder(ctx context.Context, req *ordersv1.GetOrderRequest) (
 // ListOrders returns a page of the caller's orders, newest first. The page
 // token is the last order's ID, opaque to clients.
 func (s *Service) ListOrders(ctx context.Context, req *ordersv1.ListOrdersRequest) (_ *ordersv1.ListOrdersResponse, err error) {
-	ctx, end := span(ctx, "ListOrders")
+	ctx, end := telemetry.ServiceOp(ctx, module, "ListOrders")
 	defer end(&err)
 
-	caller, err := authorized(ctx, PermRead)
+	caller, err := authz.Authorize(ctx, PermRead)
 	if err != nil {
 		return nil, err
 	}
 
-	after, err := decodePageToken(req.GetPageToken())
+	after, err := page.After(req.GetPageToken(), prefixOrder)
 	if err != nil {
 		return nil, err
 	}
 
-	size := req.GetPageSize()
-	if size == 0 {
-		size = defaultPageSize
-	}
+	size := page.Size(req.GetPageSize(), defaultPageSize, maxPageSize)
 
 	// One more than the page tells whether another page follows.
 	orders, err := s.repo.Orders(ctx, caller.UserID, after, size+1)
@@ -211,7 +205,7 @@ func (s *Service) ListOrders(ctx context.Context, req *ordersv1.ListOrdersReques
 
 	if len(orders) > int(size) {
 		orders = orders[:size]
-		resp.NextPageToken = encodePageToken(orders[len(orders)-1].ID)
+		resp.NextPageToken = page.Token(orders[len(orders)-1].ID)
 	}
 
 	for _, o := range orders {
@@ -224,10 +218,10 @@ func (s *Service) ListOrders(ctx context.Context, req *ordersv1.ListOrdersReques
 // CancelOrder cancels a placed order its caller owns (any, for an admin)
 // and publishes order.cancelled in the same transaction.
 func (s *Service) CancelOrder(ctx context.Context, req *ordersv1.CancelOrderRequest) (_ *ordersv1.CancelOrderResponse, err error) {
-	ctx, end := span(ctx, "CancelOrder")
+	ctx, end := telemetry.ServiceOp(ctx, module, "CancelOrder")
 	defer end(&err)
 
-	if _, err := authorized(ctx, PermCancel); err != nil {
+	if _, err := authz.Authorize(ctx, PermCancel); err != nil {
 		return nil, err
 	}
 
@@ -253,26 +247,13 @@ func (s *Service) CancelOrder(ctx context.Context, req *ordersv1.CancelOrderRequ
 			return err
 		}
 
-		return tx.Publish(ctx, events.Event{Name: orderevents.OrderCancelled, OrderingKey: o.ID, Payload: map[string]any{
-			orderevents.KeyOrderID: o.ID, orderevents.KeyUserID: o.UserID, orderevents.KeyReason: o.CancelReason,
-		}})
+		return tx.Publish(ctx, orderevents.OrderCancelled{OrderID: o.ID, UserID: o.UserID, Reason: o.CancelReason})
 	})
 	if err != nil {
 		return nil, err
 	}
 
 	return &ordersv1.CancelOrderResponse{Order: toProto(o)}, nil
-}
-
-// authorized returns the caller if it has perm.
-func authorized(ctx context.Context, perm string) (authn.Identity, error) {
-	if err := authz.RequirePermission(ctx, perm); err != nil {
-		return authn.Identity{}, err
-	}
-
-	caller, _ := authn.FromContext(ctx)
-
-	return caller, nil
 }
 
 // owned lets the owner or an admin at an order; to anyone else the order
@@ -283,27 +264,6 @@ func owned(ctx context.Context, o models.Order) error {
 	}
 
 	return nil
-}
-
-func encodePageToken(lastID string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(lastID))
-}
-
-func decodePageToken(token string) (string, error) {
-	if token == "" {
-		return "", nil
-	}
-
-	b, err := base64.RawURLEncoding.DecodeString(token)
-	if err != nil {
-		return "", errors.Validation("invalid page token", errors.WithField("page_token", "not a token this API returned"))
-	}
-
-	if id, err := typeid.FromString(string(b)); err != nil || id.Prefix() != prefixOrder {
-		return "", errors.Validation("invalid page token", errors.WithField("page_token", "not a token this API returned"))
-	}
-
-	return string(b), nil
 }
 
 func toProto(o models.Order) *ordersv1.Order {
@@ -322,18 +282,4 @@ func toProto(o models.Order) *ordersv1.Order {
 	}
 
 	return out
-}
-
-// span starts the service span of an operation; end records a non-nil
-// error on it and ends it.
-func span(ctx context.Context, op string) (context.Context, func(err *error)) {
-	ctx, s := telemetry.ServiceSpan(ctx, module, op)
-
-	return ctx, func(err *error) {
-		if *err != nil {
-			telemetry.RecordError(ctx, *err)
-		}
-
-		s.End()
-	}
 }

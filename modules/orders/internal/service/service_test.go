@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-cmp/cmp/cmpopts"
 	"go.jetify.com/typeid"
 	"go.uber.org/mock/gomock"
 	"google.golang.org/grpc"
@@ -24,7 +23,7 @@ import (
 	"github.com/modulith/modulith/internal/authn"
 	"github.com/modulith/modulith/internal/authz"
 	"github.com/modulith/modulith/internal/errors"
-	"github.com/modulith/modulith/internal/events"
+	"github.com/modulith/modulith/internal/repo/repotest"
 	orderevents "github.com/modulith/modulith/modules/orders/events"
 	"github.com/modulith/modulith/modules/orders/internal/models"
 	"github.com/modulith/modulith/modules/orders/internal/repository"
@@ -37,6 +36,9 @@ const (
 	otherID  = "user_01jpother"
 
 	adminID = "user_01jpadmin"
+
+	callerEmail = "caller@example.com"
+	callerPhone = "+15551234567"
 
 	// testOrderID is a valid TypeID, so that only what a test changes in a
 	// page token makes it invalid.
@@ -55,10 +57,11 @@ var (
 var errStore = fmt.Errorf("store: connection reset")
 
 // fakeUsers is the auth module as the service sees it: it answers every
-// GetProfile with the user id, or with err, and counts the calls.
+// GetProfile with the user id and its contacts, or with err, and counts
+// the calls.
 type fakeUsers struct {
-	id  string
-	err error
+	id, email, phone string
+	err              error
 
 	mu     sync.Mutex
 	calls  int
@@ -76,7 +79,7 @@ func (f *fakeUsers) GetProfile(ctx context.Context, _ *authv1.GetProfileRequest,
 		return nil, f.err
 	}
 
-	return &authv1.GetProfileResponse{User: &authv1.User{Id: f.id, Role: authz.RoleUser}}, nil
+	return &authv1.GetProfileResponse{User: &authv1.User{Id: f.id, Email: f.email, Phone: f.phone, Role: authz.RoleUser}}, nil
 }
 
 func (f *fakeUsers) callCount() int {
@@ -87,8 +90,9 @@ func (f *fakeUsers) callCount() int {
 }
 
 // fixture is a service on strict mocks. Calls inside a transaction go to
-// tx, every other call to repo, so a test fails when the service writes or
-// publishes outside the transaction it should use.
+// tx, every other call to repo, so a test fails when the service reads,
+// writes or publishes outside the transaction it should use: repo expects
+// no Publish at all, and tx only while a transaction's function runs.
 type fixture struct {
 	t     *testing.T
 	svc   *service.Service
@@ -96,21 +100,17 @@ type fixture struct {
 	tx    *mocks.MockRepository
 	users *fakeUsers
 
-	inTx      bool
-	txErrs    []error        // what each transaction's function returned
-	published []events.Event // events published in transactions, in order
+	txs *repotest.Txs[repository.Repository] // the transactions: what they published, committed or not
 }
 
+// newFixture builds a service on the fixed clock, with auth answering
+// GetProfile as the caller, who has an email address.
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 
 	ctrl := gomock.NewController(t)
-	f := &fixture{
-		t:     t,
-		repo:  mocks.NewMockRepository(ctrl),
-		tx:    mocks.NewMockRepository(ctrl),
-		users: &fakeUsers{id: callerID},
-	}
+	f := &fixture{t: t, repo: mocks.NewMockRepository(ctrl), tx: mocks.NewMockRepository(ctrl), users: &fakeUsers{id: callerID, email: callerEmail}}
+	f.txs = repotest.New[repository.Repository](t, f.tx)
 	f.svc = service.New(f.repo, f.users, clock)
 
 	return f
@@ -118,51 +118,13 @@ func newFixture(t *testing.T) *fixture {
 
 // expectTx expects one transaction and runs its function on f.tx.
 func (f *fixture) expectTx() {
-	f.repo.EXPECT().WithTx(gomock.Any(), gomock.Any()).DoAndReturn(
-		func(_ context.Context, fn func(repository.Repository) error) error {
-			f.inTx = true
-			err := fn(f.tx)
-			f.inTx = false
-			f.txErrs = append(f.txErrs, err)
-
-			return err
-		})
+	f.repo.EXPECT().WithTx(gomock.Any(), gomock.Any()).DoAndReturn(f.txs.Run)
 }
 
-// expectPublish expects one event published in the running transaction.
+// expectPublish expects one event published in the running transaction,
+// records it and answers err.
 func (f *fixture) expectPublish(err error) *gomock.Call {
-	return f.tx.EXPECT().Publish(gomock.Any(), gomock.Any()).DoAndReturn(
-		func(_ context.Context, e events.Event) error {
-			if !f.inTx {
-				f.t.Errorf("Publish(%s) outside the transaction's function, want it inside", e.Name)
-			}
-
-			f.published = append(f.published, e)
-
-			return err
-		})
-}
-
-func (f *fixture) wantPublished(t *testing.T, want ...events.Event) {
-	t.Helper()
-
-	if diff := cmp.Diff(want, f.published, cmpopts.EquateEmpty()); diff != "" {
-		t.Errorf("published (-want +got):\n%s", diff)
-	}
-}
-
-// wantCommitted fails unless exactly one transaction ran and committed
-// (want true) or rolled back (want false).
-func (f *fixture) wantCommitted(t *testing.T, want bool) {
-	t.Helper()
-
-	if len(f.txErrs) != 1 {
-		t.Fatalf("transactions = %d, want 1", len(f.txErrs))
-	}
-
-	if got := f.txErrs[0] == nil; got != want {
-		t.Errorf("transaction committed = %t (fn returned %v), want %t", got, f.txErrs[0], want)
-	}
+	return f.tx.EXPECT().Publish(gomock.Any(), gomock.Any()).DoAndReturn(f.txs.Publish(err))
 }
 
 var userPerms = []string{service.PermCreate, service.PermRead, service.PermCancel}
@@ -366,14 +328,55 @@ func TestCreateOrder(t *testing.T) {
 		t.Errorf("CreateOrder() order (-want +got):\n%s", diff)
 	}
 
-	f.wantCommitted(t, true)
-	f.wantPublished(t, events.Event{Name: orderevents.OrderCreated, OrderingKey: stored.ID, Payload: map[string]any{
-		orderevents.KeyOrderID: stored.ID, orderevents.KeyUserID: callerID, orderevents.KeyTotalMinor: int64(3300),
-		orderevents.KeyCurrency: "EUR", orderevents.KeyItemCount: 2,
-	}})
+	f.txs.WantCommitted(t, true)
+	f.txs.WantPublished(t, orderevents.OrderCreated{
+		OrderID: stored.ID, UserID: callerID, TotalMinor: 3300, Currency: "EUR", ItemCount: 2,
+		Channel: "email", Destination: callerEmail,
+	})
 
 	if f.users.callCount() != 1 || f.users.caller.UserID != callerID {
 		t.Errorf("GetProfile called %d times as %q, want once as the caller %q", f.users.callCount(), f.users.caller.UserID, callerID)
+	}
+}
+
+// TestCreateOrderConfirmsToContact checks where order.created says the
+// confirmation goes: the user's email address, else their phone, else
+// nowhere (the order is placed all the same).
+func TestCreateOrderConfirmsToContact(t *testing.T) {
+	t.Parallel()
+
+	tests := []struct {
+		name, email, phone   string
+		channel, destination string
+	}{
+		{name: "email and phone", email: callerEmail, phone: callerPhone, channel: "email", destination: callerEmail},
+		{name: "phone only", phone: callerPhone, channel: "sms", destination: callerPhone},
+		{name: "no contact"},
+	}
+
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+
+			f := newFixture(t)
+			f.users.email, f.users.phone = tt.email, tt.phone
+			f.expectTx()
+			f.tx.EXPECT().CreateOrder(gomock.Any(), gomock.Any())
+			f.expectPublish(nil)
+
+			if _, err := f.svc.CreateOrder(asUser(t, callerID), createRequest()); err != nil {
+				t.Fatalf("CreateOrder() = %v", err)
+			}
+
+			if len(f.txs.Published) != 1 {
+				t.Fatalf("published %v, want one order.created", f.txs.Published)
+			}
+
+			got, ok := f.txs.Published[0].(orderevents.OrderCreated)
+			if !ok || got.Channel != tt.channel || got.Destination != tt.destination {
+				t.Errorf("published %+v, want an order.created to %q %q", f.txs.Published[0], tt.channel, tt.destination)
+			}
+		})
 	}
 }
 
@@ -438,10 +441,10 @@ func TestCreateOrderStorageFails(t *testing.T) {
 				t.Errorf("CreateOrder() = %v, want no response", resp)
 			}
 
-			f.wantCommitted(t, false)
+			f.txs.WantCommitted(t, false)
 
-			if len(f.published) != tt.published {
-				t.Errorf("published %d events, want %d", len(f.published), tt.published)
+			if len(f.txs.Published) != tt.published {
+				t.Errorf("published %d events, want %d", len(f.txs.Published), tt.published)
 			}
 		})
 	}
@@ -728,10 +731,8 @@ func TestCancelOrder(t *testing.T) {
 				t.Errorf("CancelOrder() order (-want +got):\n%s", diff)
 			}
 
-			f.wantCommitted(t, true)
-			f.wantPublished(t, events.Event{Name: orderevents.OrderCancelled, OrderingKey: testOrderID, Payload: map[string]any{
-				orderevents.KeyOrderID: testOrderID, orderevents.KeyUserID: callerID, orderevents.KeyReason: "changed my mind",
-			}})
+			f.txs.WantCommitted(t, true)
+			f.txs.WantPublished(t, orderevents.OrderCancelled{OrderID: testOrderID, UserID: callerID, Reason: "changed my mind"})
 		})
 	}
 }
@@ -773,8 +774,8 @@ func TestCancelOrderRefuses(t *testing.T) {
 				t.Errorf("CancelOrder() = %v, want no response", resp)
 			}
 
-			f.wantCommitted(t, false)
-			f.wantPublished(t)
+			f.txs.WantCommitted(t, false)
+			f.txs.WantPublished(t)
 		})
 	}
 }
@@ -792,7 +793,7 @@ func TestCancelOrderPublishFails(t *testing.T) {
 
 	_, err := f.svc.CancelOrder(asUser(t, callerID), &ordersv1.CancelOrderRequest{OrderId: testOrderID})
 	wantOutcome(t, "CancelOrder", err, failedAsIs)
-	f.wantCommitted(t, false)
+	f.txs.WantCommitted(t, false)
 }
 
 // TestNewWallClock checks a service without a clock stamps orders with

@@ -1,6 +1,7 @@
 package boundary
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -24,17 +25,18 @@ var (
 
 // analyzer holds what Analyze learns about one repository.
 type analyzer struct {
-	fsys     fs.FS
-	modPath  string // the Go module path, from go.mod
-	fset     *token.FileSet
-	names    []string // module names, sorted
-	modules  map[string]*moduleInfo
-	events   map[constRef]string // event-name constants
-	services map[string][]string // module -> fully qualified gRPC services
-	schemas  []string            // platform schemas, sorted
-	platform map[string]*platformInfo
-	pkgNames map[string]string // import path -> package name, for in-repo packages
-	found    []Violation
+	fsys       fs.FS
+	modPath    string // the Go module path, from go.mod
+	fset       *token.FileSet
+	names      []string // module names, sorted
+	modules    map[string]*moduleInfo
+	eventTypes map[typeRef]*eventDecl // the event payloads of the modules' events packages
+	services   map[string][]string    // module -> fully qualified gRPC services
+	schemas    []string               // platform schemas, sorted
+	platform   map[string]*platformInfo
+	pkgNames   map[string]string  // import path -> package name, for in-repo packages
+	parsed     map[string]*goFile // by path, each file parsed once
+	found      []Violation
 }
 
 // moduleInfo accumulates what the code of one module shows.
@@ -44,14 +46,15 @@ type moduleInfo struct {
 	deps      map[Dependency]Position // keyed with a zero Pos; the value is the first place
 }
 
-// platformInfo accumulates what the code of one platform package shows.
+// platformInfo accumulates the events modules route to one platform
+// package.
 type platformInfo struct {
-	publishes set
-	consumes  set
+	consumes set
 }
 
 // Analyze reads the repository whose root fsys is (it holds go.mod) and
-// returns its modules, its platform subscribers and every violation.
+// returns its modules and their events, the platform packages that modules
+// route events to, and every violation.
 func Analyze(ctx context.Context, fsys fs.FS) (*Report, error) {
 	a, err := newAnalyzer(fsys)
 	if err != nil {
@@ -97,15 +100,16 @@ func newAnalyzer(fsys fs.FS) (*analyzer, error) {
 	}
 
 	a := &analyzer{
-		fsys:     fsys,
-		modPath:  modPath,
-		fset:     token.NewFileSet(),
-		names:    names,
-		modules:  make(map[string]*moduleInfo, len(names)),
-		events:   map[constRef]string{},
-		services: map[string][]string{},
-		platform: map[string]*platformInfo{},
-		pkgNames: map[string]string{},
+		fsys:       fsys,
+		modPath:    modPath,
+		fset:       token.NewFileSet(),
+		names:      names,
+		modules:    make(map[string]*moduleInfo, len(names)),
+		eventTypes: map[typeRef]*eventDecl{},
+		services:   map[string][]string{},
+		platform:   map[string]*platformInfo{},
+		pkgNames:   map[string]string{},
+		parsed:     map[string]*goFile{},
 	}
 	for _, name := range names {
 		a.modules[name] = &moduleInfo{publishes: set{}, consumes: set{}, deps: map[Dependency]Position{}}
@@ -200,7 +204,12 @@ type goFile struct {
 	imports   map[string]string // the name a file uses for a package -> its import path
 }
 
+// parseGo parses a Go file of the repository, once.
 func (a *analyzer) parseGo(name string) (*goFile, error) {
+	if f, ok := a.parsed[name]; ok {
+		return f, nil
+	}
+
 	src, err := fs.ReadFile(a.fsys, name)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", name, err)
@@ -227,6 +236,8 @@ func (a *analyzer) parseGo(name string) (*goFile, error) {
 
 		gf.imports[a.localName(imp, p)] = p
 	}
+
+	a.parsed[name] = gf
 
 	return gf, nil
 }
@@ -325,40 +336,51 @@ func (a *analyzer) checkModule(name string) error {
 		return err
 	}
 
+	byDir := map[string][]*goFile{}
+
 	for _, p := range files {
 		if path.Ext(p) == ".sql" {
-			err = a.checkSQLFile(name, p)
-		} else {
-			err = a.checkGoFile(name, p)
+			if err := a.checkSQLFile(name, p); err != nil {
+				return err
+			}
+
+			continue
 		}
 
+		f, err := a.checkGoFile(name, p)
 		if err != nil {
 			return err
 		}
+
+		// Tests may look behind the boundaries to check behaviour (the
+		// outbox a publish wrote), and generated code repeats what its
+		// sources say.
+		if !f.test && !f.generated {
+			byDir[path.Dir(p)] = append(byDir[path.Dir(p)], f)
+		}
+	}
+
+	for _, dir := range slices.Sorted(maps.Keys(byDir)) {
+		a.collectModuleEvents(name, a.newPackage(dir, byDir[dir]))
 	}
 
 	return nil
 }
 
-func (a *analyzer) checkGoFile(module, name string) error {
+func (a *analyzer) checkGoFile(module, name string) (*goFile, error) {
 	f, err := a.parseGo(name)
 	if err != nil {
-		return err
+		return nil, err
 	}
 
 	a.checkImports(module, f)
 
-	// Tests may look behind the boundaries to check behaviour (the outbox a
-	// publish wrote), and generated code repeats what its sources say.
-	if f.test || f.generated {
-		return nil
+	if !f.test && !f.generated {
+		a.collectDeps(module, f)
+		a.checkGoSQL(module, f)
 	}
 
-	a.collectDeps(module, f)
-	a.collectModuleEvents(module, f)
-	a.checkGoSQL(module, f)
-
-	return nil
+	return f, nil
 }
 
 // report gathers the findings, sorted.
@@ -371,18 +393,14 @@ func (a *analyzer) report() *Report {
 			Name:      name,
 			Services:  a.services[name],
 			DependsOn: m.dependencies(),
+			Events:    a.moduleEvents(name),
 			Publishes: m.publishes.sorted(),
 			Consumes:  m.consumes.sorted(),
 		})
 	}
 
 	for _, dir := range slices.Sorted(maps.Keys(a.platform)) {
-		p := a.platform[dir]
-		if len(p.consumes) == 0 && len(p.publishes) == 0 {
-			continue
-		}
-
-		r.Platform = append(r.Platform, Subscriber{Package: dir, Consumes: p.consumes.sorted(), Publishes: p.publishes.sorted()})
+		r.Platform = append(r.Platform, Subscriber{Package: dir, Consumes: a.platform[dir].consumes.sorted()})
 	}
 
 	slices.SortStableFunc(r.Violations, func(v, w Violation) int {
@@ -397,4 +415,39 @@ func (a *analyzer) report() *Report {
 	})
 
 	return r
+}
+
+// moduleEvents lists the event payloads a module declares, by name, each
+// with its consumers: modules first, then platform packages.
+func (a *analyzer) moduleEvents(module string) []Event {
+	var evs []Event
+
+	for _, d := range a.eventTypes {
+		if d.module != module {
+			continue
+		}
+
+		e := d.event
+		e.ConsumedBy = slices.SortedFunc(maps.Keys(d.consumers), func(c, o Consumer) int {
+			return cmp.Or(compareBool(c.Platform, o.Platform), strings.Compare(c.Name, o.Name),
+				strings.Compare(c.Subscriber, o.Subscriber))
+		})
+		evs = append(evs, e)
+	}
+
+	slices.SortFunc(evs, func(e, o Event) int { return cmp.Or(strings.Compare(e.Name, o.Name), strings.Compare(e.Type, o.Type)) })
+
+	return evs
+}
+
+// compareBool orders false before true.
+func compareBool(x, y bool) int {
+	switch {
+	case x == y:
+		return 0
+	case x:
+		return 1
+	default:
+		return -1
+	}
 }

@@ -20,6 +20,11 @@ const (
 	// RuleSchema: a module's SQL names no other module's schema and no
 	// platform schema.
 	RuleSchema Rule = "foreign-schema"
+	// RulePlatform: the platform (the packages under internal/ and
+	// cmd/server/, tests and the composition root cmd/server/main.go
+	// excepted) imports nothing under modules/ and has no string literal
+	// that names a module.
+	RulePlatform Rule = "platform-names-module"
 )
 
 // Position is a place in a file of the repository.
@@ -65,8 +70,35 @@ type Module struct {
 	Name      string
 	Services  []string // fully qualified gRPC services, from proto/<Name>/
 	DependsOn []Dependency
+	Events    []Event  // the payloads its events package declares, by name
 	Publishes []string // event names
 	Consumes  []string // event names
+}
+
+// Event is a typed event payload that a module declares in its events
+// package (modules/<module>/events).
+type Event struct {
+	Name       string // what EventName returns, e.g. order.created
+	Version    int    // what EventVersion returns; 0 when it is not a constant
+	Type       string // the Go type, e.g. events.OrderCreated
+	Fields     []Field
+	ConsumedBy []Consumer
+	Pos        Position // the type's declaration
+}
+
+// Field is a field of an event payload.
+type Field struct {
+	Name    string // the JSON name, or for a sealed field its secret key
+	Type    string // the Go type as declared, e.g. time.Time
+	Sealed  bool   // tagged json:"-" secret:"<key>": travels in the event's secrets
+	Options string // the options of the json tag, e.g. omitempty
+}
+
+// Consumer is a module or platform package that handles an event.
+type Consumer struct {
+	Name       string // a module, or a platform package such as internal/websocket
+	Platform   bool
+	Subscriber string // the bus subscriber name, when the code states it
 }
 
 // Dependency is one reason a module depends on another.
@@ -76,11 +108,11 @@ type Dependency struct {
 	Pos    Position // the first place in the code that shows it
 }
 
-// Subscriber is a platform package (under internal/) that handles events.
+// Subscriber is a platform package (under internal/) that handles events
+// because a module routes them to it (websocket.ToUser(func(e T) ...)).
 type Subscriber struct {
-	Package   string // e.g. internal/notifier
-	Consumes  []string
-	Publishes []string
+	Package  string // e.g. internal/websocket
+	Consumes []string
 }
 
 // set is a set of names.

@@ -221,17 +221,17 @@ func (mr *MockRepositoryMockRecorder) MarkMagicCodeUsed(ctx, id, now any) *gomoc
 }
 
 // Publish mocks base method.
-func (m *MockRepository) Publish(ctx context.Context, e events.Event) error {
+func (m *MockRepository) Publish(ctx context.Context, p events.Payload) error {
 	m.ctrl.T.Helper()
-	ret := m.ctrl.Call(m, "Publish", ctx, e)
+	ret := m.ctrl.Call(m, "Publish", ctx, p)
 	ret0, _ := ret[0].(error)
 	return ret0
 }
 
 // Publish indicates an expected call of Publish.
-func (mr *MockRepositoryMockRecorder) Publish(ctx, e any) *gomock.Call {
+func (mr *MockRepositoryMockRecorder) Publish(ctx, p any) *gomock.Call {
 	mr.mock.ctrl.T.Helper()
-	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "Publish", reflect.TypeOf((*MockRepository)(nil).Publish), ctx, e)
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "Publish", reflect.TypeOf((*MockRepository)(nil).Publish), ctx, p)
 }
 
 // RecordFailedAttempt mocks base method.

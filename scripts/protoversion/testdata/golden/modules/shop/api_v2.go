@@ -17,8 +17,8 @@ import (
 //
 // Not forwarded (streaming, or messages of another package), so answered
 // Unimplemented until written here: Watch, Ping.
-func (m *Module) catalogV2() shopv2.CatalogServer {
-	return catalogV2Server{prev: m.catalogV1()}
+func (a api) catalogV2() shopv2.CatalogServer {
+	return catalogV2Server{prev: a.catalogV1()}
 }
 
 type catalogV2Server struct {
@@ -40,8 +40,8 @@ func (s catalogV2Server) GetItem(ctx context.Context, req *shopv2.GetItemRequest
 //
 // Not forwarded (streaming, or messages of another package), so answered
 // Unimplemented until written here: Reset.
-func (m *Module) adminV2() shopv2.AdminServer {
-	return adminV2Server{prev: m.adminV1()}
+func (a api) adminV2() shopv2.AdminServer {
+	return adminV2Server{prev: a.adminV1()}
 }
 
 type adminV2Server struct {

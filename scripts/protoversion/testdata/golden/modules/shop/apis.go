@@ -14,34 +14,35 @@ import (
 )
 
 // apis lists every service of every version of the module's API, oldest
-// first. Each is implemented by a method of the module named after the
-// service and the version, e.g. catalogV1 for Catalog v1: by hand
-// in module.go for the first version, in the api_vN.go that protoversion
-// wrote for the others. make proto-version-create MODULE=shop VERSION=vN
-// adds a version and rewrites this file.
-func (m *Module) apis() []apiversion.API {
+// first, for Host.Serve. Each is implemented by a method of api (the
+// module's running services) named after the service and the version, e.g.
+// catalogV1 for Catalog v1: by hand in module.go for the first version, in
+// the api_vN.go that protoversion wrote for the others.
+// make proto-version-create MODULE=shop VERSION=vN adds a version and
+// rewrites this file.
+func (a api) apis() []apiversion.API {
 	return []apiversion.API{
 		{
 			Service:      &shopv1.Catalog_ServiceDesc,
-			RegisterGRPC: func(s grpc.ServiceRegistrar) { shopv1.RegisterCatalogServer(s, m.catalogV1()) },
+			RegisterGRPC: func(s grpc.ServiceRegistrar) { shopv1.RegisterCatalogServer(s, a.catalogV1()) },
 			RegisterGateway: func(ctx context.Context, mux *runtime.ServeMux, conn grpc.ClientConnInterface) error {
 				return shopv1.RegisterCatalogHandlerClient(ctx, mux, shopv1.NewCatalogClient(conn))
 			},
 		},
 		{
 			Service:      &shopv1.Admin_ServiceDesc,
-			RegisterGRPC: func(s grpc.ServiceRegistrar) { shopv1.RegisterAdminServer(s, m.adminV1()) },
+			RegisterGRPC: func(s grpc.ServiceRegistrar) { shopv1.RegisterAdminServer(s, a.adminV1()) },
 		},
 		{
 			Service:      &shopv2.Catalog_ServiceDesc,
-			RegisterGRPC: func(s grpc.ServiceRegistrar) { shopv2.RegisterCatalogServer(s, m.catalogV2()) },
+			RegisterGRPC: func(s grpc.ServiceRegistrar) { shopv2.RegisterCatalogServer(s, a.catalogV2()) },
 			RegisterGateway: func(ctx context.Context, mux *runtime.ServeMux, conn grpc.ClientConnInterface) error {
 				return shopv2.RegisterCatalogHandlerClient(ctx, mux, shopv2.NewCatalogClient(conn))
 			},
 		},
 		{
 			Service:      &shopv2.Admin_ServiceDesc,
-			RegisterGRPC: func(s grpc.ServiceRegistrar) { shopv2.RegisterAdminServer(s, m.adminV2()) },
+			RegisterGRPC: func(s grpc.ServiceRegistrar) { shopv2.RegisterAdminServer(s, a.adminV2()) },
 		},
 	}
 }

@@ -1,0 +1,216 @@
+package commands
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/modulith/modulith/cmd/server/observability"
+	"github.com/modulith/modulith/cmd/server/setup"
+	"github.com/modulith/modulith/internal/authn"
+	"github.com/modulith/modulith/internal/events"
+	"github.com/modulith/modulith/internal/grpcserver"
+	"github.com/modulith/modulith/internal/registry"
+	"github.com/modulith/modulith/internal/websocket"
+)
+
+// stack holds what a command built, to close it in reverse order.
+type stack []func(context.Context) error
+
+func (s *stack) push(closeFn func(context.Context) error) { *s = append(*s, closeFn) }
+
+// close closes everything within SHUTDOWN_TIMEOUT and reports every
+// failure.
+func (s stack) close(p *process) error {
+	ctx, cancel := context.WithTimeout(context.Background(), p.cfg.ShutdownTimeout)
+	defer cancel()
+
+	var errs []error
+	for i := len(s) - 1; i >= 0; i-- {
+		errs = append(errs, s[i](ctx))
+	}
+
+	return errors.Join(errs...)
+}
+
+// telemetry sets up metrics and tracing as the OpenTelemetry globals.
+func (p *process) telemetry(ctx context.Context) (*observability.Telemetry, error) {
+	cfg := p.cfg
+
+	tel, err := observability.Setup(ctx, cfg.ServiceName, Version, observability.TracingConfig{
+		Endpoint: cfg.OTLPEndpoint, Insecure: cfg.OTLPInsecure, SampleRatio: cfg.TraceSampleRatio,
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	return tel, observability.ObservePool(tel.Metrics.Meter(), p.pool)
+}
+
+// start builds, on a booted process, what every long-running process
+// runs, in dependency order: telemetry, migrations (MIGRATE_ON_START), the
+// bus and the modules with the gRPC server and channel that serve them
+// (host), the WebSocket hub with its fan-out and forwarder (realtime); then
+// starts the bus, every subscriber having subscribed. What it built is on
+// built, to close in reverse order.
+func (p *process) start(ctx context.Context, built *stack) (*observability.Telemetry, *hosted, *realtime, error) {
+	tel, err := p.telemetry(ctx)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+
+	built.push(tel.Shutdown)
+
+	if p.cfg.MigrateOnStart {
+		if err := p.migrateUp(ctx); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+
+	h, err := p.host(ctx, tel)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+
+	built.push(h.close)
+
+	rt, err := p.realtime(ctx, h)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+
+	built.push(rt.close)
+
+	return tel, h, rt, h.bus.Start(ctx)
+}
+
+// hosted is what runs the modules of a process: the bus they publish on
+// and subscribe to, the registry that built them, and the gRPC server and
+// in-process channel that serve them.
+type hosted struct {
+	bus    *events.Bus
+	tokens *authn.Tokens
+	reg    *registry.Registry
+	grpc   *grpcserver.GRPC
+}
+
+// host builds, in dependency order, the bus (not started), the platform
+// services modules get (notifier, token issuer, connections to remote
+// modules), the registry, the gRPC server and channel, and then the
+// modules, whose services it registers on both. Close closes the bus.
+func (p *process) host(ctx context.Context, tel *observability.Telemetry) (*hosted, error) {
+	cfg := p.cfg
+
+	bus, err := p.newBus(ctx)
+	if err != nil {
+		return nil, err
+	}
+
+	n, err := setup.Notifier(cfg, p.logger)
+	if err != nil {
+		return nil, err
+	}
+
+	tokens, err := authn.NewTokens(authn.TokenConfig{Secret: []byte(cfg.JWTSecret), Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience})
+	if err != nil {
+		return nil, fmt.Errorf("JWT_SECRET: %w", err)
+	}
+
+	remote, err := p.dialRemotes()
+	if err != nil {
+		return nil, err
+	}
+
+	reg := registry.New(registry.Deps{
+		Layers: p.layers, Secret: []byte(cfg.JWTSecret), DB: p.pool, Bus: bus, Notifier: n, Tokens: tokens,
+		Logger: p.logger, Remote: remote,
+	})
+
+	srv, err := grpcserver.New(grpcserver.Deps{
+		Config: cfg, Modules: reg, Tokens: tokens, Logger: p.logger, Meter: tel.Metrics.Meter(),
+		Tracer: tel.Tracer, Propagator: tel.Propagator,
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	local, elsewhere := p.prog.served(cfg.Remotes())
+	if err := reg.Init(srv.Conn, append(local, elsewhere...)...); err != nil {
+		return nil, err
+	}
+
+	srv.Register(reg.RegisterGRPC)
+
+	return &hosted{bus: bus, tokens: tokens, reg: reg, grpc: srv}, nil
+}
+
+// close stops the bus: no more deliveries, handlers finished.
+func (h *hosted) close(ctx context.Context) error { return h.bus.Close(ctx) }
+
+// realtime is this replica's WebSocket hub and the fan-out that links it
+// to the hubs of the other replicas.
+type realtime struct {
+	cfg    websocket.Config
+	hub    *websocket.Hub
+	fanout setup.Fanout
+}
+
+// realtime builds the WebSocket hub from the "websocket" configuration
+// section and the fan-out of the events transport, starts the fan-out, and
+// subscribes the forwarder of the modules' routes to the bus, which must
+// not have started.
+func (p *process) realtime(ctx context.Context, h *hosted) (*realtime, error) {
+	logger := p.logger.With("component", "websocket")
+
+	var cfg websocket.Config
+
+	report, err := p.layers.Load("websocket", &cfg)
+	if err != nil {
+		return nil, fmt.Errorf("websocket configuration: %w", err)
+	}
+
+	report.Log(ctx, logger)
+
+	hub, err := websocket.NewHub(cfg, logger)
+	if err != nil {
+		return nil, fmt.Errorf("websocket configuration: %w", err)
+	}
+
+	fo, err := setup.NewFanout(ctx, p.pool, h.bus.Config(), cfg, hub, logger)
+	if err != nil {
+		return nil, err
+	}
+
+	if err := fo.Start(ctx); err != nil {
+		return nil, err
+	}
+
+	rt := &realtime{cfg: cfg, hub: hub, fanout: fo}
+
+	fwd, err := websocket.NewForwarder(h.reg.RealtimeRoutes(), fo)
+	if err == nil {
+		err = fwd.Subscribe(h.bus)
+	}
+
+	if err != nil {
+		return nil, errors.Join(err, rt.close(context.WithoutCancel(ctx)))
+	}
+
+	return rt, nil
+}
+
+// close closes the hub (its sockets; done already after a normal
+// shutdown) and the fan-out.
+func (r *realtime) close(ctx context.Context) error {
+	return errors.Join(r.hub.Close(ctx), r.fanout.Close(ctx))
+}
+
+// stopped logs that the process stopped; pushed first, it runs last.
+func stopped(logger *slog.Logger) func(context.Context) error {
+	return func(ctx context.Context) error {
+		logger.InfoContext(ctx, "stopped")
+
+		return nil
+	}
+}
