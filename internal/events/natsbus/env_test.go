@@ -213,3 +213,40 @@ func indexOf(runs []string, run string) int {
 
 	return len(runs)
 }
+
+// idleBus starts a bus with cfg on the test's pool whose transport runs
+// nothing, with subscriber subscribed to name, and returns it and the
+// deliveries it hands its transport: the test drives the relay
+// (natsbus.NewRelay).
+func (env *natsEnv) idleBus(cfg events.Config, subscriber, name string) (*events.Bus, *events.Deliveries) {
+	env.t.Helper()
+
+	got := make(chan *events.Deliveries, 1)
+	bus := bustest.NewBus(env.t, env.Pool, cfg, idleTransport{got: got})
+
+	bustest.Subscribe(env.t, bus, subscriber, name, func(context.Context, events.Raw) error { return nil })
+	bustest.Start(env.t, bus)
+
+	return bus, bustest.Receive(env.t, got)
+}
+
+// idleTransport takes the place of the NATS transport and hands over the
+// bus's deliveries instead of carrying them.
+type idleTransport struct {
+	got chan<- *events.Deliveries
+}
+
+func (idleTransport) Name() string { return events.TransportNATS }
+
+func (it idleTransport) Start(_ context.Context, d *events.Deliveries) (func(context.Context), error) {
+	it.got <- d
+
+	return func(context.Context) {}, nil
+}
+
+// published counts the deliveries marked relayed to JetStream.
+func (env *natsEnv) published() int {
+	env.t.Helper()
+
+	return env.Count("SELECT count(*) FROM events.deliveries WHERE published_at IS NOT NULL")
+}

@@ -142,7 +142,10 @@ func TestNATSReplicasHandleEachEventOnce(t *testing.T) {
 // TestNATSRelaysCarryEverySubscribersDeliveries starts three replicas at
 // once, each running a subscriber of its own, on a backlog: every relay
 // claims deliveries of every subscriber, and each is still published and
-// handled once.
+// handled once. The backlog goes through the test's pool, so the replicas
+// start on cold pools as new processes do, and the one that creates the
+// stream may reach PostgreSQL after another has relayed already
+// (TestNATSStreamCreationHandsBackOnlyWhatWentBefore).
 func TestNATSRelaysCarryEverySubscribersDeliveries(t *testing.T) {
 	t.Parallel()
 

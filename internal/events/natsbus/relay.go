@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -120,6 +121,10 @@ func (t *carrier) relayBatch(ctx context.Context) (int, error) {
 
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
 
+	if err := lockRelays(ctx, tx, shared); err != nil {
+		return 0, err
+	}
+
 	batch, err := claimUnpublished(ctx, tx, t.cfg.BatchSize)
 	if err != nil || len(batch) == 0 {
 		return 0, err
@@ -136,6 +141,33 @@ func (t *carrier) relayBatch(ctx context.Context) (int, error) {
 	}
 
 	return len(batch), pubErr
+}
+
+// relayLock is the key of the advisory lock (one per database, so per
+// cluster) that every relay batch holds shared from its claim to its
+// commit, and the creation of the stream exclusively (createStream).
+const relayLock int64 = 0x6d6f_6475_6c69_7468 // "modulith"
+
+// lockMode is how a transaction holds the relay lock.
+type lockMode bool
+
+const (
+	shared    lockMode = false
+	exclusive lockMode = true
+)
+
+// lockRelays takes the relay lock in tx, until tx ends.
+func lockRelays(ctx context.Context, tx pgx.Tx, mode lockMode) error {
+	sql := "SELECT pg_advisory_xact_lock_shared($1)"
+	if mode == exclusive {
+		sql = "SELECT pg_advisory_xact_lock($1)"
+	}
+
+	if _, err := tx.Exec(ctx, sql, relayLock); err != nil {
+		return fmt.Errorf("relay lock: %w", err)
+	}
+
+	return nil
 }
 
 func claimUnpublished(ctx context.Context, tx pgx.Tx, limit int) ([]relayed, error) {
@@ -246,7 +278,7 @@ func markPublished(ctx context.Context, tx pgx.Tx, acked []relayed) error {
 // nowhere for the whole retention), so without this they would stay
 // pending for ever.
 func (t *carrier) sweep(ctx context.Context) {
-	n, err := t.republish(ctx, t.cfg.Retention)
+	n, err := republish(ctx, t.d.Pool(), t.cfg.Retention)
 	if err != nil {
 		if ctx.Err() == nil {
 			t.log.WarnContext(ctx, "events: republish expired NATS deliveries", "error", err)
@@ -260,11 +292,18 @@ func (t *carrier) sweep(ctx context.Context) {
 	}
 }
 
+// execer is a pool or a transaction.
+type execer interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
+
 // republish hands the unfinished deliveries relayed at least age ago back
-// to the relay; updated_at moves, so they get new message IDs.
-func (t *carrier) republish(ctx context.Context, age time.Duration) (int64, error) {
-	tag, err := t.d.Pool().Exec(ctx, `UPDATE events.deliveries SET published_at = NULL, updated_at = now()
-		WHERE published_at <= now() - $1::interval AND state IN ('pending', 'failed')`, age)
+// to the relay; updated_at moves, so they get new message IDs. The age is
+// counted from the statement's start, which, in a transaction that waited
+// for the relay lock, comes after the commits of the relays it waited for.
+func republish(ctx context.Context, db execer, age time.Duration) (int64, error) {
+	tag, err := db.Exec(ctx, `UPDATE events.deliveries SET published_at = NULL, updated_at = now()
+		WHERE published_at <= statement_timestamp() - $1::interval AND state IN ('pending', 'failed')`, age)
 	if err != nil {
 		return 0, fmt.Errorf("republish deliveries: %w", err)
 	}

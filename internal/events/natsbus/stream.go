@@ -45,18 +45,8 @@ func (t *carrier) ensure(ctx context.Context) (map[string]jetstream.Consumer, er
 	t.ensureMu.Lock()
 	defer t.ensureMu.Unlock()
 
-	created, err := t.ensureStream(ctx)
-	if err != nil {
+	if err := t.ensureStream(ctx); err != nil {
 		return nil, err
-	}
-
-	if created {
-		// A new stream holds none of the deliveries relayed before (a NATS
-		// server that lost its storage): relay every unfinished one again;
-		// any that was handled after all is recognized and skipped.
-		if _, err := t.republish(ctx, 0); err != nil {
-			return nil, err
-		}
 	}
 
 	consumers := make(map[string]jetstream.Consumer, len(t.subs))
@@ -73,32 +63,83 @@ func (t *carrier) ensure(ctx context.Context) (map[string]jetstream.Consumer, er
 	return consumers, nil
 }
 
-// ensureStream creates the stream or brings an existing one to the
-// configuration, and reports whether it created it.
-func (t *carrier) ensureStream(ctx context.Context) (bool, error) {
+// ensureStream brings the stream to the configuration, creating it when
+// it is not there.
+func (t *carrier) ensureStream(ctx context.Context) error {
 	cfg := t.streamConfig()
 
 	for range ensureRounds {
 		_, err := t.js.UpdateStream(ctx, cfg)
 		if err == nil {
-			return false, nil
+			return nil
 		}
 
 		if !errors.Is(err, jetstream.ErrStreamNotFound) {
-			return false, fmt.Errorf("update stream %s: %w", cfg.Name, err)
+			return fmt.Errorf("update stream %s: %w", cfg.Name, err)
 		}
 
-		_, err = t.js.CreateStream(ctx, cfg)
-		if err == nil {
-			return true, nil
+		created, err := t.createStream(ctx, cfg)
+		if err != nil || created {
+			return err
 		}
-
-		if !errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
-			return false, fmt.Errorf("create stream %s: %w", cfg.Name, err)
-		}
+		// Another replica created it meanwhile: bring it to cfg.
 	}
 
-	return false, fmt.Errorf("stream %s: created and deleted by others %d times in a row", cfg.Name, ensureRounds)
+	return fmt.Errorf("stream %s: created and deleted by others %d times in a row", cfg.Name, ensureRounds)
+}
+
+// createStream creates the stream unless another replica did since the
+// caller found it missing, and reports whether it created it.
+//
+// A new stream holds none of the deliveries relayed before (a NATS server
+// that lost its storage, a deleted stream), so it hands every unfinished
+// one back to the relay; any that was handled after all is recognized and
+// skipped. It does so holding the relay lock exclusively from before the
+// creation until the commit: every delivery marked published by then went
+// to the stream that is gone, and none relayed to the new one is handed
+// back, which would publish it twice (under a new message ID, so
+// JetStream's de-duplication would keep both). For the same reason it
+// looks for the stream before creating it, under the lock: JetStream
+// answers the creation of a stream that exists with the same
+// configuration as a success.
+func (t *carrier) createStream(ctx context.Context, cfg jetstream.StreamConfig) (bool, error) {
+	tx, err := t.d.Pool().Begin(ctx)
+	if err != nil {
+		return false, fmt.Errorf("begin: %w", err)
+	}
+
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+
+	if err := lockRelays(ctx, tx, exclusive); err != nil {
+		return false, err
+	}
+
+	_, err = t.js.Stream(ctx, cfg.Name)
+	if err == nil {
+		return false, nil
+	}
+
+	if !errors.Is(err, jetstream.ErrStreamNotFound) {
+		return false, fmt.Errorf("look up stream %s: %w", cfg.Name, err)
+	}
+
+	if _, err := t.js.CreateStream(ctx, cfg); err != nil {
+		if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+			return false, nil // created by something that takes no lock
+		}
+
+		return false, fmt.Errorf("create stream %s: %w", cfg.Name, err)
+	}
+
+	if _, err := republish(ctx, tx, 0); err != nil {
+		return false, err
+	}
+
+	if err := tx.Commit(ctx); err != nil {
+		return false, fmt.Errorf("commit: %w", err)
+	}
+
+	return true, nil
 }
 
 // streamConfig is one work queue for every subscriber: a message leaves it

@@ -61,17 +61,8 @@ func (Transport) Name() string { return events.TransportNATS }
 // subscribers' consumers; the function it returns runs the relay and the
 // fetch loops until its context ends, then drains the connection.
 func (Transport) Start(ctx context.Context, d *events.Deliveries) (func(context.Context), error) {
-	id, err := events.ClusterID(ctx, d.Pool())
+	t, err := newCarrier(ctx, d)
 	if err != nil {
-		return nil, err
-	}
-
-	t := &carrier{
-		d: d, cfg: d.Config(), log: d.Logger(), names: clusterNames(id), subs: d.Subscribers(),
-		closed: make(chan struct{}),
-	}
-
-	if err := t.connect(); err != nil {
 		return nil, err
 	}
 
@@ -108,6 +99,25 @@ type carrier struct {
 	closed chan struct{} // closed by the connection's closed handler
 
 	ensureMu sync.Mutex // one (re)creation of the stream and consumers at a time
+}
+
+// newCarrier returns a carrier of d's deliveries, connected to NATS.
+func newCarrier(ctx context.Context, d *events.Deliveries) (*carrier, error) {
+	id, err := events.ClusterID(ctx, d.Pool())
+	if err != nil {
+		return nil, err
+	}
+
+	t := &carrier{
+		d: d, cfg: d.Config(), log: d.Logger(), names: clusterNames(id), subs: d.Subscribers(),
+		closed: make(chan struct{}),
+	}
+
+	if err := t.connect(); err != nil {
+		return nil, err
+	}
+
+	return t, nil
 }
 
 // connect opens the connection; nats.go reconnects forever after it once
