@@ -2,7 +2,6 @@ package bench
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/modulith/modulith/internal/telemetry/logtest"
 )
 
 // wsReportTimeout bounds the wait for the client's next report: the
@@ -31,7 +32,7 @@ type wsClientProcess struct {
 	cmd    *exec.Cmd
 	stdin  io.WriteCloser
 	cancel context.CancelFunc
-	stderr *lockedBuffer
+	stderr *logtest.Buffer
 
 	connected chan time.Duration // how long the connecting took
 	done      chan wsDoneReport
@@ -54,7 +55,7 @@ func startWSClient(testBinary, url string, n int) (*wsClientProcess, error) {
 	cmd.WaitDelay = 10 * time.Second
 
 	p := &wsClientProcess{
-		cmd: cmd, cancel: cancel, stderr: &lockedBuffer{},
+		cmd: cmd, cancel: cancel, stderr: &logtest.Buffer{},
 		connected: make(chan time.Duration, 1), done: make(chan wsDoneReport, 4*wsRing),
 		failed: make(chan error, 16), exited: make(chan struct{}), stopping: make(chan struct{}),
 	}
@@ -101,7 +102,7 @@ func (p *wsClientProcess) readReports(stdout io.Reader) {
 	select {
 	case <-p.stopping:
 	default:
-		p.fail(fmt.Errorf("%w exited early (%w); stderr: %s", errWSClient, err, p.stderr.tail()))
+		p.fail(fmt.Errorf("%w exited early (%w); stderr: %s", errWSClient, err, tail(p.stderr.String())))
 	}
 }
 
@@ -186,25 +187,5 @@ func (p *wsClientProcess) stop() {
 	})
 }
 
-// lockedBuffer keeps what the client writes to stderr, for errors.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-
-	return b.buf.Write(p)
-}
-
-// tail is the end of what was written.
-func (b *lockedBuffer) tail() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-
-	s := b.buf.String()
-
-	return s[max(0, len(s)-2000):]
-}
+// tail is the end of s.
+func tail(s string) string { return s[max(0, len(s)-2000):] }

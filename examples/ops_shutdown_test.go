@@ -1,7 +1,6 @@
 package examples
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/modulith/modulith/internal/pgtest"
+	"github.com/modulith/modulith/internal/telemetry/logtest"
 )
 
 const (
@@ -79,7 +79,7 @@ type binary struct {
 	*server
 
 	cmd    *exec.Cmd
-	stderr lockedBuffer
+	stderr logtest.Buffer
 	exited chan error
 }
 
@@ -133,27 +133,6 @@ func startBinary(t *testing.T) *binary {
 	}
 
 	return b
-}
-
-// lockedBuffer is a buffer the process writes to while the test may read
-// it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-
-	return b.buf.String()
 }
 
 // wait returns when and how the process exited, once it has and its log

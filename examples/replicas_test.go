@@ -25,6 +25,7 @@ import (
 	"github.com/modulith/modulith/internal/events"
 	"github.com/modulith/modulith/internal/events/natsbus"
 	"github.com/modulith/modulith/internal/natstest"
+	"github.com/modulith/modulith/internal/telemetry/logtest"
 )
 
 // TestReplicas runs three processes of the real server binary on one
@@ -207,7 +208,7 @@ type replicaProcess struct {
 	*server // its addresses (once ready) and its own log
 
 	cmd    *exec.Cmd
-	stderr lockedBuffer
+	stderr logtest.Buffer
 	killed atomic.Bool   // by the test, with SIGKILL
 	exited chan struct{} // closed once it exited and its output was read
 	err    error         // how it exited; set before exited is closed

@@ -1,7 +1,6 @@
 package moduletest_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -32,6 +31,7 @@ import (
 	"github.com/modulith/modulith/internal/moduletest"
 	"github.com/modulith/modulith/internal/pgtest"
 	"github.com/modulith/modulith/internal/registry"
+	"github.com/modulith/modulith/internal/telemetry/logtest"
 )
 
 // loginRequested is the fake module's event: RequestLogin publishes it,
@@ -188,26 +188,6 @@ func checkGreeter(t *testing.T, client authv1.AuthServiceClient, token, revoked 
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for concurrent writers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-
-	return b.buf.String()
-}
-
 // newPool returns the pool of a fresh database with the platform's
 // schemas.
 func newPool(t *testing.T) *pgxpool.Pool {
@@ -344,7 +324,7 @@ func TestStartCollectsEvents(t *testing.T) {
 func TestStartWithoutSessions(t *testing.T) {
 	t.Parallel()
 
-	var logs syncBuffer
+	var logs logtest.Buffer
 
 	p := moduletest.Start(t, newPool(t), []registry.Module{greeterModule{}}, moduletest.Options{
 		Logger: slog.New(slog.NewJSONHandler(&logs, nil)),

@@ -1,7 +1,6 @@
 package auth_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,7 +9,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,32 +24,13 @@ import (
 	"github.com/modulith/modulith/internal/notifier/notifiertest"
 	"github.com/modulith/modulith/internal/pgtest"
 	"github.com/modulith/modulith/internal/registry"
+	"github.com/modulith/modulith/internal/telemetry/logtest"
 	"github.com/modulith/modulith/modules/auth"
 	authevents "github.com/modulith/modulith/modules/auth/events"
 )
 
 // codesSubscriber is the durable name of the module's code deliveries.
 const codesSubscriber = "auth-notifier"
-
-// lockedBuffer is a log destination safe for the bus's goroutines.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-
-	return b.buf.String()
-}
 
 // platform is the auth module as moduletest runs it, on a database of its
 // own with the bus's fast retries (bustest), the given providers and its
@@ -60,7 +39,7 @@ type platform struct {
 	*bustest.DB
 
 	bus  *events.Bus
-	logs *lockedBuffer
+	logs *logtest.Buffer
 }
 
 // startAuth runs the module with email and sms as the providers (nil: no
@@ -70,7 +49,7 @@ func startAuth(t *testing.T, email notifier.EmailProvider, sms notifier.SMSProvi
 
 	modules := []registry.Module{auth.Module{}}
 	db := bustest.NewDB(t, registry.MigrationSources(modules)...)
-	logs := &lockedBuffer{}
+	logs := &logtest.Buffer{}
 	p := moduletest.Start(t, db.Pool, modules, moduletest.Options{
 		Env: bustest.FastEnv(), Logger: slog.New(slog.NewJSONHandler(logs, nil)), Notifier: notifier.New(email, sms),
 	})
@@ -455,7 +434,7 @@ type logged struct {
 }
 
 // awaitLogged waits for a log line of msg to appear in logs.
-func awaitLogged(t *testing.T, logs *lockedBuffer, msg string) logged {
+func awaitLogged(t *testing.T, logs *logtest.Buffer, msg string) logged {
 	t.Helper()
 
 	deadline := time.Now().Add(bustest.WaitTimeout)
@@ -486,7 +465,7 @@ func TestDevServerLogsTheSignInCode(t *testing.T) {
 	t.Parallel()
 
 	modules := []registry.Module{auth.Module{}}
-	logs := &lockedBuffer{}
+	logs := &logtest.Buffer{}
 	p := moduletest.Start(t, pgtest.NewDatabase(t, registry.MigrationSources(modules)...).Pool, modules, moduletest.Options{
 		Env:    map[string]string{"AUTH_CODE_TTL": "7m"},
 		Logger: slog.New(slog.NewJSONHandler(logs, nil)),
