@@ -4,13 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 
+	"github.com/modulith/modulith/cmd/server/health"
 	"github.com/modulith/modulith/cmd/server/observability"
 	"github.com/modulith/modulith/cmd/server/setup"
 	"github.com/modulith/modulith/internal/authn"
 	"github.com/modulith/modulith/internal/events"
 	"github.com/modulith/modulith/internal/grpcserver"
+	"github.com/modulith/modulith/internal/migration"
 	"github.com/modulith/modulith/internal/registry"
 	"github.com/modulith/modulith/internal/websocket"
 )
@@ -83,6 +86,12 @@ func (p *process) start(ctx context.Context, built *stack) (*observability.Telem
 	built.push(rt.close)
 
 	return tel, h, rt, h.bus.Start(ctx)
+}
+
+// readiness is the process's /readyz checker: the database answers and
+// the schemas of its modules are migrated (setup.SchemaReady).
+func (p *process) readiness() *health.Checker {
+	return health.New(p.pool, setup.SchemaReady(migration.NewRunner(p.pool, p.migrations(), io.Discard)), p.logger)
 }
 
 // hosted is what runs the modules of a process: the bus they publish on

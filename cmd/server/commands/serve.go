@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -16,7 +15,6 @@ import (
 	"github.com/modulith/modulith/cmd/server/health"
 	"github.com/modulith/modulith/cmd/server/setup"
 	"github.com/modulith/modulith/internal/grpcserver"
-	"github.com/modulith/modulith/internal/migration"
 	"github.com/modulith/modulith/internal/websocket"
 )
 
@@ -45,7 +43,7 @@ func serve(ctx context.Context, e env) (err error) {
 		return err
 	}
 
-	checker := health.New(p.pool, setup.SchemaReady(migration.NewRunner(p.pool, p.migrations(), io.Discard)), p.logger)
+	checker := p.readiness()
 
 	handler, err := setup.HTTPHandler(ctx, setup.HTTPDeps{
 		Config: p.cfg, Modules: h.reg, Tokens: h.tokens, Conn: h.grpc.Conn, Health: checker,

@@ -4,15 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"sync"
 	"time"
 
 	"github.com/modulith/modulith/cmd/server/health"
-	"github.com/modulith/modulith/cmd/server/setup"
-	"github.com/modulith/modulith/internal/migration"
 	"github.com/modulith/modulith/internal/scheduler"
 )
 
@@ -67,7 +64,7 @@ func work(ctx context.Context, e env) (err error) {
 		return err
 	}
 
-	checker := health.New(p.pool, setup.SchemaReady(migration.NewRunner(p.pool, p.migrations(), io.Discard)), p.logger)
+	checker := p.readiness()
 	mux := http.NewServeMux()
 	checker.Register(mux)
 	mux.Handle("GET /metrics", tel.Metrics.Handler())
