@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -233,7 +234,7 @@ func serveGRPC(b *testing.B, g *grpcserver.GRPC) string {
 	b.Cleanup(func() {
 		g.Server.Stop()
 
-		if err := <-served; err != nil {
+		if err := <-served; err != nil && !errors.Is(err, grpc.ErrServerStopped) { // Stop before Serve began
 			b.Errorf("gRPC server: %v", err)
 		}
 	})

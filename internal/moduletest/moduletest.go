@@ -8,6 +8,7 @@ package moduletest
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net"
 	"net/http/httptest"
@@ -220,7 +221,8 @@ func serve(t testing.TB, srv *grpcserver.GRPC) *grpc.ClientConn {
 	t.Cleanup(func() {
 		srv.Server.Stop()
 
-		if err := <-served; err != nil {
+		// ErrServerStopped: the test ended before Serve began (Stop closed ln).
+		if err := <-served; err != nil && !errors.Is(err, grpc.ErrServerStopped) {
 			t.Errorf("moduletest: gRPC server: %v", err)
 		}
 	})
