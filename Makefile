@@ -4,6 +4,12 @@
 # `make db-up` finds or starts by itself; the NATS tests also use nats-server
 # or Docker, which `make nats-up` starts when either is installed).
 
+# go.mod's toolchain line asks for go1.27.3 (security fixes of the standard
+# library); the go command fetches it once from the module proxy (~76 MB).
+# Installations that set GOTOOLCHAIN=local (Debian's, ours) would ignore that
+# line, so make asks for it explicitly; set GOTOOLCHAIN yourself to override.
+export GOTOOLCHAIN ?= go1.27.3
+
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
