@@ -78,9 +78,37 @@ bench: db-up nats-up ## Run the benchmarks; each prints its figures and ratio to
 	$(TEST_DB) $(TEST_NATS) $(GO) test -run='^$$' -bench=. -benchmem -benchtime=5s -count=1 -timeout=30m ./bench/...
 
 .PHONY: lint
-lint: ## Lint Go (golangci-lint, strict) and protos (buf)
+lint: vulncheck ## Lint Go (golangci-lint, strict) and protos (buf), check for known vulnerabilities
 	$(TOOL) golangci-lint run ./...
 	$(TOOL) buf lint
+
+# govulncheck reads the Go vulnerability database. The public one
+# (vuln.go.dev) may be out of reach, but golang.org/x/vulndb is a Go module
+# that carries every report as OSV JSON: `make vulndb` indexes a pinned
+# version of it into a local database once (raise VULNDB_VERSION to take newer
+# reports: make vulndb VULNDB_VERSION=v0.0.0-...).
+VULNDB_VERSION ?= v0.0.0-20261105234957-e22db6528018
+VULNDB_DIR     ?= $${XDG_CACHE_HOME:-$$HOME/.cache}/modulith/vulndb-$(VULNDB_VERSION)
+
+.PHONY: vulndb
+vulndb: ## Build the local vulnerability database govulncheck reads (once per VULNDB_VERSION)
+	@dir="$(VULNDB_DIR)"; test -f "$$dir/index/db.json" || { \
+	  echo "vulndb: indexing golang.org/x/vulndb@$(VULNDB_VERSION) into $$dir (first time only, about a minute)"; \
+	  $(GO) mod download golang.org/x/vulndb@$(VULNDB_VERSION); \
+	  rm -rf "$$dir.tmp"; mkdir -p "$$(dirname "$$dir")"; \
+	  $(GO) run golang.org/x/vulndb/cmd/indexdb@$(VULNDB_VERSION) \
+	    -vulns "$$($(GO) env GOMODCACHE)/golang.org/x/vulndb@$(VULNDB_VERSION)/data/osv" -out "$$dir.tmp"; \
+	  mv "$$dir.tmp" "$$dir"; }
+
+.PHONY: vulncheck
+vulncheck: vulndb ## Fail when the code reaches a known vulnerability (govulncheck, local database)
+	$(TOOL) govulncheck -db "file://$(VULNDB_DIR)" ./...
+
+.PHONY: tidy-check
+tidy-check: ## Fail when go.mod/go.sum of either module are not tidy or do not verify
+	$(GO) mod tidy -diff
+	$(GO) mod verify
+	cd tools && $(GO) mod tidy -diff && $(GO) mod verify
 
 .PHONY: verify-modules
 verify-modules: ## Check module boundaries (imports, cycles, schemas, a platform naming a module) and regenerate docs/modules.md

@@ -3,39 +3,22 @@
 //   - NewDatabase gives a test a fresh, fully migrated PostgreSQL database of its own,
 //     cloned from a template that is migrated once per server and set of migrations, so
 //     a test pays for a CREATE DATABASE, not for its migrations. The server is
-//     TEST_DATABASE_URL when set, else a PostgreSQL container started once per test
-//     process when a Docker engine answers; otherwise the test fails saying so.
+//     TEST_DATABASE_URL, which `make test` sets after `make db-up` has found or started
+//     one; without it the test fails saying so.
 //   - NewTCPProxy stands between a client and a server and can cut them apart, to test
 //     what happens when the database goes away and comes back.
 package pgtest
 
 import (
-	"context"
 	"errors"
-	"fmt"
 	"os"
-	"os/exec"
-	"sync"
 	"testing"
-	"time"
-
-	"github.com/testcontainers/testcontainers-go/modules/postgres"
 )
 
-const (
-	envURL = "TEST_DATABASE_URL"
-	// containerImage is the major version the tests are verified on; the STRATEGY clause
-	// of CREATE DATABASE needs 15 or later.
-	containerImage   = "postgres:15-alpine"
-	dockerTimeout    = 5 * time.Second
-	containerTimeout = 2 * time.Minute
-)
+const envURL = "TEST_DATABASE_URL"
 
 var errNoDatabase = errors.New("no test database: set " + envURL +
-	" (make test does this) or start a Docker engine")
-
-// containerURL starts at most one container per test process.
-var containerURL = sync.OnceValues(func() (string, error) { return startContainer(dockerAnswers) })
+	" to a PostgreSQL server's maintenance database (make test does this after make db-up)")
 
 // ServerURL returns the postgres:// URL of the test server's maintenance database, for
 // tests that need raw access to the server. It fails the test when there is no server,
@@ -47,7 +30,7 @@ func ServerURL(t testing.TB) string {
 		t.Skip("needs PostgreSQL: skipped by -short; make test runs it")
 	}
 
-	url, err := serverURL(os.Getenv(envURL), containerURL)
+	url, err := serverURL(os.Getenv(envURL))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,45 +38,10 @@ func ServerURL(t testing.TB) string {
 	return url
 }
 
-func serverURL(fromEnv string, container func() (string, error)) (string, error) {
-	if fromEnv != "" {
-		return fromEnv, nil
-	}
-
-	return container()
-}
-
-// startContainer starts PostgreSQL when a Docker engine answers. Ryuk, testcontainers'
-// reaper, removes the container when the test process exits.
-func startContainer(dockerAnswers func() bool) (string, error) {
-	if !dockerAnswers() {
+func serverURL(fromEnv string) (string, error) {
+	if fromEnv == "" {
 		return "", errNoDatabase
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), containerTimeout)
-	defer cancel()
-
-	c, err := postgres.Run(ctx, containerImage,
-		postgres.WithDatabase("postgres"),
-		postgres.WithUsername("postgres"),
-		postgres.WithPassword("postgres"),
-		postgres.BasicWaitStrategies(),
-	)
-	if err != nil {
-		return "", fmt.Errorf("start PostgreSQL container: %w", err)
-	}
-
-	url, err := c.ConnectionString(ctx, "sslmode=disable")
-	if err != nil {
-		return "", fmt.Errorf("PostgreSQL container address: %w", err)
-	}
-
-	return url, nil
-}
-
-func dockerAnswers() bool {
-	ctx, cancel := context.WithTimeout(context.Background(), dockerTimeout)
-	defer cancel()
-
-	return exec.CommandContext(ctx, "docker", "info").Run() == nil
+	return fromEnv, nil
 }
