@@ -113,14 +113,26 @@ func (s *SMTP) SendEmail(ctx context.Context, m Email) error {
 	defer cancel()
 
 	if err := s.send(ctx, s.compose(to, m, time.Now())); err != nil {
-		if cause := context.Cause(ctx); cause != nil && !errors.Is(err, cause) {
-			err = fmt.Errorf("%w: %w", cause, err)
-		}
-
-		return fmt.Errorf("smtp %s: %w", net.JoinHostPort(s.cfg.Host, strconv.Itoa(s.cfg.Port)), err)
+		return fmt.Errorf("smtp %s: %w", net.JoinHostPort(s.cfg.Host, strconv.Itoa(s.cfg.Port)), withCause(ctx, err))
 	}
 
 	return nil
+}
+
+// withCause adds to err why ctx ended, if it did. go-mail's own deadlines,
+// set from the same timeout but after ctx's, can fail a read a moment
+// before ctx reports its end: past ctx's deadline, that is the cause.
+func withCause(ctx context.Context, err error) error {
+	cause := context.Cause(ctx)
+	if deadline, ok := ctx.Deadline(); cause == nil && ok && !time.Now().Before(deadline) {
+		cause = context.DeadlineExceeded
+	}
+
+	if cause == nil || errors.Is(err, cause) {
+		return err
+	}
+
+	return fmt.Errorf("%w: %w", cause, err)
 }
 
 // send runs one SMTP session. go-mail bounds each command with the timeout
@@ -160,7 +172,11 @@ func (s *SMTP) send(ctx context.Context, msg *gomail.Msg) error {
 	// the bus send it again.
 	_ = client.CloseWithSMTPClient(conn)
 
-	return err
+	if err != nil {
+		return fmt.Errorf("send: %w", err)
+	}
+
+	return nil
 }
 
 // options configures go-mail for one session as the TLS mode requires.
@@ -193,11 +209,22 @@ func (s *SMTP) options(dial gomail.DialContextFunc) []gomail.Option {
 // dial connects, in TLS from the first byte in implicit mode. A custom
 // dialer replaces go-mail's, which would otherwise do the TLS part.
 func (s *SMTP) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	var (
+		conn net.Conn
+		err  error
+	)
+
 	if s.cfg.TLS == TLSImplicit {
-		return (&tls.Dialer{Config: s.tlsConf}).DialContext(ctx, network, addr)
+		conn, err = (&tls.Dialer{Config: s.tlsConf}).DialContext(ctx, network, addr)
+	} else {
+		conn, err = (&net.Dialer{}).DialContext(ctx, network, addr)
 	}
 
-	return (&net.Dialer{}).DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, fmt.Errorf("dial: %w", err)
+	}
+
+	return conn, nil
 }
 
 // compose builds the message. go-mail encodes the subject as encoded words

@@ -599,27 +599,34 @@ func TestSMTPErrors(t *testing.T) {
 				cfg.TLSConfig = nil
 			}
 
-			err := newSMTP(t, cfg).SendEmail(t.Context(), testEmail)
-			if err == nil {
-				t.Fatal("SendEmail() = nil, want an error")
-			}
-
-			if !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("SendEmail() = %v, want an error saying %q", err, tt.want)
-			}
-
-			if strings.Contains(err.Error(), "pw-s3cret") || strings.Contains(err.Error(), "123456") {
-				t.Errorf("SendEmail() = %v: leaks the password or the code", err)
-			}
-
-			if got := srv.authCount() > 0; got != tt.wantAuth {
-				t.Errorf("credentials sent = %t, want %t", got, tt.wantAuth)
-			}
-
-			if len(srv.recorded()) != 0 {
-				t.Errorf("server received %d messages, want none", len(srv.recorded()))
-			}
+			checkRefused(t, srv, newSMTP(t, cfg).SendEmail(t.Context(), testEmail), tt.want, tt.wantAuth)
 		})
+	}
+}
+
+// checkRefused checks that err says want and leaks no secret, that srv
+// received no message, and the credentials only when wantAuth.
+func checkRefused(t *testing.T, srv *fakeSMTP, err error, want string, wantAuth bool) {
+	t.Helper()
+
+	if err == nil {
+		t.Fatal("SendEmail() = nil, want an error")
+	}
+
+	if !strings.Contains(err.Error(), want) {
+		t.Errorf("SendEmail() = %v, want an error saying %q", err, want)
+	}
+
+	if strings.Contains(err.Error(), "pw-s3cret") || strings.Contains(err.Error(), "123456") {
+		t.Errorf("SendEmail() = %v: leaks the password or the code", err)
+	}
+
+	if got := srv.authCount() > 0; got != wantAuth {
+		t.Errorf("credentials sent = %t, want %t", got, wantAuth)
+	}
+
+	if len(srv.recorded()) != 0 {
+		t.Errorf("server received %d messages, want none", len(srv.recorded()))
 	}
 }
 
