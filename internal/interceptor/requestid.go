@@ -65,8 +65,8 @@ func withRequestMeta(ctx context.Context, trusted []netip.Prefix) context.Contex
 
 // networkClient returns the IP address and user agent of the client of a
 // call from network peer p: the peer's own, or those a trusted proxy
-// forwarded when it sent them (a module's call to another module over the
-// network sends none: the peer is then the client).
+// forwarded when it sent a valid address (a module's call to another
+// module over the network sends none: the peer is then the client).
 func networkClient(ctx context.Context, p *peer.Peer, trusted []netip.Prefix) (ip, userAgent string) {
 	userAgent = first(ctx, "user-agent")
 
@@ -76,8 +76,8 @@ func networkClient(ctx context.Context, p *peer.Peer, trusted []netip.Prefix) (i
 		}
 	}
 
-	if fwd := first(ctx, reqmeta.ClientIPHeader); fwd != "" && isTrusted(ip, trusted) {
-		return fwd, first(ctx, reqmeta.UserAgentHeader)
+	if fwd, err := netip.ParseAddr(first(ctx, reqmeta.ClientIPHeader)); err == nil && isTrusted(ip, trusted) {
+		return fwd.String(), first(ctx, reqmeta.UserAgentHeader)
 	}
 
 	return ip, userAgent

@@ -106,6 +106,13 @@ func TestRequestIDMetadata(t *testing.T) {
 			want:    meta{RequestID: "req-8", ClientIP: "192.0.2.1", UserAgent: "grpc-go/1.84"},
 		},
 		{
+			name: "network: a trusted proxy's invalid address is ignored",
+			ctx: tcp(t.Context(), "x-request-id", "req-9", "x-client-ip", "not-an-ip",
+				"x-client-user-agent", "browser/1", "user-agent", "grpc-go/1.84"),
+			trusted: proxy,
+			want:    meta{RequestID: "req-9", ClientIP: "192.0.2.1", UserAgent: "grpc-go/1.84"},
+		},
+		{
 			name: "network: user agent truncated",
 			ctx:  tcp(t.Context(), "x-request-id", "req-3", "user-agent", longUA),
 			want: meta{RequestID: "req-3", ClientIP: "192.0.2.1", UserAgent: longUA[:512]},
