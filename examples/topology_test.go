@@ -3,6 +3,7 @@ package examples
 import (
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -19,8 +20,9 @@ import (
 
 const pathOrders = "/v1/orders"
 
-// topology is where a user signs in (the auth module's server) and where
-// they order (the server of the orders module): the same process, or two.
+// topology is where a user signs in and where they order: the server,
+// whose gateway serves every module's REST routes, forwarding those of a
+// module in another process to it, so that clients have one base URL.
 type topology struct {
 	login, app *server
 }
@@ -36,21 +38,39 @@ func monolith(t *testing.T) topology {
 
 // authOverNetwork is the auth module served alone (as cmd/auth serves it)
 // and the server without it: REMOTE_MODULES points the server's auth
-// client, and its session check, at the auth service's gRPC port. Both
-// share the database (each owns its schemas) and their log lines.
+// client, its session check and its gateway's auth routes at the auth
+// service's gRPC port. Clients use the server only.
 func authOverNetwork(t *testing.T) topology {
+	t.Helper()
+
+	split := startSplit(t)
+
+	return topology{login: split.app.server, app: split.app.server}
+}
+
+// split is the auth service and the server that reaches it over the
+// network.
+type split struct {
+	auth, app *opsServer
+}
+
+// startSplit starts the auth service and the server with
+// REMOTE_MODULES=auth=…; they share the database (each owns its schemas)
+// and their log lines, told apart by SERVICE_NAME (auth, app). Each
+// trusts loopback as a proxy: the server its clients' X-Forwarded-For, the
+// auth service the client IP and user agent the server's gateway forwards.
+func startSplit(t *testing.T) split {
 	t.Helper()
 
 	db := pgtest.NewDatabase(t, migrationSources()...)
 	logs := newLogs()
+	env := envWith(harnessEnv(db.DSN), "TRUSTED_PROXIES", "127.0.0.1")
 
-	authProg := commands.Service("auth", modules.All())
-	authSrv := runProgram(t, authProg, envWith(harnessEnv(db.DSN), "SERVICE_NAME", "auth"), logs)
-
-	app := runProgram(t, commands.Server(modules.All()), envWith(harnessEnv(db.DSN),
+	authSrv := runProgram(t, commands.Service("auth", modules.All()), envWith(env, "SERVICE_NAME", "auth"), logs)
+	app := runProgram(t, commands.Server(modules.All()), envWith(env,
 		"SERVICE_NAME", "app", "REMOTE_MODULES", "auth="+authSrv.GRPC), logs)
 
-	return topology{login: authSrv.server, app: app.server}
+	return split{auth: authSrv, app: app}
 }
 
 // TestOrdersInBothTopologies runs one suite (sign-in, orders over REST
@@ -110,14 +130,8 @@ func ordersSuite(t *testing.T, top topology) {
 
 	top.app.do(t, http.MethodGet, pathOrders, nil, "").wantError(t, http.StatusUnauthorized, errors.CodeAuthRequired)
 
-	if top.app != top.login {
-		// The server without auth serves none of auth's routes.
-		if r := top.app.do(t, http.MethodGet, pathProfile, nil, bob.Access); r.Status != http.StatusNotFound {
-			t.Errorf("GET %s on the server without auth = %d, want 404", pathProfile, r.Status)
-		}
-	}
-
-	// Logging out at the auth service ends the session at once here too.
+	// Logging out ends the session at once (at the auth service, through
+	// the server's gateway, when auth runs elsewhere).
 	top.login.do(t, http.MethodPost, pathLogout, map[string]any{}, ada.Access).wantOK(t)
 	top.app.do(t, http.MethodGet, pathOrders, nil, ada.Access).wantError(t, http.StatusUnauthorized, errors.CodeAuthTokenInvalid)
 }
@@ -204,4 +218,110 @@ func firstOrderID(page map[string]any) string {
 	first, _ := list[0].(map[string]any)
 
 	return jsonString(first, "id")
+}
+
+// TestSplitTopologyOneBaseURL signs in through the server's REST base URL
+// alone while auth runs in its own process: every auth route is forwarded
+// over gRPC, errors keep their status and code (400 naming the field, 401,
+// 429 with Retry-After, 503 when the auth service is gone), the client's
+// IP address and user agent reach the auth service, and the dev code is
+// in the auth service's log, as the README says.
+func TestSplitTopologyOneBaseURL(t *testing.T) {
+	t.Parallel()
+
+	sp := startSplit(t)
+	app := sp.app.server
+	device := http.Header{"User-Agent": {"split/1.0"}, "X-Forwarded-For": {"203.0.113.7"}}
+
+	access, refreshToken := signInThroughServer(t, app, device)
+
+	if got := jsonString(app.do(t, http.MethodGet, pathProfile, nil, access).JSON(t), "user", "email"); got != "ada@example.com" {
+		t.Errorf("GET %s email = %q, want ada@example.com", pathProfile, got)
+	}
+
+	// The auth service saw the client, not the server.
+	if got := listSessions(t, app, access); len(got) != 1 || got[0].IPAddress != "203.0.113.7" || got[0].UserAgent != "split/1.0" {
+		t.Errorf("sessions = %+v, want one from 203.0.113.7 with user agent split/1.0", got)
+	}
+
+	patch := app.do(t, http.MethodPatch, pathProfile, map[string]string{"display_name": strings.Repeat("a", 500)}, access)
+	if details := patch.wantError(t, http.StatusBadRequest, errors.CodeValidationFailed); !slices.Contains(fieldsOf(details), "display_name") {
+		t.Errorf("400 does not name the field display_name: %v", details)
+	}
+
+	app.do(t, http.MethodGet, pathProfile, nil, "").wantError(t, http.StatusUnauthorized, errors.CodeAuthRequired)
+
+	rotated := refresh(t, app, refreshToken)
+	rotated.wantOK(t)
+
+	access = jsonString(rotated.JSON(t), "tokens", "access_token")
+	app.do(t, http.MethodGet, pathProfile, nil, access).wantOK(t)
+	app.do(t, http.MethodPost, pathLogout, map[string]any{}, access).wantOK(t)
+	app.do(t, http.MethodGet, pathProfile, nil, access).wantError(t, http.StatusUnauthorized, errors.CodeAuthTokenInvalid)
+
+	limited := requestUntilLimited(t, app, "bob@example.com", device)
+	if limited.Header.Get("Retry-After") == "" {
+		t.Errorf("429 without Retry-After: %v", limited.Header)
+	}
+
+	if err := sp.auth.Stop(); err != nil {
+		t.Errorf("auth service stopped with error: %v", err)
+	}
+
+	app.post(t, pathLoginRequest, map[string]string{"email": "carol@example.com"}, device).
+		wantError(t, http.StatusServiceUnavailable, errors.CodeUnavailable)
+}
+
+// signInThroughServer signs ada@example.com in through app, from device,
+// checking the errors on the way and where the code was logged; it returns
+// the access and refresh tokens.
+func signInThroughServer(t *testing.T, app *server, device http.Header) (access, refreshToken string) {
+	t.Helper()
+
+	bad := app.post(t, pathLoginRequest, map[string]string{"email": "not-an-address"}, device)
+	if details := bad.wantError(t, http.StatusBadRequest, errors.CodeValidationFailed); !slices.Contains(fieldsOf(details), "email") {
+		t.Errorf("400 does not name the field email: %v", details)
+	}
+
+	app.post(t, pathLoginRequest, map[string]string{"email": "ada@example.com"}, device).wantOK(t)
+
+	// The auth service runs auth's event handlers, so it sends the code:
+	// with the log notifier, in its own log (SERVICE_NAME auth).
+	line, err := app.logs.wait(10*time.Second, func(l logLine) bool { return sentCode(l, "ada@example.com") != "" })
+	if err != nil {
+		t.Fatalf("no code logged for ada@example.com: %v", err)
+	}
+
+	if got := line.String("service"); got != "auth" {
+		t.Errorf("the code was logged by service %q, want the auth service (auth)", got)
+	}
+
+	app.post(t, pathLoginComplete, map[string]string{"email": "ada@example.com", "code": "000000"}, device).
+		wantError(t, http.StatusUnauthorized, errors.CodeAuthCodeInvalid)
+
+	done := app.post(t, pathLoginComplete, map[string]string{"email": "ada@example.com", "code": sentCode(line, "ada@example.com")}, device)
+	done.wantOK(t)
+
+	return jsonString(done.JSON(t), "tokens", "access_token"), jsonString(done.JSON(t), "tokens", "refresh_token")
+}
+
+// requestUntilLimited asks for codes for email until the limit answers 429
+// RATE_LIMITED, and returns that answer.
+func requestUntilLimited(t *testing.T, s *server, email string, header http.Header) response {
+	t.Helper()
+
+	for range 30 {
+		r := s.post(t, pathLoginRequest, map[string]string{"email": email}, header)
+		if r.Status == http.StatusOK {
+			continue
+		}
+
+		r.wantError(t, http.StatusTooManyRequests, errors.CodeRateLimited)
+
+		return r
+	}
+
+	t.Fatalf("30 code requests for %s were never limited", email)
+
+	return response{}
 }

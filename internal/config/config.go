@@ -2,6 +2,7 @@ package config
 
 import (
 	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -55,6 +56,22 @@ type Config struct {
 	RemoteModules []string      `yaml:"remote_modules" env:"REMOTE_MODULES" default:""`
 	RemoteTimeout time.Duration `yaml:"remote_timeout" env:"REMOTE_TIMEOUT" default:"10s"` // per call to a remote module, when the caller set no earlier deadline
 	RemoteRetries int           `yaml:"remote_retries" env:"REMOTE_RETRIES" default:"3"`   // retries of a call a remote module answered Unavailable (at most 4)
+}
+
+// TrustedProxyPrefixes returns TrustedProxies as prefixes, a bare address
+// as a prefix of one address; Validate has checked the entries.
+func (c *Config) TrustedProxyPrefixes() []netip.Prefix {
+	out := make([]netip.Prefix, 0, len(c.TrustedProxies))
+
+	for _, entry := range c.TrustedProxies {
+		if p, err := netip.ParsePrefix(entry); err == nil {
+			out = append(out, p.Masked())
+		} else if addr, err := netip.ParseAddr(entry); err == nil {
+			out = append(out, netip.PrefixFrom(addr, addr.BitLen()))
+		}
+	}
+
+	return out
 }
 
 // Remotes returns RemoteModules as module → address; Validate has checked

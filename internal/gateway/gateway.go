@@ -1,7 +1,9 @@
 // Package gateway builds the grpc-gateway mux that serves every module's
 // REST API. Handlers call the modules through the in-process gRPC channel,
 // so REST requests run the same interceptor chain as gRPC ones (auth,
-// validation, error mapping) without a loopback socket.
+// validation, error mapping) without a loopback socket; those of a module
+// in another process (REMOTE_MODULES) call it over the network, where its
+// process runs that chain.
 package gateway
 
 import (

@@ -124,7 +124,7 @@ func newGateway(tb testing.TB, srv *fakeAuth) http.Handler {
 
 	logger := slog.New(slog.DiscardHandler)
 	ch := new(inprocgrpc.Channel).WithServerUnaryInterceptor(interceptor.ChainUnary(
-		interceptor.RequestID(), interceptor.Errors(logger), interceptor.Recovery(logger), interceptor.Validation(v),
+		interceptor.RequestID(nil), interceptor.Errors(logger), interceptor.Recovery(logger), interceptor.Validation(v),
 	))
 	authv1.RegisterAuthServiceServer(ch, srv)
 

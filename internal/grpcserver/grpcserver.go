@@ -129,7 +129,7 @@ func interceptors(d Deps) ([]grpc.UnaryServerInterceptor, []grpc.StreamServerInt
 	authenticator := authn.NewAuthenticator(d.Tokens, d.Modules, d.Modules)
 
 	unary := []grpc.UnaryServerInterceptor{
-		interceptor.RequestID(),
+		interceptor.RequestID(d.Config.TrustedProxyPrefixes()),
 		interceptor.Tracing(d.Tracer, d.Propagator),
 		observer.Unary(),
 		interceptor.Errors(d.Logger),
@@ -139,7 +139,7 @@ func interceptors(d Deps) ([]grpc.UnaryServerInterceptor, []grpc.StreamServerInt
 		interceptor.Validation(validator),
 	}
 	stream := []grpc.StreamServerInterceptor{
-		interceptor.StreamRequestID(),
+		interceptor.StreamRequestID(d.Config.TrustedProxyPrefixes()),
 		interceptor.StreamTracing(d.Tracer, d.Propagator),
 		observer.Stream(),
 		interceptor.StreamErrors(d.Logger),

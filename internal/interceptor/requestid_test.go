@@ -2,6 +2,7 @@ package interceptor_test
 
 import (
 	"context"
+	"net/netip"
 	"regexp"
 	"strings"
 	"testing"
@@ -26,12 +27,12 @@ func metaOf(ctx context.Context) meta {
 	return meta{RequestID: reqmeta.RequestID(ctx), ClientIP: reqmeta.ClientIP(ctx), UserAgent: reqmeta.UserAgent(ctx)}
 }
 
-func unaryMeta(ctx context.Context, t *testing.T) meta {
+func unaryMeta(ctx context.Context, t *testing.T, trusted ...netip.Prefix) meta {
 	t.Helper()
 
 	var got meta
 
-	_, err := interceptor.RequestID()(ctx, "req", getProfileInfo, func(ctx context.Context, _ any) (any, error) {
+	_, err := interceptor.RequestID(trusted)(ctx, "req", getProfileInfo, func(ctx context.Context, _ any) (any, error) {
 		got = metaOf(ctx)
 
 		return nil, nil
@@ -43,12 +44,12 @@ func unaryMeta(ctx context.Context, t *testing.T) meta {
 	return got
 }
 
-func streamMeta(ctx context.Context, t *testing.T) meta {
+func streamMeta(ctx context.Context, t *testing.T, trusted ...netip.Prefix) meta {
 	t.Helper()
 
 	var got meta
 
-	err := interceptor.StreamRequestID()(nil, &fakeStream{ctx: ctx}, &grpc.StreamServerInfo{FullMethod: getProfile},
+	err := interceptor.StreamRequestID(trusted)(nil, &fakeStream{ctx: ctx}, &grpc.StreamServerInfo{FullMethod: getProfile},
 		func(_ any, ss grpc.ServerStream) error {
 			got = metaOf(ss.Context())
 
@@ -64,10 +65,13 @@ func streamMeta(ctx context.Context, t *testing.T) meta {
 func TestRequestIDMetadata(t *testing.T) {
 	longUA := strings.Repeat("u", 600)
 
+	proxy := []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}
+
 	tests := []struct {
-		name string
-		ctx  context.Context
-		want meta
+		name    string
+		ctx     context.Context
+		trusted []netip.Prefix // TRUSTED_PROXIES
+		want    meta
 	}{
 		{
 			name: "in process: forwarded values believed",
@@ -80,6 +84,33 @@ func TestRequestIDMetadata(t *testing.T) {
 			ctx: tcp(t.Context(), "x-request-id", "req-2", "x-client-ip", "6.6.6.6",
 				"x-client-user-agent", "spoofed/1", "user-agent", "grpc-go/1.84"),
 			want: meta{RequestID: "req-2", ClientIP: "192.0.2.1", UserAgent: "grpc-go/1.84"},
+		},
+		{
+			name: "network: forwarded values ignored from a peer outside TRUSTED_PROXIES",
+			ctx: tcp(t.Context(), "x-request-id", "req-6", "x-client-ip", "6.6.6.6",
+				"x-client-user-agent", "spoofed/1", "user-agent", "grpc-go/1.84"),
+			trusted: []netip.Prefix{netip.MustParsePrefix("198.51.100.0/24")},
+			want:    meta{RequestID: "req-6", ClientIP: "192.0.2.1", UserAgent: "grpc-go/1.84"},
+		},
+		{
+			name: "network: forwarded values believed from a trusted proxy (a gateway forwarding REST)",
+			ctx: tcp(t.Context(), "x-request-id", "req-7", "x-client-ip", "203.0.113.9",
+				"x-client-user-agent", "browser/1", "user-agent", "grpc-go/1.84"),
+			trusted: proxy,
+			want:    meta{RequestID: "req-7", ClientIP: "203.0.113.9", UserAgent: "browser/1"},
+		},
+		{
+			name:    "network: a trusted proxy forwarding nothing is the client",
+			ctx:     tcp(t.Context(), "x-request-id", "req-8", "user-agent", "grpc-go/1.84"),
+			trusted: proxy,
+			want:    meta{RequestID: "req-8", ClientIP: "192.0.2.1", UserAgent: "grpc-go/1.84"},
+		},
+		{
+			name: "network: a trusted proxy's invalid address is ignored",
+			ctx: tcp(t.Context(), "x-request-id", "req-9", "x-client-ip", "not-an-ip",
+				"x-client-user-agent", "browser/1", "user-agent", "grpc-go/1.84"),
+			trusted: proxy,
+			want:    meta{RequestID: "req-9", ClientIP: "192.0.2.1", UserAgent: "grpc-go/1.84"},
 		},
 		{
 			name: "network: user agent truncated",
@@ -99,11 +130,11 @@ func TestRequestIDMetadata(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if diff := cmp.Diff(tt.want, unaryMeta(tt.ctx, t)); diff != "" {
+			if diff := cmp.Diff(tt.want, unaryMeta(tt.ctx, t, tt.trusted...)); diff != "" {
 				t.Errorf("unary (-want +got):\n%s", diff)
 			}
 
-			if diff := cmp.Diff(tt.want, streamMeta(tt.ctx, t)); diff != "" {
+			if diff := cmp.Diff(tt.want, streamMeta(tt.ctx, t, tt.trusted...)); diff != "" {
 				t.Errorf("stream (-want +got):\n%s", diff)
 			}
 		})

@@ -1,23 +1,19 @@
 package notifier
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"mime"
-	"mime/multipart"
-	"mime/quotedprintable"
 	"net"
 	"net/mail"
-	"net/smtp"
-	"net/textproto"
 	"strconv"
 	"strings"
 	"time"
+
+	gomail "github.com/wneessen/go-mail"
 )
 
 // TLSMode says how an SMTP connection is protected.
@@ -38,10 +34,6 @@ const (
 // DefaultTimeout bounds one message when a provider's Timeout is zero.
 const DefaultTimeout = 10 * time.Second
 
-// ErrNoSTARTTLS reports a server that does not offer STARTTLS although the
-// connection requires it.
-var ErrNoSTARTTLS = errors.New("server does not offer STARTTLS")
-
 // SMTPConfig configures an SMTP email provider.
 type SMTPConfig struct {
 	Host     string
@@ -58,15 +50,12 @@ type SMTPConfig struct {
 	TLSConfig *tls.Config
 }
 
-// SMTP sends email through an SMTP submission server, one connection per
-// message. It logs nothing, so neither bodies nor codes reach a log.
+// SMTP sends email through an SMTP submission server with go-mail, one
+// connection per message. It logs nothing, so neither bodies nor codes
+// reach a log.
 type SMTP struct {
-	addr    string
-	host    string
+	cfg     SMTPConfig
 	from    *mail.Address
-	auth    smtp.Auth // nil without credentials
-	mode    TLSMode
-	timeout time.Duration
 	tlsConf *tls.Config
 }
 
@@ -77,38 +66,21 @@ func NewSMTP(cfg SMTPConfig) (*SMTP, error) {
 		return nil, fmt.Errorf("smtp: from address: %w", err)
 	}
 
-	if cfg.TLS == "" {
-		cfg.TLS = TLSStartTLS
-	}
+	cfg.TLS = cmp.Or(cfg.TLS, TLSStartTLS)
+	cfg.Timeout = cmp.Or(cfg.Timeout, DefaultTimeout)
 
 	if err := checkSMTPConfig(cfg); err != nil {
 		return nil, err
 	}
 
-	s := &SMTP{
-		addr:    net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)),
-		host:    cfg.Host,
-		from:    from,
-		mode:    cfg.TLS,
-		timeout: cmp.Or(cfg.Timeout, DefaultTimeout),
-		tlsConf: &tls.Config{MinVersion: tls.VersionTLS12},
-	}
-
+	tlsConf := &tls.Config{MinVersion: tls.VersionTLS12}
 	if cfg.TLSConfig != nil {
-		s.tlsConf = cfg.TLSConfig.Clone()
+		tlsConf = cfg.TLSConfig.Clone()
 	}
 
-	if s.tlsConf.ServerName == "" {
-		s.tlsConf.ServerName = cfg.Host
-	}
+	tlsConf.ServerName = cmp.Or(tlsConf.ServerName, cfg.Host)
 
-	if cfg.Username != "" {
-		// PlainAuth refuses to send the password over a connection that is
-		// neither TLS nor to localhost.
-		s.auth = smtp.PlainAuth("", cfg.Username, cfg.Password, cfg.Host)
-	}
-
-	return s, nil
+	return &SMTP{cfg: cfg, from: from, tlsConf: tlsConf}, nil
 }
 
 func checkSMTPConfig(cfg SMTPConfig) error {
@@ -128,79 +100,124 @@ func checkSMTPConfig(cfg SMTPConfig) error {
 	}
 }
 
-// SendEmail sends m as a multipart/alternative message (text, then HTML)
-// within the provider's timeout and ctx. A rejection by the server comes
-// back wrapping its *textproto.Error.
+// SendEmail sends m as a multipart/alternative message (text, then HTML;
+// text alone when m has no HTML) within the provider's timeout and ctx.
+// A rejection by the server comes back with its reply code in the text.
 func (s *SMTP) SendEmail(ctx context.Context, m Email) error {
 	to, err := mail.ParseAddress(m.To)
 	if err != nil {
 		return fmt.Errorf("smtp: recipient: %w", err)
 	}
 
-	msg, err := s.compose(to, m, time.Now())
-	if err != nil {
-		return fmt.Errorf("smtp: compose: %w", err)
-	}
-
-	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
 
-	if err := s.send(ctx, to.Address, msg); err != nil {
-		if cause := context.Cause(ctx); cause != nil && !errors.Is(err, cause) {
-			err = fmt.Errorf("%w: %w", cause, err)
+	if err := s.send(ctx, s.compose(to, m, time.Now())); err != nil {
+		return fmt.Errorf("smtp %s: %w", net.JoinHostPort(s.cfg.Host, strconv.Itoa(s.cfg.Port)), withCause(ctx, err))
+	}
+
+	return nil
+}
+
+// withCause adds to err why ctx ended, if it did. go-mail's own deadlines,
+// set from the same timeout but after ctx's, can fail a read a moment
+// before ctx reports its end: past ctx's deadline, that is the cause.
+func withCause(ctx context.Context, err error) error {
+	cause := context.Cause(ctx)
+	if deadline, ok := ctx.Deadline(); cause == nil && ok && !time.Now().Before(deadline) {
+		cause = context.DeadlineExceeded
+	}
+
+	if cause == nil || errors.Is(err, cause) {
+		return err
+	}
+
+	return fmt.Errorf("%w: %w", cause, err)
+}
+
+// send runs one SMTP session. go-mail bounds each command with the timeout
+// but sees ctx only while dialling, so the connection is closed when ctx
+// ends, which fails whatever read or write is blocked.
+func (s *SMTP) send(ctx context.Context, msg *gomail.Msg) error {
+	stop := func() bool { return false }
+	defer func() { stop() }()
+
+	dial := func(dialCtx context.Context, network, addr string) (net.Conn, error) {
+		conn, err := s.dial(dialCtx, network, addr)
+		if err != nil {
+			return nil, err
 		}
 
-		return fmt.Errorf("smtp %s: %w", s.addr, err)
+		stop = context.AfterFunc(ctx, func() { _ = conn.Close() })
+
+		return conn, nil
+	}
+
+	client, err := gomail.NewClient(s.cfg.Host, s.options(dial)...)
+	if err != nil {
+		return fmt.Errorf("client: %w", err)
+	}
+
+	// STARTTLS and AUTH happen while connecting. PLAIN authentication (not
+	// its NoEnc variant) refuses to send credentials over a connection
+	// that is neither TLS nor to localhost.
+	conn, err := client.DialToSMTPClientWithContext(ctx)
+	if err != nil {
+		return fmt.Errorf("connect: %w", err)
+	}
+
+	err = client.SendWithSMTPClient(conn, msg)
+
+	// Once the server has accepted the message a failed QUIT must not make
+	// the bus send it again.
+	_ = client.CloseWithSMTPClient(conn)
+
+	if err != nil {
+		return fmt.Errorf("send: %w", err)
 	}
 
 	return nil
 }
 
-// send runs one SMTP session. net/smtp knows no context, so the connection
-// is given an expired deadline when ctx ends, which fails whatever read or
-// write is blocked.
-func (s *SMTP) send(ctx context.Context, rcpt string, msg []byte) error {
-	conn, err := s.dial(ctx)
-	if err != nil {
-		return err
+// options configures go-mail for one session as the TLS mode requires.
+func (s *SMTP) options(dial gomail.DialContextFunc) []gomail.Option {
+	opts := []gomail.Option{
+		gomail.WithPort(s.cfg.Port),
+		gomail.WithTimeout(s.cfg.Timeout),
+		gomail.WithTLSConfig(s.tlsConf),
+		gomail.WithDialContextFunc(dial),
 	}
 
-	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
-	defer stop()
-
-	c, err := smtp.NewClient(conn, s.host)
-	if err != nil {
-		_ = conn.Close()
-
-		return fmt.Errorf("greeting: %w", err)
-	}
-	defer c.Close()
-
-	if err := s.hello(c); err != nil {
-		return err
+	switch s.cfg.TLS {
+	case TLSImplicit:
+		// dial speaks TLS itself; WithSSL tells go-mail not to STARTTLS.
+		opts = append(opts, gomail.WithSSL())
+	case TLSNone:
+		opts = append(opts, gomail.WithTLSPolicy(gomail.NoTLS))
+	default:
+		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSMandatory))
 	}
 
-	if err := transfer(c, s.from.Address, rcpt, msg); err != nil {
-		return err
+	if s.cfg.Username != "" {
+		opts = append(opts, gomail.WithSMTPAuth(gomail.SMTPAuthPlain),
+			gomail.WithUsername(s.cfg.Username), gomail.WithPassword(s.cfg.Password))
 	}
 
-	// The server has accepted the message: a failed QUIT must not make the
-	// bus send it again.
-	_ = c.Quit()
-
-	return nil
+	return opts
 }
 
-func (s *SMTP) dial(ctx context.Context) (net.Conn, error) {
+// dial connects, in TLS from the first byte in implicit mode. A custom
+// dialer replaces go-mail's, which would otherwise do the TLS part.
+func (s *SMTP) dial(ctx context.Context, network, addr string) (net.Conn, error) {
 	var (
 		conn net.Conn
 		err  error
 	)
 
-	if s.mode == TLSImplicit {
-		conn, err = (&tls.Dialer{Config: s.tlsConf}).DialContext(ctx, "tcp", s.addr)
+	if s.cfg.TLS == TLSImplicit {
+		conn, err = (&tls.Dialer{Config: s.tlsConf}).DialContext(ctx, network, addr)
 	} else {
-		conn, err = (&net.Dialer{}).DialContext(ctx, "tcp", s.addr)
+		conn, err = (&net.Dialer{}).DialContext(ctx, network, addr)
 	}
 
 	if err != nil {
@@ -210,130 +227,32 @@ func (s *SMTP) dial(ctx context.Context) (net.Conn, error) {
 	return conn, nil
 }
 
-// hello secures the session as the TLS mode requires, then authenticates.
-func (s *SMTP) hello(c *smtp.Client) error {
-	if s.mode == TLSStartTLS {
-		if ok, _ := c.Extension("STARTTLS"); !ok {
-			return ErrNoSTARTTLS
-		}
-
-		if err := c.StartTLS(s.tlsConf); err != nil {
-			return fmt.Errorf("starttls: %w", err)
-		}
-	}
-
-	if s.auth == nil {
-		return nil
-	}
-
-	if err := c.Auth(s.auth); err != nil {
-		return fmt.Errorf("auth: %w", err)
-	}
-
-	return nil
-}
-
-// transfer sends the envelope and the message.
-func transfer(c *smtp.Client, from, rcpt string, msg []byte) error {
-	if err := c.Mail(from); err != nil {
-		return fmt.Errorf("mail from: %w", err)
-	}
-
-	if err := c.Rcpt(rcpt); err != nil {
-		return fmt.Errorf("rcpt to: %w", err)
-	}
-
-	w, err := c.Data()
-	if err != nil {
-		return fmt.Errorf("data: %w", err)
-	}
-
-	if _, err := w.Write(msg); err != nil {
-		_ = w.Close()
-
-		return fmt.Errorf("data: %w", err)
-	}
-
-	if err := w.Close(); err != nil {
-		return fmt.Errorf("data: %w", err)
-	}
-
-	return nil
-}
-
-// compose renders m as an RFC 5322 message with CRLF line endings. Header
-// values are either parsed addresses or encoded words, so no field of m can
-// inject a header.
-func (s *SMTP) compose(to *mail.Address, m Email, now time.Time) ([]byte, error) {
-	var body bytes.Buffer
-
-	parts := multipart.NewWriter(&body)
-
-	if err := writePart(parts, "text/plain", m.Text); err != nil {
-		return nil, err
-	}
+// compose builds the message. go-mail encodes the subject as encoded words
+// and the parts as quoted-printable UTF-8, so no field of m can inject a
+// header and the message stays 7-bit clean for any relay.
+func (s *SMTP) compose(to *mail.Address, m Email, now time.Time) *gomail.Msg {
+	msg := gomail.NewMsg(gomail.WithNoDefaultUserAgent())
+	msg.FromMailAddress(s.from)
+	msg.ToMailAddress(to)
+	msg.Subject(m.Subject)
+	msg.SetDateWithValue(now)
+	msg.SetMessageIDWithValue(messageID(s.from.Address))
+	msg.SetBodyString(gomail.TypeTextPlain, m.Text)
 
 	if m.HTML != "" {
-		if err := writePart(parts, "text/html", m.HTML); err != nil {
-			return nil, err
-		}
+		msg.AddAlternativeString(gomail.TypeTextHTML, m.HTML)
 	}
 
-	if err := parts.Close(); err != nil {
-		return nil, fmt.Errorf("close multipart: %w", err)
-	}
-
-	header := [][2]string{
-		{"From", s.from.String()},
-		{"To", to.String()},
-		{"Subject", mime.QEncoding.Encode("utf-8", m.Subject)},
-		{"Date", now.Format(time.RFC1123Z)},
-		{"Message-ID", messageID(s.from.Address)},
-		{"MIME-Version", "1.0"},
-		{"Content-Type", mime.FormatMediaType("multipart/alternative", map[string]string{"boundary": parts.Boundary()})},
-	}
-
-	var msg bytes.Buffer
-	for _, h := range header {
-		msg.WriteString(h[0] + ": " + h[1] + "\r\n")
-	}
-
-	msg.WriteString("\r\n")
-	msg.Write(body.Bytes())
-
-	return msg.Bytes(), nil
+	return msg
 }
 
-// writePart adds a quoted-printable UTF-8 part, which keeps the message
-// 7-bit clean for any relay.
-func writePart(w *multipart.Writer, contentType, content string) error {
-	h := textproto.MIMEHeader{}
-	h.Set("Content-Type", mime.FormatMediaType(contentType, map[string]string{"charset": "utf-8"}))
-	h.Set("Content-Transfer-Encoding", "quoted-printable")
-
-	part, err := w.CreatePart(h)
-	if err != nil {
-		return fmt.Errorf("create %s part: %w", contentType, err)
-	}
-
-	qp := quotedprintable.NewWriter(part)
-	if _, err := qp.Write([]byte(content)); err != nil {
-		return fmt.Errorf("write %s part: %w", contentType, err)
-	}
-
-	if err := qp.Close(); err != nil {
-		return fmt.Errorf("write %s part: %w", contentType, err)
-	}
-
-	return nil
-}
-
-// messageID returns a unique Message-ID in the sender's domain.
+// messageID returns a unique Message-ID (without its angle brackets) in
+// the sender's domain.
 func messageID(from string) string {
 	domain := "localhost"
 	if at := strings.LastIndexByte(from, '@'); at >= 0 {
 		domain = from[at+1:]
 	}
 
-	return "<" + strings.ToLower(rand.Text()) + "@" + domain + ">"
+	return strings.ToLower(rand.Text()) + "@" + domain
 }

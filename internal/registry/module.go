@@ -95,8 +95,9 @@ type Seeder interface {
 
 // Remote is a module that, when it runs in another process
 // (REMOTE_MODULES), still provides this process with what it owns,
-// through its own API: auth checks the sessions of this process's requests
-// with the auth service.
+// through its own API: its REST routes, forwarded by the gateway
+// (RemoteHost.Serve), and, for auth, the session check of this process's
+// requests.
 type Remote interface {
 	InitRemote(h RemoteHost) error
 }
@@ -106,6 +107,11 @@ type Remote interface {
 type RemoteHost interface {
 	// Conn is the connection to the module's process.
 	Conn() grpc.ClientConnInterface
+	// Serve routes the REST routes of the module's APIs through this
+	// process's gateway to the module's process over Conn, so that clients
+	// keep one base URL. Only Service and RegisterGateway are used: no
+	// gRPC service is registered here.
+	Serve(apis ...apiversion.API)
 	// ProvideSessions is Host.ProvideSessions.
 	ProvideSessions(c authn.SessionChecker)
 }

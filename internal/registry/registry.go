@@ -54,6 +54,7 @@ type Registry struct {
 	policy      *authz.Policy
 
 	apis     []apiversion.API
+	remote   []remoteAPIs // the REST routes of modules in other processes
 	public   map[string]bool
 	routes   []websocket.Route
 	tasks    []admin.Task
@@ -195,10 +196,24 @@ func (r *Registry) client(module string) (grpc.ClientConnInterface, error) {
 // and the in-process channel).
 func (r *Registry) RegisterGRPC(s grpc.ServiceRegistrar) { apiversion.RegisterGRPC(s, r.apis) }
 
-// RegisterGateway registers every module's REST handlers on mux, calling
-// them through conn (the in-process channel).
+// RegisterGateway registers every module's REST handlers on mux: those of
+// the modules of this process call them through conn (the in-process
+// channel), those of a remote module call it over its connection, so that
+// clients have one base URL whatever the topology. A forwarded request
+// carries the client's Authorization header and the gateway's metadata;
+// the remote process authenticates it.
 func (r *Registry) RegisterGateway(ctx context.Context, mux *runtime.ServeMux, conn grpc.ClientConnInterface) error {
-	return apiversion.RegisterGateway(ctx, mux, conn, r.apis)
+	if err := apiversion.RegisterGateway(ctx, mux, conn, r.apis); err != nil {
+		return err
+	}
+
+	for _, rm := range r.remote {
+		if err := apiversion.RegisterGateway(ctx, mux, rm.conn, rm.apis); err != nil {
+			return fmt.Errorf("remote module %s: %w", rm.module, err)
+		}
+	}
+
+	return nil
 }
 
 // IsPublic reports whether a module declared fullMethod callable without
@@ -310,6 +325,13 @@ func (h *host) Key(purpose string) []byte {
 
 func (h *host) Serve(apis ...apiversion.API) {
 	h.registering("Serve")
+	h.r.apis = append(h.r.apis, h.own(apis)...)
+}
+
+// own returns the APIs of apis in the module's own package, and fails the
+// others.
+func (h *host) own(apis []apiversion.API) []apiversion.API {
+	out := make([]apiversion.API, 0, len(apis))
 
 	for _, api := range apis {
 		if !strings.HasPrefix(api.Service.ServiceName, h.name+".") {
@@ -318,8 +340,10 @@ func (h *host) Serve(apis ...apiversion.API) {
 			continue
 		}
 
-		h.r.apis = append(h.r.apis, api)
+		out = append(out, api)
 	}
+
+	return out
 }
 
 func (h *host) Public(methods ...string) {
@@ -371,3 +395,18 @@ type remoteHost struct {
 }
 
 func (h *remoteHost) Conn() grpc.ClientConnInterface { return h.conn }
+
+// Serve routes the REST requests of apis to the module's process: only
+// their gateway handlers are registered, never a gRPC service.
+func (h *remoteHost) Serve(apis ...apiversion.API) {
+	h.registering("Serve")
+	h.r.remote = append(h.r.remote, remoteAPIs{module: h.name, conn: h.conn, apis: h.own(apis)})
+}
+
+// remoteAPIs are the APIs of a module in another process, reached over
+// conn.
+type remoteAPIs struct {
+	module string
+	conn   grpc.ClientConnInterface
+	apis   []apiversion.API
+}

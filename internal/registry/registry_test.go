@@ -492,6 +492,66 @@ func TestServe(t *testing.T) {
 	}
 }
 
+// TestServeRemote checks that a remote module's APIs reach the gateway
+// over the module's own connection, and never the gRPC server; and that
+// a remote module cannot route another module's service.
+func TestServeRemote(t *testing.T) {
+	t.Parallel()
+
+	mod, _ := fakes()
+	gw := &gateways{}
+	orders := mod("orders")
+	orders.init = func(h registry.Host) error {
+		h.Serve(api("orders.v1.OrderService", gw))
+
+		return nil
+	}
+
+	auth := &remote{fake: mod("auth"), initRemote: func(h registry.RemoteHost) error {
+		h.Serve(api("auth.v1.AuthService", gw))
+
+		return nil
+	}}
+
+	authConn, local := &fakeConn{}, &fakeConn{}
+
+	r := registry.New(registry.Deps{Remote: map[string]grpc.ClientConnInterface{"auth": authConn}})
+	if err := r.Init(local, auth, orders); err != nil {
+		t.Fatalf("Init() = %v", err)
+	}
+
+	s := &registrar{}
+	r.RegisterGRPC(s)
+
+	if diff := cmp.Diff([]string{"orders.v1.OrderService"}, s.services); diff != "" {
+		t.Errorf("RegisterGRPC() services mismatch (-want +got):\n%s", diff)
+	}
+
+	if err := r.RegisterGateway(t.Context(), runtime.NewServeMux(), local); err != nil {
+		t.Fatalf("RegisterGateway() = %v", err)
+	}
+
+	if diff := cmp.Diff([]string{"orders.v1.OrderService", "auth.v1.AuthService"}, gw.services); diff != "" {
+		t.Errorf("RegisterGateway() services mismatch (-want +got):\n%s", diff)
+	}
+
+	if len(gw.conns) == 2 && (gw.conns[0] != local || gw.conns[1] != authConn) {
+		t.Errorf("RegisterGateway() handed the handlers %p and %p, want the local channel %p, then auth's connection %p",
+			gw.conns[0], gw.conns[1], local, authConn)
+	}
+
+	bad := &remote{fake: mod("auth"), initRemote: func(h registry.RemoteHost) error {
+		h.Serve(api("orders.v1.OrderService", nil))
+
+		return nil
+	}}
+
+	err := registry.New(registry.Deps{Remote: map[string]grpc.ClientConnInterface{"auth": authConn}}).Init(local, bad)
+	if err == nil || !strings.Contains(err.Error(), "orders.v1.OrderService") {
+		t.Errorf("Init(remote auth serving orders.v1.OrderService) = %v, want an error naming the service", err)
+	}
+}
+
 func TestServeRefusesAnotherModulesService(t *testing.T) {
 	t.Parallel()
 

@@ -67,9 +67,12 @@ func (Module) Init(h registry.Host) error {
 	return subscribeCodes(h)
 }
 
-// InitRemote checks the sessions of a process that runs without auth
-// with the auth service (remoteSessions).
+// InitRemote serves, in a process that runs without auth, auth's REST
+// routes by forwarding them to the auth service, and checks the sessions
+// with it (remoteSessions). The api has no services: only the gateway
+// handlers of its APIs are used.
 func (Module) InitRemote(h registry.RemoteHost) error {
+	h.Serve(api{}.apis()...)
 	h.ProvideSessions(remoteSessions{client: authv1.NewAuthServiceClient(h.Conn())})
 
 	return nil

@@ -28,6 +28,7 @@ type Module struct{}
 var (
 	_ registry.Module   = Module{}
 	_ registry.Migrator = Module{}
+	_ registry.Remote   = Module{}
 )
 
 // Name returns "orders".
@@ -58,6 +59,15 @@ func (Module) Init(h registry.Host) error {
 	}
 
 	return events.Subscribe(h.Bus(), notifierSubscriber, c.orderPlaced)
+}
+
+// InitRemote serves, in a process that runs without orders (REMOTE_MODULES),
+// the module's REST routes by forwarding them to the process that runs it.
+// The api has no service: only the gateway handlers of its APIs are used.
+func (Module) InitRemote(h registry.RemoteHost) error {
+	h.Serve(api{}.apis()...)
+
+	return nil
 }
 
 // api is what the module serves: every version of its API (apis.go).
