@@ -1483,7 +1483,7 @@ const file_auth_v1_auth_proto_rawDesc = "" +
 	"user_agent\x18\x04 \x01(\tR\tuserAgent\x12\x1d\n" +
 	"\n" +
 	"ip_address\x18\x05 \x01(\tR\tipAddress\x12\x18\n" +
-	"\acurrent\x18\x06 \x01(\bR\acurrent2\xbd\x0f\n" +
+	"\acurrent\x18\x06 \x01(\bR\acurrent2\x92\x10\n" +
 	"\vAuthService\x12\x84\x02\n" +
 	"\fRequestLogin\x12\x1c.auth.v1.RequestLoginRequest\x1a\x1d.auth.v1.RequestLoginResponse\"\xb6\x01\x92A\x91\x01J\x8c\x01\n" +
 	"\x03429\x12\x84\x01\n" +
@@ -1506,10 +1506,10 @@ const file_auth_v1_auth_proto_rawDesc = "" +
 	"\x03409\x12D\n" +
 	"BThe address or number belongs to another account (ALREADY_EXISTS).Je\n" +
 	"\x03429\x12^\n" +
-	"\\Too many codes requested (RATE_LIMITED); details.retry_after_seconds says when to try again.\x82\xd3\xe4\x93\x02\x1d:\x01*\"\x18/v1/auth/contact/request\x12\x9f\x02\n" +
-	"\x14ConfirmContactChange\x12$.auth.v1.ConfirmContactChangeRequest\x1a%.auth.v1.ConfirmContactChangeResponse\"\xb9\x01\x92A\x92\x01JC\n" +
-	"\x03401\x12<\n" +
-	":The code is wrong, expired or used up (AUTH_CODE_INVALID).JK\n" +
+	"\\Too many codes requested (RATE_LIMITED); details.retry_after_seconds says when to try again.\x82\xd3\xe4\x93\x02\x1d:\x01*\"\x18/v1/auth/contact/request\x12\xf4\x02\n" +
+	"\x14ConfirmContactChange\x12$.auth.v1.ConfirmContactChangeRequest\x1a%.auth.v1.ConfirmContactChangeResponse\"\x8e\x02\x92A\xe7\x01J\x97\x01\n" +
+	"\x03401\x12\x8f\x01\n" +
+	"\x8c\x01No valid access token (AUTH_REQUIRED, AUTH_TOKEN_EXPIRED, AUTH_TOKEN_INVALID), or the code is wrong, expired or used up (AUTH_CODE_INVALID).JK\n" +
 	"\x03409\x12D\n" +
 	"BThe address or number belongs to another account (ALREADY_EXISTS).\x82\xd3\xe4\x93\x02\x1d:\x01*\"\x18/v1/auth/contact/confirmB4Z2github.com/modulith/modulith/gen/go/auth/v1;authv1b\x06proto3"
 
