@@ -77,10 +77,12 @@ coverage: db-up nats-up ## Coverage of hand-written code (generated code exclude
 bench: db-up nats-up ## Run the benchmarks; each prints its figures and ratio to a baseline
 	$(TEST_DB) $(TEST_NATS) $(GO) test -run='^$$' -bench=. -benchmem -benchtime=5s -count=1 -timeout=30m ./bench/...
 
-# The OpenAPI check's npm packages, pinned by package-lock.json; npm keeps
-# its download cache in .cache/npm, so a warm run needs no network.
+# The OpenAPI check's npm packages, pinned by package-lock.json. npm keeps
+# the downloads in NPM_CACHE (npm's own cache by default, which outlives a
+# clean clone), so a warm run asks the registry nothing.
 OPENAPI_TOOLS := tools/openapi
 OPENAPI_SPEC  := internal/openapi/spec/openapi.json
+NPM_CACHE     ?= $(HOME)/.npm
 
 .PHONY: openapi-check
 openapi-check: $(OPENAPI_TOOLS)/node_modules/.installed ## Validate the OpenAPI document (Redocly) and type-check a TypeScript client generated from it (Node.js 20.19+)
@@ -91,7 +93,7 @@ openapi-check: $(OPENAPI_TOOLS)/node_modules/.installed ## Validate the OpenAPI 
 
 $(OPENAPI_TOOLS)/node_modules/.installed: $(OPENAPI_TOOLS)/package-lock.json
 	@echo "npm ci in $(OPENAPI_TOOLS): Redocly CLI, openapi-typescript, TypeScript (~30 s the first time)"
-	cd $(OPENAPI_TOOLS) && npm ci --no-audit --no-fund --prefer-offline --cache ../../.cache/npm
+	cd $(OPENAPI_TOOLS) && npm ci --no-audit --no-fund --prefer-offline --cache '$(NPM_CACHE)'
 	touch $@
 
 .PHONY: lint
