@@ -77,6 +77,25 @@ coverage: db-up nats-up ## Coverage of hand-written code (generated code exclude
 bench: db-up nats-up ## Run the benchmarks; each prints its figures and ratio to a baseline
 	$(TEST_DB) $(TEST_NATS) $(GO) test -run='^$$' -bench=. -benchmem -benchtime=5s -count=1 -timeout=30m ./bench/...
 
+# The OpenAPI check's npm packages, pinned by package-lock.json. npm keeps
+# the downloads in NPM_CACHE (npm's own cache by default, which outlives a
+# clean clone), so a warm run asks the registry nothing.
+OPENAPI_TOOLS := tools/openapi
+OPENAPI_SPEC  := internal/openapi/spec/openapi.json
+NPM_CACHE     ?= $(HOME)/.npm
+
+.PHONY: openapi-check
+openapi-check: $(OPENAPI_TOOLS)/node_modules/.installed ## Validate the OpenAPI document (Redocly) and type-check a TypeScript client generated from it (Node.js 20.19+)
+	cd $(OPENAPI_TOOLS) && REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true \
+	  node_modules/.bin/redocly lint --config redocly.yaml ../../$(OPENAPI_SPEC)
+	cd $(OPENAPI_TOOLS) && node_modules/.bin/openapi-typescript ../../$(OPENAPI_SPEC) --output gen/api.ts
+	cd $(OPENAPI_TOOLS) && node_modules/.bin/tsc -p .
+
+$(OPENAPI_TOOLS)/node_modules/.installed: $(OPENAPI_TOOLS)/package-lock.json
+	@echo "npm ci in $(OPENAPI_TOOLS): Redocly CLI, openapi-typescript, TypeScript (~30 s the first time)"
+	cd $(OPENAPI_TOOLS) && npm ci --no-audit --no-fund --prefer-offline --cache '$(NPM_CACHE)'
+	touch $@
+
 .PHONY: lint
 lint: vulncheck ## Lint Go (golangci-lint, strict) and protos (buf), check for known vulnerabilities
 	$(TOOL) golangci-lint run ./...
@@ -120,10 +139,11 @@ verify-modules: ## Check module boundaries (imports, cycles, schemas, a platform
 generate: proto sqlc mocks ## Regenerate everything (buf, sqlc, mockgen)
 
 .PHONY: proto
-proto: ## Format, lint and generate the protos (Go, gateway, OpenAPI)
+proto: ## Format, lint and generate the protos (Go, gateway, OpenAPI 3)
 	$(TOOL) buf format -w $(addprefix --path ,$(filter-out proto/third_party,$(wildcard proto/*)))
 	$(TOOL) buf lint
 	$(TOOL) buf generate
+	$(GO) run ./scripts/openapigen
 
 .PHONY: sqlc
 sqlc: ## Generate the modules' database stores

@@ -161,16 +161,16 @@ func checkSwagger(t *testing.T, s *server) {
 	r := s.do(t, http.MethodGet, "/openapi.json", nil, "")
 
 	var spec struct {
-		Swagger string         `json:"swagger"`
+		OpenAPI string         `json:"openapi"`
 		Paths   map[string]any `json:"paths"`
 	}
-	if err := json.Unmarshal(r.Body, &spec); err != nil || r.Status != http.StatusOK {
-		t.Fatalf("GET /openapi.json = %d, %v; want the JSON spec", r.Status, err)
+	if err := json.Unmarshal(r.Body, &spec); err != nil || r.Status != http.StatusOK || !strings.HasPrefix(spec.OpenAPI, "3.") {
+		t.Fatalf("GET /openapi.json = %d, openapi %q, %v; want the OpenAPI 3 JSON spec", r.Status, spec.OpenAPI, err)
 	}
 
 	for _, path := range []string{"/v1/auth/login/request", "/v1/auth/login/complete", profilePath, "/v1/auth/sessions"} {
 		if _, ok := spec.Paths[path]; !ok {
-			t.Errorf("spec (swagger %q) has no path %s; has %d paths", spec.Swagger, path, len(spec.Paths))
+			t.Errorf("spec has no path %s; has %d paths", path, len(spec.Paths))
 		}
 	}
 }

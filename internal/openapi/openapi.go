@@ -1,6 +1,8 @@
-// Package openapi serves the merged OpenAPI v2 document of every module
-// (written to spec/ by `make generate`) and a Swagger UI for it, both from
-// the binary: no CDN, so it works offline and under a strict CSP.
+// Package openapi serves the merged OpenAPI 3 document of every module
+// (written to spec/ by `make generate`: scripts/openapigen converts what
+// protoc-gen-openapiv2 makes of the protos and adds the platform's error
+// responses and bearer scheme) and a Swagger UI for it, both from the
+// binary: no CDN, so it works offline and under a strict CSP.
 package openapi
 
 import (
@@ -10,9 +12,9 @@ import (
 	swaggerfiles "github.com/swaggo/files/v2"
 )
 
-// Spec is the merged OpenAPI v2 document of all modules.
+// Spec is the merged OpenAPI 3 document of all modules.
 //
-//go:embed spec/api.swagger.json
+//go:embed spec/openapi.json
 var Spec []byte
 
 // SpecPath is where Handler serves Spec.

@@ -47,15 +47,15 @@ func TestSpec(t *testing.T) {
 	}
 
 	var spec struct {
-		Swagger string         `json:"swagger"`
+		OpenAPI string         `json:"openapi"`
 		Paths   map[string]any `json:"paths"`
 	}
 	if err := json.Unmarshal(rec.Body.Bytes(), &spec); err != nil {
 		t.Fatalf("spec is not JSON: %v", err)
 	}
 
-	if spec.Swagger != "2.0" {
-		t.Errorf("swagger = %q, want 2.0", spec.Swagger)
+	if !strings.HasPrefix(spec.OpenAPI, "3.") {
+		t.Errorf("openapi = %q, want 3.x (Swagger 2.0 is refused by openapi-typescript)", spec.OpenAPI)
 	}
 
 	for _, p := range []string{"/v1/auth/login/request", "/v1/auth/profile", "/v1/auth/sessions"} {
@@ -72,10 +72,12 @@ func TestSpec(t *testing.T) {
 // "{sessionId}", so clients generated from it read fields that never come.
 func TestSpecNamesMatchGatewayJSON(t *testing.T) {
 	var spec struct {
-		Paths       map[string]any `json:"paths"`
-		Definitions map[string]struct {
-			Properties map[string]any `json:"properties"`
-		} `json:"definitions"`
+		Paths      map[string]any `json:"paths"`
+		Components struct {
+			Schemas map[string]struct {
+				Properties map[string]any `json:"properties"`
+			} `json:"schemas"`
+		} `json:"components"`
 	}
 	if err := json.Unmarshal(openapi.Spec, &spec); err != nil {
 		t.Fatal(err)
@@ -83,7 +85,11 @@ func TestSpecNamesMatchGatewayJSON(t *testing.T) {
 
 	var camel []string
 
-	for name, def := range spec.Definitions {
+	if len(spec.Components.Schemas) == 0 {
+		t.Fatal("spec has no schemas")
+	}
+
+	for name, def := range spec.Components.Schemas {
 		for prop := range def.Properties {
 			if strings.ToLower(prop) != prop {
 				camel = append(camel, name+"."+prop)

@@ -1483,25 +1483,35 @@ const file_auth_v1_auth_proto_rawDesc = "" +
 	"user_agent\x18\x04 \x01(\tR\tuserAgent\x12\x1d\n" +
 	"\n" +
 	"ip_address\x18\x05 \x01(\tR\tipAddress\x12\x18\n" +
-	"\acurrent\x18\x06 \x01(\bR\acurrent2\x8b\t\n" +
-	"\vAuthService\x12s\n" +
-	"\fRequestLogin\x12\x1c.auth.v1.RequestLoginRequest\x1a\x1d.auth.v1.RequestLoginResponse\"&\x92A\x02b\x00\x82\xd3\xe4\x93\x02\x1b:\x01*\"\x16/v1/auth/login/request\x12w\n" +
-	"\rCompleteLogin\x12\x1d.auth.v1.CompleteLoginRequest\x1a\x1e.auth.v1.CompleteLoginResponse\"'\x92A\x02b\x00\x82\xd3\xe4\x93\x02\x1c:\x01*\"\x17/v1/auth/login/complete\x12s\n" +
-	"\fRefreshToken\x12\x1c.auth.v1.RefreshTokenRequest\x1a\x1d.auth.v1.RefreshTokenResponse\"&\x92A\x02b\x00\x82\xd3\xe4\x93\x02\x1b:\x01*\"\x16/v1/auth/token/refresh\x12U\n" +
+	"\acurrent\x18\x06 \x01(\bR\acurrent2\x92\x10\n" +
+	"\vAuthService\x12\x84\x02\n" +
+	"\fRequestLogin\x12\x1c.auth.v1.RequestLoginRequest\x1a\x1d.auth.v1.RequestLoginResponse\"\xb6\x01\x92A\x91\x01J\x8c\x01\n" +
+	"\x03429\x12\x84\x01\n" +
+	"\x81\x01Too many codes requested for this address or from this client (RATE_LIMITED); details.retry_after_seconds says when to try again.b\x00\x82\xd3\xe4\x93\x02\x1b:\x01*\"\x16/v1/auth/login/request\x12\xb4\x02\n" +
+	"\rCompleteLogin\x12\x1d.auth.v1.CompleteLoginRequest\x1a\x1e.auth.v1.CompleteLoginResponse\"\xe3\x01\x92A\xbd\x01JC\n" +
+	"\x03401\x12<\n" +
+	":The code is wrong, expired or used up (AUTH_CODE_INVALID).Jt\n" +
+	"\x03429\x12m\n" +
+	"kToo many verifications from this client (RATE_LIMITED); details.retry_after_seconds says when to try again.b\x00\x82\xd3\xe4\x93\x02\x1c:\x01*\"\x17/v1/auth/login/complete\x12\x84\x02\n" +
+	"\fRefreshToken\x12\x1c.auth.v1.RefreshTokenRequest\x1a\x1d.auth.v1.RefreshTokenResponse\"\xb6\x01\x92A\x91\x01J\x8c\x01\n" +
+	"\x03401\x12\x84\x01\n" +
+	"\x81\x01The refresh token is invalid or expired (AUTH_TOKEN_INVALID), or was already used, which revokes the session (AUTH_TOKEN_REUSED).b\x00\x82\xd3\xe4\x93\x02\x1b:\x01*\"\x16/v1/auth/token/refresh\x12U\n" +
 	"\x06Logout\x12\x16.auth.v1.LogoutRequest\x1a\x17.auth.v1.LogoutResponse\"\x1a\x82\xd3\xe4\x93\x02\x14:\x01*\"\x0f/v1/auth/logout\x12_\n" +
 	"\n" +
 	"GetProfile\x12\x1a.auth.v1.GetProfileRequest\x1a\x1b.auth.v1.GetProfileResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/auth/profile\x12k\n" +
 	"\rUpdateProfile\x12\x1d.auth.v1.UpdateProfileRequest\x1a\x1e.auth.v1.UpdateProfileResponse\"\x1b\x82\xd3\xe4\x93\x02\x15:\x01*2\x10/v1/auth/profile\x12f\n" +
 	"\fListSessions\x12\x1c.auth.v1.ListSessionsRequest\x1a\x1d.auth.v1.ListSessionsResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/auth/sessions\x12v\n" +
-	"\rRevokeSession\x12\x1d.auth.v1.RevokeSessionRequest\x1a\x1e.auth.v1.RevokeSessionResponse\"&\x82\xd3\xe4\x93\x02 *\x1e/v1/auth/sessions/{session_id}\x12\x88\x01\n" +
-	"\x14RequestContactChange\x12$.auth.v1.RequestContactChangeRequest\x1a%.auth.v1.RequestContactChangeResponse\"#\x82\xd3\xe4\x93\x02\x1d:\x01*\"\x18/v1/auth/contact/request\x12\x88\x01\n" +
-	"\x14ConfirmContactChange\x12$.auth.v1.ConfirmContactChangeRequest\x1a%.auth.v1.ConfirmContactChangeResponse\"#\x82\xd3\xe4\x93\x02\x1d:\x01*\"\x18/v1/auth/contact/confirmB\xe3\x02\x92A\xab\x02\x12\xaf\x01\n" +
-	"\fModulith API\x12\x99\x01Passwordless authentication: request a one-time code by email or SMS, exchange it for an access and a refresh token, and manage the profile and sessions.2\x031.0Zi\n" +
-	"g\n" +
-	"\x06bearer\x12]\b\x02\x12HAccess token as `Bearer <token>`, obtained from /v1/auth/login/complete.\x1a\rAuthorization \x02b\f\n" +
-	"\n" +
-	"\n" +
-	"\x06bearer\x12\x00Z2github.com/modulith/modulith/gen/go/auth/v1;authv1b\x06proto3"
+	"\rRevokeSession\x12\x1d.auth.v1.RevokeSessionRequest\x1a\x1e.auth.v1.RevokeSessionResponse\"&\x82\xd3\xe4\x93\x02 *\x1e/v1/auth/sessions/{session_id}\x12\xc1\x02\n" +
+	"\x14RequestContactChange\x12$.auth.v1.RequestContactChangeRequest\x1a%.auth.v1.RequestContactChangeResponse\"\xdb\x01\x92A\xb4\x01JK\n" +
+	"\x03409\x12D\n" +
+	"BThe address or number belongs to another account (ALREADY_EXISTS).Je\n" +
+	"\x03429\x12^\n" +
+	"\\Too many codes requested (RATE_LIMITED); details.retry_after_seconds says when to try again.\x82\xd3\xe4\x93\x02\x1d:\x01*\"\x18/v1/auth/contact/request\x12\xf4\x02\n" +
+	"\x14ConfirmContactChange\x12$.auth.v1.ConfirmContactChangeRequest\x1a%.auth.v1.ConfirmContactChangeResponse\"\x8e\x02\x92A\xe7\x01J\x97\x01\n" +
+	"\x03401\x12\x8f\x01\n" +
+	"\x8c\x01No valid access token (AUTH_REQUIRED, AUTH_TOKEN_EXPIRED, AUTH_TOKEN_INVALID), or the code is wrong, expired or used up (AUTH_CODE_INVALID).JK\n" +
+	"\x03409\x12D\n" +
+	"BThe address or number belongs to another account (ALREADY_EXISTS).\x82\xd3\xe4\x93\x02\x1d:\x01*\"\x18/v1/auth/contact/confirmB4Z2github.com/modulith/modulith/gen/go/auth/v1;authv1b\x06proto3"
 
 var (
 	file_auth_v1_auth_proto_rawDescOnce sync.Once
