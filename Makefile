@@ -140,6 +140,21 @@ destroy-module: ## Remove a module and everything new-module added, then regener
 	$(GO) run ./scripts/newmodule destroy '$(NAME)'
 	@$(MAKE) --no-print-directory generate verify-modules
 
+##@ Template
+
+.PHONY: rename
+rename: ## Give the project its own Go module path and regenerate: make rename MODULE=github.com/acme/shop
+	@test -n "$(MODULE)" || { echo "usage: make rename MODULE=<module path, e.g. github.com/acme/shop>"; exit 2; }
+	$(GO) run ./scripts/rename -module '$(MODULE)'
+
+.PHONY: rename-check
+rename-check: db-up nats-up ## Rename a copy of the tree (git ls-files) to github.com/acme/shop; build, vet and test the copy
+	dir="$$(mktemp -d)"; trap 'rm -rf "$$dir"' EXIT; \
+	git ls-files -z --cached --others --exclude-standard | tar --null --ignore-failed-read -T - -cf - | tar -xf - -C "$$dir"; \
+	$(MAKE) --no-print-directory -C "$$dir" rename MODULE=github.com/acme/shop; \
+	cd "$$dir"; $(GO) build ./...; $(GO) vet ./...; \
+	$(TEST_DB) $(TEST_NATS) $(GO) test -race -count=1 -timeout=12m ./...
+
 ##@ Database and NATS
 
 .PHONY: db-up
@@ -192,7 +207,8 @@ admin: db-up ## Run a maintenance task: make admin TASK=cleanup-sessions (no TAS
 ##@ Help
 
 .PHONY: help
-help: ## List the targets
-	@awk 'BEGIN {FS = ":.*##"; printf "Usage: make <target>\n"} \
-	  /^[a-zA-Z_-]+:.*?##/ { printf "  \033[36m%-20s\033[0m %s\n", $$1, $$2 } \
+help: ## List the targets (target names in colour on a terminal)
+	@if test -t 1; then on='\033[36m' off='\033[0m'; else on= off=; fi; \
+	awk -v on="$$on" -v off="$$off" 'BEGIN {FS = ":.*##"; printf "Usage: make <target>\n"} \
+	  /^[a-zA-Z_-]+:.*?##/ { printf "  %s%-20s%s %s\n", on, $$1, off, $$2 } \
 	  /^##@/ { printf "\n%s\n", substr($$0, 5) }' $(MAKEFILE_LIST)
