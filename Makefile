@@ -24,12 +24,18 @@ LDFLAGS  := -s -w -X github.com/modulith/modulith/cmd/server/commands.Version=$(
 MODULE   ?=
 NAME     ?=
 TASK     ?=
+PKG      ?=
+RUN      ?=
 # Tests get a fresh database per test on the server `make db-up` ensures, and
 # share the NATS server `make nats-up` ensures (their NATS tests skip outside
 # CI when there is none).
 TEST_DB   = TEST_DATABASE_URL="$$($(DEVDB) url --maintenance)"
 TEST_NATS = TEST_NATS_URL="$$($(DEVDB) nats-url)"
 GENERATED := /gen/|/db/store/|/mocks/|\.pb(\.gw)?\.go
+# go tool compiles a pinned tool of tools/go.mod silently the first time it
+# runs, for minutes; targets that use one depend on its stamp, whose recipe
+# says so and builds it (once per tools/go.mod and go.sum).
+TOOL_STAMP := .cache/tools
 # What `make generate` writes (protos too: buf format rewrites them).
 GENERATED_PATHS := gen proto internal/openapi/spec ':(glob)modules/*/internal/db/store/**' ':(glob)**/mocks/**'
 
@@ -37,10 +43,11 @@ GENERATED_PATHS := gen proto internal/openapi/spec ':(glob)modules/*/internal/db
 
 .PHONY: run
 run: db-up ## Run the server (HTTP :8080, gRPC :9090), migrations applied
+	@echo "compiling and starting the server (the first build takes a few minutes)"
 	$(GO) run ./cmd/server
 
 .PHONY: dev
-dev: db-up ## Run the server with hot reload (Air)
+dev: db-up $(TOOL_STAMP)/air ## Run the server with hot reload (Air)
 	$(TOOL) air -c .air.toml
 
 .PHONY: build
@@ -62,6 +69,11 @@ test: db-up nats-up ## Run every test with the race detector (real PostgreSQL an
 test-unit: ## Run the tests that need no database (-short)
 	$(GO) test -race -short -count=1 -timeout=5m ./...
 
+.PHONY: test-pkg
+test-pkg: db-up nats-up ## Run one package's tests like make test: make test-pkg PKG=./modules/orders/... [RUN=regexp]
+	@test -n "$(PKG)" || { echo "usage: make test-pkg PKG=<packages, e.g. ./modules/orders/...> [RUN=<test regexp>]"; exit 2; }
+	$(TEST_DB) $(TEST_NATS) $(GO) test -race -count=1 -timeout=12m $(if $(RUN),-run '$(RUN)') $(PKG)
+
 .PHONY: test-integration
 test-integration: db-up nats-up ## Run the end-to-end tests in examples/
 	$(TEST_DB) $(TEST_NATS) $(GO) test -race -count=1 -timeout=12m ./examples/...
@@ -78,7 +90,7 @@ bench: db-up nats-up ## Run the benchmarks; each prints its figures and ratio to
 	$(TEST_DB) $(TEST_NATS) $(GO) test -run='^$$' -bench=. -benchmem -benchtime=5s -count=1 -timeout=30m ./bench/...
 
 .PHONY: lint
-lint: ## Lint Go (golangci-lint, strict) and protos (buf)
+lint: $(TOOL_STAMP)/golangci-lint $(TOOL_STAMP)/buf ## Lint Go (golangci-lint, strict) and protos (buf)
 	$(TOOL) golangci-lint run ./...
 	$(TOOL) buf lint
 
@@ -92,13 +104,13 @@ verify-modules: ## Check module boundaries (imports, cycles, schemas, a platform
 generate: proto sqlc mocks ## Regenerate everything (buf, sqlc, mockgen)
 
 .PHONY: proto
-proto: ## Format, lint and generate the protos (Go, gateway, OpenAPI)
+proto: $(TOOL_STAMP)/buf ## Format, lint and generate the protos (Go, gateway, OpenAPI)
 	$(TOOL) buf format -w $(addprefix --path ,$(filter-out proto/third_party,$(wildcard proto/*)))
 	$(TOOL) buf lint
 	$(TOOL) buf generate
 
 .PHONY: sqlc
-sqlc: ## Generate the modules' database stores
+sqlc: $(TOOL_STAMP)/sqlc ## Generate the modules' database stores
 	$(TOOL) sqlc vet
 	$(TOOL) sqlc generate
 
@@ -121,8 +133,13 @@ proto-version-create: ## Copy a module's latest API version to a new one, served
 	$(GO) run ./scripts/protoversion create -module '$(MODULE)' -version '$(VERSION)'
 
 .PHONY: proto-breaking-check
-proto-breaking-check: ## Fail when the protos break compatibility with the main branch (buf breaking)
+proto-breaking-check: $(TOOL_STAMP)/buf ## Fail when the protos break compatibility with the main branch (buf breaking)
 	against="$$($(GO) run ./scripts/protoversion against -branch main)"; $(TOOL) buf breaking --against "$$against"
+
+$(TOOL_STAMP)/%: tools/go.mod tools/go.sum
+	@echo "building pinned tool $* (first time only, ~1-3 min, longer on a busy machine)"
+	@$(TOOL) -n $* >/dev/null
+	@mkdir -p $(@D) && touch $@
 
 ##@ Modules
 

@@ -131,7 +131,7 @@ Module %[1]s is ready, in the list of modules (modules/modules.go).
           environment %[5]s_DEFAULT_PAGE_SIZE overrides both
 
 Next:
-  make test                          every test, the new module's included
+  make test-pkg PKG=./modules/%[1]s/...   the new module's tests (make test: every test)
   make run                           serve it, then sign in (README) and call it:
       curl -H "Authorization: Bearer $TOKEN" -d '{"name":"first"}' localhost:8080/v1/%[1]s
   edit proto/%[1]s/v1/%[1]s.proto, modules/%[1]s/resources/db/migration,

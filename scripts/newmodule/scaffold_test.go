@@ -255,7 +255,7 @@ func TestNext(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	for _, want := range []string{"payments.v1.PaymentService", "/v1/payments/{payment_id}", "make test", "make destroy-module NAME=payments"} {
+	for _, want := range []string{"payments.v1.PaymentService", "/v1/payments/{payment_id}", "make test-pkg PKG=./modules/payments/...", "make destroy-module NAME=payments"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("next payments does not mention %q:\n%s", want, out)
 		}
