@@ -117,6 +117,29 @@ func TestRunSortsImports(t *testing.T) {
 	}
 }
 
+// TestMakeHelp checks that make help lists the targets that run rename and
+// writes no colour codes when its output is not a terminal (here a pipe).
+func TestMakeHelp(t *testing.T) {
+	t.Parallel()
+
+	cmd := exec.CommandContext(t.Context(), "make", "--no-print-directory", "-C", "../..", "help")
+
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("make help: %v\n%s", err, out)
+	}
+
+	if bytes.Contains(out, []byte("\x1b[")) {
+		t.Errorf("make help into a pipe writes colour codes:\n%q", out)
+	}
+
+	for _, target := range []string{"\n  rename ", "\n  rename-check ", "\n  test-pkg "} {
+		if !bytes.Contains(out, []byte(target)) {
+			t.Errorf("make help does not list%s:\n%s", strings.TrimRight(target, " "), out)
+		}
+	}
+}
+
 // TestRenameEndToEnd renames a copy of the repository (the files git knows
 // of) as a user would, with make rename, and checks that the copy builds,
 // passes go vet and names the old module path nowhere but in the
