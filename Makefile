@@ -24,12 +24,18 @@ LDFLAGS  := -s -w -X github.com/modulith/modulith/cmd/server/commands.Version=$(
 MODULE   ?=
 NAME     ?=
 TASK     ?=
+PKG      ?=
+RUN      ?=
 # Tests get a fresh database per test on the server `make db-up` ensures, and
 # share the NATS server `make nats-up` ensures (their NATS tests skip outside
 # CI when there is none).
 TEST_DB   = TEST_DATABASE_URL="$$($(DEVDB) url --maintenance)"
 TEST_NATS = TEST_NATS_URL="$$($(DEVDB) nats-url)"
 GENERATED := /gen/|/db/store/|/mocks/|\.pb(\.gw)?\.go
+# go tool compiles a pinned tool of tools/go.mod silently the first time it
+# runs, for minutes; targets that use one depend on its stamp, whose recipe
+# says so and builds it (once per tools/go.mod and go.sum).
+TOOL_STAMP := .cache/tools
 # What `make generate` writes (protos too: buf format rewrites them).
 GENERATED_PATHS := gen proto internal/openapi/spec ':(glob)modules/*/internal/db/store/**' ':(glob)**/mocks/**'
 
@@ -37,10 +43,11 @@ GENERATED_PATHS := gen proto internal/openapi/spec ':(glob)modules/*/internal/db
 
 .PHONY: run
 run: db-up ## Run the server (HTTP :8080, gRPC :9090), migrations applied
+	@echo "compiling and starting the server (the first build takes a few minutes)"
 	$(GO) run ./cmd/server
 
 .PHONY: dev
-dev: db-up ## Run the server with hot reload (Air)
+dev: db-up $(TOOL_STAMP)/air ## Run the server with hot reload (Air)
 	$(TOOL) air -c .air.toml
 
 .PHONY: build
@@ -61,6 +68,11 @@ test: db-up nats-up ## Run every test with the race detector (real PostgreSQL an
 .PHONY: test-unit
 test-unit: ## Run the tests that need no database (-short)
 	$(GO) test -race -short -count=1 -timeout=5m ./...
+
+.PHONY: test-pkg
+test-pkg: db-up nats-up ## Run one package's tests like make test: make test-pkg PKG=./modules/orders/... [RUN=regexp]
+	@test -n "$(PKG)" || { echo "usage: make test-pkg PKG=<packages, e.g. ./modules/orders/...> [RUN=<test regexp>]"; exit 2; }
+	$(TEST_DB) $(TEST_NATS) $(GO) test -race -count=1 -timeout=12m $(if $(RUN),-run '$(RUN)') $(PKG)
 
 .PHONY: test-integration
 test-integration: db-up nats-up ## Run the end-to-end tests in examples/
@@ -97,7 +109,7 @@ $(OPENAPI_TOOLS)/node_modules/.installed: $(OPENAPI_TOOLS)/package-lock.json
 	touch $@
 
 .PHONY: lint
-lint: vulncheck ## Lint Go (golangci-lint, strict) and protos (buf), check for known vulnerabilities
+lint: vulncheck $(TOOL_STAMP)/golangci-lint $(TOOL_STAMP)/buf ## Lint Go (golangci-lint, strict) and protos (buf), check for known vulnerabilities
 	$(TOOL) golangci-lint run ./...
 	$(TOOL) buf lint
 
@@ -139,14 +151,14 @@ verify-modules: ## Check module boundaries (imports, cycles, schemas, a platform
 generate: proto sqlc mocks ## Regenerate everything (buf, sqlc, mockgen)
 
 .PHONY: proto
-proto: ## Format, lint and generate the protos (Go, gateway, OpenAPI 3)
+proto: $(TOOL_STAMP)/buf ## Format, lint and generate the protos (Go, gateway, OpenAPI 3)
 	$(TOOL) buf format -w $(addprefix --path ,$(filter-out proto/third_party,$(wildcard proto/*)))
 	$(TOOL) buf lint
 	$(TOOL) buf generate
 	$(GO) run ./scripts/openapigen
 
 .PHONY: sqlc
-sqlc: ## Generate the modules' database stores
+sqlc: $(TOOL_STAMP)/sqlc ## Generate the modules' database stores
 	$(TOOL) sqlc vet
 	$(TOOL) sqlc generate
 
@@ -169,8 +181,13 @@ proto-version-create: ## Copy a module's latest API version to a new one, served
 	$(GO) run ./scripts/protoversion create -module '$(MODULE)' -version '$(VERSION)'
 
 .PHONY: proto-breaking-check
-proto-breaking-check: ## Fail when the protos break compatibility with the main branch (buf breaking)
+proto-breaking-check: $(TOOL_STAMP)/buf ## Fail when the protos break compatibility with the main branch (buf breaking)
 	against="$$($(GO) run ./scripts/protoversion against -branch main)"; $(TOOL) buf breaking --against "$$against"
+
+$(TOOL_STAMP)/%: tools/go.mod tools/go.sum
+	@echo "building pinned tool $* (first time only, ~1-3 min, longer on a busy machine)"
+	@$(TOOL) -n $* >/dev/null
+	@mkdir -p $(@D) && touch $@
 
 ##@ Modules
 
@@ -187,6 +204,21 @@ destroy-module: ## Remove a module and everything new-module added, then regener
 	@test -n "$(NAME)" || { echo "usage: make destroy-module NAME=<name>"; exit 2; }
 	$(GO) run ./scripts/newmodule destroy '$(NAME)'
 	@$(MAKE) --no-print-directory generate verify-modules
+
+##@ Template
+
+.PHONY: rename
+rename: ## Give the project its own Go module path and regenerate: make rename MODULE=github.com/acme/shop
+	@test -n "$(MODULE)" || { echo "usage: make rename MODULE=<module path, e.g. github.com/acme/shop>"; exit 2; }
+	$(GO) run ./scripts/rename -module '$(MODULE)'
+
+.PHONY: rename-check
+rename-check: db-up nats-up ## Rename a copy of the tree (git ls-files) to github.com/acme/shop; build, vet and test the copy
+	dir="$$(mktemp -d)"; trap 'rm -rf "$$dir"' EXIT; \
+	git ls-files -z --cached --others --exclude-standard | tar --null --ignore-failed-read -T - -cf - | tar -xf - -C "$$dir"; \
+	$(MAKE) --no-print-directory -C "$$dir" rename MODULE=github.com/acme/shop; \
+	cd "$$dir"; $(GO) build ./...; $(GO) vet ./...; \
+	$(TEST_DB) $(TEST_NATS) $(GO) test -race -count=1 -timeout=12m ./...
 
 ##@ Database and NATS
 
@@ -240,7 +272,8 @@ admin: db-up ## Run a maintenance task: make admin TASK=cleanup-sessions (no TAS
 ##@ Help
 
 .PHONY: help
-help: ## List the targets
-	@awk 'BEGIN {FS = ":.*##"; printf "Usage: make <target>\n"} \
-	  /^[a-zA-Z_-]+:.*?##/ { printf "  \033[36m%-20s\033[0m %s\n", $$1, $$2 } \
+help: ## List the targets (target names in colour on a terminal)
+	@if test -t 1; then on='\033[36m' off='\033[0m'; else on= off=; fi; \
+	awk -v on="$$on" -v off="$$off" 'BEGIN {FS = ":.*##"; printf "Usage: make <target>\n"} \
+	  /^[a-zA-Z_-]+:.*?##/ { printf "  %s%-20s%s %s\n", on, $$1, off, $$2 } \
 	  /^##@/ { printf "\n%s\n", substr($$0, 5) }' $(MAKEFILE_LIST)

@@ -63,7 +63,7 @@ func TestThrowawayCluster(t *testing.T) {
 		}
 	}
 
-	step("up", d.up, "started a throwaway PostgreSQL", `created database "devdb_test"`)
+	step("up", d.up, "creating a throwaway PostgreSQL", "(initdb, first time only", "started a throwaway PostgreSQL", `created database "devdb_test"`)
 	selectOne(t, tg)
 	execSQL(t, tg, "CREATE TABLE marker (id int)")
 
@@ -80,7 +80,7 @@ func TestThrowawayCluster(t *testing.T) {
 		t.Fatalf("after down, ping() = %v, want no answer", err)
 	}
 
-	step("up again", d.up, "started a throwaway PostgreSQL")
+	step("up again", d.up, "starting the throwaway PostgreSQL", "started a throwaway PostgreSQL")
 	step("up while running", d.up, `(database "devdb_test" ready)`)
 	selectOne(t, tg)
 	step("down again", d.down, "stopped the throwaway PostgreSQL")

@@ -73,7 +73,7 @@ func (d *devdb) start(ctx context.Context) error {
 // startCompose starts the compose service on the target's port.
 func (d *devdb) startCompose(ctx context.Context) error {
 	t := d.target
-	d.say("nothing answers at %s; starting the %s", t, postgresService)
+	d.say("nothing answers at %s; starting the %s (the first time, Docker pulls the image: a minute or more)", t, postgresService)
 
 	if err := postgresService.up(ctx, d.stderr, t.port); err != nil {
 		return fmt.Errorf("start the %s: %w", postgresService, err)
@@ -113,6 +113,15 @@ func (d *devdb) startCluster(ctx context.Context) error {
 	version, err := bins.version(ctx)
 	if err != nil {
 		return err
+	}
+
+	// initdb and the first start take seconds to a minute on a busy
+	// machine: say what is going on before, not only after.
+	if c.initialized() {
+		d.say("nothing answers at %s; starting the throwaway PostgreSQL %s in %s", d.target.address(), version, c.shown("postgres"))
+	} else {
+		d.say("nothing answers at %s; creating a throwaway PostgreSQL %s cluster in %s (initdb, first time only, up to a minute) and starting it",
+			d.target.address(), version, c.shown("postgres"))
 	}
 
 	if err := c.start(ctx, bins, d.target); err != nil {

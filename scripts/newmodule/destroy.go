@@ -13,7 +13,8 @@ import (
 var skipDirs = []string{".git", ".data", "bin", "tmp"}
 
 // destroy removes module n: what scaffold wrote, what make generate wrote
-// for it, and its entries in sqlc.yaml and modules/modules.go. It refuses
+// for it, and its entries in sqlc.yaml, modules/modules.go and
+// configs/server.yaml. It refuses
 // while code outside the module imports it.
 func destroy(r repo, n Names, out io.Writer) error {
 	users, err := importers(r, n)
@@ -25,9 +26,15 @@ func destroy(r repo, n Names, out io.Writer) error {
 		return fmt.Errorf("module %q is still imported by %s: remove those imports first", n.Name, strings.Join(users, ", "))
 	}
 
+	section, err := execute("templates/snippets/server.yaml.tmpl", n)
+	if err != nil {
+		return err
+	}
+
 	edits, err := plannedEdits(r,
 		change{sqlcPath, "removed the entry " + n.Name, func(src []byte) ([]byte, error) { return removeSQLCEntry(src, n.Name) }},
 		change{modulesPath, "removed " + n.Package + ".Module{}", func(src []byte) ([]byte, error) { return removeModule(src, n) }},
+		change{serverConfigPath, "removed the section " + n.Name, func(src []byte) ([]byte, error) { return removeConfigSection(src, n.Name, section) }},
 	)
 	if err != nil {
 		return err
@@ -120,16 +127,17 @@ Module %[1]s is ready, in the list of modules (modules/modules.go).
   gRPC    %[1]s.v1.%[2]sService: Create%[2]s, Get%[2]s, List%[3]s, Update%[2]s, Delete%[2]s
   REST    POST|GET /v1/%[1]s, GET|PATCH|DELETE /v1/%[1]s/{%[4]s_id} (Swagger UI: /swagger-ui/)
   events  %[1]s.%[4]s_created, _updated, _deleted (typed: modules/%[1]s/events)
-  config  section %[1]s: in configs/server.yaml (monolith) and configs/%[1]s.yaml (cmd/%[1]s)
+  config  section %[1]s: in configs/server.yaml (monolith) and configs/%[1]s.yaml (cmd/%[1]s);
+          environment %[5]s_DEFAULT_PAGE_SIZE overrides both
 
 Next:
-  make test                          every test, the new module's included
+  make test-pkg PKG=./modules/%[1]s/...   the new module's tests (make test: every test)
   make run                           serve it, then sign in (README) and call it:
       curl -H "Authorization: Bearer $TOKEN" -d '{"name":"first"}' localhost:8080/v1/%[1]s
   edit proto/%[1]s/v1/%[1]s.proto, modules/%[1]s/resources/db/migration,
       modules/%[1]s/internal/db/query and the service, then make generate
   make destroy-module NAME=%[1]s     remove it all again
-`, n.Name, n.Entity, n.Entities, n.EntitySnake)
+`, n.Name, n.Entity, n.Entities, n.EntitySnake, n.Env)
 	if err != nil {
 		return fmt.Errorf("print: %w", err)
 	}

@@ -6,8 +6,9 @@
 // authz, typed events): modules/<name> (module.go, doc.go, events/,
 // internal/{service,repository,models,db/query}, resources/db/migration,
 // and their tests), proto/<name>/v1/<name>.proto, configs/<name>.yaml and
-// cmd/<name>/main.go; it adds the module's entry to sqlc.yaml and the
-// module to the list of modules.All (modules/modules.go). It
+// cmd/<name>/main.go; it adds the module's entry to sqlc.yaml, its
+// section to configs/server.yaml and the module to the list of
+// modules.All (modules/modules.go). It
 // refuses invalid and reserved names and never overwrites anything: it
 // writes nothing unless it can do everything. `make generate` then writes
 // the generated code (gen/go/<name>, the store, the mocks, the OpenAPI spec).

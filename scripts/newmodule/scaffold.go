@@ -52,7 +52,7 @@ func openRepo(dir string) (repo, error) {
 		return repo{}, errors.Join(fmt.Errorf("%s/go.mod: no module line", dir), root.Close())
 	}
 
-	for _, p := range []string{sqlcPath, modulesPath} {
+	for _, p := range []string{sqlcPath, modulesPath, serverConfigPath} {
 		if !r.exists(p) {
 			return repo{}, errors.Join(fmt.Errorf("run from the repository root: no %s in %s", p, dir), root.Close())
 		}
@@ -149,9 +149,15 @@ func scaffold(r repo, n Names, out io.Writer) error {
 		return err
 	}
 
+	section, err := execute("templates/snippets/server.yaml.tmpl", n)
+	if err != nil {
+		return err
+	}
+
 	edits, err := plannedEdits(r,
 		change{sqlcPath, "added the entry " + n.Name, func(src []byte) ([]byte, error) { return addSQLCEntry(src, n.Name, entry) }},
 		change{modulesPath, "added " + n.Package + ".Module{}", func(src []byte) ([]byte, error) { return addModule(src, n) }},
+		change{serverConfigPath, "added the section " + n.Name, func(src []byte) ([]byte, error) { return addConfigSection(src, n.Name, section) }},
 	)
 	if err != nil {
 		return err

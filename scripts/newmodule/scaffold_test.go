@@ -12,10 +12,12 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/modulith/modulith/internal/config"
 )
 
 // newRepo writes the files new and destroy read to a new directory: go.mod,
-// the real sqlc.yaml and a list of modules.
+// the real sqlc.yaml and configs/server.yaml, and a list of modules.
 func newRepo(t *testing.T) string {
 	t.Helper()
 
@@ -26,10 +28,16 @@ func newRepo(t *testing.T) string {
 		t.Fatal(err)
 	}
 
+	server, err := os.ReadFile("../../" + serverConfigPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+
 	for name, data := range map[string]string{
-		"go.mod":    "module " + testModulePath + "\n\ngo 1.26.0\n",
-		sqlcPath:    string(sqlc),
-		modulesPath: modulesGo,
+		"go.mod":         "module " + testModulePath + "\n\ngo 1.26.0\n",
+		sqlcPath:         string(sqlc),
+		modulesPath:      modulesGo,
+		serverConfigPath: string(server),
 	} {
 		writeTestFile(t, filepath.Join(dir, name), data)
 	}
@@ -131,7 +139,7 @@ func wantCreated(t *testing.T, out string, before, after map[string][32]byte) {
 		}
 	}
 
-	for _, edited := range []string{sqlcPath, modulesPath} {
+	for _, edited := range []string{sqlcPath, modulesPath, serverConfigPath} {
 		if after[edited] == before[edited] {
 			t.Errorf("new line_items left %s as it was", edited)
 		}
@@ -247,9 +255,43 @@ func TestNext(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	for _, want := range []string{"payments.v1.PaymentService", "/v1/payments/{payment_id}", "make test", "make destroy-module NAME=payments"} {
+	for _, want := range []string{"payments.v1.PaymentService", "/v1/payments/{payment_id}", "make test-pkg PKG=./modules/payments/...", "make destroy-module NAME=payments"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("next payments does not mention %q:\n%s", want, out)
 		}
+	}
+}
+
+// TestNewAddsConfigSection checks what next says of the configuration: the
+// monolith's loader finds the module's section in configs/server.yaml.
+func TestNewAddsConfigSection(t *testing.T) {
+	t.Parallel()
+
+	dir := newRepo(t)
+	if out, err := newmodule(t, dir, "new", "line_items"); err != nil {
+		t.Fatalf("new line_items = %v\n%s", err, out)
+	}
+
+	layers, err := config.NewLayers(config.Files{YAML: filepath.Join(dir, serverConfigPath), YAMLRequired: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// The settings of the scaffolded service (internal/service/service.go).
+	var cfg struct {
+		DefaultPageSize int32 `yaml:"default_page_size" env:"LINE_ITEMS_DEFAULT_PAGE_SIZE" default:"20"`
+	}
+
+	report, err := layers.LoadModule("line_items", &cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if got := report.Source("LINE_ITEMS_DEFAULT_PAGE_SIZE"); got != config.SourceYAML || cfg.DefaultPageSize != 20 {
+		t.Errorf("LINE_ITEMS_DEFAULT_PAGE_SIZE = %d from %q, want 20 from %q", cfg.DefaultPageSize, got, config.SourceYAML)
+	}
+
+	if len(report.Warnings) > 0 {
+		t.Errorf("section line_items has unknown keys: %v", report.Warnings)
 	}
 }

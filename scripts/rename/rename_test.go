@@ -1,0 +1,304 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/mod/modfile"
+)
+
+func TestReplacePath(t *testing.T) {
+	t.Parallel()
+
+	const from, to = "github.com/a/b", "example.org/shop"
+
+	tests := []struct{ in, want string }{
+		{"module github.com/a/b\n", "module example.org/shop\n"},
+		{`import "github.com/a/b/internal/x"`, `import "example.org/shop/internal/x"`},
+		{`"github.com/a/b"`, `"example.org/shop"`},
+		{"go_package = \"github.com/a/b/gen/go/x/v1;xv1\"", "go_package = \"example.org/shop/gen/go/x/v1;xv1\""},
+		{"-X github.com/a/b/cmd.Version=1 -X github.com/a/b/cmd.Commit=2", "-X example.org/shop/cmd.Version=1 -X example.org/shop/cmd.Commit=2"},
+		{"- github.com/a/b/*", "- example.org/shop/*"},
+		{"github.com/a/b", "example.org/shop"},
+		// Another module whose path merely starts or ends the same.
+		{"github.com/a/bc", "github.com/a/bc"},
+		{"github.com/a/b-c/x", "github.com/a/b-c/x"},
+		{"example.com/github.com/a/b", "example.com/github.com/a/b"},
+		// The repository's address, e.g. in git clone, stays.
+		{"git clone https://github.com/a/b shop", "git clone https://github.com/a/b shop"},
+	}
+	for _, tt := range tests {
+		if got := string(replacePath([]byte(tt.in), from, to)); got != tt.want {
+			t.Errorf("replacePath(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+// TestCurrentModule checks that currentModule names this tree's module, as
+// the renaming assumes.
+func TestCurrentModule(t *testing.T) {
+	t.Parallel()
+
+	if got := modulePath(t, "../.."); got != currentModule {
+		t.Errorf("go.mod's module is %s, currentModule %s", got, currentModule)
+	}
+}
+
+func TestRunRefusesBadInput(t *testing.T) {
+	t.Parallel()
+
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{nil, "-module is required"},
+		{[]string{"-module", "Not A/Path"}, `-module "Not A/Path"`},
+		{[]string{"-module", currentModule}, "already"},
+		{[]string{"-module", "example.org/shop", "extra"}, "see usage"},
+	}
+	for _, tt := range tests {
+		dir := t.TempDir()
+		file := filepath.Join(dir, "a.go")
+		src := []byte("package a\n\nimport _ \"" + currentModule + "/x\"\n")
+
+		if err := os.WriteFile(file, src, 0o600); err != nil {
+			t.Fatal(err)
+		}
+
+		var out bytes.Buffer
+
+		err := run(t.Context(), append([]string{"-root", dir}, tt.args...), &out, &out)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("run(%q) = %v, want an error with %q", tt.args, err, tt.want)
+		}
+
+		if got, _ := fs.ReadFile(os.DirFS(dir), "a.go"); !bytes.Equal(got, src) {
+			t.Errorf("run(%q) changed a.go to %q", tt.args, got)
+		}
+	}
+}
+
+// TestRunSortsImports checks that a Go file stays gofmt-clean when the new
+// path sorts elsewhere among its imports.
+func TestRunSortsImports(t *testing.T) {
+	t.Parallel()
+
+	dir := t.TempDir()
+	file := filepath.Join(dir, "a.go")
+	src := "package a\n\nimport (\n\t_ \"example.net/m\"\n\t_ \"" + currentModule + "/x\"\n)\n"
+
+	if err := os.MkdirAll(filepath.Join(dir, "tools"), 0o750); err != nil {
+		t.Fatal(err)
+	}
+
+	for name, data := range map[string]string{file: src, filepath.Join(dir, "tools", "go.mod"): "module " + currentModule + "/tools\n"} {
+		if err := os.WriteFile(name, []byte(data), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	var out bytes.Buffer
+	if err := run(t.Context(), []string{"-root", dir, "-module", "aaa.example/shop", "-generate=false"}, &out, &out); err != nil {
+		t.Fatalf("run: %v\n%s", err, &out)
+	}
+
+	want := "package a\n\nimport (\n\t_ \"aaa.example/shop/x\"\n\t_ \"example.net/m\"\n)\n"
+	if got, _ := fs.ReadFile(os.DirFS(dir), "a.go"); string(got) != want {
+		t.Errorf("a.go = %q, want %q", got, want)
+	}
+}
+
+// TestMakeHelp checks that make help lists the targets that run rename and
+// writes no colour codes when its output is not a terminal (here a pipe).
+func TestMakeHelp(t *testing.T) {
+	t.Parallel()
+
+	cmd := exec.CommandContext(t.Context(), "make", "--no-print-directory", "-C", "../..", "help")
+
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("make help: %v\n%s", err, out)
+	}
+
+	if bytes.Contains(out, []byte("\x1b[")) {
+		t.Errorf("make help into a pipe writes colour codes:\n%q", out)
+	}
+
+	for _, target := range []string{"\n  rename ", "\n  rename-check ", "\n  test-pkg "} {
+		if !bytes.Contains(out, []byte(target)) {
+			t.Errorf("make help does not list%s:\n%s", strings.TrimRight(target, " "), out)
+		}
+	}
+}
+
+// TestRenameEndToEnd renames a copy of the repository (the files git knows
+// of) as a user would, with make rename, and checks that the copy builds,
+// passes go vet and names the old module path nowhere but in the
+// repository's address (https://github.com/…).
+func TestRenameEndToEnd(t *testing.T) {
+	t.Parallel()
+
+	if testing.Short() {
+		t.Skip("regenerates and builds the whole tree: skipped by -short; make test runs it")
+	}
+
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	to := "github.com/acme/shop"
+	if currentModule == to { // make rename-check runs this test in a tree renamed so
+		to = "example.org/shop"
+	}
+
+	dir := filepath.Join(t.TempDir(), "repo")
+	copyRepo(t, root, dir)
+
+	command(t, dir, "make", "--no-print-directory", "rename", "MODULE="+to)
+	command(t, dir, "go", "build", "./...")
+	command(t, dir, "go", "vet", "./...")
+
+	if got, want := modulePath(t, dir), to; got != want {
+		t.Errorf("go.mod's module = %s, want %s", got, want)
+	}
+
+	if got, want := modulePath(t, filepath.Join(dir, "tools")), to+"/tools"; got != want {
+		t.Errorf("tools/go.mod's module = %s, want %s", got, want)
+	}
+
+	for _, name := range repoFiles(t, dir) {
+		data, err := fs.ReadFile(os.DirFS(dir), name)
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		if n := bytes.Count(data, []byte(currentModule)) - bytes.Count(data, []byte("/"+currentModule)); n > 0 {
+			t.Errorf("%s names %s %d times after the rename", name, currentModule, n)
+		}
+	}
+}
+
+// modulePath returns the module path in dir/go.mod.
+func modulePath(t *testing.T, dir string) string {
+	t.Helper()
+
+	data, err := fs.ReadFile(os.DirFS(dir), "go.mod")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	return modfile.ModulePath(data)
+}
+
+// command runs name with args in dir, with the test's environment but none
+// of an outer make's variables, and fails the test if it fails.
+func command(t *testing.T, dir, name string, args ...string) {
+	t.Helper()
+
+	var cmd *exec.Cmd
+
+	switch name {
+	case "make":
+		cmd = exec.CommandContext(t.Context(), "make")
+	case "go":
+		cmd = exec.CommandContext(t.Context(), "go")
+	default:
+		t.Fatalf("command %s: want make or go", name)
+	}
+
+	cmd.Args = append(cmd.Args, args...)
+	cmd.Dir = dir
+	cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool {
+		return strings.HasPrefix(kv, "MAKEFLAGS=") || strings.HasPrefix(kv, "MFLAGS=") || strings.HasPrefix(kv, "MAKELEVEL=")
+	})
+
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+
+	t.Logf("%s %s: %v", name, strings.Join(args, " "), time.Since(start).Round(100*time.Millisecond))
+
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+}
+
+// copyRepo copies the files git knows of (tracked, and untracked but not
+// ignored), or without git every file but .git, .data and bin.
+func copyRepo(t *testing.T, from, to string) {
+	t.Helper()
+
+	if err := os.MkdirAll(to, 0o750); err != nil {
+		t.Fatal(err)
+	}
+
+	dst, err := os.OpenRoot(to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dst.Close()
+
+	src := os.DirFS(from)
+
+	for _, name := range repoFiles(t, from) {
+		fi, err := fs.Stat(src, name)
+		if errors.Is(err, fs.ErrNotExist) || (err == nil && fi.IsDir()) {
+			continue // deleted in the working tree, or a submodule
+		}
+
+		data, err := fs.ReadFile(src, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		if err := dst.MkdirAll(path.Dir(name), 0o750); err != nil {
+			t.Fatal(err)
+		}
+
+		if err := dst.WriteFile(name, data, fi.Mode().Perm()); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// repoFiles lists the files git knows of in root, or without git every file
+// but those in the directories rename skips.
+func repoFiles(t *testing.T, root string) []string {
+	t.Helper()
+
+	ls := exec.CommandContext(t.Context(), "git", "ls-files", "-z", "--cached", "--others", "--exclude-standard")
+	ls.Dir = root
+
+	if out, err := ls.Output(); err == nil {
+		return strings.Split(strings.TrimSuffix(string(out), "\x00"), "\x00")
+	}
+
+	var names []string
+
+	err := fs.WalkDir(os.DirFS(root), ".", func(name string, d fs.DirEntry, err error) error {
+		switch {
+		case err != nil:
+			return err
+		case d.IsDir() && skippedDirs[d.Name()]:
+			return fs.SkipDir
+		case !d.IsDir():
+			names = append(names, name)
+		}
+
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	return names
+}
