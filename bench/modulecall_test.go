@@ -98,7 +98,7 @@ func startModuleCall(b *testing.B) *moduleCall {
 	// the registry, the modules on the channel, their services on both.
 	g, err := grpcserver.New(grpcserver.Deps{
 		Config: cfg, Modules: reg, Tokens: deps.Tokens, Logger: logger, Meter: tel.Metrics.Meter(),
-		Tracer: tel.Tracer, Propagator: tel.Propagator,
+		Tracer: tel.Tracer, Propagator: tel.Propagator, Meters: tel.Metrics.Provider,
 	})
 	if err != nil {
 		b.Fatal(err)
@@ -199,9 +199,7 @@ func (mc *moduleCall) check(b *testing.B) {
 func telemetry(b *testing.B, cfg *config.Config) *observability.Telemetry {
 	b.Helper()
 
-	tel, err := observability.Setup(b.Context(), cfg.ServiceName, "bench", observability.TracingConfig{
-		Endpoint: cfg.OTLPEndpoint, Insecure: cfg.OTLPInsecure, SampleRatio: cfg.TraceSampleRatio,
-	})
+	tel, err := observability.Setup(b.Context(), cfg.ServiceName, "bench")
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"go.opentelemetry.io/otel/metric/noop"
 
 	"github.com/modulith/modulith/internal/authn"
 	wshub "github.com/modulith/modulith/internal/websocket"
@@ -65,7 +66,7 @@ func startHubServer() (*wsServer, error) {
 		SendBuffer: 64, PingInterval: 30 * time.Second, PongTimeout: 10 * time.Second,
 		WriteTimeout: 10 * time.Second, MaxUserConnections: 32,
 		PostgresChannel: "modulith_ws", NATSSubject: "modulith.ws",
-	}, logger)
+	}, logger, noop.Meter{})
 	if err != nil {
 		return nil, err
 	}

@@ -45,6 +45,9 @@ func TestMetricsAfterTraffic(t *testing.T) {
 		{"grpc_server_handled_total", []string{`grpc_method="GetProfile"`, `grpc_code="OK"`, `grpc_service="auth.v1.AuthService"`}},
 		{"grpc_server_handled_total", []string{`grpc_method="CompleteLogin"`, `grpc_code="OK"`}},
 		{"db_pool_connections", []string{`state="idle"`}},
+		// The gateway's in-process call to auth; the WebSocket hub.
+		{"rpc_client_call_duration_seconds_count", []string{`rpc_method="auth.v1.AuthService/GetProfile"`}},
+		{"websocket_connections", nil},
 		{"go_goroutines", nil},
 		{"target_info", []string{`service_name="modulith"`}},
 	}

@@ -1,17 +1,13 @@
 package examples
 
 import (
-	"bytes"
-	"context"
-	"encoding/hex"
-	"net"
 	"net/http"
-	"sync"
+	"strings"
 	"testing"
 
-	collectortracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
-	"google.golang.org/grpc"
+
+	"github.com/modulith/modulith/internal/otlptest"
 )
 
 // The trace context the test's client sends: a sampled span of its own.
@@ -20,21 +16,25 @@ const (
 	clientSpanID  = "00f067aa0ba902b7"
 )
 
+// The tests of this file set OTEL_* variables with t.Setenv: the
+// OpenTelemetry SDK reads the process environment, not the server's
+// getenv. They do not run in parallel, for that reason and because the
+// service and repository spans come from the global tracer provider, which
+// every server started in this process replaces: only a server alone in
+// the process gets them all.
+
 // TestOneTraceSpansRESTToRepository follows one REST call through the
 // server's spans, exported over OTLP to a collector the test runs: the
-// HTTP span continues the client's trace, the gRPC span of the in-process
-// call is its child, the service span the gRPC span's, and the repository
-// span the service span's.
-//
-// It does not run in parallel: the service and repository spans come from
-// the global tracer provider, which every server started in this process
-// replaces, so only a server alone in the process gets them all.
+// HTTP span continues the client's trace, the in-process call's client
+// span is its child, the gRPC server span the client span's, the service
+// span the server span's, the repository span the service span's, and the
+// SQL statement the repository span's.
 func TestOneTraceSpansRESTToRepository(t *testing.T) {
-	collector := startTraceCollector(t)
-	db := freshDSN(t)
-	s := runServer(t, envWith(harnessEnv(db),
-		"OTEL_EXPORTER_OTLP_ENDPOINT", collector.addr, "OTEL_EXPORTER_OTLP_INSECURE", "true"))
+	collector := otlptest.Start(t)
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", collector.GRPCAddr) // host:port, the older form
+	t.Setenv("OTEL_EXPORTER_OTLP_INSECURE", "true")
 
+	s := runServer(t, harnessEnv(freshDSN(t)))
 	tok := s.login(t, "traced@example.com")
 
 	const requestID = "trace-test-request"
@@ -51,19 +51,19 @@ func TestOneTraceSpansRESTToRepository(t *testing.T) {
 		t.Fatalf("stop server: %v", err)
 	}
 
-	spans := collector.trace(t, clientTraceID)
-	chain := []struct{ name, parent string }{
-		{"GET " + profilePath, clientSpanID},
-		{"auth.v1.AuthService/GetProfile", "GET " + profilePath},
-		{"auth.service/GetProfile", "auth.v1.AuthService/GetProfile"},
-		{"auth.repository/User", "auth.service/GetProfile"},
+	spans := traceOf(collector.Spans(), clientTraceID)
+	chain := []struct{ span, parent string }{
+		{"SERVER GET " + profilePath, clientSpanID},
+		{"CLIENT auth.v1.AuthService/GetProfile", "SERVER GET " + profilePath},
+		{"SERVER auth.v1.AuthService/GetProfile", "CLIENT auth.v1.AuthService/GetProfile"},
+		{"INTERNAL auth.service/GetProfile", "SERVER auth.v1.AuthService/GetProfile"},
+		{"INTERNAL auth.repository/User", "INTERNAL auth.service/GetProfile"},
+		{"CLIENT query GetUser", "INTERNAL auth.repository/User"},
 	}
 
 	for _, link := range chain {
-		checkParent(t, spans, link.name, link.parent)
+		checkParent(t, spans, link.span, link.parent)
 	}
-
-	checkServerKind(t, spans, "GET "+profilePath, "auth.v1.AuthService/GetProfile")
 
 	line, err := s.logs.wait(logWait, func(l logLine) bool { return l.Msg() == "http request" && l.String("request_id") == requestID })
 	if err != nil {
@@ -75,9 +75,196 @@ func TestOneTraceSpansRESTToRepository(t *testing.T) {
 	}
 }
 
-// checkParent checks that the span named name is a child of the span named
+// TestTraceExportFollowsOTELVariables runs the server with the standard
+// OpenTelemetry variables, signs in and places an order (orders asks auth
+// for the caller's profile), and checks what reaches the collector: over
+// gRPC to an http:// endpoint URL and over http/protobuf, under
+// OTEL_SERVICE_NAME, with the HTTP, gRPC, SQL and module-to-module spans;
+// and nothing when OTEL_TRACES_SAMPLER says so.
+func TestTraceExportFollowsOTELVariables(t *testing.T) {
+	tests := []struct {
+		name     string
+		protocol string // "" = no span may arrive
+		env      func(c *otlptest.Collector) []string
+	}{
+		{
+			name: "grpc", protocol: "grpc",
+			env: func(c *otlptest.Collector) []string {
+				return []string{"OTEL_EXPORTER_OTLP_ENDPOINT", "http://" + c.GRPCAddr}
+			},
+		},
+		{
+			name: "http/protobuf", protocol: "http/protobuf",
+			env: func(c *otlptest.Collector) []string {
+				return []string{"OTEL_EXPORTER_OTLP_ENDPOINT", c.HTTPURL, "OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"}
+			},
+		},
+		{
+			name: "sampler always_off",
+			env: func(c *otlptest.Collector) []string {
+				return []string{"OTEL_EXPORTER_OTLP_ENDPOINT", "http://" + c.GRPCAddr, "OTEL_TRACES_SAMPLER", "always_off"}
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			collector := otlptest.Start(t)
+			env := append(tt.env(collector), "OTEL_SERVICE_NAME", "traced-orders")
+
+			for i := 0; i+1 < len(env); i += 2 {
+				t.Setenv(env[i], env[i+1])
+			}
+
+			s := runServer(t, harnessEnv(freshDSN(t)))
+			checkTracingLine(t, s, env)
+
+			tok := s.login(t, "orders-traced@example.com")
+
+			s.do(t, http.MethodPost, pathOrders, map[string]any{
+				"currency": "EUR", "items": []map[string]any{{"sku": "book-1", "quantity": 1, "unit_price_minor": 1250}},
+			}, tok.Access).wantOK(t)
+
+			if err := s.Stop(); err != nil { // flushes the spans
+				t.Fatalf("stop server: %v", err)
+			}
+
+			received := collector.Spans()
+			if tt.protocol == "" {
+				if len(received) != 0 {
+					t.Errorf("collector received %d spans (first %q), want none", len(received), received[0].GetName())
+				}
+
+				return
+			}
+
+			checkOrderTrace(t, received, tt.protocol)
+		})
+	}
+}
+
+// checkTracingLine checks the start-up line that says where spans go (the
+// OTEL_* variables are not in the configuration report): the protocol,
+// the endpoint and the sampler of env.
+func checkTracingLine(t *testing.T, s *opsServer, env []string) {
+	t.Helper()
+
+	vars := envWith(nil, env...)
+
+	protocol := vars["OTEL_EXPORTER_OTLP_PROTOCOL"]
+	if protocol == "" {
+		protocol = "grpc"
+	}
+
+	sampler := vars["OTEL_TRACES_SAMPLER"]
+	if sampler == "" {
+		sampler = "parentbased_always_on"
+	}
+
+	line, err := s.logs.wait(logWait, func(l logLine) bool { return l.Msg() == "tracing" })
+	if err != nil {
+		t.Fatalf("no tracing line at start-up")
+	}
+
+	if line.String("export") != protocol || line.String("endpoint") != vars["OTEL_EXPORTER_OTLP_ENDPOINT"] || line.String("sampler") != sampler {
+		t.Errorf("tracing line = %v, want export %s, endpoint %s, sampler %s", line, protocol, vars["OTEL_EXPORTER_OTLP_ENDPOINT"], sampler)
+	}
+}
+
+// checkOrderTrace checks the spans of the order placed: all under
+// OTEL_SERVICE_NAME, over protocol, in one trace that holds the HTTP
+// server span, the gRPC server span, the call to auth with its client
+// span, and SQL statements.
+func checkOrderTrace(t *testing.T, received []otlptest.Span, protocol string) {
+	t.Helper()
+
+	root := checkOrigin(t, received, protocol)
+
+	spans := traceOf(received, root.TraceID())
+	for _, name := range []string{
+		"SERVER orders.v1.OrderService/CreateOrder",
+		"CLIENT auth.v1.AuthService/GetProfile",
+		"SERVER auth.v1.AuthService/GetProfile",
+	} {
+		if _, ok := spans[name]; !ok {
+			t.Errorf("the order's trace has no span %q (has %v)", name, names(spans))
+		}
+	}
+
+	checkParent(t, spans, "SERVER auth.v1.AuthService/GetProfile", "CLIENT auth.v1.AuthService/GetProfile")
+	checkSQLSpans(t, spans)
+}
+
+// checkOrigin checks every span came from traced-orders over protocol and
+// returns the HTTP server span of the order.
+func checkOrigin(t *testing.T, received []otlptest.Span, protocol string) otlptest.Span {
+	t.Helper()
+
+	var root *otlptest.Span
+
+	for i, s := range received {
+		if s.Service != "traced-orders" || s.Protocol != protocol {
+			t.Fatalf("span %q came as service %q over %s, want traced-orders over %s", s.GetName(), s.Service, s.Protocol, protocol)
+		}
+
+		if key(s) == "SERVER POST "+pathOrders {
+			root = &received[i]
+		}
+	}
+
+	if root == nil {
+		t.Fatalf("no HTTP server span POST %s among %d spans", pathOrders, len(received))
+	}
+
+	return *root
+}
+
+// checkSQLSpans checks the trace has SQL spans, client spans of
+// PostgreSQL with the statement.
+func checkSQLSpans(t *testing.T, spans map[string]otlptest.Span) {
+	t.Helper()
+
+	sql := 0
+
+	for name, s := range spans {
+		if s.GetKind() != tracepb.Span_SPAN_KIND_CLIENT || s.Attr("db.query.text") == "" {
+			continue
+		}
+
+		sql++
+
+		if s.Attr("db.system.name") != "postgresql" && s.Attr("db.system") != "postgresql" {
+			t.Errorf("SQL span %q has no db.system postgresql", name)
+		}
+	}
+
+	if sql == 0 {
+		t.Errorf("the trace has no SQL span (has %v)", names(spans))
+	}
+}
+
+// key names a span by kind and name ("SERVER GET /v1/auth/profile"): a
+// call has a client and a server span of the same name.
+func key(s otlptest.Span) string {
+	return strings.TrimPrefix(s.GetKind().String(), "SPAN_KIND_") + " " + s.GetName()
+}
+
+// traceOf returns the spans of a trace by key; a key used twice keeps the
+// first span.
+func traceOf(received []otlptest.Span, traceID string) map[string]otlptest.Span {
+	spans := make(map[string]otlptest.Span)
+
+	for _, s := range received {
+		if _, seen := spans[key(s)]; !seen && s.TraceID() == traceID {
+			spans[key(s)] = s
+		}
+	}
+
+	return spans
+}
+
+// checkParent checks that the span keyed name is a child of the span keyed
 // parent, or of the span ID parent (the client's span).
-func checkParent(t *testing.T, spans map[string]*tracepb.Span, name, parent string) {
+func checkParent(t *testing.T, spans map[string]otlptest.Span, name, parent string) {
 	t.Helper()
 
 	span, ok := spans[name]
@@ -89,99 +276,21 @@ func checkParent(t *testing.T, spans map[string]*tracepb.Span, name, parent stri
 
 	want := clientSpanID
 	if p, ok := spans[parent]; ok {
-		want = hex.EncodeToString(p.GetSpanId())
+		want = p.SpanID()
 	} else if parent != clientSpanID {
 		return // reported for the parent itself
 	}
 
-	if got := hex.EncodeToString(span.GetParentSpanId()); got != want {
+	if got := span.ParentID(); got != want {
 		t.Errorf("span %q has parent %s, want %s (%s)", name, got, want, parent)
 	}
 }
 
-func checkServerKind(t *testing.T, spans map[string]*tracepb.Span, names ...string) {
-	t.Helper()
-
-	for _, name := range names {
-		if span, ok := spans[name]; ok && span.GetKind() != tracepb.Span_SPAN_KIND_SERVER {
-			t.Errorf("span %q kind = %v, want SERVER", name, span.GetKind())
-		}
-	}
-}
-
-func names(spans map[string]*tracepb.Span) []string {
+func names(spans map[string]otlptest.Span) []string {
 	out := make([]string, 0, len(spans))
 	for name := range spans {
 		out = append(out, name)
 	}
 
 	return out
-}
-
-// traceCollector is an OTLP/gRPC trace receiver that keeps every span.
-type traceCollector struct {
-	collectortracepb.UnimplementedTraceServiceServer
-
-	addr  string
-	mu    sync.Mutex
-	spans []*tracepb.Span
-}
-
-func startTraceCollector(t *testing.T) *traceCollector {
-	t.Helper()
-
-	var lc net.ListenConfig
-
-	ln, err := lc.Listen(t.Context(), "tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	c := &traceCollector{addr: ln.Addr().String()}
-	srv := grpc.NewServer()
-	collectortracepb.RegisterTraceServiceServer(srv, c)
-
-	go func() { _ = srv.Serve(ln) }()
-
-	t.Cleanup(srv.Stop)
-
-	return c
-}
-
-// Export records the spans of a batch.
-func (c *traceCollector) Export(_ context.Context, req *collectortracepb.ExportTraceServiceRequest) (*collectortracepb.ExportTraceServiceResponse, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-
-	for _, rs := range req.GetResourceSpans() {
-		for _, ss := range rs.GetScopeSpans() {
-			c.spans = append(c.spans, ss.GetSpans()...)
-		}
-	}
-
-	return &collectortracepb.ExportTraceServiceResponse{}, nil
-}
-
-// trace returns the spans of a trace by name; a name used twice keeps the
-// first span.
-func (c *traceCollector) trace(t *testing.T, traceID string) map[string]*tracepb.Span {
-	t.Helper()
-
-	id, err := hex.DecodeString(traceID)
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	c.mu.Lock()
-	defer c.mu.Unlock()
-
-	spans := make(map[string]*tracepb.Span)
-
-	for _, s := range c.spans {
-		if _, seen := spans[s.GetName()]; !seen && bytes.Equal(s.GetTraceId(), id) {
-			spans[s.GetName()] = s
-		}
-	}
-
-	return spans
 }

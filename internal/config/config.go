@@ -35,10 +35,7 @@ type Config struct {
 	MaxBodyBytes         int64         `yaml:"max_body_bytes" env:"MAX_BODY_BYTES" default:"1048576"`
 	SwaggerEnabled       bool          `yaml:"swagger_enabled" env:"SWAGGER_ENABLED" default:"true" proddefault:"false"`
 	GRPCReflection       bool          `yaml:"grpc_reflection" env:"GRPC_REFLECTION" default:"true" proddefault:"false"`
-	TrustedProxies       []string      `yaml:"trusted_proxies" env:"TRUSTED_PROXIES" default:""` // CIDRs whose X-Forwarded-For is believed
-	OTLPEndpoint         string        `yaml:"otlp_endpoint" env:"OTEL_EXPORTER_OTLP_ENDPOINT" default:""`
-	OTLPInsecure         bool          `yaml:"otlp_insecure" env:"OTEL_EXPORTER_OTLP_INSECURE" default:"false"`
-	TraceSampleRatio     float64       `yaml:"trace_sample_ratio" env:"TRACE_SAMPLE_RATIO" default:"1"`
+	TrustedProxies       []string      `yaml:"trusted_proxies" env:"TRUSTED_PROXIES" default:""`                 // CIDRs whose X-Forwarded-For is believed
 	EmailProvider        string        `yaml:"email_provider" env:"EMAIL_PROVIDER" default:"log" proddefault:""` // "" (none) | "log" (dev only) | "smtp"
 	SMTPHost             string        `yaml:"smtp_host" env:"SMTP_HOST"`
 	SMTPPort             int           `yaml:"smtp_port" env:"SMTP_PORT" default:"587"`

@@ -56,7 +56,6 @@ func TestLoadDevDefaults(t *testing.T) {
 		MaxBodyBytes:       1 << 20,
 		SwaggerEnabled:     true,
 		GRPCReflection:     true,
-		TraceSampleRatio:   1,
 		EmailProvider:      "log",
 		SMTPPort:           587,
 		SMTPTLS:            "starttls",
@@ -72,8 +71,8 @@ func TestLoadDevDefaults(t *testing.T) {
 		t.Errorf("Load() layers = %v, want layers with Env() dev", l)
 	}
 
-	if got := len(report.Entries); got != 43 {
-		t.Errorf("len(report.Entries) = %d, want one per Config field (43)", got)
+	if got := len(report.Entries); got != 40 {
+		t.Errorf("len(report.Entries) = %d, want one per Config field (40)", got)
 	}
 
 	if !cfg.IsDev() {

@@ -75,7 +75,6 @@ func (c *Config) validateLimits(p *problems) {
 	p.check(c.DBMinConns >= 0 && c.DBMinConns <= c.DBMaxConns, "DB_MIN_CONNS",
 		"must be between 0 and DB_MAX_CONNS=%d (got %d)", c.DBMaxConns, c.DBMinConns)
 	p.check(c.MaxBodyBytes > 0, "MAX_BODY_BYTES", "must be positive (got %d)", c.MaxBodyBytes)
-	p.check(c.TraceSampleRatio >= 0 && c.TraceSampleRatio <= 1, "TRACE_SAMPLE_RATIO", "must be between 0 and 1 (got %g)", c.TraceSampleRatio)
 
 	p.positive("REQUEST_TIMEOUT", c.RequestTimeout)
 	p.positive("SHUTDOWN_TIMEOUT", c.ShutdownTimeout)

@@ -1,10 +1,10 @@
 // Package grpcclient dials the gRPC services of a module that runs in
 // another process (REMOTE_MODULES), so that the module calling it keeps
 // the same generated client it uses in process. Every call carries the
-// caller's identity (its access token), request ID and trace context, gets
-// a deadline when the caller set none, and is retried with backoff while
-// the other side answers Unavailable (a rolling restart, a moment without
-// endpoints).
+// caller's identity (its access token), request ID and trace context, is a
+// client span measured in rpc.client.call.duration, gets a deadline when
+// the caller set none, and is retried with backoff while the other side
+// answers Unavailable (a rolling restart, a moment without endpoints).
 package grpcclient
 
 import (
@@ -13,13 +13,16 @@ import (
 	"fmt"
 	"time"
 
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/stats"
 
 	"github.com/modulith/modulith/internal/authn"
-	"github.com/modulith/modulith/internal/interceptor"
 	"github.com/modulith/modulith/internal/reqmeta"
 )
 
@@ -32,6 +35,10 @@ type Config struct {
 	Retries int
 	// Propagator injects the trace context; nil sends none.
 	Propagator propagation.TextMapPropagator
+	// Tracer and Meters get the client span and metrics of each call
+	// (otelgrpc); nil are the global providers.
+	Tracer trace.TracerProvider
+	Meters metric.MeterProvider
 }
 
 // Dial returns a client connection to addr (host:port). It connects
@@ -48,13 +55,26 @@ func Dial(addr string, cfg Config) (*grpc.ClientConn, error) {
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithDefaultServiceConfig(sc),
 		grpc.WithChainUnaryInterceptor(unary(cfg)),
-		grpc.WithChainStreamInterceptor(stream(cfg)),
+		grpc.WithChainStreamInterceptor(stream()),
+		grpc.WithStatsHandler(statsHandler(cfg)),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", addr, err)
 	}
 
 	return conn, nil
+}
+
+// statsHandler is otelgrpc's client handler: a client span per call, its
+// trace context in the outgoing metadata, rpc.client.call.duration.
+func statsHandler(cfg Config) stats.Handler {
+	prop := cfg.Propagator
+	if prop == nil {
+		prop = propagation.NewCompositeTextMapPropagator() // sends nothing
+	}
+
+	return otelgrpc.NewClientHandler(otelgrpc.WithPropagators(prop),
+		otelgrpc.WithTracerProvider(cfg.Tracer), otelgrpc.WithMeterProvider(cfg.Meters))
 }
 
 // serviceConfig retries every method on UNAVAILABLE, with exponential
@@ -97,9 +117,10 @@ func serviceConfig(retries int) (string, error) {
 	return string(b), nil
 }
 
-// withMetadata returns ctx with the caller's token, request ID and trace
-// context in the outgoing metadata, unless the caller set them.
-func withMetadata(ctx context.Context, cfg Config) context.Context {
+// withMetadata returns ctx with the caller's token and request ID in the
+// outgoing metadata, unless the caller set them (the stats handler adds
+// the trace context).
+func withMetadata(ctx context.Context) context.Context {
 	md, _ := metadata.FromOutgoingContext(ctx)
 
 	var pairs []string
@@ -114,10 +135,6 @@ func withMetadata(ctx context.Context, cfg Config) context.Context {
 
 	if len(pairs) > 0 {
 		ctx = metadata.AppendToOutgoingContext(ctx, pairs...)
-	}
-
-	if cfg.Propagator != nil {
-		ctx = interceptor.InjectTrace(ctx, cfg.Propagator)
 	}
 
 	return ctx
@@ -136,14 +153,14 @@ func unary(cfg Config) grpc.UnaryClientInterceptor {
 			defer cancel()
 		}
 
-		return invoker(withMetadata(ctx, cfg), method, req, reply, cc, opts...)
+		return invoker(withMetadata(ctx), method, req, reply, cc, opts...)
 	}
 }
 
 // stream sets the metadata only: a stream lives as long as its caller
 // wants, so it gets no default deadline.
-func stream(cfg Config) grpc.StreamClientInterceptor {
+func stream() grpc.StreamClientInterceptor {
 	return func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
-		return streamer(withMetadata(ctx, cfg), desc, cc, method, opts...)
+		return streamer(withMetadata(ctx), desc, cc, method, opts...)
 	}
 }

@@ -11,6 +11,10 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"go.opentelemetry.io/otel/propagation"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -301,6 +305,71 @@ func TestTraceContext(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestClientSpanAndMetrics: a call is a client span, child of the caller's
+// span, whose context the server receives, and is measured in
+// rpc.client.call.duration.
+func TestClientSpanAndMetrics(t *testing.T) {
+	t.Parallel()
+
+	spans := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+
+	rec := &recorder{}
+	client := serve(t, rec, grpcclient.Config{Timeout: time.Minute, Propagator: propagation.TraceContext{}, Tracer: tp, Meters: mp})
+
+	ctx, caller := tp.Tracer("test").Start(t.Context(), "caller")
+	if err := check(ctx, client); err != nil {
+		t.Fatalf("Check() = %v", err)
+	}
+
+	caller.End()
+
+	ended := spans.Ended()
+	if len(ended) != 2 {
+		t.Fatalf("ended %d spans, want the client span and the caller's", len(ended))
+	}
+
+	span := ended[0]
+	if span.Name() != "grpc.health.v1.Health/Check" || span.SpanKind() != trace.SpanKindClient ||
+		span.Parent().SpanID() != caller.SpanContext().SpanID() {
+		t.Errorf("span %q kind %v parent %v, want grpc.health.v1.Health/Check CLIENT child of %v",
+			span.Name(), span.SpanKind(), span.Parent().SpanID(), caller.SpanContext().SpanID())
+	}
+
+	want := []string{"00-" + span.SpanContext().TraceID().String() + "-" + span.SpanContext().SpanID().String() + "-01"}
+	if diff := cmp.Diff(want, rec.only(t).md.Get("traceparent")); diff != "" {
+		t.Errorf("server saw traceparent (-want +got):\n%s", diff)
+	}
+
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(t.Context(), &rm); err != nil {
+		t.Fatal(err)
+	}
+
+	if got := histogramCount(rm, "rpc.client.call.duration"); got != 1 {
+		t.Errorf("rpc.client.call.duration count = %d, want 1", got)
+	}
+}
+
+// histogramCount is the number of measurements of the histogram name.
+func histogramCount(rm metricdata.ResourceMetrics, name string) uint64 {
+	var n uint64
+
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			if h, ok := m.Data.(metricdata.Histogram[float64]); ok && m.Name == name {
+				for _, dp := range h.DataPoints {
+					n += dp.Count
+				}
+			}
+		}
+	}
+
+	return n
 }
 
 // TestRetries checks a call answered Unavailable is tried again, up to

@@ -15,6 +15,7 @@ import (
 	"buf.build/go/protovalidate"
 	"github.com/fullstorydev/grpchan"
 	"github.com/fullstorydev/grpchan/inprocgrpc"
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
@@ -59,6 +60,9 @@ type Deps struct {
 	Meter      metric.Meter
 	Tracer     trace.TracerProvider
 	Propagator propagation.TextMapPropagator
+	// Meters measures calls through the in-process channel
+	// (rpc.client.call.duration); nil is the global meter provider.
+	Meters metric.MeterProvider
 }
 
 // GRPC is the network gRPC server and the in-process channel that the REST
@@ -100,7 +104,9 @@ func New(d Deps) (*GRPC, error) {
 	ch := new(inprocgrpc.Channel).
 		WithServerUnaryInterceptor(interceptor.ChainUnary(unary...)).
 		WithServerStreamInterceptor(interceptor.ChainStream(stream...))
-	conn := grpchan.InterceptClientConn(ch, interceptor.ClientTracing(d.Propagator), nil)
+	calls := otelgrpc.NewClientHandler(otelgrpc.WithTracerProvider(d.Tracer), otelgrpc.WithPropagators(d.Propagator),
+		otelgrpc.WithMeterProvider(d.Meters))
+	conn := grpchan.InterceptClientConn(ch, interceptor.ClientStats(calls), nil)
 
 	return &GRPC{Server: srv, Health: hs, Conn: conn, channel: ch}, nil
 }

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -264,17 +266,28 @@ func TestTraceCrossesInProcessChannel(t *testing.T) {
 		t.Errorf("handler trace = %v, want the caller's %v", got, span.SpanContext().TraceID())
 	}
 
+	// The call is a client span, child of the caller's, and the handler's
+	// server span is the client span's child.
+	spans := make(map[trace.SpanKind]sdktrace.ReadOnlySpan)
+
 	for _, s := range h.Spans.Ended() {
 		if s.Name() == "auth.v1.AuthService/GetProfile" {
-			if s.Parent().SpanID() != span.SpanContext().SpanID() {
-				t.Errorf("server span parent = %v, want the caller's span %v", s.Parent().SpanID(), span.SpanContext().SpanID())
-			}
-
-			return
+			spans[s.SpanKind()] = s
 		}
 	}
 
-	t.Errorf("no server span among %d ended spans", len(h.Spans.Ended()))
+	client, server := spans[trace.SpanKindClient], spans[trace.SpanKindServer]
+	if client == nil || server == nil {
+		t.Fatalf("spans of GetProfile by kind: %v, want a client and a server span", spans)
+	}
+
+	if client.Parent().SpanID() != span.SpanContext().SpanID() {
+		t.Errorf("client span parent = %v, want the caller's span %v", client.Parent().SpanID(), span.SpanContext().SpanID())
+	}
+
+	if server.Parent().SpanID() != client.SpanContext().SpanID() {
+		t.Errorf("server span parent = %v, want the client span %v", server.Parent().SpanID(), client.SpanContext().SpanID())
+	}
 }
 
 func TestMaxBodyBytes(t *testing.T) {

@@ -7,6 +7,10 @@
 //
 // Errors sits outside Recovery, authn and Validation so that everything they
 // return, domain errors included, is translated to a status exactly once.
+//
+// On the client side of the in-process channel, ClientStats gives each call
+// the client span and metrics that otelgrpc's stats handler gives a call
+// over the network.
 package interceptor
 
 import (

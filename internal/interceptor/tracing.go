@@ -2,6 +2,7 @@ package interceptor
 
 import (
 	"context"
+	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	otelcodes "go.opentelemetry.io/otel/codes"
@@ -10,6 +11,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/stats"
 	"google.golang.org/grpc/status"
 
 	"github.com/modulith/modulith/internal/telemetry"
@@ -105,32 +107,22 @@ func (c incomingCarrier) Keys() []string {
 	return keys
 }
 
-// ClientTracing propagates the caller's span to the callee through outgoing
-// metadata. The in-process channel hides context values from the server
-// side (as a network hop would), so the trace must travel as metadata.
-func ClientTracing(prop propagation.TextMapPropagator) grpc.UnaryClientInterceptor {
+// ClientStats reports each call through a connection that has no stats
+// handlers of its own, such as the in-process channel, to h, as gRPC does
+// for a network connection. With otelgrpc's client handler every call gets
+// a client span, propagated to the callee in outgoing metadata (the
+// in-process channel hides context values from the server side, as a
+// network hop would, so the trace must travel as metadata), and is
+// measured in rpc.client.call.duration.
+func ClientStats(h stats.Handler) grpc.UnaryClientInterceptor {
 	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
-		return invoker(InjectTrace(ctx, prop), method, req, reply, cc, opts...)
+		ctx = h.TagRPC(ctx, &stats.RPCTagInfo{FullMethodName: method})
+		begin := time.Now()
+		h.HandleRPC(ctx, &stats.Begin{Client: true, BeginTime: begin})
+
+		err := invoker(ctx, method, req, reply, cc, opts...)
+		h.HandleRPC(ctx, &stats.End{Client: true, BeginTime: begin, EndTime: time.Now(), Error: err})
+
+		return err
 	}
 }
-
-// InjectTrace adds the trace context of ctx to its outgoing metadata.
-func InjectTrace(ctx context.Context, prop propagation.TextMapPropagator) context.Context {
-	if !trace.SpanContextFromContext(ctx).IsValid() {
-		return ctx
-	}
-
-	var out outgoingCarrier
-	prop.Inject(ctx, &out)
-
-	return metadata.AppendToOutgoingContext(ctx, out...)
-}
-
-// outgoingCarrier collects key/value pairs to append to outgoing metadata.
-type outgoingCarrier []string
-
-func (c *outgoingCarrier) Get(string) string { return "" }
-
-func (c *outgoingCarrier) Set(key, value string) { *c = append(*c, key, value) }
-
-func (c *outgoingCarrier) Keys() []string { return nil }

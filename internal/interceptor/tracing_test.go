@@ -2,11 +2,13 @@ package interceptor_test
 
 import (
 	"context"
-	"strings"
+	"errors"
 	"testing"
 
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"go.opentelemetry.io/otel/attribute"
 	otelcodes "go.opentelemetry.io/otel/codes"
+	noopmetric "go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
@@ -176,38 +178,59 @@ func TestStreamTracing(t *testing.T) {
 	}
 }
 
-// outgoing runs ClientTracing with ctx and returns the outgoing metadata the
-// invoker received.
-func outgoing(ctx context.Context, t *testing.T) metadata.MD {
+// outgoing runs ClientStats with otelgrpc's client handler on tp with ctx
+// and returns the outgoing metadata the invoker received.
+func outgoing(ctx context.Context, t *testing.T, tp trace.TracerProvider, invokeErr error) metadata.MD {
 	t.Helper()
 
 	var md metadata.MD
 
-	err := interceptor.ClientTracing(propagation.TraceContext{})(ctx, getProfile, "req", nil, nil,
+	h := otelgrpc.NewClientHandler(otelgrpc.WithTracerProvider(tp), otelgrpc.WithPropagators(propagation.TraceContext{}),
+		otelgrpc.WithMeterProvider(noopmetric.NewMeterProvider()))
+
+	err := interceptor.ClientStats(h)(ctx, getProfile, "req", nil, nil,
 		func(ctx context.Context, _ string, _, _ any, _ *grpc.ClientConn, _ ...grpc.CallOption) error {
 			md, _ = metadata.FromOutgoingContext(ctx)
 
-			return nil
+			return invokeErr
 		})
-	if err != nil {
-		t.Fatalf("ClientTracing() = %v", err)
+	if !errors.Is(err, invokeErr) {
+		t.Fatalf("ClientStats() = %v, want %v", err, invokeErr)
 	}
 
 	return md
 }
 
-func TestClientTracingInjectsValidSpan(t *testing.T) {
-	tp, _ := newTracer(t)
+// TestClientStatsStartsClientSpan: the call gets a client span, child of
+// the caller's, sent as the traceparent; the caller's metadata is kept and
+// not modified.
+func TestClientStatsStartsClientSpan(t *testing.T) {
+	tp, rec := newTracer(t)
 
 	ctx, span := tp.Tracer("test").Start(t.Context(), "gateway")
-	defer span.End()
 
 	sent := metadata.Pairs("authorization", "Bearer x")
-	md := outgoing(metadata.NewOutgoingContext(ctx, sent), t)
+	md := outgoing(metadata.NewOutgoingContext(ctx, sent), t, tp, nil)
 
-	tp0 := first(md, "traceparent")
-	if !strings.Contains(tp0, span.SpanContext().TraceID().String()) || !strings.Contains(tp0, span.SpanContext().SpanID().String()) {
-		t.Errorf("traceparent = %q, want trace %v span %v", tp0, span.SpanContext().TraceID(), span.SpanContext().SpanID())
+	span.End()
+
+	spans := rec.Ended()
+	if len(spans) != 2 {
+		t.Fatalf("ended %d spans, want the client span and the caller's", len(spans))
+	}
+
+	client := spans[0]
+	if client.Name() != "auth.v1.AuthService/GetProfile" || client.SpanKind() != trace.SpanKindClient {
+		t.Errorf("span %q kind %v, want auth.v1.AuthService/GetProfile CLIENT", client.Name(), client.SpanKind())
+	}
+
+	if client.Parent().SpanID() != span.SpanContext().SpanID() {
+		t.Errorf("client span parent = %v, want the caller's span %v", client.Parent().SpanID(), span.SpanContext().SpanID())
+	}
+
+	want := "00-" + client.SpanContext().TraceID().String() + "-" + client.SpanContext().SpanID().String() + "-01"
+	if got := first(md, "traceparent"); got != want {
+		t.Errorf("traceparent = %q, want the client span %q", got, want)
 	}
 
 	if first(md, "authorization") != "Bearer x" {
@@ -215,48 +238,43 @@ func TestClientTracingInjectsValidSpan(t *testing.T) {
 	}
 
 	if len(sent.Get("traceparent")) != 0 {
-		t.Errorf("ClientTracing modified the caller's metadata: %v", sent)
+		t.Errorf("ClientStats modified the caller's metadata: %v", sent)
 	}
 }
 
-func TestClientTracingWithoutSpan(t *testing.T) {
-	tests := []struct {
-		name string
-		ctx  context.Context
-	}{
-		{name: "no span, no metadata", ctx: t.Context()},
-		{name: "no span", ctx: metadata.NewOutgoingContext(t.Context(), metadata.Pairs("authorization", "Bearer x"))},
-		{name: "invalid span", ctx: trace.ContextWithSpanContext(t.Context(), trace.SpanContext{})},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if md := outgoing(tt.ctx, t); len(md.Get("traceparent")) != 0 {
-				t.Errorf("outgoing metadata = %v, want no traceparent", md)
-			}
-		})
+func TestClientStatsRecordsFailure(t *testing.T) {
+	tp, rec := newTracer(t)
+
+	ctx, span := tp.Tracer("test").Start(t.Context(), "gateway")
+	_ = outgoing(ctx, t, tp, status.Error(codes.NotFound, "no such user"))
+
+	span.End()
+
+	if spans := rec.Ended(); len(spans) != 2 || spans[0].Status().Code != otelcodes.Error {
+		t.Errorf("ended %d spans (first %v), want a failed client span", len(spans), spans)
 	}
 }
 
-// TestTracingEndToEnd links ClientTracing to Tracing through metadata, as
-// the in-process channel does.
+// TestTracingEndToEnd links ClientStats to Tracing through metadata, as
+// the in-process channel does: the server span is the client span's child.
 func TestTracingEndToEnd(t *testing.T) {
 	tp, rec := newTracer(t)
 
-	ctx, client := tp.Tracer("test").Start(t.Context(), "gateway")
-	md := outgoing(ctx, t)
+	ctx, caller := tp.Tracer("test").Start(t.Context(), "gateway")
+	md := outgoing(ctx, t, tp, nil)
 
-	client.End()
+	caller.End()
 
 	serverCtx := metadata.NewIncomingContext(t.Context(), md)
 	_, _ = interceptor.Tracing(tp, propagation.TraceContext{})(serverCtx, "req", getProfileInfo, okHandler)
 
-	spans := rec.Ended()
-	if len(spans) != 2 {
-		t.Fatalf("ended %d spans, want 2", len(spans))
+	spans := rec.Ended() // client, caller, server
+	if len(spans) != 3 {
+		t.Fatalf("ended %d spans, want 3", len(spans))
 	}
 
-	if got := spans[1].Parent().SpanID(); got != client.SpanContext().SpanID() {
-		t.Errorf("server span parent = %v, want the client span %v", got, client.SpanContext().SpanID())
+	if got := spans[2].Parent().SpanID(); got != spans[0].SpanContext().SpanID() {
+		t.Errorf("server span parent = %v, want the client span %v", got, spans[0].SpanContext().SpanID())
 	}
 }
 

@@ -76,6 +76,8 @@ func (c *client) readLoop(ctx context.Context) {
 		if _, err := io.Copy(io.Discard, r); err != nil {
 			return
 		}
+
+		c.hub.metrics.received.Add(ctx, 1)
 	}
 }
 
@@ -134,6 +136,8 @@ func (c *client) write(ctx context.Context, b []byte, timeout *time.Timer) error
 	if err != nil {
 		return fmt.Errorf("write: %w", err)
 	}
+
+	c.hub.metrics.sent.Add(ctx, 1)
 
 	return nil
 }

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	"go.opentelemetry.io/otel/metric/noop"
+
 	"github.com/modulith/modulith/internal/websocket"
 )
 
@@ -36,7 +38,7 @@ func TestConfigValidate(t *testing.T) {
 			t.Errorf("Validate() with %s=%q = %v, want an error naming %s", tt.env[0], tt.env[1], err, tt.wantKey)
 		}
 
-		if _, err := websocket.NewHub(cfg, discardLogger()); err == nil {
+		if _, err := websocket.NewHub(cfg, discardLogger(), noop.Meter{}); err == nil {
 			t.Errorf("NewHub() with %s=%q = nil error, want one", tt.env[0], tt.env[1])
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	ws "github.com/coder/websocket"
+	"go.opentelemetry.io/otel/metric/noop"
 
 	"github.com/modulith/modulith/internal/config"
 	"github.com/modulith/modulith/internal/websocket"
@@ -49,7 +50,7 @@ func testConfig(t *testing.T, env ...string) websocket.Config {
 func newHub(t *testing.T, cfg websocket.Config, logger *slog.Logger) *websocket.Hub {
 	t.Helper()
 
-	hub, err := websocket.NewHub(cfg, logger)
+	hub, err := websocket.NewHub(cfg, logger, noop.Meter{})
 	if err != nil {
 		t.Fatalf("NewHub() = %v", err)
 	}

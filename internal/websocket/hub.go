@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/coder/websocket"
+	"go.opentelemetry.io/otel/metric"
 )
 
 // Reasons sent with close codes; a close reason may hold 123 bytes.
@@ -31,8 +32,9 @@ var (
 // The hub owns two goroutines per socket (reader and writer); Close stops
 // them all.
 type Hub struct {
-	cfg    Config
-	logger *slog.Logger
+	cfg     Config
+	logger  *slog.Logger
+	metrics *metrics
 
 	// ctx ends when Close stops waiting for sockets to close cleanly:
 	// every socket's reads and writes then fail at once.
@@ -47,19 +49,30 @@ type Hub struct {
 	wg       sync.WaitGroup
 }
 
-// NewHub returns an empty hub.
-func NewHub(cfg Config, logger *slog.Logger) (*Hub, error) {
+// NewHub returns an empty hub, whose connections and messages are
+// measured on meter (see metrics).
+func NewHub(cfg Config, logger *slog.Logger, meter metric.Meter) (*Hub, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
-
-	return &Hub{
+	h := &Hub{
 		cfg: cfg, logger: logger, ctx: ctx, cancel: cancel,
 		users:    make(map[string]map[*client]struct{}),
 		sessions: make(map[string]map[*client]struct{}),
-	}, nil
+	}
+
+	m, err := newMetrics(meter, h)
+	if err != nil {
+		cancel()
+
+		return nil, err
+	}
+
+	h.metrics = m
+
+	return h, nil
 }
 
 // Stats counts the sockets of this replica and the users holding them.
@@ -141,6 +154,7 @@ func (h *Hub) register(c *client) error {
 	add(h.sessions, c.sessionID, c)
 	h.count++
 	h.wg.Add(2)
+	h.metrics.opened.Add(h.ctx, 1)
 
 	return nil
 }
@@ -212,6 +226,10 @@ func (h *Hub) Send(m Message) int {
 	}
 
 	h.mu.RUnlock()
+
+	if len(slow) > 0 {
+		h.metrics.dropped.Add(h.ctx, int64(len(slow)))
+	}
 
 	for _, c := range slow {
 		c.close(CloseTooSlow, reasonTooSlow)

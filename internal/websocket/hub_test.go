@@ -8,6 +8,7 @@ import (
 	"time"
 
 	ws "github.com/coder/websocket"
+	"go.opentelemetry.io/otel/metric/noop"
 
 	"github.com/modulith/modulith/internal/telemetry/logtest"
 	"github.com/modulith/modulith/internal/websocket"
@@ -264,7 +265,7 @@ func TestHubDropsClientThatMissesPongs(t *testing.T) {
 func TestHubCloseClosesEverySocket(t *testing.T) {
 	checkGoroutines := goroutines(t)
 
-	hub, err := websocket.NewHub(testConfig(t), discardLogger())
+	hub, err := websocket.NewHub(testConfig(t), discardLogger(), noop.Meter{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -314,7 +315,7 @@ func TestHubCloseClosesEverySocket(t *testing.T) {
 func TestHubCloseDropsSocketsAtDeadline(t *testing.T) {
 	checkGoroutines := goroutines(t)
 
-	hub, err := websocket.NewHub(testConfig(t), discardLogger())
+	hub, err := websocket.NewHub(testConfig(t), discardLogger(), noop.Meter{})
 	if err != nil {
 		t.Fatal(err)
 	}

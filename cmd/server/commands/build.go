@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 
+	"go.opentelemetry.io/otel/metric"
+
 	"github.com/modulith/modulith/cmd/server/health"
 	"github.com/modulith/modulith/cmd/server/observability"
 	"github.com/modulith/modulith/cmd/server/setup"
@@ -37,15 +39,19 @@ func (s stack) close(p *process) error {
 	return errors.Join(errs...)
 }
 
-// telemetry sets up metrics and tracing as the OpenTelemetry globals.
+// telemetry sets up metrics and tracing as the OpenTelemetry globals and
+// logs where spans go: the OTEL_* variables the SDK reads are not in the
+// configuration report.
 func (p *process) telemetry(ctx context.Context) (*observability.Telemetry, error) {
-	cfg := p.cfg
-
-	tel, err := observability.Setup(ctx, cfg.ServiceName, Version, observability.TracingConfig{
-		Endpoint: cfg.OTLPEndpoint, Insecure: cfg.OTLPInsecure, SampleRatio: cfg.TraceSampleRatio,
-	})
+	tel, err := observability.Setup(ctx, p.cfg.ServiceName, Version)
 	if err != nil {
 		return nil, err
+	}
+
+	if e := tel.Export; e.Enabled() {
+		p.logger.InfoContext(ctx, "tracing", "export", e.Protocol, "endpoint", e.Target(), "sampler", e.Sampler)
+	} else {
+		p.logger.InfoContext(ctx, "tracing", "export", "none")
 	}
 
 	return tel, observability.ObservePool(tel.Metrics.Meter(), p.pool)
@@ -78,7 +84,7 @@ func (p *process) start(ctx context.Context, built *stack) (*observability.Telem
 
 	built.push(h.close)
 
-	rt, err := p.realtime(ctx, h)
+	rt, err := p.realtime(ctx, h, tel.Metrics.Meter())
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -126,7 +132,7 @@ func (p *process) host(ctx context.Context, tel *observability.Telemetry) (*host
 		return nil, fmt.Errorf("JWT_SECRET: %w", err)
 	}
 
-	remote, err := p.dialRemotes()
+	remote, err := p.dialRemotes(tel)
 	if err != nil {
 		return nil, err
 	}
@@ -138,7 +144,7 @@ func (p *process) host(ctx context.Context, tel *observability.Telemetry) (*host
 
 	srv, err := grpcserver.New(grpcserver.Deps{
 		Config: cfg, Modules: reg, Tokens: tokens, Logger: p.logger, Meter: tel.Metrics.Meter(),
-		Tracer: tel.Tracer, Propagator: tel.Propagator,
+		Tracer: tel.Tracer, Propagator: tel.Propagator, Meters: tel.Metrics.Provider,
 	})
 	if err != nil {
 		return nil, err
@@ -168,8 +174,8 @@ type realtime struct {
 // realtime builds the WebSocket hub from the "websocket" configuration
 // section and the fan-out of the events transport, starts the fan-out, and
 // subscribes the forwarder of the modules' routes to the bus, which must
-// not have started.
-func (p *process) realtime(ctx context.Context, h *hosted) (*realtime, error) {
+// not have started. The hub's metrics go to meter.
+func (p *process) realtime(ctx context.Context, h *hosted, meter metric.Meter) (*realtime, error) {
 	logger := p.logger.With("component", "websocket")
 
 	var cfg websocket.Config
@@ -181,7 +187,7 @@ func (p *process) realtime(ctx context.Context, h *hosted) (*realtime, error) {
 
 	report.Log(ctx, logger)
 
-	hub, err := websocket.NewHub(cfg, logger)
+	hub, err := websocket.NewHub(cfg, logger, meter)
 	if err != nil {
 		return nil, fmt.Errorf("websocket configuration: %w", err)
 	}

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-	"go.opentelemetry.io/otel"
 	"google.golang.org/grpc"
 
 	"github.com/modulith/modulith/cmd/server/observability"
@@ -94,15 +93,16 @@ func (p *process) localModules() []registry.Module {
 }
 
 // dialRemotes opens (lazily: nothing connects yet) a connection to each
-// module of REMOTE_MODULES.
-func (p *process) dialRemotes() (map[string]grpc.ClientConnInterface, error) {
+// module of REMOTE_MODULES, whose calls are traced and measured by tel.
+func (p *process) dialRemotes(tel *observability.Telemetry) (map[string]grpc.ClientConnInterface, error) {
 	remotes := p.cfg.Remotes()
 	conns := make(map[string]grpc.ClientConnInterface, len(remotes))
 	p.remotes = make(map[string]*grpc.ClientConn, len(remotes))
 
 	for name, addr := range remotes {
 		conn, err := grpcclient.Dial(addr, grpcclient.Config{
-			Timeout: p.cfg.RemoteTimeout, Retries: p.cfg.RemoteRetries, Propagator: otel.GetTextMapPropagator(),
+			Timeout: p.cfg.RemoteTimeout, Retries: p.cfg.RemoteRetries,
+			Propagator: tel.Propagator, Tracer: tel.Tracer, Meters: tel.Metrics.Provider,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("REMOTE_MODULES: module %s: %w", name, err)

@@ -2,36 +2,229 @@ package observability_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/sdk/resource"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/modulith/modulith/cmd/server/observability"
+	"github.com/modulith/modulith/internal/otlptest"
 )
 
-// TestNewTracerProviderSampling: with an exporter root spans are sampled at
-// the ratio; without one nothing is recorded, but spans still get valid IDs
-// (they stamp log lines).
-func TestNewTracerProviderSampling(t *testing.T) {
+// otelVars are the variables these tests set; each test starts with all of
+// them unset, whatever the environment running the tests holds.
+var otelVars = []string{
+	"OTEL_SDK_DISABLED", "OTEL_SERVICE_NAME", "OTEL_RESOURCE_ATTRIBUTES",
+	"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+	"OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+	"OTEL_EXPORTER_OTLP_INSECURE", "OTEL_EXPORTER_OTLP_HEADERS",
+	"OTEL_TRACES_SAMPLER", "OTEL_TRACES_SAMPLER_ARG",
+}
+
+// setEnv sets the OTEL_* variables of vars (key, value pairs) and unsets
+// the others, for the rest of the test (which cannot run in parallel).
+func setEnv(t *testing.T, vars ...string) {
+	t.Helper()
+
+	for _, k := range otelVars {
+		t.Setenv(k, "")
+	}
+
+	for i := 0; i+1 < len(vars); i += 2 {
+		t.Setenv(vars[i], vars[i+1])
+	}
+}
+
+func TestTraceExportFromEnv(t *testing.T) {
 	tests := []struct {
-		name     string
-		endpoint string
-		ratio    float64
-		want     bool
+		name    string
+		env     []string
+		want    observability.TraceExport
+		wantErr string // the variable the error names
 	}{
-		{name: "exporter, all", endpoint: "127.0.0.1:4317", ratio: 1, want: true},
-		{name: "exporter, none", endpoint: "127.0.0.1:4317", ratio: 0, want: false},
-		{name: "no exporter", ratio: 1, want: false},
+		{name: "nothing set"},
+		{
+			name: "URL endpoint, gRPC by default",
+			env:  []string{"OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4317"},
+			want: observability.TraceExport{Endpoint: "http://collector:4317", Protocol: "grpc", Sampler: "parentbased_always_on"},
+		},
+		{
+			name: "traces endpoint wins",
+			env: []string{"OTEL_EXPORTER_OTLP_ENDPOINT", "http://a:4317",
+				"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "https://b:4317"},
+			want: observability.TraceExport{Endpoint: "https://b:4317", Protocol: "grpc", Sampler: "parentbased_always_on"},
+		},
+		{
+			name: "http/protobuf, traces protocol wins",
+			env: []string{"OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4318",
+				"OTEL_EXPORTER_OTLP_PROTOCOL", "grpc", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "http/protobuf",
+				"OTEL_TRACES_SAMPLER", "parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG", "0.25"},
+			want: observability.TraceExport{Endpoint: "collector:4318", Protocol: "http/protobuf", Sampler: "parentbased_traceidratio 0.25"},
+		},
+		{
+			name: "SDK disabled",
+			env:  []string{"OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4317", "OTEL_SDK_DISABLED", "true"},
+		},
+		{name: "SDK disabled not a bool", env: []string{"OTEL_SDK_DISABLED", "yes please"}, wantErr: "OTEL_SDK_DISABLED"},
+		{
+			name:    "unknown protocol",
+			env:     []string{"OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4317", "OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"},
+			wantErr: "OTEL_EXPORTER_OTLP_PROTOCOL",
+		},
+		{name: "unknown sampler", env: []string{"OTEL_TRACES_SAMPLER", "sometimes"}, wantErr: "OTEL_TRACES_SAMPLER"},
+		{
+			name:    "ratio above 1",
+			env:     []string{"OTEL_TRACES_SAMPLER", "traceidratio", "OTEL_TRACES_SAMPLER_ARG", "1.5"},
+			wantErr: "OTEL_TRACES_SAMPLER_ARG",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg := observability.TracingConfig{Endpoint: tt.endpoint, Insecure: true, SampleRatio: tt.ratio}
+			setEnv(t, tt.env...)
 
-			tp, err := observability.NewTracerProvider(t.Context(), resource.Empty(), cfg)
+			got, err := observability.TraceExportFromEnv()
+			if tt.wantErr != "" {
+				if err == nil || !strings.HasPrefix(err.Error(), tt.wantErr+":") {
+					t.Errorf("TraceExportFromEnv() = %+v, %v; want an error naming %s", got, err, tt.wantErr)
+				}
+
+				return
+			}
+
+			if err != nil {
+				t.Fatalf("TraceExportFromEnv() = %v", err)
+			}
+
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("TraceExportFromEnv() mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestTraceExportTarget(t *testing.T) {
+	tests := []struct{ endpoint, want string }{
+		{"https://user:secret@collector:4318/v1/traces?token=x", "https://collector:4318/v1/traces"},
+		{"collector:4317", "collector:4317"},
+		{"127.0.0.1:4317", "127.0.0.1:4317"},
+	}
+	for _, tt := range tests {
+		if got := (observability.TraceExport{Endpoint: tt.endpoint}).Target(); got != tt.want {
+			t.Errorf("Target(%q) = %q, want %q", tt.endpoint, got, tt.want)
+		}
+	}
+}
+
+// TestSetupExports sends a span through Setup to a collector over each
+// protocol and endpoint form, with the service name and resource
+// attributes of the environment.
+func TestSetupExports(t *testing.T) {
+	collector := otlptest.Start(t)
+
+	tests := []struct {
+		name string
+		env  []string
+	}{
+		{name: "gRPC, http:// URL", env: []string{"OTEL_EXPORTER_OTLP_ENDPOINT", "http://" + collector.GRPCAddr}},
+		{name: "gRPC, host:port", env: []string{"OTEL_EXPORTER_OTLP_ENDPOINT", collector.GRPCAddr, "OTEL_EXPORTER_OTLP_INSECURE", "true"}},
+		{
+			name: "gRPC, traces endpoint",
+			env:  []string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://" + collector.GRPCAddr, "OTEL_EXPORTER_OTLP_HEADERS", "x-tenant=a"},
+		},
+		{
+			name: "http/protobuf, base URL",
+			env:  []string{"OTEL_EXPORTER_OTLP_ENDPOINT", collector.HTTPURL, "OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"},
+		},
+		{
+			name: "http/protobuf, traces URL",
+			env: []string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", collector.HTTPURL + "/v1/traces",
+				"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "http/protobuf"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			setEnv(t, append(tt.env, "OTEL_SERVICE_NAME", "otel-name", "OTEL_RESOURCE_ATTRIBUTES", "deployment.environment.name=test")...)
+			keepGlobals(t)
+
+			tel, err := observability.Setup(t.Context(), "svc", "1.2.3")
+			if err != nil {
+				t.Fatalf("Setup() = %v", err)
+			}
+
+			checkSeries(t, scrape(t, tel.Metrics), `^target_info\{.*deployment_environment_name="test".*service_name="otel-name".*\} 1$`)
+
+			_, span := otel.Tracer("test").Start(t.Context(), tt.name)
+			span.End()
+
+			if err := tel.Shutdown(t.Context()); err != nil { // flushes
+				t.Fatalf("Shutdown() = %v", err)
+			}
+
+			got := spanNamed(collector.Spans(), tt.name)
+			if got == nil {
+				t.Fatalf("collector received no span %q", tt.name)
+			}
+
+			if got.Service != "otel-name" {
+				t.Errorf("span service.name = %q, want OTEL_SERVICE_NAME otel-name", got.Service)
+			}
+		})
+	}
+}
+
+func spanNamed(spans []otlptest.Span, name string) *otlptest.Span {
+	for i := range spans {
+		if spans[i].GetName() == name {
+			return &spans[i]
+		}
+	}
+
+	return nil
+}
+
+// keepGlobals restores the OpenTelemetry globals Setup replaces.
+func keepGlobals(t *testing.T) {
+	t.Helper()
+
+	prevTP, prevMP, prevProp := otel.GetTracerProvider(), otel.GetMeterProvider(), otel.GetTextMapPropagator()
+
+	t.Cleanup(func() {
+		otel.SetTracerProvider(prevTP)
+		otel.SetMeterProvider(prevMP)
+		otel.SetTextMapPropagator(prevProp)
+	})
+}
+
+// TestNewTracerProviderSampling: with an exporter root spans are sampled as
+// OTEL_TRACES_SAMPLER says (all by default); without one nothing is
+// recorded, but spans still get valid IDs (they stamp log lines).
+func TestNewTracerProviderSampling(t *testing.T) {
+	export := observability.TraceExport{Endpoint: "127.0.0.1:1", Protocol: observability.ProtocolGRPC}
+
+	tests := []struct {
+		name   string
+		export observability.TraceExport
+		env    []string
+		want   bool
+	}{
+		{name: "exporter, default sampler", export: export, want: true},
+		{name: "exporter, always_off", export: export, env: []string{"OTEL_TRACES_SAMPLER", "always_off"}, want: false},
+		{
+			name: "exporter, ratio 0", export: export,
+			env: []string{"OTEL_TRACES_SAMPLER", "parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG", "0"}, want: false,
+		},
+		{name: "no exporter", env: []string{"OTEL_TRACES_SAMPLER", "always_on"}, want: false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			setEnv(t, append(tt.env, "OTEL_EXPORTER_OTLP_INSECURE", "true")...)
+
+			tp, err := observability.NewTracerProvider(t.Context(), resource.Empty(), tt.export)
 			if err != nil {
 				t.Fatalf("NewTracerProvider() = %v", err)
 			}
@@ -55,7 +248,7 @@ func TestNewTracerProviderSampling(t *testing.T) {
 }
 
 func TestNewTracerProviderFollowsParent(t *testing.T) {
-	tp, err := observability.NewTracerProvider(t.Context(), resource.Empty(), observability.TracingConfig{SampleRatio: 0})
+	tp, err := observability.NewTracerProvider(t.Context(), resource.Empty(), observability.TraceExport{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,34 +263,15 @@ func TestNewTracerProviderFollowsParent(t *testing.T) {
 	span.End()
 
 	if !span.SpanContext().IsSampled() {
-		t.Error("child of a sampled parent was not sampled at ratio 0")
+		t.Error("child of a sampled parent was not sampled without an exporter")
 	}
-}
-
-func TestNewTracerProviderWithEndpoint(t *testing.T) {
-	// The exporter connects lazily: building it needs no collector.
-	tp, err := observability.NewTracerProvider(t.Context(), resource.Empty(),
-		observability.TracingConfig{Endpoint: "127.0.0.1:1", Insecure: true, SampleRatio: 1})
-	if err != nil {
-		t.Fatalf("NewTracerProvider(endpoint) = %v", err)
-	}
-
-	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
-	defer cancel()
-
-	_ = tp.Shutdown(ctx) // nothing to flush; the collector's absence is not the point
 }
 
 func TestSetupInstallsGlobals(t *testing.T) {
-	prevTP, prevMP, prevProp := otel.GetTracerProvider(), otel.GetMeterProvider(), otel.GetTextMapPropagator()
+	setEnv(t)
+	keepGlobals(t)
 
-	t.Cleanup(func() {
-		otel.SetTracerProvider(prevTP)
-		otel.SetMeterProvider(prevMP)
-		otel.SetTextMapPropagator(prevProp)
-	})
-
-	tel, err := observability.Setup(t.Context(), "svc", "1.2.3", observability.TracingConfig{SampleRatio: 1})
+	tel, err := observability.Setup(t.Context(), "svc", "1.2.3")
 	if err != nil {
 		t.Fatalf("Setup() = %v", err)
 	}
@@ -115,7 +289,7 @@ func TestSetupInstallsGlobals(t *testing.T) {
 		t.Errorf("global propagator injected %v, want a traceparent", carrier)
 	}
 
-	checkSeries(t, scrape(t, tel.Metrics), `^target_info\{.*service_version="1.2.3".*\} 1$`)
+	checkSeries(t, scrape(t, tel.Metrics), `^target_info\{.*service_name="svc".*service_version="1.2.3".*\} 1$`)
 
 	if err := tel.Shutdown(t.Context()); err != nil {
 		t.Errorf("Shutdown() = %v", err)
@@ -123,5 +297,14 @@ func TestSetupInstallsGlobals(t *testing.T) {
 
 	if err := tel.Shutdown(t.Context()); err == nil {
 		t.Error("second Shutdown() = nil, want an error")
+	}
+}
+
+func TestSetupRefusesBadResourceAttributes(t *testing.T) {
+	setEnv(t, "OTEL_RESOURCE_ATTRIBUTES", "no-equals-sign")
+	keepGlobals(t)
+
+	if _, err := observability.Setup(t.Context(), "svc", "1.2.3"); err == nil || !strings.HasPrefix(err.Error(), "OTEL_RESOURCE_ATTRIBUTES:") {
+		t.Errorf("Setup(OTEL_RESOURCE_ATTRIBUTES=no-equals-sign) = %v, want an error naming the variable", err)
 	}
 }

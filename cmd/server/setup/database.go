@@ -13,6 +13,7 @@ import (
 
 	"github.com/modulith/modulith/internal/config"
 	"github.com/modulith/modulith/internal/database"
+	"github.com/modulith/modulith/internal/telemetry"
 )
 
 // pingTimeout bounds the start-up check that the database answers.
@@ -29,6 +30,9 @@ func Database(ctx context.Context, cfg *config.Config) (*pgxpool.Pool, error) {
 	pc.MinConns = cfg.DBMinConns
 	pc.MaxConnLifetime = cfg.DBConnMaxLifetime
 	database.CancelQueriesOnTimeout(pc.ConnConfig)
+	// The pool exists before telemetry does: its spans go to the global
+	// provider of the moment, which telemetry installs.
+	database.TraceQueries(pc.ConnConfig, telemetry.GlobalTracerProvider())
 
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
