@@ -23,7 +23,7 @@ import (
 )
 
 const (
-	secret      = "bench-secret-0123456789abcdef0123456789abcdef"
+	secret      = "soKzF1mIzyLK2x1hnObGay6Zau/0rTWPSpIRsM2jhBnE2zliFvQkoYzYwktnFYp3" // openssl rand -base64 48: prod refuses low-entropy secrets
 	concurrency = 16
 )
 

@@ -34,8 +34,9 @@ import (
 	"github.com/modulith/modulith/modules"
 )
 
-// testSecret signs the test servers' tokens.
-const testSecret = "examples-secret-0123456789abcdef0123456789abcdef"
+// testSecret signs the test servers' tokens: `openssl rand -base64 48`,
+// since prod refuses low-entropy secrets.
+const testSecret = "awILVcIicqY1X4mLSiwhz98wrhLUmLg/gJveC/uRS74Vi3oE3M9nqi2FfW19TwSz"
 
 // server is a running server under test.
 type server struct {
