@@ -8,6 +8,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	stderrors "errors"
 	"fmt"
@@ -34,9 +35,9 @@ import (
 	"github.com/modulith/modulith/modules"
 )
 
-// testSecret signs the test servers' tokens: `openssl rand -base64 48`,
-// since prod refuses low-entropy secrets.
-const testSecret = "awILVcIicqY1X4mLSiwhz98wrhLUmLg/gJveC/uRS74Vi3oE3M9nqi2FfW19TwSz"
+// testSecret signs the test servers' tokens: random, since prod refuses
+// low-entropy secrets.
+var testSecret = rand.Text() + rand.Text()
 
 // server is a running server under test.
 type server struct {

@@ -70,10 +70,18 @@ func testConfig() service.Config {
 		RequestsPerID:      5,
 		RequestsPerIP:      30,
 		VerificationsPerIP: 60,
+
+		RequestsPerIdentity:      20,
+		VerificationsPerIDClient: 6,
+		LockoutFailures:          20,
+		LockoutBase:              15 * time.Minute,
+		LockoutMax:               24 * time.Hour,
 	}
 }
 
 func testCodeKey() []byte { return bytes.Repeat([]byte{0x5a}, sha256.Size) }
+
+func testRefreshKey() []byte { return bytes.Repeat([]byte{0xa5}, sha256.Size) }
 
 // issueCall is one IssueAccess call.
 type issueCall struct {
@@ -145,7 +153,7 @@ func newFixture(t *testing.T, opts ...func(*service.Config, *service.Deps)) *fix
 	cfg := testConfig()
 	deps := service.Deps{
 		Repo: f.repo, Tokens: f.tokens, Delivery: fakeDelivery{notifier.ChannelEmail: true, notifier.ChannelSMS: true},
-		Logger: logger, CodeKey: testCodeKey(), Now: func() time.Time { return testNow },
+		Logger: logger, CodeKey: testCodeKey(), RefreshKey: testRefreshKey(), Now: func() time.Time { return testNow },
 	}
 
 	for _, opt := range opts {
@@ -162,9 +170,11 @@ func newFixture(t *testing.T, opts ...func(*service.Config, *service.Deps)) *fix
 	return f
 }
 
-// expectTx expects one transaction and runs its function on f.tx.
+// expectTx expects one transaction and runs its function on f.tx, which
+// may use any identity's failure record (allowLockout).
 func (f *fixture) expectTx() {
 	f.repo.EXPECT().WithTx(gomock.Any(), gomock.Any()).DoAndReturn(f.txs.Run)
+	f.allowLockout()
 }
 
 // expectPublish expects one event published in the running transaction,
@@ -177,6 +187,30 @@ func (f *fixture) expectPublish(err error) *gomock.Call {
 // answers hits.
 func (f *fixture) expectHit(key string, hits int) *gomock.Call {
 	return f.repo.EXPECT().HitRateLimit(gomock.Any(), key, windowStart).Return(hits, nil)
+}
+
+// allowLockout lets the running transaction read and save the failure
+// record of any identity (an empty one, not cooling down), as every code
+// check does; tests of the lock-out itself expect those calls exactly.
+func (f *fixture) allowLockout() {
+	f.tx.EXPECT().LockLoginLockout(gomock.Any(), gomock.Any(), windowStart).DoAndReturn(
+		func(_ context.Context, key string, window time.Time) (models.LoginLockout, error) {
+			return models.LoginLockout{Key: key, WindowStart: window}, nil
+		}).AnyTimes()
+	f.tx.EXPECT().SaveLoginLockout(gomock.Any(), gomock.Any()).AnyTimes()
+}
+
+// expectVerifyHits expects a sign-in code check from testIP to count once
+// per client IP (answering ipHits) and, when ipHits is within its limit,
+// once per identity and client (answering 1).
+func (f *fixture) expectVerifyHits(ipHits int) {
+	ip := f.expectHit("verify:ip:"+testIP, ipHits)
+	if ipHits > testConfig().VerificationsPerIP {
+		return
+	}
+
+	perIdentity := gomock.Cond(func(key string) bool { return strings.HasPrefix(key, "verify:id+client:") && strings.HasSuffix(key, "|"+testIP) })
+	f.repo.EXPECT().HitRateLimit(gomock.Any(), perIdentity, windowStart).Return(1, nil).After(ip)
 }
 
 // issued is a code the service sent: as stored and as delivered.
@@ -197,7 +231,7 @@ func (f *fixture) captureCode(purpose, identity, userID any, into *models.MagicC
 func (f *fixture) sendCode(purpose, identity, userID any, into *models.MagicCode, publishErr error) {
 	f.expectTx()
 	gomock.InOrder(
-		f.tx.EXPECT().RevokeActiveMagicCodes(gomock.Any(), purpose, identity, userID, testNow),
+		f.tx.EXPECT().RevokeActiveMagicCodes(gomock.Any(), purpose, identity, userID, testIP, testNow),
 		f.tx.EXPECT().CreateMagicCode(gomock.Any(), gomock.Any()).DoAndReturn(
 			func(_ context.Context, c models.MagicCode) error {
 				*into = c
@@ -213,7 +247,7 @@ func (f *fixture) sendCode(purpose, identity, userID any, into *models.MagicCode
 func (f *fixture) requestLogin(t *testing.T, req *authv1.RequestLoginRequest) issued {
 	t.Helper()
 
-	f.repo.EXPECT().HitRateLimit(gomock.Any(), gomock.Any(), windowStart).Return(1, nil).Times(2)
+	f.repo.EXPECT().HitRateLimit(gomock.Any(), gomock.Any(), windowStart).Return(1, nil).Times(3)
 
 	var out issued
 
@@ -276,6 +310,19 @@ func codeOf(p events.Payload) string {
 		return e.Code
 	case authevents.ContactChangeRequested:
 		return e.Code
+	default:
+		return ""
+	}
+}
+
+// destinationOf returns where an event sends its code, "" for an event
+// that sends none.
+func destinationOf(p events.Payload) string {
+	switch e := p.(type) {
+	case authevents.MagicCodeRequested:
+		return e.Destination
+	case authevents.ContactChangeRequested:
+		return e.Destination
 	default:
 		return ""
 	}
