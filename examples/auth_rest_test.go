@@ -384,7 +384,7 @@ func contactCode(t *testing.T, s *server, access, email string) string {
 func TestProdWithoutProviderRefusesLogin(t *testing.T) {
 	t.Parallel()
 
-	s := startServer(t, map[string]string{"ENV": "prod", "JWT_SECRET": "S02bU/Wwoa4JeXWtH2cO2lj7VqBMBKUBbukoFAQ37IttuXR3Sl30S8ZMN2YDkg1/"})
+	s := startServer(t, map[string]string{"ENV": "prod", "JWT_SECRET": testSecret})
 
 	warned := func(l logLine) bool { return strings.HasPrefix(l.Msg(), "no email or SMS provider configured") }
 	if _, err := s.logs.wait(5*time.Second, warned); err != nil {

@@ -1,6 +1,7 @@
 package config_test
 
 import (
+	"crypto/rand"
 	"fmt"
 	"net/url"
 	"strings"
@@ -12,9 +13,8 @@ import (
 	"github.com/modulith/modulith/internal/config"
 )
 
-// prodSecret is a valid JWT_SECRET for tests: the output of
-// `openssl rand -base64 48`, used nowhere else.
-const prodSecret = "/dhQYbfDlljb5GU4R8EST3mtu5Juie2KoqyrNmPyz4hfzYeEKuB2UspB02d+Oree"
+// prodSecret is a valid JWT_SECRET for tests: random, as prod requires.
+var prodSecret = rand.Text() + rand.Text()
 
 // prodDSN is a valid DB_DSN whose password is "s3cret-pw".
 var prodDSN = postgresURL("app", "s3cret-pw", "db.internal:5432", "app", "sslmode=require")

@@ -152,6 +152,7 @@ func (c *Config) validateProd(p *problems) {
 	if weak := secretWeakness(c.JWTSecret); weak != "" {
 		p.add("JWT_SECRET", "%s; generate one with `openssl rand -base64 48`", weak)
 	}
+
 	p.check(!slices.Contains(c.CORSAllowedOrigins, wildcardOrigin), "CORS_ALLOWED_ORIGINS", "%q is not allowed when ENV=prod", wildcardOrigin)
 	p.check(!c.SwaggerEnabled, "SWAGGER_ENABLED", "dev-only: must be false when ENV=prod")
 	p.check(c.EmailProvider != ProviderLog, "EMAIL_PROVIDER", "%q is dev-only", ProviderLog)

@@ -209,7 +209,9 @@ func (f *fixture) expectVerifyHits(ipHits int) {
 		return
 	}
 
-	perIdentity := gomock.Cond(func(key string) bool { return strings.HasPrefix(key, "verify:id+client:") && strings.HasSuffix(key, "|"+testIP) })
+	perIdentity := gomock.Cond(func(key string) bool {
+		return strings.HasPrefix(key, "verify:id+client:") && strings.HasSuffix(key, "|"+testIP)
+	})
 	f.repo.EXPECT().HitRateLimit(gomock.Any(), perIdentity, windowStart).Return(1, nil).After(ip)
 }
 
