@@ -135,9 +135,12 @@ func fromIP(t *testing.T, ip string) context.Context {
 	return reqmeta.WithUserAgent(reqmeta.WithClientIP(t.Context(), ip), testUserAgent)
 }
 
-// signIn requests a code for email from ip and completes sign-in with it.
-func (f *dbFixture) signIn(t *testing.T, ip, email string) *authv1.CompleteLoginResponse {
+// signIn requests a code for ana@example.com from ip and completes
+// sign-in with it.
+func (f *dbFixture) signIn(t *testing.T, ip string) *authv1.CompleteLoginResponse {
 	t.Helper()
+
+	const email = "ana@example.com"
 
 	if _, err := f.svc.RequestLogin(fromIP(t, ip), loginByEmail(email)); err != nil {
 		t.Fatalf("RequestLogin(%s) from %s = %v", email, ip, err)

@@ -53,6 +53,9 @@ const (
 // windowStart is testNow truncated to the 15-minute rate window.
 var windowStart = time.Date(2025, time.March, 14, 15, 0, 0, 0, time.UTC)
 
+// dayStart is testNow truncated to the 24-hour lock-out window.
+var dayStart = time.Date(2025, time.March, 14, 0, 0, 0, 0, time.UTC)
+
 // errStore stands for any failure of the repository that is not a domain
 // error; the service must return it as is.
 var errStore = fmt.Errorf("store: connection reset")
@@ -72,8 +75,9 @@ func testConfig() service.Config {
 		VerificationsPerIP: 60,
 
 		RequestsPerIdentity:      20,
-		VerificationsPerIDClient: 6,
+		VerificationsPerIDClient: 8,
 		LockoutFailures:          20,
+		LockoutWindow:            24 * time.Hour,
 		LockoutBase:              15 * time.Minute,
 		LockoutMax:               24 * time.Hour,
 	}
@@ -193,7 +197,7 @@ func (f *fixture) expectHit(key string, hits int) *gomock.Call {
 // record of any identity (an empty one, not cooling down), as every code
 // check does; tests of the lock-out itself expect those calls exactly.
 func (f *fixture) allowLockout() {
-	f.tx.EXPECT().LockLoginLockout(gomock.Any(), gomock.Any(), windowStart).DoAndReturn(
+	f.tx.EXPECT().LockLoginLockout(gomock.Any(), gomock.Any(), dayStart).DoAndReturn(
 		func(_ context.Context, key string, window time.Time) (models.LoginLockout, error) {
 			return models.LoginLockout{Key: key, WindowStart: window}, nil
 		}).AnyTimes()
@@ -212,7 +216,7 @@ func (f *fixture) expectVerifyHits(ipHits int) {
 	perIdentity := gomock.Cond(func(key string) bool {
 		return strings.HasPrefix(key, "verify:id+client:") && strings.HasSuffix(key, "|"+testIP)
 	})
-	f.repo.EXPECT().HitRateLimit(gomock.Any(), perIdentity, windowStart).Return(1, nil).After(ip)
+	f.repo.EXPECT().HitRateLimit(gomock.Any(), perIdentity, dayStart).Return(1, nil).After(ip)
 }
 
 // issued is a code the service sent: as stored and as delivered.

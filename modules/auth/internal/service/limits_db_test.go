@@ -40,8 +40,8 @@ func attackerIP(n int) string { return fmt.Sprintf("10.%d.%d.%d", n>>16&0xff, n>
 // TestLockoutEscalatesAcrossCodesOnPostgres guesses from a new IP each
 // time, so no per-client limit applies, across several codes: every 20
 // failures in a window lock the identity out for a cool-down that doubles
-// (15m, 30m, 1h), during which even the right code is refused; a
-// successful sign-in resets it.
+// (15m, 30m, 1h), during which even the right code is refused. The
+// owner's sign-in clears the failures but not the doubling.
 func TestLockoutEscalatesAcrossCodesOnPostgres(t *testing.T) {
 	t.Parallel()
 
@@ -70,17 +70,19 @@ func TestLockoutEscalatesAcrossCodesOnPostgres(t *testing.T) {
 		f.clock.Advance(coolDown)
 	}
 
-	// The owner signs in, which resets the escalation: the next 20
-	// failures lock for the base cool-down again.
-	f.signIn(t, victimIP, victim)
+	// The owner signs in, which clears the failures: 19 more are checked,
+	// the 20th locks for the next cool-down, not the first one again.
+	f.signIn(t, victimIP)
 
-	for range 20 {
+	for i := range 20 {
 		ip++
-		_ = f.guessFrom(t, attackerIP(ip))
+		if err := f.guessFrom(t, attackerIP(ip)); !errors.HasCode(err, errors.CodeAuthCodeInvalid) {
+			t.Fatalf("guess %d after the sign-in = %v, want AUTH_CODE_INVALID", i+1, err)
+		}
 	}
 
 	ip++
-	wantLocked(t, "a guess after the reset", f.guessFrom(t, attackerIP(ip)), 15*time.Minute)
+	wantLocked(t, "a guess after the sign-in", f.guessFrom(t, attackerIP(ip)), 2*time.Hour)
 }
 
 // TestLockoutCapsManyIPsOnPostgres: an attacker with 200 addresses gets 20
@@ -128,33 +130,39 @@ func TestStrangerCannotLockOutVictimOnPostgres(t *testing.T) {
 
 	// The stranger asks for codes until refused (each one goes to the
 	// victim's inbox, but none revokes the victim's code)...
-	for i := 0; ; i++ {
+	untilLimited(t, "stranger's RequestLogin()", 5, "", func() error {
 		_, err := f.svc.RequestLogin(fromIP(t, strangerIP), loginByEmail(victim))
-		if errors.IsType(err, errors.TypeRateLimited) {
-			break
-		}
 
-		if err != nil || i > 10 {
-			t.Fatalf("stranger's RequestLogin() #%d = %v, want a limit after 5", i+1, err)
-		}
-	}
+		return err
+	})
 
 	// ...and guesses until refused, at their own code and then the
 	// victim's: a wrong guess from another client costs a code nothing.
-	for i := 0; ; i++ {
+	untilLimited(t, "stranger's guess", 8, errors.CodeAuthCodeInvalid, func() error {
 		_, err := f.svc.CompleteLogin(fromIP(t, strangerIP), completeByEmail(victim, otherCode(victimCode)))
-		if errors.IsType(err, errors.TypeRateLimited) {
-			break
-		}
 
-		if !errors.HasCode(err, errors.CodeAuthCodeInvalid) || i > 10 {
-			t.Fatalf("stranger's guess #%d = %v, want a limit after 6", i+1, err)
-		}
-	}
+		return err
+	})
 
 	if _, err := f.svc.CompleteLogin(fromIP(t, victimIP), completeByEmail(victim, victimCode)); err != nil {
 		t.Fatalf("victim's CompleteLogin(their code) after the stranger = %v, want success", err)
 	}
 
-	f.signIn(t, victimIP, victim) // a new code, requested and used
+	f.signIn(t, victimIP) // a new code, requested and used
+}
+
+// untilLimited calls try until it is RATE_LIMITED, which must happen after
+// exactly limit calls that ended with code (success when "").
+func untilLimited(t *testing.T, what string, limit int, code errors.Code, try func() error) {
+	t.Helper()
+
+	for i := range limit {
+		if err := try(); (code == "" && err != nil) || (code != "" && !errors.HasCode(err, code)) {
+			t.Fatalf("%s #%d = %v, want %q", what, i+1, err, code)
+		}
+	}
+
+	if err := try(); !errors.IsType(err, errors.TypeRateLimited) {
+		t.Fatalf("%s #%d = %v, want RATE_LIMITED", what, limit+1, err)
+	}
 }

@@ -119,9 +119,11 @@ func (s *Service) sendCode(ctx context.Context, purpose string, id identity, use
 var noCode = make([]byte, sha256.Size)
 
 // consumeCode checks a code inside tx and reports whether it matched: a
-// match consumes the code and clears the identity's failures; a mismatch
-// counts a failure against the identity (a cool-down once they reach
-// AUTH_LOCKOUT_FAILURES in a window) and, when the code's own client made
+// match consumes the code and clears the identity's failures (not its
+// cool-down count: an attacker must not get a fresh start each time the
+// owner signs in); a mismatch counts a failure against the identity (a
+// cool-down once they reach AUTH_LOCKOUT_FAILURES in AUTH_LOCKOUT_WINDOW)
+// and, when the code's own client made
 // it, an attempt against the code (revoked at the limit), which the caller
 // must commit to count. While the identity cools down it refuses every
 // check. Whether a code is pending or not, a mismatch runs the same
@@ -130,7 +132,7 @@ func (s *Service) consumeCode(ctx context.Context, tx repository.Repository, pur
 	now := s.now()
 	client := reqmeta.ClientIP(ctx)
 
-	lock, err := tx.LockLoginLockout(ctx, purpose+"|"+userID+"|"+id.value, now.Truncate(s.cfg.RateWindow))
+	lock, err := tx.LockLoginLockout(ctx, purpose+"|"+userID+"|"+id.value, now.Truncate(s.cfg.LockoutWindow))
 	if err != nil {
 		return false, err
 	}
@@ -139,15 +141,9 @@ func (s *Service) consumeCode(ctx context.Context, tx repository.Repository, pur
 		return false, errors.RateLimited("too many failed attempts; try again later", lock.LockedUntil.Sub(now))
 	}
 
-	mc, err := tx.ActiveMagicCode(ctx, purpose, id.value, userID, client, now)
-
-	pending := err == nil
-	if !pending && !errors.IsType(err, errors.TypeNotFound) {
+	mc, pending, err := pendingCode(ctx, tx, purpose, id, userID, client, now)
+	if err != nil {
 		return false, err
-	}
-
-	if !pending {
-		mc = models.MagicCode{CodeHash: noCode}
 	}
 
 	if hmac.Equal(s.codeHash(purpose, id.value, userID, code), mc.CodeHash) && pending {
@@ -155,29 +151,54 @@ func (s *Service) consumeCode(ctx context.Context, tx repository.Repository, pur
 			return false, err
 		}
 
-		return true, tx.SaveLoginLockout(ctx, models.LoginLockout{Key: lock.Key, WindowStart: lock.WindowStart})
+		lock.Failures = 0
+
+		return true, tx.SaveLoginLockout(ctx, lock)
 	}
 
 	// A stranger's wrong guess does not cost the owner's code an attempt:
 	// the identity's failures bound it instead. The statement runs either
 	// way, on no code when there is none to count on.
-	attemptOn := ""
-	if pending && mc.Client == client {
-		attemptOn = mc.ID
-	}
-
-	if _, err := tx.RecordFailedAttempt(ctx, attemptOn, s.cfg.CodeMaxAttempts, now); err != nil {
+	if _, err := tx.RecordFailedAttempt(ctx, mc.ownedBy(client), s.cfg.CodeMaxAttempts, now); err != nil {
 		return false, err
 	}
 
 	return false, tx.SaveLoginLockout(ctx, s.failed(lock, now))
 }
 
+// checkedCode is the code a check compares with.
+type checkedCode struct{ models.MagicCode }
+
+// ownedBy returns the code's ID if client asked for it, "" otherwise.
+func (c checkedCode) ownedBy(client string) string {
+	if c.ID != "" && c.Client == client {
+		return c.ID
+	}
+
+	return ""
+}
+
+// pendingCode returns the code a check from client compares with, and
+// whether there is one: when there is none, a stand-in (no ID, noCode for
+// hash), so the comparison runs all the same.
+func pendingCode(ctx context.Context, tx repository.Repository, purpose string, id identity, userID, client string, now time.Time) (checkedCode, bool, error) {
+	mc, err := tx.ActiveMagicCode(ctx, purpose, id.value, userID, client, now)
+
+	switch {
+	case err == nil:
+		return checkedCode{mc}, true, nil
+	case errors.IsType(err, errors.TypeNotFound):
+		return checkedCode{models.MagicCode{CodeHash: noCode}}, false, nil
+	default:
+		return checkedCode{}, false, err
+	}
+}
+
 // failed counts one more failed check in lock, starting a cool-down once
 // the window's failures reach the limit; each cool-down lasts twice the
 // one before, up to AUTH_LOCKOUT_MAX.
 func (s *Service) failed(lock models.LoginLockout, now time.Time) models.LoginLockout {
-	if window := now.Truncate(s.cfg.RateWindow); !lock.WindowStart.Equal(window) {
+	if window := now.Truncate(s.cfg.LockoutWindow); !lock.WindowStart.Equal(window) {
 		lock.WindowStart, lock.Failures = window, 0
 	}
 
@@ -218,7 +239,7 @@ func (s *Service) CompleteLogin(ctx context.Context, req *authv1.CompleteLoginRe
 	}
 
 	id := identityOf(req.GetEmail(), req.GetPhone())
-	if err := s.throttle(ctx, "verify:id+client:"+id.value+"|"+client, s.cfg.VerificationsPerIDClient); err != nil {
+	if err := s.throttleIn(ctx, "verify:id+client:"+id.value+"|"+client, s.cfg.VerificationsPerIDClient, s.cfg.LockoutWindow); err != nil {
 		return nil, err
 	}
 
@@ -395,7 +416,6 @@ func (s *Service) RefreshToken(ctx context.Context, req *authv1.RefreshTokenRequ
 
 		return s.storeRefreshToken(ctx, tx, session, refresh)
 	})
-
 	if err != nil {
 		return nil, err
 	}

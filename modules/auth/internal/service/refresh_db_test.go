@@ -19,7 +19,7 @@ const tabs = 4
 func refreshAtOnce(t *testing.T, f *dbFixture) []string {
 	t.Helper()
 
-	first := f.signIn(t, testIP, "ana@example.com").GetTokens().GetRefreshToken()
+	first := f.signIn(t, testIP).GetTokens().GetRefreshToken()
 
 	var (
 		wg      sync.WaitGroup
@@ -106,7 +106,7 @@ func TestRefreshTokenReuseAfterGraceOnPostgres(t *testing.T) {
 	t.Parallel()
 
 	f := newDBFixture(t, withGrace(grace))
-	first := f.signIn(t, testIP, "ana@example.com").GetTokens().GetRefreshToken()
+	first := f.signIn(t, testIP).GetTokens().GetRefreshToken()
 	refresh := func(token string) (string, error) {
 		resp, err := f.svc.RefreshToken(fromIP(t, testIP), &authv1.RefreshTokenRequest{RefreshToken: token})
 

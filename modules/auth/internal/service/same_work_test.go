@@ -33,8 +33,8 @@ func TestCompleteLoginWrongGuessDoesSameWork(t *testing.T) {
 		note := func(format string, args ...any) { steps = append(steps, fmt.Sprintf(format, args...)) }
 		code := models.MagicCode{ID: "mcode_01jppending", Purpose: models.PurposeLogin, Identity: "ana@example.com", Client: testIP, CodeHash: make([]byte, 32)}
 
-		f.repo.EXPECT().HitRateLimit(gomock.Any(), gomock.Any(), windowStart).DoAndReturn(func(_ context.Context, key string, _ time.Time) (int, error) {
-			note("HitRateLimit(%s)", key)
+		f.repo.EXPECT().HitRateLimit(gomock.Any(), gomock.Any(), gomock.Any()).DoAndReturn(func(_ context.Context, key string, w time.Time) (int, error) {
+			note("HitRateLimit(%s, %s)", key, w)
 
 			return 1, nil
 		}).Times(2)
@@ -43,7 +43,7 @@ func TestCompleteLoginWrongGuessDoesSameWork(t *testing.T) {
 
 			return f.txs.Run(ctx, fn)
 		})
-		f.tx.EXPECT().LockLoginLockout(gomock.Any(), gomock.Any(), windowStart).DoAndReturn(func(_ context.Context, key string, w time.Time) (models.LoginLockout, error) {
+		f.tx.EXPECT().LockLoginLockout(gomock.Any(), gomock.Any(), dayStart).DoAndReturn(func(_ context.Context, key string, w time.Time) (models.LoginLockout, error) {
 			note("LockLoginLockout(%s)", key)
 
 			return models.LoginLockout{Key: key, WindowStart: w}, nil

@@ -49,13 +49,17 @@ type Config struct {
 	RequestsPerIdentity int `yaml:"requests_per_identity_total" env:"AUTH_RATE_REQUESTS_PER_IDENTITY_TOTAL" default:"20"`
 	RequestsPerIP       int `yaml:"requests_per_ip" env:"AUTH_RATE_REQUESTS_PER_IP" default:"30"`
 	VerificationsPerIP  int `yaml:"verifications_per_ip" env:"AUTH_RATE_VERIFICATIONS_PER_IP" default:"60"`
-	// VerificationsPerIDClient counts code checks per identity and client.
-	VerificationsPerIDClient int `yaml:"verifications_per_identity_client" env:"AUTH_RATE_VERIFICATIONS_PER_IDENTITY_CLIENT" default:"6"`
-	// LockoutFailures failed checks of one identity within a rate window,
+	// VerificationsPerIDClient counts code checks per identity and client
+	// in a LockoutWindow: fewer than LockoutFailures, so that no client
+	// alone can lock an identity out.
+	VerificationsPerIDClient int `yaml:"verifications_per_identity_client" env:"AUTH_RATE_VERIFICATIONS_PER_IDENTITY_CLIENT" default:"8"`
+	// LockoutFailures failed checks of one identity within a LockoutWindow,
 	// from any clients, refuse its checks for a cool-down of LockoutBase,
-	// doubling with each cool-down up to LockoutMax, until a sign-in
-	// succeeds.
+	// doubling with each cool-down up to LockoutMax. A successful sign-in
+	// clears the failures; the doubling is forgotten after a week without
+	// failures (cleanup-magic-codes).
 	LockoutFailures int           `yaml:"lockout_failures" env:"AUTH_LOCKOUT_FAILURES" default:"20"`
+	LockoutWindow   time.Duration `yaml:"lockout_window" env:"AUTH_LOCKOUT_WINDOW" default:"24h"`
 	LockoutBase     time.Duration `yaml:"lockout_base" env:"AUTH_LOCKOUT_BASE" default:"15m"`
 	LockoutMax      time.Duration `yaml:"lockout_max" env:"AUTH_LOCKOUT_MAX" default:"24h"`
 	// RefreshReuseGrace is how long a used refresh token still yields the
@@ -66,9 +70,9 @@ type Config struct {
 
 // Validate checks the rules make sense.
 func (c Config) Validate() error {
-	for _, d := range []time.Duration{c.CodeTTL, c.AccessTokenTTL, c.SessionTTL, c.RateWindow, c.LockoutBase} {
+	for _, d := range []time.Duration{c.CodeTTL, c.AccessTokenTTL, c.SessionTTL, c.RateWindow, c.LockoutWindow, c.LockoutBase} {
 		if d <= 0 {
-			return fmt.Errorf("AUTH_CODE_TTL, AUTH_ACCESS_TOKEN_TTL, AUTH_SESSION_TTL, AUTH_RATE_WINDOW and AUTH_LOCKOUT_BASE must be positive")
+			return fmt.Errorf("AUTH_CODE_TTL, AUTH_ACCESS_TOKEN_TTL, AUTH_SESSION_TTL, AUTH_RATE_WINDOW, AUTH_LOCKOUT_WINDOW and AUTH_LOCKOUT_BASE must be positive")
 		}
 	}
 
@@ -246,11 +250,17 @@ func (i identity) eventChannel() string {
 	return authevents.ChannelEmail
 }
 
-// throttle counts one request against key and fails once the window's
-// limit is passed. Counters live in PostgreSQL, so every replica shares them.
+// throttle counts one request against key and fails once the rate
+// window's limit is passed. Counters live in PostgreSQL, so every replica
+// shares them.
 func (s *Service) throttle(ctx context.Context, key string, limit int) error {
+	return s.throttleIn(ctx, key, limit, s.cfg.RateWindow)
+}
+
+// throttleIn is throttle in windows of another length.
+func (s *Service) throttleIn(ctx context.Context, key string, limit int, window time.Duration) error {
 	now := s.now()
-	start := now.Truncate(s.cfg.RateWindow)
+	start := now.Truncate(window)
 
 	hits, err := s.repo.HitRateLimit(ctx, key, start)
 	if err != nil {
@@ -258,7 +268,7 @@ func (s *Service) throttle(ctx context.Context, key string, limit int) error {
 	}
 
 	if hits > limit {
-		return errors.RateLimited("too many requests; try again later", start.Add(s.cfg.RateWindow).Sub(now))
+		return errors.RateLimited("too many requests; try again later", start.Add(window).Sub(now))
 	}
 
 	return nil

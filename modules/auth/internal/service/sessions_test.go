@@ -78,7 +78,7 @@ func TestCleanupMagicCodes(t *testing.T) {
 	t.Parallel()
 
 	codeCutoff := testNow.Add(-7 * 24 * time.Hour)
-	rateCutoff := testNow.Add(-15 * time.Minute)
+	rateCutoff := testNow.Add(-24 * time.Hour) // the longest window: AUTH_LOCKOUT_WINDOW
 
 	tests := []struct {
 		name     string
