@@ -17,8 +17,12 @@ import (
 
 var source = migration.Source{Module: "auth", Migrations: resources.Migrations(), Seeds: resources.Seeds()}
 
-// authTables are the tables of the auth schema's migrations, sorted.
-var authTables = []string{"magic_codes", "rate_limits", "refresh_tokens", "sessions", "users"}
+// initTables are the tables of the auth schema's first migration, and
+// authTables those of all its migrations, sorted.
+var (
+	initTables = []string{"magic_codes", "rate_limits", "refresh_tokens", "sessions", "users"}
+	authTables = []string{"login_lockouts", "magic_codes", "rate_limits", "refresh_tokens", "sessions", "users"}
+)
 
 func newRunner(t *testing.T) (*migration.Runner, *pgxpool.Pool) {
 	t.Helper()
@@ -60,19 +64,26 @@ func TestMigrationsRoundTrip(t *testing.T) {
 	t.Parallel()
 
 	runner, pool := newRunner(t)
-	want := migration.Applied{Module: "auth", Version: 1, Name: "init"}
+	want := []migration.Applied{{Module: "auth", Version: 1, Name: "init"}, {Module: "auth", Version: 2, Name: "login_limits"}}
 	ignoreDuration := cmpopts.IgnoreFields(migration.Applied{}, "Duration")
 
-	reverted, err := runner.Down(t.Context(), "auth")
-	if err != nil {
-		t.Fatalf("Down(auth) = %v", err)
-	}
+	// Down reverts the newest migration first.
+	for i, tables := range [][]string{initTables, nil} {
+		reverted, err := runner.Down(t.Context(), "auth")
+		if err != nil {
+			t.Fatalf("Down(auth) #%d = %v", i+1, err)
+		}
 
-	if diff := cmp.Diff(want, reverted, ignoreDuration); diff != "" {
-		t.Errorf("Down(auth) mismatch (-want +got):\n%s", diff)
-	}
+		if diff := cmp.Diff(want[len(want)-1-i], reverted, ignoreDuration); diff != "" {
+			t.Errorf("Down(auth) #%d mismatch (-want +got):\n%s", i+1, diff)
+		}
 
-	wantTables(t, pool, nil)
+		wantTables(t, pool, tables)
+
+		if i == 0 {
+			wantNoColumn(t, pool, "magic_codes", "client")
+		}
+	}
 
 	if _, err := runner.Down(t.Context(), "auth"); !errors.Is(err, migration.ErrNoneApplied) {
 		t.Errorf("Down(auth) a second time = %v, want %v", err, migration.ErrNoneApplied)
@@ -83,7 +94,7 @@ func TestMigrationsRoundTrip(t *testing.T) {
 		t.Fatalf("Up after Down = %v", err)
 	}
 
-	if diff := cmp.Diff([]migration.Applied{want}, applied, ignoreDuration); diff != "" {
+	if diff := cmp.Diff(want, applied, ignoreDuration); diff != "" {
 		t.Errorf("Up after Down mismatch (-want +got):\n%s", diff)
 	}
 
@@ -116,5 +127,18 @@ func wantTables(t *testing.T, pool *pgxpool.Pool, want []string) {
 
 	if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
 		t.Errorf("tables of schema auth (-want +got):\n%s", diff)
+	}
+}
+
+// wantNoColumn fails if table of the auth schema has column.
+func wantNoColumn(t *testing.T, pool *pgxpool.Pool, table, column string) {
+	t.Helper()
+
+	var n int
+
+	err := pool.QueryRow(t.Context(), `SELECT count(*) FROM information_schema.columns
+		WHERE table_schema = 'auth' AND table_name = $1 AND column_name = $2`, table, column).Scan(&n)
+	if err != nil || n != 0 {
+		t.Errorf("auth.%s.%s: %d columns, %v; want none", table, column, n, err)
 	}
 }

@@ -20,8 +20,7 @@ import (
 )
 
 // dbFixture is a service on a real, migrated PostgreSQL database of the
-// test's own, on a clock the test moves; the codes it sends are kept by
-// destination.
+// test's own, on a clock the test moves; it keeps the last code it sent.
 type dbFixture struct {
 	svc   *service.Service
 	clock *clock
@@ -46,7 +45,7 @@ func newDBFixture(t *testing.T, opts ...func(*service.Config, *service.Deps)) *d
 		t.Fatalf("events.New() = %v", err)
 	}
 
-	f := &dbFixture{clock: &clock{now: testNow}, sent: &sentCodes{byDest: map[string]string{}}}
+	f := &dbFixture{clock: &clock{now: testNow}, sent: &sentCodes{}}
 	cfg := testConfig()
 	deps := service.Deps{
 		Repo:     capturing{Repository: repository.New(db.Pool, bus), sent: f.sent},
@@ -86,17 +85,17 @@ func (c *clock) Advance(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
-// sentCodes is the last code published for each destination.
+// sentCodes holds the last code published.
 type sentCodes struct {
-	mu     sync.Mutex
-	byDest map[string]string
+	mu   sync.Mutex
+	code string
 }
 
-func (s *sentCodes) last(dest string) string {
+func (s *sentCodes) last() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 
-	return s.byDest[dest]
+	return s.code
 }
 
 // capturing is a repository that notes the code of each event it
@@ -122,7 +121,7 @@ func (c capturing) Publish(ctx context.Context, p events.Payload) error {
 		c.sent.mu.Lock()
 		defer c.sent.mu.Unlock()
 
-		c.sent.byDest[destinationOf(p)] = code
+		c.sent.code = code
 	}
 
 	return nil
@@ -146,7 +145,7 @@ func (f *dbFixture) signIn(t *testing.T, ip string) *authv1.CompleteLoginRespons
 		t.Fatalf("RequestLogin(%s) from %s = %v", email, ip, err)
 	}
 
-	resp, err := f.svc.CompleteLogin(fromIP(t, ip), completeByEmail(email, f.sent.last(email)))
+	resp, err := f.svc.CompleteLogin(fromIP(t, ip), completeByEmail(email, f.sent.last()))
 	if err != nil {
 		t.Fatalf("CompleteLogin(%s) from %s = %v", email, ip, err)
 	}

@@ -321,19 +321,6 @@ func codeOf(p events.Payload) string {
 	}
 }
 
-// destinationOf returns where an event sends its code, "" for an event
-// that sends none.
-func destinationOf(p events.Payload) string {
-	switch e := p.(type) {
-	case authevents.MagicCodeRequested:
-		return e.Destination
-	case authevents.ContactChangeRequested:
-		return e.Destination
-	default:
-		return ""
-	}
-}
-
 // otherCode returns a six-digit code different from code.
 func otherCode(code string) string {
 	if code == "000000" {
