@@ -114,18 +114,13 @@ func (s *Service) sendCode(ctx context.Context, purpose string, id identity, use
 	})
 }
 
-// noCode stands for the stored hash when no code is pending: compared like
-// a real one, it never matches a presented code's HMAC.
-var noCode = make([]byte, sha256.Size)
-
 // consumeCode checks a code inside tx and reports whether it matched: a
 // match consumes the code and clears the identity's failures (not its
 // cool-down count: an attacker must not get a fresh start each time the
 // owner signs in); a mismatch counts a failure against the identity (a
 // cool-down once they reach AUTH_LOCKOUT_FAILURES in AUTH_LOCKOUT_WINDOW)
-// and, when the code's own client made
-// it, an attempt against the code (revoked at the limit), which the caller
-// must commit to count. While the identity cools down it refuses every
+// and, when the code's own client made it, an attempt against the code
+// (revoked at the limit), which the caller must commit to count. While the identity cools down it refuses every
 // check. Whether a code is pending or not, a mismatch runs the same
 // statements, one HMAC and one comparison, so time does not tell.
 func (s *Service) consumeCode(ctx context.Context, tx repository.Repository, purpose string, id identity, userID, code string) (bool, error) {
@@ -179,8 +174,9 @@ func (c checkedCode) ownedBy(client string) string {
 }
 
 // pendingCode returns the code a check from client compares with, and
-// whether there is one: when there is none, a stand-in (no ID, noCode for
-// hash), so the comparison runs all the same.
+// whether there is one: when there is none, a stand-in with no ID and an
+// all-zero hash, which no HMAC matches, so the comparison runs all the
+// same.
 func pendingCode(ctx context.Context, tx repository.Repository, purpose string, id identity, userID, client string, now time.Time) (checkedCode, bool, error) {
 	mc, err := tx.ActiveMagicCode(ctx, purpose, id.value, userID, client, now)
 
@@ -188,7 +184,7 @@ func pendingCode(ctx context.Context, tx repository.Repository, purpose string, 
 	case err == nil:
 		return checkedCode{mc}, true, nil
 	case errors.IsType(err, errors.TypeNotFound):
-		return checkedCode{models.MagicCode{CodeHash: noCode}}, false, nil
+		return checkedCode{models.MagicCode{CodeHash: make([]byte, sha256.Size)}}, false, nil
 	default:
 		return checkedCode{}, false, err
 	}
