@@ -29,7 +29,7 @@ type dbFixture struct {
 
 // newDBFixture builds a service with testConfig (changed by opts) on a
 // fresh database; its events stay in the outbox.
-func newDBFixture(t *testing.T, opts ...func(*service.Config, *service.Deps)) *dbFixture {
+func newDBFixture(t testing.TB, opts ...func(*service.Config, *service.Deps)) *dbFixture {
 	t.Helper()
 
 	db := pgtest.NewDatabase(t,
@@ -128,7 +128,7 @@ func (c capturing) Publish(ctx context.Context, p events.Payload) error {
 }
 
 // fromIP returns a request context from client address ip.
-func fromIP(t *testing.T, ip string) context.Context {
+func fromIP(t testing.TB, ip string) context.Context {
 	t.Helper()
 
 	return reqmeta.WithUserAgent(reqmeta.WithClientIP(t.Context(), ip), testUserAgent)

@@ -12,6 +12,7 @@ import (
 	"github.com/modulith/modulith/internal/errors"
 	"github.com/modulith/modulith/modules/auth/internal/models"
 	"github.com/modulith/modulith/modules/auth/internal/repository"
+	"github.com/modulith/modulith/modules/auth/internal/service"
 )
 
 // TestCompleteLoginWrongGuessDoesSameWork checks a wrong guess runs the
@@ -79,5 +80,34 @@ func TestCompleteLoginWrongGuessDoesSameWork(t *testing.T) {
 	none, wrong := run(t, false), run(t, true)
 	if diff := cmp.Diff(none, wrong); diff != "" {
 		t.Errorf("steps without a pending code (-) and with one (+) differ:\n%s", diff)
+	}
+}
+
+// BenchmarkCompleteLoginWrongGuess times a wrong guess on a real database
+// with and without a pending code (limits lifted so every guess is
+// checked); both should cost the same:
+//
+//	go test -run '^$' -bench WrongGuess ./modules/auth/internal/service/
+func BenchmarkCompleteLoginWrongGuess(b *testing.B) {
+	for _, pending := range []bool{false, true} {
+		b.Run(fmt.Sprintf("pending=%t", pending), func(b *testing.B) {
+			f := newDBFixture(b, func(c *service.Config, _ *service.Deps) {
+				c.VerificationsPerIP, c.VerificationsPerIDClient, c.LockoutFailures, c.CodeMaxAttempts = 1<<30, 1<<30-1, 1<<30, 1<<30
+			})
+
+			if pending {
+				if _, err := f.svc.RequestLogin(fromIP(b, testIP), loginByEmail("ana@example.com")); err != nil {
+					b.Fatalf("RequestLogin() = %v", err)
+				}
+			}
+
+			guess := completeByEmail("ana@example.com", otherCode(f.sent.last()))
+
+			for b.Loop() {
+				if _, err := f.svc.CompleteLogin(fromIP(b, testIP), guess); !errors.HasCode(err, errors.CodeAuthCodeInvalid) {
+					b.Fatalf("CompleteLogin(wrong) = %v", err)
+				}
+			}
+		})
 	}
 }
