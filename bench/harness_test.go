@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"io"
 	"net"
@@ -22,10 +23,10 @@ import (
 	"github.com/modulith/modulith/modules"
 )
 
-const (
-	secret      = "bench-secret-0123456789abcdef0123456789abcdef"
-	concurrency = 16
-)
+const concurrency = 16
+
+// secret signs the servers' tokens: random, as prod requires.
+var secret = rand.Text() + rand.Text()
 
 // freePort returns a port nothing listens on right now.
 func freePort(b *testing.B) string {

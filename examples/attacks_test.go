@@ -116,12 +116,13 @@ func concurrently(t *testing.T, s *server, n int, path string, body any) map[str
 	return got
 }
 
-// TestConcurrentCodeUseSucceedsOnce submits the right code 20 times at once:
-// exactly one request signs in.
+// TestConcurrentCodeUseSucceedsOnce submits the right code 20 times at once
+// (from one client, allowed 20 checks for the address): exactly one
+// request signs in.
 func TestConcurrentCodeUseSucceedsOnce(t *testing.T) {
 	t.Parallel()
 
-	s := startServer(t, nil)
+	s := startServer(t, map[string]string{"AUTH_RATE_VERIFICATIONS_PER_IDENTITY_CLIENT": "20", "AUTH_LOCKOUT_FAILURES": "40"})
 
 	const email = "race@example.com"
 
@@ -134,13 +135,13 @@ func TestConcurrentCodeUseSucceedsOnce(t *testing.T) {
 }
 
 // TestConcurrentRefreshSucceedsOnce presents one refresh token 10 times at
-// once, as a thief racing its owner would: one request rotates it, the
-// others are reuse, which revokes the session, winner's new tokens
-// included.
+// once with AUTH_REFRESH_REUSE_GRACE=0, as a thief racing its owner would:
+// one request rotates it, the others are reuse, which revokes the session,
+// winner's new tokens included.
 func TestConcurrentRefreshSucceedsOnce(t *testing.T) {
 	t.Parallel()
 
-	s := startServer(t, nil)
+	s := startServer(t, map[string]string{"AUTH_REFRESH_REUSE_GRACE": "0s"})
 	in := signInEmail(t, s, "racer@example.com")
 
 	got := concurrently(t, s, 10, pathRefresh, map[string]string{"refresh_token": in.Refresh})
@@ -151,6 +152,28 @@ func TestConcurrentRefreshSucceedsOnce(t *testing.T) {
 	}
 
 	wantRefused(t, s, errors.CodeAuthTokenInvalid, in.Access)
+}
+
+// TestConcurrentRefreshWithinGrace presents one refresh token 10 times at
+// once with the default reuse grace, as tabs of one browser do: all ten
+// get the same successor, which works afterwards.
+func TestConcurrentRefreshWithinGrace(t *testing.T) {
+	t.Parallel()
+
+	s := startServer(t, nil)
+	in := signInEmail(t, s, "tabs@example.com")
+
+	got := concurrently(t, s, 10, pathRefresh, map[string]string{"refresh_token": in.Refresh})
+	if diff := cmp.Diff(map[string]int{"200 ": 10}, got); diff != "" {
+		t.Errorf("outcomes of 10 concurrent uses of one refresh token (-want +got):\n%s", diff)
+	}
+
+	r := refresh(t, s, in.Refresh)
+	r.wantOK(t)
+
+	successor := jsonString(r.JSON(t), "tokens", "refresh_token")
+	wantAccepted(t, s, jsonString(r.JSON(t), "tokens", "access_token"))
+	refresh(t, s, successor).wantOK(t)
 }
 
 // TestContactCodeCannotSignIn uses a contact-change code as a login code

@@ -43,12 +43,12 @@ func grpcSignIn(t *testing.T, s *server, c authv1.AuthServiceClient, email strin
 }
 
 // TestAuthFlowOverGRPC follows a user through the gRPC API: sign in, read
-// and edit the profile, list sessions, rotate and replay the refresh token,
-// log out. REST sees the same user.
+// and edit the profile, list sessions, rotate and replay the refresh token
+// (caught at once: no reuse grace), log out. REST sees the same user.
 func TestAuthFlowOverGRPC(t *testing.T) {
 	t.Parallel()
 
-	s := startServer(t, nil)
+	s := startServer(t, map[string]string{"AUTH_REFRESH_REUSE_GRACE": "0s"})
 	c := s.authClient(t)
 	ctx := t.Context()
 

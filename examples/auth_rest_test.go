@@ -147,12 +147,12 @@ func refresh(t *testing.T, s *server, refreshToken string) response {
 
 // TestAuthFlowOverREST follows one user through everything a client does:
 // sign in on two devices, edit the profile, list and revoke sessions,
-// rotate the refresh token (and get caught replaying it), log out one
-// session, then all of them.
+// rotate the refresh token (and get caught replaying it: with no reuse
+// grace, at once), log out one session, then all of them.
 func TestAuthFlowOverREST(t *testing.T) {
 	t.Parallel()
 
-	s := startServer(t, map[string]string{"AUTH_RATE_REQUESTS_PER_IDENTITY": "20"})
+	s := startServer(t, map[string]string{"AUTH_RATE_REQUESTS_PER_IDENTITY": "20", "AUTH_REFRESH_REUSE_GRACE": "0s"})
 
 	laptop := signIn(t, s, map[string]string{"email": "Ada@Example.COM"}, "ada@example.com", "laptop/1.0")
 	if !laptop.NewUser || !strings.HasPrefix(laptop.UserID, "user_") || laptop.Email != "ada@example.com" || laptop.TokenType != "Bearer" {
@@ -384,7 +384,7 @@ func contactCode(t *testing.T, s *server, access, email string) string {
 func TestProdWithoutProviderRefusesLogin(t *testing.T) {
 	t.Parallel()
 
-	s := startServer(t, map[string]string{"ENV": "prod", "JWT_SECRET": strings.Repeat("k", 40)})
+	s := startServer(t, map[string]string{"ENV": "prod", "JWT_SECRET": testSecret})
 
 	warned := func(l logLine) bool { return strings.HasPrefix(l.Msg(), "no email or SMS provider configured") }
 	if _, err := s.logs.wait(5*time.Second, warned); err != nil {

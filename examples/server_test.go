@@ -8,6 +8,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	stderrors "errors"
 	"fmt"
@@ -34,8 +35,9 @@ import (
 	"github.com/modulith/modulith/modules"
 )
 
-// testSecret signs the test servers' tokens.
-const testSecret = "examples-secret-0123456789abcdef0123456789abcdef"
+// testSecret signs the test servers' tokens: random, since prod refuses
+// low-entropy secrets.
+var testSecret = rand.Text() + rand.Text()
 
 // server is a running server under test.
 type server struct {

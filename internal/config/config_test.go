@@ -1,6 +1,7 @@
 package config_test
 
 import (
+	"crypto/rand"
 	"fmt"
 	"net/url"
 	"strings"
@@ -12,8 +13,8 @@ import (
 	"github.com/modulith/modulith/internal/config"
 )
 
-// prodSecret is a valid JWT_SECRET for tests: 40 bytes, obviously fake.
-const prodSecret = "pppppppppppppppppppppppppppppppppppppppp"
+// prodSecret is a valid JWT_SECRET for tests: random, as prod requires.
+var prodSecret = rand.Text() + rand.Text()
 
 // prodDSN is a valid DB_DSN whose password is "s3cret-pw".
 var prodDSN = postgresURL("app", "s3cret-pw", "db.internal:5432", "app", "sslmode=require")

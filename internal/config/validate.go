@@ -147,6 +147,11 @@ func (c *Config) validateProd(p *problems) {
 	p.check(p.explicit("DB_DSN"), "DB_DSN", "required when ENV=prod")
 	p.check(p.explicit("JWT_SECRET"), "JWT_SECRET", "required when ENV=prod")
 	p.check(c.JWTSecret != DevJWTSecret, "JWT_SECRET", "must not be the development secret when ENV=prod")
+
+	if weak := secretWeakness(c.JWTSecret); weak != "" {
+		p.add("JWT_SECRET", "%s; generate one with `openssl rand -base64 48`", weak)
+	}
+
 	p.check(!slices.Contains(c.CORSAllowedOrigins, wildcardOrigin), "CORS_ALLOWED_ORIGINS", "%q is not allowed when ENV=prod", wildcardOrigin)
 	p.check(!c.SwaggerEnabled, "SWAGGER_ENABLED", "dev-only: must be false when ENV=prod")
 	p.check(c.EmailProvider != ProviderLog, "EMAIL_PROVIDER", "%q is dev-only", ProviderLog)

@@ -1,6 +1,7 @@
 package config_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -94,6 +95,31 @@ func TestValidate(t *testing.T) {
 		{name: "JWT_SECRET 32 bytes", mutate: func(c *config.Config) { c.JWTSecret = "0123456789abcdef0123456789abcdef" }},
 		{name: "JWT_SECRET not set in prod", prod: true, defaulted: []string{"JWT_SECRET"}, want: []string{"JWT_SECRET"}},
 		{name: "JWT_SECRET dev secret in prod", prod: true, mutate: func(c *config.Config) { c.JWTSecret = config.DevJWTSecret }, want: []string{"JWT_SECRET"}},
+		{name: "JWT_SECRET one letter in prod", prod: true, mutate: func(c *config.Config) { c.JWTSecret = strings.Repeat("a", 32) }, want: []string{"JWT_SECRET"}},
+		{name: "JWT_SECRET two letters in prod", prod: true, mutate: func(c *config.Config) { c.JWTSecret = strings.Repeat("ab", 24) }, want: []string{"JWT_SECRET"}},
+		{name: "JWT_SECRET sequence in prod", prod: true, mutate: func(c *config.Config) { c.JWTSecret = "0123456789abcdef0123456789abcdef" }, want: []string{"JWT_SECRET"}},
+		{
+			name: "JWT_SECRET long sequence in prod", prod: true,
+			mutate: func(c *config.Config) { c.JWTSecret = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" },
+			want:   []string{"JWT_SECRET"},
+		},
+		{
+			name: "JWT_SECRET repeated word in prod", prod: true,
+			mutate: func(c *config.Config) { c.JWTSecret = strings.Repeat("Tr0ub4dor&3-horse", 4) },
+			want:   []string{"JWT_SECRET"},
+		},
+		{
+			name: "JWT_SECRET words and a sequence in prod", prod: true,
+			mutate: func(c *config.Config) { c.JWTSecret = "examples-secret-0123456789abcdef0123456789abcdef" },
+			want:   []string{"JWT_SECRET"},
+		},
+		{name: "JWT_SECRET sequence in dev", mutate: func(c *config.Config) { c.JWTSecret = "0123456789abcdef0123456789abcdef" }},
+		{name: "JWT_SECRET openssl base64 in prod", prod: true, mutate: func(c *config.Config) {
+			c.JWTSecret = "22V09kirqUv4ugJugSUsmU0Xl6EQLQArQxF9LZbumbUYF1wNaTI3BrFH/DUSu2qX"
+		}},
+		{name: "JWT_SECRET openssl hex in prod", prod: true, mutate: func(c *config.Config) {
+			c.JWTSecret = "82c901dda103526b2e49a97b60cab0325f1af26cb558cf691ff723e16e7445d1"
+		}},
 		{name: "DB_DSN not set in prod", prod: true, defaulted: []string{"DB_DSN"}, want: []string{"DB_DSN"}},
 
 		{name: "DB_DSN postgresql URL", mutate: func(c *config.Config) { c.DBDSN = "postgresql://app@db/app" }},
@@ -261,5 +287,19 @@ func TestValidateWithoutReportRequiresProdKeys(t *testing.T) {
 	err := cfg.Validate(config.Report{})
 	if diff := cmp.Diff([]string{"DB_DSN", "JWT_SECRET"}, errorKeys(err)); diff != "" {
 		t.Errorf("Validate(Report{}) = %v; keys mismatch (-want +got):\n%s", err, diff)
+	}
+}
+
+// TestValidateWeakSecretSaysHowToGenerate checks the refusal of a weak
+// prod JWT_SECRET tells the operator how to make a good one.
+func TestValidateWeakSecretSaysHowToGenerate(t *testing.T) {
+	t.Parallel()
+
+	cfg, report := loaded(t, true)
+	cfg.JWTSecret = strings.Repeat("a", 32)
+
+	err := cfg.Validate(report)
+	if err == nil || !strings.Contains(err.Error(), "openssl rand -base64 48") {
+		t.Errorf("Validate(32 × a) = %v, want an error that says to run openssl rand -base64 48", err)
 	}
 }

@@ -43,11 +43,12 @@ func (Module) Init(h registry.Host) error {
 	}
 
 	svc, err := service.New(cfg, service.Deps{
-		Repo:     repository.New(h.DB(), h.Bus()),
-		Tokens:   h.Tokens(),
-		Delivery: h.Notifier(),
-		Logger:   h.Logger(),
-		CodeKey:  h.Key("magic-codes/v1"),
+		Repo:       repository.New(h.DB(), h.Bus()),
+		Tokens:     h.Tokens(),
+		Delivery:   h.Notifier(),
+		Logger:     h.Logger(),
+		CodeKey:    h.Key("magic-codes/v1"),
+		RefreshKey: h.Key("refresh-tokens/v1"),
 	})
 	if err != nil {
 		return fmt.Errorf("auth service: %w", err)

@@ -17,8 +17,12 @@ import (
 
 var source = migration.Source{Module: "auth", Migrations: resources.Migrations(), Seeds: resources.Seeds()}
 
-// authTables are the tables of the auth schema's migrations, sorted.
-var authTables = []string{"magic_codes", "rate_limits", "refresh_tokens", "sessions", "users"}
+// initTables are the tables of the auth schema's first migration, and
+// authTables those of all its migrations, sorted.
+var (
+	initTables = []string{"magic_codes", "rate_limits", "refresh_tokens", "sessions", "users"}
+	authTables = []string{"login_lockouts", "magic_codes", "rate_limits", "refresh_tokens", "sessions", "users"}
+)
 
 func newRunner(t *testing.T) (*migration.Runner, *pgxpool.Pool) {
 	t.Helper()
@@ -60,18 +64,14 @@ func TestMigrationsRoundTrip(t *testing.T) {
 	t.Parallel()
 
 	runner, pool := newRunner(t)
-	want := migration.Applied{Module: "auth", Version: 1, Name: "init"}
+	want := []migration.Applied{{Module: "auth", Version: 1, Name: "init"}, {Module: "auth", Version: 2, Name: "login_limits"}}
 	ignoreDuration := cmpopts.IgnoreFields(migration.Applied{}, "Duration")
 
-	reverted, err := runner.Down(t.Context(), "auth")
-	if err != nil {
-		t.Fatalf("Down(auth) = %v", err)
-	}
-
-	if diff := cmp.Diff(want, reverted, ignoreDuration); diff != "" {
-		t.Errorf("Down(auth) mismatch (-want +got):\n%s", diff)
-	}
-
+	// Down reverts the newest migration first.
+	wantDown(t, runner, want[1])
+	wantTables(t, pool, initTables)
+	wantNoColumn(t, pool, "magic_codes", "client")
+	wantDown(t, runner, want[0])
 	wantTables(t, pool, nil)
 
 	if _, err := runner.Down(t.Context(), "auth"); !errors.Is(err, migration.ErrNoneApplied) {
@@ -83,7 +83,7 @@ func TestMigrationsRoundTrip(t *testing.T) {
 		t.Fatalf("Up after Down = %v", err)
 	}
 
-	if diff := cmp.Diff([]migration.Applied{want}, applied, ignoreDuration); diff != "" {
+	if diff := cmp.Diff(want, applied, ignoreDuration); diff != "" {
 		t.Errorf("Up after Down mismatch (-want +got):\n%s", diff)
 	}
 
@@ -116,5 +116,32 @@ func wantTables(t *testing.T, pool *pgxpool.Pool, want []string) {
 
 	if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
 		t.Errorf("tables of schema auth (-want +got):\n%s", diff)
+	}
+}
+
+// wantNoColumn fails if table of the auth schema has column.
+func wantNoColumn(t *testing.T, pool *pgxpool.Pool, table, column string) {
+	t.Helper()
+
+	var n int
+
+	err := pool.QueryRow(t.Context(), `SELECT count(*) FROM information_schema.columns
+		WHERE table_schema = 'auth' AND table_name = $1 AND column_name = $2`, table, column).Scan(&n)
+	if err != nil || n != 0 {
+		t.Errorf("auth.%s.%s: %d columns, %v; want none", table, column, n, err)
+	}
+}
+
+// wantDown reverts one migration of auth and fails unless it is want.
+func wantDown(t *testing.T, runner *migration.Runner, want migration.Applied) {
+	t.Helper()
+
+	reverted, err := runner.Down(t.Context(), "auth")
+	if err != nil {
+		t.Fatalf("Down(auth) = %v", err)
+	}
+
+	if diff := cmp.Diff(want, reverted, cmpopts.IgnoreFields(migration.Applied{}, "Duration")); diff != "" {
+		t.Errorf("Down(auth) mismatch (-want +got):\n%s", diff)
 	}
 }

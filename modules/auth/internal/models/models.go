@@ -27,10 +27,21 @@ type MagicCode struct {
 	Purpose   string
 	Identity  string // where the code was sent: a normalized email or phone
 	UserID    string // the requesting user, for contact changes
+	Client    string // the client IP address that asked for it
 	CodeHash  []byte
 	Attempts  int
 	CreatedAt time.Time
 	ExpiresAt time.Time
+}
+
+// LoginLockout counts the failed code checks of one identity, across codes
+// and clients, and the escalating cool-down they trigger.
+type LoginLockout struct {
+	Key         string    // purpose, user (contact changes) and identity
+	WindowStart time.Time // the rate window Failures were counted in
+	Failures    int32
+	Lockouts    int32      // cool-downs so far
+	LockedUntil *time.Time // checks are refused until then
 }
 
 // Session is a signed-in device.

@@ -2,7 +2,10 @@ package repository
 
 import (
 	"context"
+	stderrors "errors"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/modulith/modulith/modules/auth/internal/db/store"
 	"github.com/modulith/modulith/modules/auth/internal/models"
@@ -11,6 +14,7 @@ import (
 const (
 	entityCode      = "magic code"
 	entityRateLimit = "rate limit"
+	entityLockout   = "login lockout"
 )
 
 // CreateMagicCode stores a code's HMAC.
@@ -23,6 +27,7 @@ func (r *SQL) CreateMagicCode(ctx context.Context, c models.MagicCode) (err erro
 		Purpose:   c.Purpose,
 		Identity:  c.Identity,
 		UserID:    nullable(c.UserID),
+		Client:    c.Client,
 		CodeHash:  c.CodeHash,
 		CreatedAt: c.CreatedAt,
 		ExpiresAt: c.ExpiresAt,
@@ -31,25 +36,27 @@ func (r *SQL) CreateMagicCode(ctx context.Context, c models.MagicCode) (err erro
 	return err
 }
 
-// RevokeActiveMagicCodes makes every usable code for an identity unusable.
-func (r *SQL) RevokeActiveMagicCodes(ctx context.Context, purpose, identity, userID string, now time.Time) (err error) {
+// RevokeActiveMagicCodes makes every usable code a client asked for an
+// identity unusable.
+func (r *SQL) RevokeActiveMagicCodes(ctx context.Context, purpose, identity, userID, client string, now time.Time) (err error) {
 	ctx, end := r.Span(ctx, "RevokeActiveMagicCodes", entityCode)
 	defer end(&err)
 
 	err = r.Q.RevokeActiveMagicCodes(ctx, store.RevokeActiveMagicCodesParams{
-		Now: now, Purpose: purpose, Identity: identity, UserID: nullable(userID),
+		Now: now, Purpose: purpose, Identity: identity, UserID: nullable(userID), Client: client,
 	})
 
 	return err
 }
 
-// ActiveMagicCode returns and locks the newest usable code.
-func (r *SQL) ActiveMagicCode(ctx context.Context, purpose, identity, userID string, now time.Time) (_ models.MagicCode, err error) {
+// ActiveMagicCode returns and locks the newest usable code, the client's
+// own first.
+func (r *SQL) ActiveMagicCode(ctx context.Context, purpose, identity, userID, client string, now time.Time) (_ models.MagicCode, err error) {
 	ctx, end := r.Span(ctx, "ActiveMagicCode", entityCode)
 	defer end(&err)
 
 	c, err := r.Q.ActiveMagicCode(ctx, store.ActiveMagicCodeParams{
-		Purpose: purpose, Identity: identity, UserID: nullable(userID), Now: now,
+		Purpose: purpose, Identity: identity, UserID: nullable(userID), Client: client, Now: now,
 	})
 	if err != nil {
 		return models.MagicCode{}, err
@@ -60,6 +67,7 @@ func (r *SQL) ActiveMagicCode(ctx context.Context, purpose, identity, userID str
 		Purpose:   c.Purpose,
 		Identity:  c.Identity,
 		UserID:    deref(c.UserID),
+		Client:    c.Client,
 		CodeHash:  c.CodeHash,
 		Attempts:  int(c.Attempts),
 		CreatedAt: c.CreatedAt,
@@ -68,7 +76,8 @@ func (r *SQL) ActiveMagicCode(ctx context.Context, purpose, identity, userID str
 }
 
 // RecordFailedAttempt counts a wrong guess and revokes the code once the
-// guesses reach maxAttempts; it returns the guesses so far.
+// guesses reach maxAttempts; it returns the guesses so far, 0 when no code
+// has that id (the statement runs all the same: see service.consumeCode).
 func (r *SQL) RecordFailedAttempt(ctx context.Context, id string, maxAttempts int32, now time.Time) (_ int, err error) {
 	ctx, end := r.Span(ctx, "RecordFailedAttempt", entityCode)
 	defer end(&err)
@@ -76,6 +85,9 @@ func (r *SQL) RecordFailedAttempt(ctx context.Context, id string, maxAttempts in
 	attempts, err := r.Q.RecordFailedAttempt(ctx, store.RecordFailedAttemptParams{
 		ID: id, MaxAttempts: maxAttempts, Now: now,
 	})
+	if stderrors.Is(err, pgx.ErrNoRows) {
+		return 0, nil
+	}
 
 	return int(attempts), err
 }
@@ -114,6 +126,42 @@ func (r *SQL) DeleteRateLimitsBefore(ctx context.Context, before time.Time) (_ i
 	defer end(&err)
 
 	n, err := r.Q.DeleteRateLimitsBefore(ctx, before)
+
+	return n, err
+}
+
+// LockLoginLockout returns and locks the failure record of key, creating
+// an empty one.
+func (r *SQL) LockLoginLockout(ctx context.Context, key string, windowStart time.Time) (_ models.LoginLockout, err error) {
+	ctx, end := r.Span(ctx, "LockLoginLockout", entityLockout)
+	defer end(&err)
+
+	l, err := r.Q.LockLoginLockout(ctx, store.LockLoginLockoutParams{Key: key, WindowStart: windowStart})
+	if err != nil {
+		return models.LoginLockout{}, err
+	}
+
+	return models.LoginLockout{
+		Key: l.Key, WindowStart: l.WindowStart, Failures: l.Failures, Lockouts: l.Lockouts, LockedUntil: l.LockedUntil,
+	}, nil
+}
+
+// SaveLoginLockout stores a failure record LockLoginLockout returned.
+func (r *SQL) SaveLoginLockout(ctx context.Context, l models.LoginLockout) (err error) {
+	ctx, end := r.Span(ctx, "SaveLoginLockout", entityLockout)
+	defer end(&err)
+
+	return r.Q.SaveLoginLockout(ctx, store.SaveLoginLockoutParams{
+		Key: l.Key, WindowStart: l.WindowStart, Failures: l.Failures, Lockouts: l.Lockouts, LockedUntil: l.LockedUntil,
+	})
+}
+
+// DeleteLoginLockoutsBefore removes failure records idle since a time.
+func (r *SQL) DeleteLoginLockoutsBefore(ctx context.Context, before time.Time) (_ int64, err error) {
+	ctx, end := r.Span(ctx, "DeleteLoginLockoutsBefore", entityLockout)
+	defer end(&err)
+
+	n, err := r.Q.DeleteLoginLockoutsBefore(ctx, before)
 
 	return n, err
 }

@@ -34,10 +34,13 @@ type Repository interface {
 	UpdatePhone(ctx context.Context, id, phone string, now time.Time) (models.User, error)
 
 	CreateMagicCode(ctx context.Context, c models.MagicCode) error
-	RevokeActiveMagicCodes(ctx context.Context, purpose, identity, userID string, now time.Time) error
-	// ActiveMagicCode returns and locks the newest usable code; call it in
-	// a transaction.
-	ActiveMagicCode(ctx context.Context, purpose, identity, userID string, now time.Time) (models.MagicCode, error)
+	// RevokeActiveMagicCodes revokes the usable codes client asked for.
+	RevokeActiveMagicCodes(ctx context.Context, purpose, identity, userID, client string, now time.Time) error
+	// ActiveMagicCode returns and locks the newest usable code, client's
+	// own first; call it in a transaction.
+	ActiveMagicCode(ctx context.Context, purpose, identity, userID, client string, now time.Time) (models.MagicCode, error)
+	// RecordFailedAttempt counts a wrong guess on code id (none when no
+	// code has that id, 0 returned) and revokes it at maxAttempts.
 	RecordFailedAttempt(ctx context.Context, id string, maxAttempts int32, now time.Time) (int, error)
 	MarkMagicCodeUsed(ctx context.Context, id string, now time.Time) error
 
@@ -55,6 +58,12 @@ type Repository interface {
 	UseRefreshToken(ctx context.Context, hash []byte, now time.Time) (sessionID string, err error)
 	RefreshToken(ctx context.Context, hash []byte) (models.RefreshToken, error)
 
+	// LockLoginLockout returns the failure record of key (an empty one
+	// starting at windowStart if there is none, stored) and locks it; call
+	// it in a transaction.
+	LockLoginLockout(ctx context.Context, key string, windowStart time.Time) (models.LoginLockout, error)
+	SaveLoginLockout(ctx context.Context, l models.LoginLockout) error
+
 	// HitRateLimit counts one hit on key in the window starting at
 	// windowStart and returns the hits so far.
 	HitRateLimit(ctx context.Context, key string, windowStart time.Time) (int, error)
@@ -66,6 +75,9 @@ type Repository interface {
 	DeleteEndedSessions(ctx context.Context, before time.Time) (int64, error)
 	DeleteExpiredMagicCodes(ctx context.Context, before time.Time) (int64, error)
 	DeleteRateLimitsBefore(ctx context.Context, before time.Time) (int64, error)
+	// DeleteLoginLockoutsBefore removes failure records with no failure
+	// and no cool-down since before.
+	DeleteLoginLockoutsBefore(ctx context.Context, before time.Time) (int64, error)
 }
 
 // SQL is the PostgreSQL Repository.

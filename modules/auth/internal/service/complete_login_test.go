@@ -23,7 +23,7 @@ func TestCompleteLoginThrottled(t *testing.T) {
 
 	// The strict mock proves no code is looked up once throttled.
 	f := newFixture(t)
-	f.expectHit("verify:ip:"+testIP, 61)
+	f.expectVerifyHits(61)
 
 	_, err := f.svc.CompleteLogin(clientCtx(t), completeByEmail("ana@example.com", "123456"))
 	wantRetryAfter(t, "CompleteLogin", err)
@@ -34,24 +34,36 @@ func TestCompleteLoginThrottled(t *testing.T) {
 func TestCompleteLoginRejects(t *testing.T) {
 	t.Parallel()
 
-	active := models.MagicCode{ID: "mcode_01jpactive", Purpose: models.PurposeLogin, Identity: "ana@example.com", CodeHash: bytes.Repeat([]byte{1}, 32)}
+	active := models.MagicCode{ID: "mcode_01jpactive", Purpose: models.PurposeLogin, Identity: "ana@example.com", Client: testIP, CodeHash: bytes.Repeat([]byte{1}, 32)}
+	strangers := active
+	strangers.Client = "198.51.100.23"
 
 	tests := []struct {
 		name   string
 		expect func(f *fixture)
 	}{
 		{name: "no active code", expect: func(f *fixture) {
-			f.tx.EXPECT().ActiveMagicCode(gomock.Any(), models.PurposeLogin, "ana@example.com", "", testNow).
-				Return(models.MagicCode{}, errors.NotFound("magic code not found"))
+			gomock.InOrder(
+				f.tx.EXPECT().ActiveMagicCode(gomock.Any(), models.PurposeLogin, "ana@example.com", "", testIP, testNow).
+					Return(models.MagicCode{}, errors.NotFound("magic code not found")),
+				f.tx.EXPECT().RecordFailedAttempt(gomock.Any(), "", int32(5), testNow).Return(0, nil),
+			)
+		}},
+		{name: "wrong guess at another client's code", expect: func(f *fixture) {
+			// It costs the code nothing: its owner may still use it.
+			gomock.InOrder(
+				f.tx.EXPECT().ActiveMagicCode(gomock.Any(), models.PurposeLogin, "ana@example.com", "", testIP, testNow).Return(strangers, nil),
+				f.tx.EXPECT().RecordFailedAttempt(gomock.Any(), "", int32(5), testNow).Return(0, nil),
+			)
 		}},
 		{name: "wrong code", expect: func(f *fixture) {
 			gomock.InOrder(
-				f.tx.EXPECT().ActiveMagicCode(gomock.Any(), models.PurposeLogin, "ana@example.com", "", testNow).Return(active, nil),
+				f.tx.EXPECT().ActiveMagicCode(gomock.Any(), models.PurposeLogin, "ana@example.com", "", testIP, testNow).Return(active, nil),
 				f.tx.EXPECT().RecordFailedAttempt(gomock.Any(), active.ID, int32(5), testNow).Return(1, nil),
 			)
 		}},
 		{name: "wrong code, last attempt", expect: func(f *fixture) {
-			f.tx.EXPECT().ActiveMagicCode(gomock.Any(), models.PurposeLogin, "ana@example.com", "", testNow).Return(active, nil)
+			f.tx.EXPECT().ActiveMagicCode(gomock.Any(), models.PurposeLogin, "ana@example.com", "", testIP, testNow).Return(active, nil)
 			f.tx.EXPECT().RecordFailedAttempt(gomock.Any(), active.ID, int32(5), testNow).Return(5, nil)
 		}},
 	}
@@ -61,7 +73,7 @@ func TestCompleteLoginRejects(t *testing.T) {
 			t.Parallel()
 
 			f := newFixture(t)
-			f.expectHit("verify:ip:"+testIP, 60)
+			f.expectVerifyHits(60)
 			f.expectTx()
 			tt.expect(f)
 
@@ -133,9 +145,9 @@ func TestCompleteLoginCodeIsBound(t *testing.T) {
 
 			code := tt.issue(t)
 			f := newFixture(t)
-			f.expectHit("verify:ip:"+testIP, 1)
+			f.expectVerifyHits(1)
 			f.expectTx()
-			f.tx.EXPECT().ActiveMagicCode(gomock.Any(), gomock.Any(), gomock.Any(), gomock.Any(), gomock.Any()).Return(code.stored, nil)
+			f.tx.EXPECT().ActiveMagicCode(gomock.Any(), gomock.Any(), gomock.Any(), gomock.Any(), gomock.Any(), gomock.Any()).Return(code.stored, nil)
 			f.tx.EXPECT().RecordFailedAttempt(gomock.Any(), code.stored.ID, int32(5), testNow).Return(1, nil)
 
 			_, err := f.svc.CompleteLogin(clientCtx(t), tt.req(code.code))
@@ -154,10 +166,10 @@ func TestCompleteLoginStoreErrors(t *testing.T) {
 		expect func(f *fixture, c issued)
 	}{
 		{name: "code lookup", expect: func(f *fixture, _ issued) {
-			f.tx.EXPECT().ActiveMagicCode(gomock.Any(), gomock.Any(), gomock.Any(), gomock.Any(), gomock.Any()).Return(models.MagicCode{}, errStore)
+			f.tx.EXPECT().ActiveMagicCode(gomock.Any(), gomock.Any(), gomock.Any(), gomock.Any(), gomock.Any(), gomock.Any()).Return(models.MagicCode{}, errStore)
 		}},
 		{name: "attempt count", expect: func(f *fixture, c issued) {
-			f.tx.EXPECT().ActiveMagicCode(gomock.Any(), gomock.Any(), gomock.Any(), gomock.Any(), gomock.Any()).Return(c.stored, nil)
+			f.tx.EXPECT().ActiveMagicCode(gomock.Any(), gomock.Any(), gomock.Any(), gomock.Any(), gomock.Any(), gomock.Any()).Return(c.stored, nil)
 			f.tx.EXPECT().RecordFailedAttempt(gomock.Any(), gomock.Any(), gomock.Any(), gomock.Any()).Return(0, errStore)
 		}},
 		{name: "mark used", expect: func(f *fixture, c issued) {
@@ -192,7 +204,7 @@ func TestCompleteLoginStoreErrors(t *testing.T) {
 
 			f := newFixture(t)
 			c := f.requestLogin(t, loginByEmail("ana@example.com"))
-			f.expectHit("verify:ip:"+testIP, 1)
+			f.expectVerifyHits(1)
 			f.expectTx()
 			tt.expect(f, c)
 
@@ -215,12 +227,12 @@ func otherCodeFor(name string, c issued) string {
 }
 
 func expectValidCode(f *fixture, c issued) {
-	f.tx.EXPECT().ActiveMagicCode(gomock.Any(), c.stored.Purpose, c.stored.Identity, c.stored.UserID, testNow).Return(c.stored, nil)
+	f.tx.EXPECT().ActiveMagicCode(gomock.Any(), c.stored.Purpose, c.stored.Identity, c.stored.UserID, testIP, testNow).Return(c.stored, nil)
 }
 
 func expectUsedCode(f *fixture, c issued) {
 	gomock.InOrder(
-		f.tx.EXPECT().ActiveMagicCode(gomock.Any(), c.stored.Purpose, c.stored.Identity, c.stored.UserID, testNow).Return(c.stored, nil),
+		f.tx.EXPECT().ActiveMagicCode(gomock.Any(), c.stored.Purpose, c.stored.Identity, c.stored.UserID, testIP, testNow).Return(c.stored, nil),
 		f.tx.EXPECT().MarkMagicCodeUsed(gomock.Any(), c.stored.ID, testNow),
 	)
 }
@@ -308,7 +320,7 @@ func TestCompleteLoginExistingUser(t *testing.T) {
 
 	var got signedIn
 
-	f.expectHit("verify:ip:"+testIP, 1)
+	f.expectVerifyHits(1)
 	f.expectTx()
 	expectUsedCode(f, c)
 	f.tx.EXPECT().UserByEmail(gomock.Any(), "ana@example.com").Return(user, nil)
@@ -375,7 +387,7 @@ func TestCompleteLoginCreatesUser(t *testing.T) {
 				got     signedIn
 			)
 
-			f.expectHit("verify:ip:"+testIP, 1)
+			f.expectVerifyHits(1)
 			f.expectTx()
 			expectUsedCode(f, c)
 			tt.lookup(f).Return(models.User{}, errors.NotFound("user not found"))
@@ -443,7 +455,7 @@ func TestCompleteLoginPublishFails(t *testing.T) {
 			f := newFixture(t)
 			c := f.requestLogin(t, loginByEmail("ana@example.com"))
 
-			f.expectHit("verify:ip:"+testIP, 1)
+			f.expectVerifyHits(1)
 			f.expectTx()
 			expectUsedCode(f, c)
 			expectUser(f, tt.newUser)
@@ -493,7 +505,7 @@ func TestCompleteLoginAccessTokenFails(t *testing.T) {
 	c := f.requestLogin(t, loginByEmail("ana@example.com"))
 	f.tokens.err = errStore
 
-	f.expectHit("verify:ip:"+testIP, 1)
+	f.expectVerifyHits(1)
 	f.expectTx()
 	expectUsedCode(f, c)
 	f.tx.EXPECT().UserByEmail(gomock.Any(), gomock.Any()).Return(anaUser(), nil)

@@ -71,7 +71,7 @@ func TestRequestContactChange(t *testing.T) {
 					UserID: callerID, Channel: tt.channel, Destination: tt.identity, ExpiresAt: codeExpiry, Code: code,
 				}
 			})
-			wantStoredCode(t, stored, models.MagicCode{Purpose: models.PurposeContactChange, Identity: tt.identity, UserID: callerID}, code)
+			wantStoredCode(t, stored, models.MagicCode{Purpose: models.PurposeContactChange, Identity: tt.identity, UserID: callerID, Client: testIP}, code)
 		})
 	}
 }
@@ -90,7 +90,7 @@ func TestRequestContactChangeRefused(t *testing.T) {
 		{name: "store down", want: failedAsIs, expect: func(f *fixture) {
 			f.expectHit("contact:user:"+callerID, 1)
 			f.expectTx()
-			f.tx.EXPECT().RevokeActiveMagicCodes(gomock.Any(), gomock.Any(), gomock.Any(), gomock.Any(), gomock.Any()).Return(errStore)
+			f.tx.EXPECT().RevokeActiveMagicCodes(gomock.Any(), gomock.Any(), gomock.Any(), gomock.Any(), gomock.Any(), gomock.Any()).Return(errStore)
 		}},
 		{name: "publish fails", want: failedAsIs, expect: func(f *fixture) {
 			f.expectHit("contact:user:"+callerID, 1)
@@ -178,7 +178,7 @@ func confirmed(t *testing.T, tc contactCase) (models.User, *authv1.ConfirmContac
 
 	f.expectTx()
 	gomock.InOrder(
-		f.tx.EXPECT().ActiveMagicCode(gomock.Any(), models.PurposeContactChange, tc.identity, callerID, testNow).Return(c.stored, nil),
+		f.tx.EXPECT().ActiveMagicCode(gomock.Any(), models.PurposeContactChange, tc.identity, callerID, testIP, testNow).Return(c.stored, nil),
 		f.tx.EXPECT().MarkMagicCodeUsed(gomock.Any(), c.stored.ID, testNow),
 		tc.update(f).Return(user, nil),
 		f.expectPublish(nil),
@@ -286,11 +286,12 @@ func TestConfirmContactChangeRejects(t *testing.T) {
 }
 
 // expectFound expects the caller's code lookup to find found (or nothing)
-// and, when it finds one, the failed attempt to be counted on it.
+// and the failed attempt to be counted on it (on no code when none).
 func expectFound(f *fixture, found *models.MagicCode) {
-	lookup := f.tx.EXPECT().ActiveMagicCode(gomock.Any(), models.PurposeContactChange, "new@example.com", callerID, testNow)
+	lookup := f.tx.EXPECT().ActiveMagicCode(gomock.Any(), models.PurposeContactChange, "new@example.com", callerID, testIP, testNow)
 	if found == nil {
 		lookup.Return(models.MagicCode{}, errors.NotFound("magic code not found"))
+		f.tx.EXPECT().RecordFailedAttempt(gomock.Any(), "", int32(5), testNow).Return(0, nil)
 
 		return
 	}
@@ -325,7 +326,7 @@ func TestConfirmContactChangeUpdateFails(t *testing.T) {
 			c := f.requestContactChange(ctx, t, tt.tc.request)
 
 			f.expectTx()
-			f.tx.EXPECT().ActiveMagicCode(gomock.Any(), gomock.Any(), gomock.Any(), gomock.Any(), gomock.Any()).Return(c.stored, nil)
+			f.tx.EXPECT().ActiveMagicCode(gomock.Any(), gomock.Any(), gomock.Any(), gomock.Any(), gomock.Any(), gomock.Any()).Return(c.stored, nil)
 			f.tx.EXPECT().MarkMagicCodeUsed(gomock.Any(), gomock.Any(), gomock.Any())
 			tt.tc.update(f).Return(models.User{}, tt.err)
 
@@ -357,7 +358,7 @@ func TestConfirmContactChangePublishFails(t *testing.T) {
 
 			f.expectTx()
 			gomock.InOrder(
-				f.tx.EXPECT().ActiveMagicCode(gomock.Any(), models.PurposeContactChange, tc.identity, callerID, testNow).Return(c.stored, nil),
+				f.tx.EXPECT().ActiveMagicCode(gomock.Any(), models.PurposeContactChange, tc.identity, callerID, testIP, testNow).Return(c.stored, nil),
 				f.tx.EXPECT().MarkMagicCodeUsed(gomock.Any(), c.stored.ID, testNow),
 				tc.update(f).Return(callerUser(), nil),
 				f.expectPublish(errStore),

@@ -53,6 +53,9 @@ const (
 // windowStart is testNow truncated to the 15-minute rate window.
 var windowStart = time.Date(2025, time.March, 14, 15, 0, 0, 0, time.UTC)
 
+// dayStart is testNow truncated to the 24-hour lock-out window.
+var dayStart = time.Date(2025, time.March, 14, 0, 0, 0, 0, time.UTC)
+
 // errStore stands for any failure of the repository that is not a domain
 // error; the service must return it as is.
 var errStore = fmt.Errorf("store: connection reset")
@@ -70,10 +73,19 @@ func testConfig() service.Config {
 		RequestsPerID:      5,
 		RequestsPerIP:      30,
 		VerificationsPerIP: 60,
+
+		RequestsPerIdentity:      20,
+		VerificationsPerIDClient: 8,
+		LockoutFailures:          20,
+		LockoutWindow:            24 * time.Hour,
+		LockoutBase:              15 * time.Minute,
+		LockoutMax:               24 * time.Hour,
 	}
 }
 
 func testCodeKey() []byte { return bytes.Repeat([]byte{0x5a}, sha256.Size) }
+
+func testRefreshKey() []byte { return bytes.Repeat([]byte{0xa5}, sha256.Size) }
 
 // issueCall is one IssueAccess call.
 type issueCall struct {
@@ -145,7 +157,7 @@ func newFixture(t *testing.T, opts ...func(*service.Config, *service.Deps)) *fix
 	cfg := testConfig()
 	deps := service.Deps{
 		Repo: f.repo, Tokens: f.tokens, Delivery: fakeDelivery{notifier.ChannelEmail: true, notifier.ChannelSMS: true},
-		Logger: logger, CodeKey: testCodeKey(), Now: func() time.Time { return testNow },
+		Logger: logger, CodeKey: testCodeKey(), RefreshKey: testRefreshKey(), Now: func() time.Time { return testNow },
 	}
 
 	for _, opt := range opts {
@@ -162,9 +174,11 @@ func newFixture(t *testing.T, opts ...func(*service.Config, *service.Deps)) *fix
 	return f
 }
 
-// expectTx expects one transaction and runs its function on f.tx.
+// expectTx expects one transaction and runs its function on f.tx, which
+// may use any identity's failure record (allowLockout).
 func (f *fixture) expectTx() {
 	f.repo.EXPECT().WithTx(gomock.Any(), gomock.Any()).DoAndReturn(f.txs.Run)
+	f.allowLockout()
 }
 
 // expectPublish expects one event published in the running transaction,
@@ -177,6 +191,32 @@ func (f *fixture) expectPublish(err error) *gomock.Call {
 // answers hits.
 func (f *fixture) expectHit(key string, hits int) *gomock.Call {
 	return f.repo.EXPECT().HitRateLimit(gomock.Any(), key, windowStart).Return(hits, nil)
+}
+
+// allowLockout lets the running transaction read and save the failure
+// record of any identity (an empty one, not cooling down), as every code
+// check does; tests of the lock-out itself expect those calls exactly.
+func (f *fixture) allowLockout() {
+	f.tx.EXPECT().LockLoginLockout(gomock.Any(), gomock.Any(), dayStart).DoAndReturn(
+		func(_ context.Context, key string, window time.Time) (models.LoginLockout, error) {
+			return models.LoginLockout{Key: key, WindowStart: window}, nil
+		}).AnyTimes()
+	f.tx.EXPECT().SaveLoginLockout(gomock.Any(), gomock.Any()).AnyTimes()
+}
+
+// expectVerifyHits expects a sign-in code check from testIP to count once
+// per client IP (answering ipHits) and, when ipHits is within its limit,
+// once per identity and client (answering 1).
+func (f *fixture) expectVerifyHits(ipHits int) {
+	ip := f.expectHit("verify:ip:"+testIP, ipHits)
+	if ipHits > testConfig().VerificationsPerIP {
+		return
+	}
+
+	perIdentity := gomock.Cond(func(key string) bool {
+		return strings.HasPrefix(key, "verify:id+client:") && strings.HasSuffix(key, "|"+testIP)
+	})
+	f.repo.EXPECT().HitRateLimit(gomock.Any(), perIdentity, dayStart).Return(1, nil).After(ip)
 }
 
 // issued is a code the service sent: as stored and as delivered.
@@ -197,7 +237,7 @@ func (f *fixture) captureCode(purpose, identity, userID any, into *models.MagicC
 func (f *fixture) sendCode(purpose, identity, userID any, into *models.MagicCode, publishErr error) {
 	f.expectTx()
 	gomock.InOrder(
-		f.tx.EXPECT().RevokeActiveMagicCodes(gomock.Any(), purpose, identity, userID, testNow),
+		f.tx.EXPECT().RevokeActiveMagicCodes(gomock.Any(), purpose, identity, userID, testIP, testNow),
 		f.tx.EXPECT().CreateMagicCode(gomock.Any(), gomock.Any()).DoAndReturn(
 			func(_ context.Context, c models.MagicCode) error {
 				*into = c
@@ -213,7 +253,7 @@ func (f *fixture) sendCode(purpose, identity, userID any, into *models.MagicCode
 func (f *fixture) requestLogin(t *testing.T, req *authv1.RequestLoginRequest) issued {
 	t.Helper()
 
-	f.repo.EXPECT().HitRateLimit(gomock.Any(), gomock.Any(), windowStart).Return(1, nil).Times(2)
+	f.repo.EXPECT().HitRateLimit(gomock.Any(), gomock.Any(), windowStart).Return(1, nil).Times(3)
 
 	var out issued
 

@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"crypto/hmac"
+	"crypto/sha256"
 	"math"
 	"time"
 
@@ -47,11 +48,18 @@ func (s *Service) RequestLogin(ctx context.Context, req *authv1.RequestLoginRequ
 		return nil, errors.Unavailable("sign-in by " + string(id.channel) + " is not available")
 	}
 
-	if err := s.throttle(ctx, "login:ip:"+reqmeta.ClientIP(ctx), s.cfg.RequestsPerIP); err != nil {
+	// Per client first: a stranger over their own budget stops there, and
+	// adds little to the identity's ceiling, which only many clients reach.
+	client := reqmeta.ClientIP(ctx)
+	if err := s.throttle(ctx, "login:ip:"+client, s.cfg.RequestsPerIP); err != nil {
 		return nil, err
 	}
 
-	if err := s.throttle(ctx, "login:id:"+id.value, s.cfg.RequestsPerID); err != nil {
+	if err := s.throttle(ctx, "login:id+client:"+id.value+"|"+client, s.cfg.RequestsPerID); err != nil {
+		return nil, err
+	}
+
+	if err := s.throttle(ctx, "login:id:"+id.value, s.cfg.RequestsPerIdentity); err != nil {
 		return nil, err
 	}
 
@@ -62,9 +70,11 @@ func (s *Service) RequestLogin(ctx context.Context, req *authv1.RequestLoginRequ
 	return &authv1.RequestLoginResponse{ExpiresIn: seconds(s.cfg.CodeTTL)}, nil
 }
 
-// sendCode replaces any usable code for (purpose, identity, user) with a new
-// one and, in the same transaction, publishes the event that delivers it
-// (the code travels sealed, in the event's secret).
+// sendCode replaces any usable code the client asked for (purpose,
+// identity, user) with a new one and, in the same transaction, publishes
+// the event that delivers it (the code travels sealed, in the event's
+// secret). Other clients' codes stay usable: a stranger asking for codes
+// does not revoke the one the owner is about to type.
 func (s *Service) sendCode(ctx context.Context, purpose string, id identity, userID string) error {
 	code, err := newCode()
 	if err != nil {
@@ -78,7 +88,7 @@ func (s *Service) sendCode(ctx context.Context, purpose string, id identity, use
 
 	now := s.now()
 	mc := models.MagicCode{
-		ID: codeID, Purpose: purpose, Identity: id.value, UserID: userID,
+		ID: codeID, Purpose: purpose, Identity: id.value, UserID: userID, Client: reqmeta.ClientIP(ctx),
 		CodeHash: s.codeHash(purpose, id.value, userID, code), CreatedAt: now, ExpiresAt: now.Add(s.cfg.CodeTTL),
 	}
 
@@ -92,7 +102,7 @@ func (s *Service) sendCode(ctx context.Context, purpose string, id identity, use
 	}
 
 	return s.repo.WithTx(ctx, func(tx repository.Repository) error {
-		if err := tx.RevokeActiveMagicCodes(ctx, purpose, id.value, userID, now); err != nil {
+		if err := tx.RevokeActiveMagicCodes(ctx, purpose, id.value, userID, mc.Client, now); err != nil {
 			return err
 		}
 
@@ -105,31 +115,105 @@ func (s *Service) sendCode(ctx context.Context, purpose string, id identity, use
 }
 
 // consumeCode checks a code inside tx and reports whether it matched: a
-// match consumes the code; a mismatch counts an attempt (revoking the code
-// at the limit), which the caller must commit for the attempt to count.
+// match consumes the code and clears the identity's failures (not its
+// cool-down count: an attacker must not get a fresh start each time the
+// owner signs in); a mismatch counts a failure against the identity (a
+// cool-down once they reach AUTH_LOCKOUT_FAILURES in AUTH_LOCKOUT_WINDOW)
+// and, when the code's own client made it, an attempt against the code
+// (revoked at the limit), which the caller must commit to count. While the identity cools down it refuses every
+// check. Whether a code is pending or not, a mismatch runs the same
+// statements, one HMAC and one comparison, so time does not tell.
 func (s *Service) consumeCode(ctx context.Context, tx repository.Repository, purpose string, id identity, userID, code string) (bool, error) {
 	now := s.now()
-	presented := s.codeHash(purpose, id.value, userID, code)
+	client := reqmeta.ClientIP(ctx)
 
-	mc, err := tx.ActiveMagicCode(ctx, purpose, id.value, userID, now)
-	if errors.IsType(err, errors.TypeNotFound) {
-		// Compare anyway so a missing code costs the same as a wrong one.
-		hmac.Equal(presented, s.codeHash(purpose, id.value, userID, "000000"))
-
-		return false, nil
-	}
-
+	lock, err := tx.LockLoginLockout(ctx, purpose+"|"+userID+"|"+id.value, now.Truncate(s.cfg.LockoutWindow))
 	if err != nil {
 		return false, err
 	}
 
-	if !hmac.Equal(presented, mc.CodeHash) {
-		_, err := tx.RecordFailedAttempt(ctx, mc.ID, s.cfg.CodeMaxAttempts, now)
+	if lock.LockedUntil != nil && now.Before(*lock.LockedUntil) {
+		return false, errors.RateLimited("too many failed attempts; try again later", lock.LockedUntil.Sub(now))
+	}
 
+	mc, pending, err := pendingCode(ctx, tx, purpose, id, userID, client, now)
+	if err != nil {
 		return false, err
 	}
 
-	return true, tx.MarkMagicCodeUsed(ctx, mc.ID, now)
+	if hmac.Equal(s.codeHash(purpose, id.value, userID, code), mc.CodeHash) && pending {
+		if err := tx.MarkMagicCodeUsed(ctx, mc.ID, now); err != nil {
+			return false, err
+		}
+
+		lock.Failures = 0
+
+		return true, tx.SaveLoginLockout(ctx, lock)
+	}
+
+	// A stranger's wrong guess does not cost the owner's code an attempt:
+	// the identity's failures bound it instead. The statement runs either
+	// way, on no code when there is none to count on.
+	if _, err := tx.RecordFailedAttempt(ctx, mc.ownedBy(client), s.cfg.CodeMaxAttempts, now); err != nil {
+		return false, err
+	}
+
+	return false, tx.SaveLoginLockout(ctx, s.failed(lock, now))
+}
+
+// checkedCode is the code a check compares with.
+type checkedCode struct{ models.MagicCode }
+
+// ownedBy returns the code's ID if client asked for it, "" otherwise.
+func (c checkedCode) ownedBy(client string) string {
+	if c.ID != "" && c.Client == client {
+		return c.ID
+	}
+
+	return ""
+}
+
+// pendingCode returns the code a check from client compares with, and
+// whether there is one: when there is none, a stand-in with no ID and an
+// all-zero hash, which no HMAC matches, so the comparison runs all the
+// same.
+func pendingCode(ctx context.Context, tx repository.Repository, purpose string, id identity, userID, client string, now time.Time) (checkedCode, bool, error) {
+	mc, err := tx.ActiveMagicCode(ctx, purpose, id.value, userID, client, now)
+
+	switch {
+	case err == nil:
+		return checkedCode{mc}, true, nil
+	case errors.IsType(err, errors.TypeNotFound):
+		return checkedCode{models.MagicCode{CodeHash: make([]byte, sha256.Size)}}, false, nil
+	default:
+		return checkedCode{}, false, err
+	}
+}
+
+// failed counts one more failed check in lock, starting a cool-down once
+// the window's failures reach the limit; each cool-down lasts twice the
+// one before, up to AUTH_LOCKOUT_MAX.
+func (s *Service) failed(lock models.LoginLockout, now time.Time) models.LoginLockout {
+	if window := now.Truncate(s.cfg.LockoutWindow); !lock.WindowStart.Equal(window) {
+		lock.WindowStart, lock.Failures = window, 0
+	}
+
+	lock.Failures++
+	if int(lock.Failures) < s.cfg.LockoutFailures {
+		return lock
+	}
+
+	lock.Lockouts++
+
+	coolDown := s.cfg.LockoutBase
+	for i := int32(1); i < lock.Lockouts && coolDown < s.cfg.LockoutMax; i++ {
+		coolDown *= 2
+	}
+
+	until := now.Add(min(coolDown, s.cfg.LockoutMax))
+	lock.Failures, lock.LockedUntil = 0, &until
+
+	return lock
 }
 
 // login is the outcome of a successful CompleteLogin transaction.
@@ -145,11 +229,15 @@ func (s *Service) CompleteLogin(ctx context.Context, req *authv1.CompleteLoginRe
 	ctx, end := telemetry.ServiceOp(ctx, module, "CompleteLogin")
 	defer end(&err)
 
-	if err := s.throttle(ctx, "verify:ip:"+reqmeta.ClientIP(ctx), s.cfg.VerificationsPerIP); err != nil {
+	client := reqmeta.ClientIP(ctx)
+	if err := s.throttle(ctx, "verify:ip:"+client, s.cfg.VerificationsPerIP); err != nil {
 		return nil, err
 	}
 
 	id := identityOf(req.GetEmail(), req.GetPhone())
+	if err := s.throttleIn(ctx, "verify:id+client:"+id.value+"|"+client, s.cfg.VerificationsPerIDClient, s.cfg.LockoutWindow); err != nil {
+		return nil, err
+	}
 
 	var (
 		out   login
@@ -252,22 +340,19 @@ func (s *Service) openSession(ctx context.Context, tx repository.Repository, use
 		return models.Session{}, "", err
 	}
 
-	refresh, err := s.issueRefreshToken(ctx, tx, session)
-
-	return session, refresh, err
-}
-
-func (s *Service) issueRefreshToken(ctx context.Context, tx repository.Repository, session models.Session) (string, error) {
-	token, hash, err := newRefreshToken()
+	refresh, err := newRefreshToken()
 	if err != nil {
-		return "", err
+		return models.Session{}, "", err
 	}
 
-	err = tx.CreateRefreshToken(ctx, models.RefreshToken{
-		Hash: hash, SessionID: session.ID, CreatedAt: s.now(), ExpiresAt: session.ExpiresAt,
-	})
+	return session, refresh, s.storeRefreshToken(ctx, tx, session, refresh)
+}
 
-	return token, err
+// storeRefreshToken stores token's hash as session's usable refresh token.
+func (s *Service) storeRefreshToken(ctx context.Context, tx repository.Repository, session models.Session, token string) error {
+	return tx.CreateRefreshToken(ctx, models.RefreshToken{
+		Hash: hashToken(token), SessionID: session.ID, CreatedAt: s.now(), ExpiresAt: session.ExpiresAt,
+	})
 }
 
 func (s *Service) loginResponse(out login) (*authv1.CompleteLoginResponse, error) {
@@ -299,41 +384,40 @@ var errInvalidRefresh = errors.WithCode(errors.CodeAuthTokenInvalid, "invalid or
 
 // RefreshToken rotates a refresh token. A token works once: presenting a
 // used token again means it was stolen (or the client is confused), so the
-// whole session is revoked.
+// whole session is revoked — except within AUTH_REFRESH_REUSE_GRACE of its
+// use, when it yields the successor already issued (with a fresh access
+// token), so that two tabs refreshing at once both stay signed in.
 func (s *Service) RefreshToken(ctx context.Context, req *authv1.RefreshTokenRequest) (_ *authv1.RefreshTokenResponse, err error) {
 	ctx, end := telemetry.ServiceOp(ctx, module, "RefreshToken")
 	defer end(&err)
 
 	var (
-		user    models.User
-		session models.Session
-		refresh string
-		verdict rotation
+		user      models.User
+		session   models.Session
+		verdict   rotation
+		presented = req.GetRefreshToken()
+		refresh   = s.successorToken(presented)
 	)
 
 	// A detected reuse commits too: it has revoked the session.
 	err = s.repo.WithTx(ctx, func(tx repository.Repository) error {
-		session, verdict, err = s.rotate(ctx, tx, hashToken(req.GetRefreshToken()))
-		if err != nil || verdict != rotated {
+		session, verdict, err = s.rotate(ctx, tx, presented, refresh)
+		if err != nil || verdict.err() != nil {
 			return err
 		}
 
-		if user, err = tx.User(ctx, session.UserID); err != nil {
+		if user, err = tx.User(ctx, session.UserID); err != nil || verdict == replayed {
 			return err
 		}
 
-		refresh, err = s.issueRefreshToken(ctx, tx, session)
-
-		return err
+		return s.storeRefreshToken(ctx, tx, session, refresh)
 	})
-
-	switch {
-	case err != nil:
+	if err != nil {
 		return nil, err
-	case verdict == reused:
-		return nil, errors.WithCode(errors.CodeAuthTokenReused, "refresh token already used; the session is revoked")
-	case verdict != rotated:
-		return nil, errInvalidRefresh
+	}
+
+	if err := verdict.err(); err != nil {
+		return nil, err
 	}
 
 	tokens, err := s.tokenPair(user, session, refresh)
@@ -350,18 +434,31 @@ type rotation int
 const (
 	rejected rotation = iota // unknown, expired, or its session ended
 	rotated                  // consumed; its session is live
+	replayed                 // used within the grace; its successor is still usable
 	reused                   // used before: its session is now revoked
 )
 
-// rotate consumes a refresh token and returns its live session.
-func (s *Service) rotate(ctx context.Context, tx repository.Repository, hash []byte) (models.Session, rotation, error) {
+// err is the answer to a token that was not exchanged; nil when it was.
+func (r rotation) err() error {
+	switch r {
+	case rotated, replayed:
+		return nil
+	case reused:
+		return errors.WithCode(errors.CodeAuthTokenReused, "refresh token already used; the session is revoked")
+	default:
+		return errInvalidRefresh
+	}
+}
+
+// rotate consumes the presented refresh token and returns its live
+// session; successor is the token it is exchanged for.
+func (s *Service) rotate(ctx context.Context, tx repository.Repository, presented, successor string) (models.Session, rotation, error) {
 	now := s.now()
+	hash := hashToken(presented)
 
 	sessionID, err := tx.UseRefreshToken(ctx, hash, now)
 	if errors.IsType(err, errors.TypeNotFound) {
-		verdict, err := s.unusableToken(ctx, tx, hash, now)
-
-		return models.Session{}, verdict, err
+		return s.unusableToken(ctx, tx, hash, successor, now)
 	}
 
 	if err != nil {
@@ -380,32 +477,58 @@ func (s *Service) rotate(ctx context.Context, tx repository.Repository, hash []b
 	return session, rotated, nil
 }
 
-// unusableToken tells why a refresh token could not be used, revoking its
-// session when the token had been used before.
-func (s *Service) unusableToken(ctx context.Context, tx repository.Repository, hash []byte, now time.Time) (rotation, error) {
+// unusableToken tells why a refresh token could not be used. A token used
+// within the grace whose successor is still unused is a concurrent
+// exchange: the session goes on with that successor. Any other used token
+// revokes its session.
+func (s *Service) unusableToken(ctx context.Context, tx repository.Repository, hash []byte, successor string, now time.Time) (models.Session, rotation, error) {
 	rt, err := tx.RefreshToken(ctx, hash)
 
 	switch {
 	case errors.IsType(err, errors.TypeNotFound):
-		return rejected, nil
+		return models.Session{}, rejected, nil
 	case err != nil:
-		return rejected, err
+		return models.Session{}, rejected, err
 	case rt.UsedAt == nil:
-		return rejected, nil // expired
+		return models.Session{}, rejected, nil // expired
 	}
 
 	session, err := tx.Session(ctx, rt.SessionID)
 	if err != nil {
-		return rejected, err
+		return models.Session{}, rejected, err
+	}
+
+	live, err := s.inGrace(ctx, tx, rt, successor, now)
+	if err != nil || (live && session.Active(now)) {
+		return session, replayed, err
 	}
 
 	if err := s.revokeSessions(ctx, tx, session.UserID, []string{session.ID}, now); err != nil {
-		return rejected, err
+		return models.Session{}, rejected, err
 	}
 
 	s.logger.WarnContext(ctx, "refresh token reused; session revoked", "session_id", rt.SessionID)
 
-	return reused, nil
+	return models.Session{}, reused, nil
+}
+
+// inGrace reports whether used, a used token, was exchanged no longer than
+// the grace ago for successor, and successor is still usable.
+func (s *Service) inGrace(ctx context.Context, tx repository.Repository, used models.RefreshToken, successor string, now time.Time) (bool, error) {
+	if s.cfg.RefreshReuseGrace <= 0 || now.Sub(*used.UsedAt) > s.cfg.RefreshReuseGrace {
+		return false, nil
+	}
+
+	next, err := tx.RefreshToken(ctx, hashToken(successor))
+
+	switch {
+	case errors.IsType(err, errors.TypeNotFound):
+		return false, nil
+	case err != nil:
+		return false, err
+	}
+
+	return next.SessionID == used.SessionID && next.UsedAt == nil && now.Before(next.ExpiresAt), nil
 }
 
 // Logout revokes the caller's session, or all of the caller's sessions.

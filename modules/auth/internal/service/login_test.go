@@ -67,8 +67,9 @@ func TestRequestLoginThrottles(t *testing.T) {
 	t.Parallel()
 
 	const (
-		ipKey = "login:ip:" + testIP
-		idKey = "login:id:ana@example.com"
+		ipKey       = "login:ip:" + testIP
+		idClientKey = "login:id+client:ana@example.com|" + testIP
+		idKey       = "login:id:ana@example.com"
 	)
 
 	tests := []struct {
@@ -78,8 +79,11 @@ func TestRequestLoginThrottles(t *testing.T) {
 		{name: "per IP", expect: func(f *fixture) {
 			f.expectHit(ipKey, 31)
 		}},
-		{name: "per identity", expect: func(f *fixture) {
-			gomock.InOrder(f.expectHit(ipKey, 30), f.expectHit(idKey, 6))
+		{name: "per identity and client", expect: func(f *fixture) {
+			gomock.InOrder(f.expectHit(ipKey, 30), f.expectHit(idClientKey, 6))
+		}},
+		{name: "per identity from every client", expect: func(f *fixture) {
+			gomock.InOrder(f.expectHit(ipKey, 30), f.expectHit(idClientKey, 5), f.expectHit(idKey, 21))
 		}},
 	}
 
@@ -126,7 +130,9 @@ func TestRequestLoginSendsCode(t *testing.T) {
 			t.Parallel()
 
 			f := newFixture(t)
-			gomock.InOrder(f.expectHit("login:ip:"+testIP, 30), f.expectHit("login:id:"+tt.identity, 5))
+			gomock.InOrder(
+				f.expectHit("login:ip:"+testIP, 30), f.expectHit("login:id+client:"+tt.identity+"|"+testIP, 5), f.expectHit("login:id:"+tt.identity, 20),
+			)
 
 			var stored models.MagicCode
 
@@ -145,7 +151,7 @@ func TestRequestLoginSendsCode(t *testing.T) {
 			code := wantCodeEvent(t, f.txs.Published, func(code string) events.Payload {
 				return authevents.MagicCodeRequested{Channel: tt.channel, Destination: tt.identity, ExpiresAt: codeExpiry, Code: code}
 			})
-			wantStoredCode(t, stored, models.MagicCode{Purpose: models.PurposeLogin, Identity: tt.identity}, code)
+			wantStoredCode(t, stored, models.MagicCode{Purpose: models.PurposeLogin, Identity: tt.identity, Client: testIP}, code)
 		})
 	}
 }
@@ -239,7 +245,7 @@ func TestRequestLoginRevealsNothing(t *testing.T) {
 
 	for _, req := range []*authv1.RequestLoginRequest{loginByEmail("known@example.com"), loginByEmail("unknown@example.com"), loginByPhone("+15551234567")} {
 		f := newFixture(t)
-		f.repo.EXPECT().HitRateLimit(gomock.Any(), gomock.Any(), windowStart).Return(1, nil).Times(2)
+		f.repo.EXPECT().HitRateLimit(gomock.Any(), gomock.Any(), windowStart).Return(1, nil).Times(3)
 
 		var stored models.MagicCode
 
@@ -272,7 +278,7 @@ func TestRequestLoginFailures(t *testing.T) {
 			name: "revoke fails",
 			expect: func(f *fixture) {
 				f.expectTx()
-				f.tx.EXPECT().RevokeActiveMagicCodes(gomock.Any(), gomock.Any(), gomock.Any(), gomock.Any(), gomock.Any()).Return(errStore)
+				f.tx.EXPECT().RevokeActiveMagicCodes(gomock.Any(), gomock.Any(), gomock.Any(), gomock.Any(), gomock.Any(), gomock.Any()).Return(errStore)
 			},
 			check: wantStoreErr,
 		},
@@ -280,7 +286,7 @@ func TestRequestLoginFailures(t *testing.T) {
 			name: "store fails",
 			expect: func(f *fixture) {
 				f.expectTx()
-				f.tx.EXPECT().RevokeActiveMagicCodes(gomock.Any(), gomock.Any(), gomock.Any(), gomock.Any(), gomock.Any())
+				f.tx.EXPECT().RevokeActiveMagicCodes(gomock.Any(), gomock.Any(), gomock.Any(), gomock.Any(), gomock.Any(), gomock.Any())
 				f.tx.EXPECT().CreateMagicCode(gomock.Any(), gomock.Any()).Return(errStore)
 			},
 			check: wantStoreErr,
@@ -301,7 +307,7 @@ func TestRequestLoginFailures(t *testing.T) {
 			t.Parallel()
 
 			f := newFixture(t)
-			f.repo.EXPECT().HitRateLimit(gomock.Any(), gomock.Any(), windowStart).Return(1, nil).Times(2)
+			f.repo.EXPECT().HitRateLimit(gomock.Any(), gomock.Any(), windowStart).Return(1, nil).Times(3)
 			tt.expect(f)
 
 			resp, err := f.svc.RequestLogin(clientCtx(t), loginByEmail("ana@example.com"))
@@ -325,9 +331,9 @@ func TestRequestLoginEventInvalid(t *testing.T) {
 	t.Parallel()
 
 	f := newFixture(t)
-	f.repo.EXPECT().HitRateLimit(gomock.Any(), gomock.Any(), windowStart).Return(1, nil).Times(2)
+	f.repo.EXPECT().HitRateLimit(gomock.Any(), gomock.Any(), windowStart).Return(1, nil).Times(3)
 	f.expectTx()
-	f.tx.EXPECT().RevokeActiveMagicCodes(gomock.Any(), models.PurposeLogin, "", "", testNow)
+	f.tx.EXPECT().RevokeActiveMagicCodes(gomock.Any(), models.PurposeLogin, "", "", testIP, testNow)
 	f.tx.EXPECT().CreateMagicCode(gomock.Any(), gomock.Any())
 	f.tx.EXPECT().Publish(gomock.Any(), gomock.Any()).DoAndReturn(func(_ context.Context, p events.Payload) error {
 		return p.(interface{ Validate() error }).Validate() // as the bus does

@@ -34,32 +34,71 @@ const (
 )
 
 // Config holds the auth rules; the module loads it from the "auth" section.
+// The sign-in limits and what they guarantee are in the README ("What the
+// sign-in limits guarantee").
 type Config struct {
-	CodeTTL            time.Duration `yaml:"code_ttl" env:"AUTH_CODE_TTL" default:"10m"`
-	CodeMaxAttempts    int32         `yaml:"code_max_attempts" env:"AUTH_CODE_MAX_ATTEMPTS" default:"5"`
-	AccessTokenTTL     time.Duration `yaml:"access_token_ttl" env:"AUTH_ACCESS_TOKEN_TTL" default:"15m"`
-	SessionTTL         time.Duration `yaml:"session_ttl" env:"AUTH_SESSION_TTL" default:"720h"`
-	RateWindow         time.Duration `yaml:"rate_window" env:"AUTH_RATE_WINDOW" default:"15m"`
-	RequestsPerID      int           `yaml:"requests_per_identity" env:"AUTH_RATE_REQUESTS_PER_IDENTITY" default:"5"`
-	RequestsPerIP      int           `yaml:"requests_per_ip" env:"AUTH_RATE_REQUESTS_PER_IP" default:"30"`
-	VerificationsPerIP int           `yaml:"verifications_per_ip" env:"AUTH_RATE_VERIFICATIONS_PER_IP" default:"60"`
+	CodeTTL         time.Duration `yaml:"code_ttl" env:"AUTH_CODE_TTL" default:"10m"`
+	CodeMaxAttempts int32         `yaml:"code_max_attempts" env:"AUTH_CODE_MAX_ATTEMPTS" default:"5"`
+	AccessTokenTTL  time.Duration `yaml:"access_token_ttl" env:"AUTH_ACCESS_TOKEN_TTL" default:"15m"`
+	SessionTTL      time.Duration `yaml:"session_ttl" env:"AUTH_SESSION_TTL" default:"720h"`
+	RateWindow      time.Duration `yaml:"rate_window" env:"AUTH_RATE_WINDOW" default:"15m"`
+	// RequestsPerID counts code requests per identity and client together,
+	// so a stranger spends their own budget, not the victim's;
+	// RequestsPerIdentity is the ceiling for an identity from all clients.
+	RequestsPerID       int `yaml:"requests_per_identity" env:"AUTH_RATE_REQUESTS_PER_IDENTITY" default:"5"`
+	RequestsPerIdentity int `yaml:"requests_per_identity_total" env:"AUTH_RATE_REQUESTS_PER_IDENTITY_TOTAL" default:"20"`
+	RequestsPerIP       int `yaml:"requests_per_ip" env:"AUTH_RATE_REQUESTS_PER_IP" default:"30"`
+	VerificationsPerIP  int `yaml:"verifications_per_ip" env:"AUTH_RATE_VERIFICATIONS_PER_IP" default:"60"`
+	// VerificationsPerIDClient counts code checks per identity and client
+	// in a LockoutWindow: fewer than LockoutFailures, so that no client
+	// alone can lock an identity out.
+	VerificationsPerIDClient int `yaml:"verifications_per_identity_client" env:"AUTH_RATE_VERIFICATIONS_PER_IDENTITY_CLIENT" default:"8"`
+	// LockoutFailures failed checks of one identity within a LockoutWindow,
+	// from any clients, refuse its checks for a cool-down of LockoutBase,
+	// doubling with each cool-down up to LockoutMax. A successful sign-in
+	// clears the failures; the doubling is forgotten after a week without
+	// failures (cleanup-magic-codes).
+	LockoutFailures int           `yaml:"lockout_failures" env:"AUTH_LOCKOUT_FAILURES" default:"20"`
+	LockoutWindow   time.Duration `yaml:"lockout_window" env:"AUTH_LOCKOUT_WINDOW" default:"24h"`
+	LockoutBase     time.Duration `yaml:"lockout_base" env:"AUTH_LOCKOUT_BASE" default:"15m"`
+	LockoutMax      time.Duration `yaml:"lockout_max" env:"AUTH_LOCKOUT_MAX" default:"24h"`
+	// RefreshReuseGrace is how long a used refresh token still yields the
+	// successor it was exchanged for (two tabs refreshing at once), instead
+	// of counting as theft and revoking the session; 0 disables it.
+	RefreshReuseGrace time.Duration `yaml:"refresh_reuse_grace" env:"AUTH_REFRESH_REUSE_GRACE" default:"10s"`
 }
 
 // Validate checks the rules make sense.
 func (c Config) Validate() error {
-	for _, d := range []time.Duration{c.CodeTTL, c.AccessTokenTTL, c.SessionTTL, c.RateWindow} {
+	for _, d := range []time.Duration{c.CodeTTL, c.AccessTokenTTL, c.SessionTTL, c.RateWindow, c.LockoutWindow, c.LockoutBase} {
 		if d <= 0 {
-			return fmt.Errorf("AUTH_CODE_TTL, AUTH_ACCESS_TOKEN_TTL, AUTH_SESSION_TTL and AUTH_RATE_WINDOW must be positive")
+			return fmt.Errorf("AUTH_CODE_TTL, AUTH_ACCESS_TOKEN_TTL, AUTH_SESSION_TTL, AUTH_RATE_WINDOW, AUTH_LOCKOUT_WINDOW and AUTH_LOCKOUT_BASE must be positive")
 		}
 	}
 
+	if c.LockoutMax < c.LockoutBase {
+		return fmt.Errorf("AUTH_LOCKOUT_MAX must be at least AUTH_LOCKOUT_BASE (got %s < %s)", c.LockoutMax, c.LockoutBase)
+	}
+
 	// A limit of zero would silently turn sign-in throttling off.
-	if min(c.RequestsPerID, c.RequestsPerIP, c.VerificationsPerIP, int(c.CodeMaxAttempts)) < 1 {
+	if min(c.RequestsPerID, c.RequestsPerIdentity, c.RequestsPerIP, c.VerificationsPerIP, c.VerificationsPerIDClient, int(c.CodeMaxAttempts)) < 1 {
 		return fmt.Errorf("AUTH_CODE_MAX_ATTEMPTS and the AUTH_RATE_* limits must be at least 1")
+	}
+
+	// One client alone must not be able to lock an identity out.
+	if c.LockoutFailures <= c.VerificationsPerIDClient {
+		return fmt.Errorf("AUTH_LOCKOUT_FAILURES must be greater than AUTH_RATE_VERIFICATIONS_PER_IDENTITY_CLIENT (got %d <= %d)",
+			c.LockoutFailures, c.VerificationsPerIDClient)
 	}
 
 	if c.AccessTokenTTL >= c.SessionTTL {
 		return fmt.Errorf("AUTH_ACCESS_TOKEN_TTL must be shorter than AUTH_SESSION_TTL")
+	}
+
+	// A grace as long as an access token would let a stolen refresh token
+	// be replayed for as long as the access token it would mint.
+	if c.RefreshReuseGrace < 0 || c.RefreshReuseGrace >= c.AccessTokenTTL {
+		return fmt.Errorf("AUTH_REFRESH_REUSE_GRACE must be between 0 and AUTH_ACCESS_TOKEN_TTL (got %s)", c.RefreshReuseGrace)
 	}
 
 	return nil
@@ -83,6 +122,9 @@ type Deps struct {
 	Logger   *slog.Logger
 	// CodeKey keys the HMAC of one-time codes (at least 32 bytes).
 	CodeKey []byte
+	// RefreshKey keys the derivation of a refresh token's successor (at
+	// least 32 bytes), see successorToken.
+	RefreshKey []byte
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -96,6 +138,7 @@ type Service struct {
 	delivery Deliverer
 	logger   *slog.Logger
 	codeKey  []byte
+	refKey   []byte
 	now      func() time.Time
 	cfg      Config
 }
@@ -106,8 +149,8 @@ func New(cfg Config, d Deps) (*Service, error) {
 		return nil, err
 	}
 
-	if len(d.CodeKey) < sha256.Size {
-		return nil, fmt.Errorf("code key must be at least %d bytes", sha256.Size)
+	if len(d.CodeKey) < sha256.Size || len(d.RefreshKey) < sha256.Size {
+		return nil, fmt.Errorf("code and refresh keys must be at least %d bytes", sha256.Size)
 	}
 
 	now := d.Now
@@ -117,7 +160,7 @@ func New(cfg Config, d Deps) (*Service, error) {
 
 	return &Service{
 		repo: d.Repo, tokens: d.Tokens, delivery: d.Delivery, logger: d.Logger,
-		codeKey: d.CodeKey, now: func() time.Time { return now().UTC() }, cfg: cfg,
+		codeKey: d.CodeKey, refKey: d.RefreshKey, now: func() time.Time { return now().UTC() }, cfg: cfg,
 	}, nil
 }
 
@@ -143,16 +186,28 @@ func (s *Service) codeHash(purpose, identity, userID, code string) []byte {
 	return m.Sum(nil)
 }
 
-// newRefreshToken returns an opaque token and the hash stored for it.
-func newRefreshToken() (token string, hash []byte, err error) {
+// newRefreshToken returns the opaque first token of a session.
+func newRefreshToken() (string, error) {
 	var b [32]byte
 	if _, err := rand.Read(b[:]); err != nil {
-		return "", nil, errors.Internal("generate refresh token", err)
+		return "", errors.Internal("generate refresh token", err)
 	}
 
-	token = base64.RawURLEncoding.EncodeToString(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:]), nil
+}
 
-	return token, hashToken(token), nil
+// successorToken is the token a refresh token is exchanged for: an HMAC of
+// it under the refresh key, so only a holder of the old token (and the
+// server) can compute it, while the database keeps hashes only. Deriving it
+// rather than drawing it lets a second, concurrent exchange of the same
+// token (within AUTH_REFRESH_REUSE_GRACE) get the very successor the first
+// one stored, with nothing secret stored for it.
+func (s *Service) successorToken(token string) string {
+	m := hmac.New(sha256.New, s.refKey)
+	m.Write([]byte("refresh-successor\x00"))
+	m.Write([]byte(token))
+
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
 func hashToken(token string) []byte {
@@ -195,11 +250,17 @@ func (i identity) eventChannel() string {
 	return authevents.ChannelEmail
 }
 
-// throttle counts one request against key and fails once the window's
-// limit is passed. Counters live in PostgreSQL, so every replica shares them.
+// throttle counts one request against key and fails once the rate
+// window's limit is passed. Counters live in PostgreSQL, so every replica
+// shares them.
 func (s *Service) throttle(ctx context.Context, key string, limit int) error {
+	return s.throttleIn(ctx, key, limit, s.cfg.RateWindow)
+}
+
+// throttleIn is throttle in windows of another length.
+func (s *Service) throttleIn(ctx context.Context, key string, limit int, window time.Duration) error {
 	now := s.now()
-	start := now.Truncate(s.cfg.RateWindow)
+	start := now.Truncate(window)
 
 	hits, err := s.repo.HitRateLimit(ctx, key, start)
 	if err != nil {
@@ -207,7 +268,7 @@ func (s *Service) throttle(ctx context.Context, key string, limit int) error {
 	}
 
 	if hits > limit {
-		return errors.RateLimited("too many requests; try again later", start.Add(s.cfg.RateWindow).Sub(now))
+		return errors.RateLimited("too many requests; try again later", start.Add(window).Sub(now))
 	}
 
 	return nil

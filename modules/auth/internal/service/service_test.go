@@ -36,6 +36,9 @@ func TestConfigValidate(t *testing.T) {
 		{name: "zero requests per identity", mutate: func(c *service.Config) { c.RequestsPerID = 0 }, wantErr: true},
 		{name: "zero requests per IP", mutate: func(c *service.Config) { c.RequestsPerIP = 0 }, wantErr: true},
 		{name: "negative verifications per IP", mutate: func(c *service.Config) { c.VerificationsPerIP = -1 }, wantErr: true},
+		{name: "refresh grace", mutate: func(c *service.Config) { c.RefreshReuseGrace = 10 * time.Second }},
+		{name: "negative refresh grace", mutate: func(c *service.Config) { c.RefreshReuseGrace = -time.Second }, wantErr: true},
+		{name: "refresh grace as long as an access token", mutate: func(c *service.Config) { c.RefreshReuseGrace = c.AccessTokenTTL }, wantErr: true},
 	}
 
 	for _, tt := range tests {
@@ -62,22 +65,25 @@ func TestNew(t *testing.T) {
 		name    string
 		cfg     service.Config
 		key     []byte
+		refKey  []byte
 		wantErr bool
 	}{
-		{name: "valid", cfg: testConfig(), key: testCodeKey()},
-		{name: "long key", cfg: testConfig(), key: bytes.Repeat([]byte{1}, 64)},
-		{name: "invalid config", cfg: badCfg, key: testCodeKey(), wantErr: true},
-		{name: "short key", cfg: testConfig(), key: bytes.Repeat([]byte{1}, 31), wantErr: true},
-		{name: "no key", cfg: testConfig(), wantErr: true},
+		{name: "valid", cfg: testConfig(), key: testCodeKey(), refKey: testRefreshKey()},
+		{name: "long keys", cfg: testConfig(), key: bytes.Repeat([]byte{1}, 64), refKey: bytes.Repeat([]byte{2}, 64)},
+		{name: "invalid config", cfg: badCfg, key: testCodeKey(), refKey: testRefreshKey(), wantErr: true},
+		{name: "short key", cfg: testConfig(), key: bytes.Repeat([]byte{1}, 31), refKey: testRefreshKey(), wantErr: true},
+		{name: "short refresh key", cfg: testConfig(), key: testCodeKey(), refKey: bytes.Repeat([]byte{1}, 31), wantErr: true},
+		{name: "no key", cfg: testConfig(), refKey: testRefreshKey(), wantErr: true},
+		{name: "no refresh key", cfg: testConfig(), key: testCodeKey(), wantErr: true},
 	}
 
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 
-			svc, err := service.New(tt.cfg, service.Deps{CodeKey: tt.key})
+			svc, err := service.New(tt.cfg, service.Deps{CodeKey: tt.key, RefreshKey: tt.refKey})
 			if (err != nil) != tt.wantErr || (svc == nil) != tt.wantErr {
-				t.Errorf("New(%+v, %d-byte key) = %v, %v; want error %t", tt.cfg, len(tt.key), svc, err, tt.wantErr)
+				t.Errorf("New(%+v, %d-byte key, %d-byte refresh key) = %v, %v; want error %t", tt.cfg, len(tt.key), len(tt.refKey), svc, err, tt.wantErr)
 			}
 		})
 	}

@@ -32,8 +32,11 @@ func (s *Service) CleanupSessions(ctx context.Context) (int64, error) {
 	return s.repo.DeleteEndedSessions(ctx, s.now().Add(-retention))
 }
 
-// CleanupMagicCodes deletes codes that expired more than a week ago and
-// rate-limit counters of past windows.
+// CleanupMagicCodes deletes codes that expired more than a week ago,
+// rate-limit counters of past windows (the longest, AUTH_RATE_WINDOW or
+// AUTH_LOCKOUT_WINDOW), and the failure records of
+// identities with no failure and no cool-down for a week (their next
+// cool-down starts again at AUTH_LOCKOUT_BASE).
 func (s *Service) CleanupMagicCodes(ctx context.Context) (int64, error) {
 	now := s.now()
 
@@ -42,7 +45,11 @@ func (s *Service) CleanupMagicCodes(ctx context.Context) (int64, error) {
 		return 0, err
 	}
 
-	if _, err := s.repo.DeleteRateLimitsBefore(ctx, now.Add(-s.cfg.RateWindow)); err != nil {
+	if _, err := s.repo.DeleteRateLimitsBefore(ctx, now.Add(-max(s.cfg.RateWindow, s.cfg.LockoutWindow))); err != nil {
+		return codes, err
+	}
+
+	if _, err := s.repo.DeleteLoginLockoutsBefore(ctx, now.Add(-retention)); err != nil {
 		return codes, err
 	}
 

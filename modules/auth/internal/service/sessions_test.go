@@ -78,18 +78,20 @@ func TestCleanupMagicCodes(t *testing.T) {
 	t.Parallel()
 
 	codeCutoff := testNow.Add(-7 * 24 * time.Hour)
-	rateCutoff := testNow.Add(-15 * time.Minute)
+	rateCutoff := testNow.Add(-24 * time.Hour) // the longest window: AUTH_LOCKOUT_WINDOW
 
 	tests := []struct {
 		name     string
 		codesErr error
 		ratesErr error
+		locksErr error
 		want     int64
 		wantErr  error
 	}{
 		{name: "deleted", want: 3},
 		{name: "codes fail", codesErr: errStore, wantErr: errStore},
 		{name: "rate limits fail", ratesErr: errStore, want: 3, wantErr: errStore},
+		{name: "lockouts fail", locksErr: errStore, want: 3, wantErr: errStore},
 	}
 
 	for _, tt := range tests {
@@ -102,6 +104,10 @@ func TestCleanupMagicCodes(t *testing.T) {
 			} else {
 				f.repo.EXPECT().DeleteExpiredMagicCodes(gomock.Any(), codeCutoff).Return(int64(3), nil)
 				f.repo.EXPECT().DeleteRateLimitsBefore(gomock.Any(), rateCutoff).Return(int64(9), tt.ratesErr)
+			}
+
+			if tt.codesErr == nil && tt.ratesErr == nil {
+				f.repo.EXPECT().DeleteLoginLockoutsBefore(gomock.Any(), codeCutoff).Return(int64(2), tt.locksErr)
 			}
 
 			n, err := f.svc.CleanupMagicCodes(t.Context())

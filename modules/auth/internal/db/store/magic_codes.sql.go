@@ -11,11 +11,11 @@ import (
 )
 
 const activeMagicCode = `-- name: ActiveMagicCode :one
-SELECT id, purpose, identity, user_id, code_hash, attempts, created_at, expires_at, used_at, revoked_at FROM auth.magic_codes
+SELECT id, purpose, identity, user_id, code_hash, attempts, created_at, expires_at, used_at, revoked_at, client FROM auth.magic_codes
 WHERE purpose = $1 AND identity = $2
   AND user_id IS NOT DISTINCT FROM $3
   AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $4
-ORDER BY created_at DESC
+ORDER BY client = $5 DESC, created_at DESC
 LIMIT 1
 FOR UPDATE
 `
@@ -25,16 +25,19 @@ type ActiveMagicCodeParams struct {
 	Identity string
 	UserID   *string
 	Now      time.Time
+	Client   string
 }
 
-// ActiveMagicCode locks the newest usable code, so concurrent attempts on
-// the same identity are serialized and a code is used at most once.
+// ActiveMagicCode locks the newest usable code, the client's own first, so
+// concurrent attempts on the same identity are serialized and a code is
+// used at most once.
 func (q *Queries) ActiveMagicCode(ctx context.Context, arg ActiveMagicCodeParams) (AuthMagicCode, error) {
 	row := q.db.QueryRow(ctx, activeMagicCode,
 		arg.Purpose,
 		arg.Identity,
 		arg.UserID,
 		arg.Now,
+		arg.Client,
 	)
 	var i AuthMagicCode
 	err := row.Scan(
@@ -48,13 +51,14 @@ func (q *Queries) ActiveMagicCode(ctx context.Context, arg ActiveMagicCodeParams
 		&i.ExpiresAt,
 		&i.UsedAt,
 		&i.RevokedAt,
+		&i.Client,
 	)
 	return i, err
 }
 
 const createMagicCode = `-- name: CreateMagicCode :exec
-INSERT INTO auth.magic_codes (id, purpose, identity, user_id, code_hash, created_at, expires_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
+INSERT INTO auth.magic_codes (id, purpose, identity, user_id, client, code_hash, created_at, expires_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 `
 
 type CreateMagicCodeParams struct {
@@ -62,6 +66,7 @@ type CreateMagicCodeParams struct {
 	Purpose   string
 	Identity  string
 	UserID    *string
+	Client    string
 	CodeHash  []byte
 	CreatedAt time.Time
 	ExpiresAt time.Time
@@ -73,6 +78,7 @@ func (q *Queries) CreateMagicCode(ctx context.Context, arg CreateMagicCodeParams
 		arg.Purpose,
 		arg.Identity,
 		arg.UserID,
+		arg.Client,
 		arg.CodeHash,
 		arg.CreatedAt,
 		arg.ExpiresAt,
@@ -131,6 +137,7 @@ const revokeActiveMagicCodes = `-- name: RevokeActiveMagicCodes :exec
 UPDATE auth.magic_codes SET revoked_at = $1::timestamptz
 WHERE purpose = $2 AND identity = $3
   AND user_id IS NOT DISTINCT FROM $4
+  AND client = $5
   AND used_at IS NULL AND revoked_at IS NULL
 `
 
@@ -139,14 +146,18 @@ type RevokeActiveMagicCodesParams struct {
 	Purpose  string
 	Identity string
 	UserID   *string
+	Client   string
 }
 
+// RevokeActiveMagicCodes revokes the usable codes one client asked for;
+// other clients' codes stay usable.
 func (q *Queries) RevokeActiveMagicCodes(ctx context.Context, arg RevokeActiveMagicCodesParams) error {
 	_, err := q.db.Exec(ctx, revokeActiveMagicCodes,
 		arg.Now,
 		arg.Purpose,
 		arg.Identity,
 		arg.UserID,
+		arg.Client,
 	)
 	return err
 }

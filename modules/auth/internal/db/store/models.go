@@ -8,6 +8,14 @@ import (
 	"time"
 )
 
+type AuthLoginLockout struct {
+	Key         string
+	WindowStart time.Time
+	Failures    int32
+	Lockouts    int32
+	LockedUntil *time.Time
+}
+
 type AuthMagicCode struct {
 	ID        string
 	Purpose   string
@@ -19,6 +27,7 @@ type AuthMagicCode struct {
 	ExpiresAt time.Time
 	UsedAt    *time.Time
 	RevokedAt *time.Time
+	Client    string
 }
 
 type AuthRateLimit struct {

@@ -10,8 +10,9 @@ import (
 )
 
 type Querier interface {
-	// ActiveMagicCode locks the newest usable code, so concurrent attempts on
-	// the same identity are serialized and a code is used at most once.
+	// ActiveMagicCode locks the newest usable code, the client's own first, so
+	// concurrent attempts on the same identity are serialized and a code is
+	// used at most once.
 	ActiveMagicCode(ctx context.Context, arg ActiveMagicCodeParams) (AuthMagicCode, error)
 	// CheckSession runs on every authenticated request: one primary-key lookup
 	// that also returns the user's current role.
@@ -22,6 +23,7 @@ type Querier interface {
 	CreateUser(ctx context.Context, arg CreateUserParams) (AuthUser, error)
 	DeleteEndedSessions(ctx context.Context, before time.Time) (int64, error)
 	DeleteExpiredMagicCodes(ctx context.Context, before time.Time) (int64, error)
+	DeleteLoginLockoutsBefore(ctx context.Context, before time.Time) (int64, error)
 	DeleteRateLimitsBefore(ctx context.Context, before time.Time) (int64, error)
 	GetRefreshToken(ctx context.Context, tokenHash []byte) (AuthRefreshToken, error)
 	GetSession(ctx context.Context, id string) (AuthSession, error)
@@ -30,11 +32,18 @@ type Querier interface {
 	GetUserByPhone(ctx context.Context, phone *string) (AuthUser, error)
 	HitRateLimit(ctx context.Context, arg HitRateLimitParams) (int32, error)
 	ListActiveSessions(ctx context.Context, arg ListActiveSessionsParams) ([]AuthSession, error)
+	// LockLoginLockout returns the failure record of a key, creating an empty
+	// one, and locks it for the rest of the transaction: it is written on
+	// every check, found or not, so both cost the same.
+	LockLoginLockout(ctx context.Context, arg LockLoginLockoutParams) (AuthLoginLockout, error)
 	MarkMagicCodeUsed(ctx context.Context, arg MarkMagicCodeUsedParams) error
 	RecordFailedAttempt(ctx context.Context, arg RecordFailedAttemptParams) (int32, error)
+	// RevokeActiveMagicCodes revokes the usable codes one client asked for;
+	// other clients' codes stay usable.
 	RevokeActiveMagicCodes(ctx context.Context, arg RevokeActiveMagicCodesParams) error
 	RevokeSession(ctx context.Context, arg RevokeSessionParams) (int64, error)
 	RevokeUserSessions(ctx context.Context, arg RevokeUserSessionsParams) ([]string, error)
+	SaveLoginLockout(ctx context.Context, arg SaveLoginLockoutParams) error
 	UpdateDisplayName(ctx context.Context, arg UpdateDisplayNameParams) (AuthUser, error)
 	UpdateEmail(ctx context.Context, arg UpdateEmailParams) (AuthUser, error)
 	UpdatePhone(ctx context.Context, arg UpdatePhoneParams) (AuthUser, error)

@@ -45,18 +45,18 @@ func (m *MockRepository) EXPECT() *MockRepositoryMockRecorder {
 }
 
 // ActiveMagicCode mocks base method.
-func (m *MockRepository) ActiveMagicCode(ctx context.Context, purpose, identity, userID string, now time.Time) (models.MagicCode, error) {
+func (m *MockRepository) ActiveMagicCode(ctx context.Context, purpose, identity, userID, client string, now time.Time) (models.MagicCode, error) {
 	m.ctrl.T.Helper()
-	ret := m.ctrl.Call(m, "ActiveMagicCode", ctx, purpose, identity, userID, now)
+	ret := m.ctrl.Call(m, "ActiveMagicCode", ctx, purpose, identity, userID, client, now)
 	ret0, _ := ret[0].(models.MagicCode)
 	ret1, _ := ret[1].(error)
 	return ret0, ret1
 }
 
 // ActiveMagicCode indicates an expected call of ActiveMagicCode.
-func (mr *MockRepositoryMockRecorder) ActiveMagicCode(ctx, purpose, identity, userID, now any) *gomock.Call {
+func (mr *MockRepositoryMockRecorder) ActiveMagicCode(ctx, purpose, identity, userID, client, now any) *gomock.Call {
 	mr.mock.ctrl.T.Helper()
-	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "ActiveMagicCode", reflect.TypeOf((*MockRepository)(nil).ActiveMagicCode), ctx, purpose, identity, userID, now)
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "ActiveMagicCode", reflect.TypeOf((*MockRepository)(nil).ActiveMagicCode), ctx, purpose, identity, userID, client, now)
 }
 
 // ActiveSessions mocks base method.
@@ -176,6 +176,21 @@ func (mr *MockRepositoryMockRecorder) DeleteExpiredMagicCodes(ctx, before any) *
 	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "DeleteExpiredMagicCodes", reflect.TypeOf((*MockRepository)(nil).DeleteExpiredMagicCodes), ctx, before)
 }
 
+// DeleteLoginLockoutsBefore mocks base method.
+func (m *MockRepository) DeleteLoginLockoutsBefore(ctx context.Context, before time.Time) (int64, error) {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "DeleteLoginLockoutsBefore", ctx, before)
+	ret0, _ := ret[0].(int64)
+	ret1, _ := ret[1].(error)
+	return ret0, ret1
+}
+
+// DeleteLoginLockoutsBefore indicates an expected call of DeleteLoginLockoutsBefore.
+func (mr *MockRepositoryMockRecorder) DeleteLoginLockoutsBefore(ctx, before any) *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "DeleteLoginLockoutsBefore", reflect.TypeOf((*MockRepository)(nil).DeleteLoginLockoutsBefore), ctx, before)
+}
+
 // DeleteRateLimitsBefore mocks base method.
 func (m *MockRepository) DeleteRateLimitsBefore(ctx context.Context, before time.Time) (int64, error) {
 	m.ctrl.T.Helper()
@@ -204,6 +219,21 @@ func (m *MockRepository) HitRateLimit(ctx context.Context, key string, windowSta
 func (mr *MockRepositoryMockRecorder) HitRateLimit(ctx, key, windowStart any) *gomock.Call {
 	mr.mock.ctrl.T.Helper()
 	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "HitRateLimit", reflect.TypeOf((*MockRepository)(nil).HitRateLimit), ctx, key, windowStart)
+}
+
+// LockLoginLockout mocks base method.
+func (m *MockRepository) LockLoginLockout(ctx context.Context, key string, windowStart time.Time) (models.LoginLockout, error) {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "LockLoginLockout", ctx, key, windowStart)
+	ret0, _ := ret[0].(models.LoginLockout)
+	ret1, _ := ret[1].(error)
+	return ret0, ret1
+}
+
+// LockLoginLockout indicates an expected call of LockLoginLockout.
+func (mr *MockRepositoryMockRecorder) LockLoginLockout(ctx, key, windowStart any) *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "LockLoginLockout", reflect.TypeOf((*MockRepository)(nil).LockLoginLockout), ctx, key, windowStart)
 }
 
 // MarkMagicCodeUsed mocks base method.
@@ -265,17 +295,17 @@ func (mr *MockRepositoryMockRecorder) RefreshToken(ctx, hash any) *gomock.Call {
 }
 
 // RevokeActiveMagicCodes mocks base method.
-func (m *MockRepository) RevokeActiveMagicCodes(ctx context.Context, purpose, identity, userID string, now time.Time) error {
+func (m *MockRepository) RevokeActiveMagicCodes(ctx context.Context, purpose, identity, userID, client string, now time.Time) error {
 	m.ctrl.T.Helper()
-	ret := m.ctrl.Call(m, "RevokeActiveMagicCodes", ctx, purpose, identity, userID, now)
+	ret := m.ctrl.Call(m, "RevokeActiveMagicCodes", ctx, purpose, identity, userID, client, now)
 	ret0, _ := ret[0].(error)
 	return ret0
 }
 
 // RevokeActiveMagicCodes indicates an expected call of RevokeActiveMagicCodes.
-func (mr *MockRepositoryMockRecorder) RevokeActiveMagicCodes(ctx, purpose, identity, userID, now any) *gomock.Call {
+func (mr *MockRepositoryMockRecorder) RevokeActiveMagicCodes(ctx, purpose, identity, userID, client, now any) *gomock.Call {
 	mr.mock.ctrl.T.Helper()
-	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "RevokeActiveMagicCodes", reflect.TypeOf((*MockRepository)(nil).RevokeActiveMagicCodes), ctx, purpose, identity, userID, now)
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "RevokeActiveMagicCodes", reflect.TypeOf((*MockRepository)(nil).RevokeActiveMagicCodes), ctx, purpose, identity, userID, client, now)
 }
 
 // RevokeSession mocks base method.
@@ -306,6 +336,20 @@ func (m *MockRepository) RevokeUserSessions(ctx context.Context, userID string, 
 func (mr *MockRepositoryMockRecorder) RevokeUserSessions(ctx, userID, now any) *gomock.Call {
 	mr.mock.ctrl.T.Helper()
 	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "RevokeUserSessions", reflect.TypeOf((*MockRepository)(nil).RevokeUserSessions), ctx, userID, now)
+}
+
+// SaveLoginLockout mocks base method.
+func (m *MockRepository) SaveLoginLockout(ctx context.Context, l models.LoginLockout) error {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "SaveLoginLockout", ctx, l)
+	ret0, _ := ret[0].(error)
+	return ret0
+}
+
+// SaveLoginLockout indicates an expected call of SaveLoginLockout.
+func (mr *MockRepositoryMockRecorder) SaveLoginLockout(ctx, l any) *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "SaveLoginLockout", reflect.TypeOf((*MockRepository)(nil).SaveLoginLockout), ctx, l)
 }
 
 // Session mocks base method.

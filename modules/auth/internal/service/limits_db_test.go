@@ -1,0 +1,168 @@
+package service_test
+
+import (
+	stderrors "errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/modulith/modulith/internal/errors"
+)
+
+const (
+	victimIP   = "198.51.100.10"
+	strangerIP = "203.0.113.66"
+	victim     = "ana@example.com"
+)
+
+// guessFrom makes one wrong guess at victim's sign-in from ip.
+func (f *dbFixture) guessFrom(t *testing.T, ip string) error {
+	t.Helper()
+
+	_, err := f.svc.CompleteLogin(fromIP(t, ip), completeByEmail(victim, otherCode(f.sent.last())))
+
+	return err
+}
+
+// wantLocked fails unless err refuses a check for a cool-down of want.
+func wantLocked(t *testing.T, what string, err error, want time.Duration) {
+	t.Helper()
+
+	var de *errors.DomainError
+	if !stderrors.As(err, &de) || de.Type != errors.TypeRateLimited || de.RetryAfter != want {
+		t.Fatalf("%s = %v, want RATE_LIMITED for %s", what, err, want)
+	}
+}
+
+// attackerIP is the n-th address of an attacker with as many as it wants.
+func attackerIP(n int) string { return fmt.Sprintf("10.%d.%d.%d", n>>16&0xff, n>>8&0xff, n&0xff) }
+
+// TestLockoutEscalatesAcrossCodesOnPostgres guesses from a new IP each
+// time, so no per-client limit applies, across several codes: every 20
+// failures in a window lock the identity out for a cool-down that doubles
+// (15m, 30m, 1h), during which even the right code is refused. The
+// owner's sign-in clears the failures but not the doubling.
+func TestLockoutEscalatesAcrossCodesOnPostgres(t *testing.T) {
+	t.Parallel()
+
+	f := newDBFixture(t)
+	ip := 0
+
+	for _, coolDown := range []time.Duration{15 * time.Minute, 30 * time.Minute, time.Hour} {
+		// A fresh code for each round: the failures span codes.
+		if _, err := f.svc.RequestLogin(fromIP(t, victimIP), loginByEmail(victim)); err != nil {
+			t.Fatalf("RequestLogin() = %v", err)
+		}
+
+		for i := range 20 {
+			ip++
+			if err := f.guessFrom(t, attackerIP(ip)); !errors.HasCode(err, errors.CodeAuthCodeInvalid) {
+				t.Fatalf("guess %d = %v, want AUTH_CODE_INVALID", i+1, err)
+			}
+		}
+
+		ip++
+		wantLocked(t, "a guess from a new IP after 20 failures", f.guessFrom(t, attackerIP(ip)), coolDown)
+
+		_, err := f.svc.CompleteLogin(fromIP(t, victimIP), completeByEmail(victim, f.sent.last()))
+		wantLocked(t, "the right code during the cool-down", err, coolDown)
+
+		f.clock.Advance(coolDown)
+	}
+
+	// The owner signs in, which clears the failures: 19 more are checked,
+	// the 20th locks for the next cool-down, not the first one again.
+	f.signIn(t, victimIP)
+
+	for i := range 20 {
+		ip++
+		if err := f.guessFrom(t, attackerIP(ip)); !errors.HasCode(err, errors.CodeAuthCodeInvalid) {
+			t.Fatalf("guess %d after the sign-in = %v, want AUTH_CODE_INVALID", i+1, err)
+		}
+	}
+
+	ip++
+	wantLocked(t, "a guess after the sign-in", f.guessFrom(t, attackerIP(ip)), 2*time.Hour)
+}
+
+// TestLockoutCapsManyIPsOnPostgres: an attacker with 200 addresses gets 20
+// guesses checked per identity, however it spreads them.
+func TestLockoutCapsManyIPsOnPostgres(t *testing.T) {
+	t.Parallel()
+
+	f := newDBFixture(t)
+	if _, err := f.svc.RequestLogin(fromIP(t, victimIP), loginByEmail(victim)); err != nil {
+		t.Fatalf("RequestLogin() = %v", err)
+	}
+
+	checked := 0
+
+	for n := range 200 {
+		err := f.guessFrom(t, attackerIP(n))
+
+		switch {
+		case errors.HasCode(err, errors.CodeAuthCodeInvalid):
+			checked++
+		case !errors.IsType(err, errors.TypeRateLimited):
+			t.Fatalf("guess from %s = %v", attackerIP(n), err)
+		}
+	}
+
+	if checked != 20 {
+		t.Errorf("%d of 200 guesses were checked, want 20 (AUTH_LOCKOUT_FAILURES)", checked)
+	}
+}
+
+// TestStrangerCannotLockOutVictimOnPostgres: a stranger on one IP spends
+// their whole budget for the victim's identity (code requests and
+// guesses); the victim's pending code survives, and the victim on their
+// own client still completes sign-in, and can ask for a new code.
+func TestStrangerCannotLockOutVictimOnPostgres(t *testing.T) {
+	t.Parallel()
+
+	f := newDBFixture(t)
+
+	if _, err := f.svc.RequestLogin(fromIP(t, victimIP), loginByEmail(victim)); err != nil {
+		t.Fatalf("victim's RequestLogin() = %v", err)
+	}
+
+	victimCode := f.sent.last()
+
+	// The stranger asks for codes until refused (each one goes to the
+	// victim's inbox, but none revokes the victim's code)...
+	untilLimited(t, "stranger's RequestLogin()", 5, "", func() error {
+		_, err := f.svc.RequestLogin(fromIP(t, strangerIP), loginByEmail(victim))
+
+		return err
+	})
+
+	// ...and guesses until refused, at their own code and then the
+	// victim's: a wrong guess from another client costs a code nothing.
+	untilLimited(t, "stranger's guess", 8, errors.CodeAuthCodeInvalid, func() error {
+		_, err := f.svc.CompleteLogin(fromIP(t, strangerIP), completeByEmail(victim, otherCode(victimCode)))
+
+		return err
+	})
+
+	if _, err := f.svc.CompleteLogin(fromIP(t, victimIP), completeByEmail(victim, victimCode)); err != nil {
+		t.Fatalf("victim's CompleteLogin(their code) after the stranger = %v, want success", err)
+	}
+
+	f.signIn(t, victimIP) // a new code, requested and used
+}
+
+// untilLimited calls try until it is RATE_LIMITED, which must happen after
+// exactly limit calls that ended with code (success when "").
+func untilLimited(t *testing.T, what string, limit int, code errors.Code, try func() error) {
+	t.Helper()
+
+	for i := range limit {
+		if err := try(); (code == "" && err != nil) || (code != "" && !errors.HasCode(err, code)) {
+			t.Fatalf("%s #%d = %v, want %q", what, i+1, err, code)
+		}
+	}
+
+	if err := try(); !errors.IsType(err, errors.TypeRateLimited) {
+		t.Fatalf("%s #%d = %v, want RATE_LIMITED", what, limit+1, err)
+	}
+}
