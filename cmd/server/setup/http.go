@@ -77,8 +77,9 @@ func HTTPHandler(ctx context.Context, d HTTPDeps) (http.Handler, error) {
 
 	// The gateway answers 504 by itself when the deadline passes: its calls
 	// go through the in-process channel, which returns DeadlineExceeded at
-	// once. It needs the deadline, not Timeout's buffering.
-	mux.Handle("/", middleware.Deadline(cfg.RequestTimeout)(gw))
+	// once. It needs the deadline, not Timeout's buffering. Its answers
+	// carry tokens and personal data: no cache may keep them.
+	mux.Handle("/", middleware.NoStore(middleware.Deadline(cfg.RequestTimeout)(gw)))
 
 	metrics, err := middleware.Metrics(d.Meter)
 	if err != nil {
