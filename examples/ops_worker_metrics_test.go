@@ -1,0 +1,53 @@
+package examples
+
+import (
+	"io"
+	"net/http"
+	"testing"
+
+	"github.com/modulith/modulith/cmd/server/commands"
+	"github.com/modulith/modulith/modules"
+)
+
+// TestFreshWorkerMetrics: a worker that has handled nothing yet already
+// lists the pool and event series (the counters at zero), so dashboards
+// and alerts have a series to read from the start.
+func TestFreshWorkerMetrics(t *testing.T) {
+	t.Parallel()
+
+	w := runProgram(t, commands.Worker(modules.All()), harnessEnv(freshDSN(t)), newLogs())
+
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, w.HTTP+"/metrics", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("worker GET /metrics = %d, %v", resp.StatusCode, err)
+	}
+
+	wants := []struct {
+		name   string
+		labels []string
+	}{
+		{"db_pool_connections", []string{`state="idle"`}},
+		{"db_pool_max_connections", nil},
+		{"db_pool_acquires_total", nil},
+		{"events_published_total", []string{`event="order.created"`}},
+		{"events_handled_total", []string{`subscriber="orders-notifier"`, `event="order.created"`, `outcome="delivered"`}},
+		{"events_handled_total", []string{`subscriber="websocket"`, `outcome="dead"`}},
+	}
+
+	for _, w := range wants {
+		if !hasSeries(string(body), w.name, w.labels...) {
+			t.Errorf("fresh worker /metrics has no %s series with %v", w.name, w.labels)
+		}
+	}
+}
