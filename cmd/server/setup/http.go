@@ -104,6 +104,7 @@ func HTTPHandler(ctx context.Context, d HTTPDeps) (http.Handler, error) {
 		middleware.CORS(middleware.CORSConfig{
 			AllowedOrigins: cfg.CORSAllowedOrigins, AllowCredentials: cfg.CORSAllowCredentials,
 		}),
+		middleware.BodyReadTimeout(cfg.RequestReadTimeout),
 		middleware.BodyLimit(cfg.MaxBodyBytes),
 	), nil
 }
