@@ -36,7 +36,7 @@ GENERATED_PATHS := gen proto internal/openapi/spec ':(glob)modules/*/internal/db
 ##@ Run
 
 .PHONY: run
-run: db-up ## Run the server (HTTP :8080, gRPC :9090), migrations applied
+run: db-up ## Run the server (HTTP :8080, gRPC :9090, admin :9100), migrations applied
 	$(GO) run ./cmd/server
 
 .PHONY: dev
