@@ -1,0 +1,96 @@
+package examples
+
+import (
+	"context"
+	"net/http"
+	"testing"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+
+	authv1 "github.com/modulith/modulith/gen/go/auth/v1"
+	ordersv1 "github.com/modulith/modulith/gen/go/orders/v1"
+	"github.com/modulith/modulith/internal/errors"
+	"github.com/modulith/modulith/internal/pgtest"
+)
+
+// TestDatabaseOutageAnswersUnavailable cuts the database off behind a
+// proxy: sign-in (request and complete), refresh, the profile and the
+// orders answer 503 UNAVAILABLE over REST and Unavailable over gRPC, never
+// 500 or Internal, so clients know to retry; once the database is back the
+// same process serves them again.
+func TestDatabaseOutageAnswersUnavailable(t *testing.T) {
+	t.Parallel()
+
+	db := pgtest.NewDatabase(t, migrationSources()...)
+	proxy, dsn := pgtest.NewDatabaseProxy(t, db.DSN)
+	s := runServer(t, harnessEnv(dsn))
+	ada := signInEmail(t, s.server, "ada@example.com")
+
+	proxy.Break()
+
+	rest := map[string]func() response{
+		"POST " + pathLoginRequest: func() response {
+			return s.do(t, http.MethodPost, pathLoginRequest, map[string]string{"email": "bob@example.com"}, "")
+		},
+		"POST " + pathLoginComplete: func() response {
+			return s.do(t, http.MethodPost, pathLoginComplete, map[string]string{"email": "bob@example.com", "code": "123456"}, "")
+		},
+		"POST " + pathRefresh: func() response { return refresh(t, s.server, ada.Refresh) },
+		"GET " + pathProfile:  func() response { return s.do(t, http.MethodGet, pathProfile, nil, ada.Access) },
+		"GET " + pathOrders:   func() response { return s.do(t, http.MethodGet, pathOrders, nil, ada.Access) },
+	}
+	for name, call := range rest {
+		if r := call(); r.Status != http.StatusServiceUnavailable || r.JSON(t)["code"] != string(errors.CodeUnavailable) {
+			t.Errorf("%s during the outage = %d %s, want 503 UNAVAILABLE", name, r.Status, r.Body)
+		}
+	}
+
+	for name, err := range grpcCallsDuringOutage(t, s.server, ada) {
+		if status.Code(err) != codes.Unavailable || !errors.HasCode(errors.FromGRPC(err), errors.CodeUnavailable) {
+			t.Errorf("gRPC %s during the outage = %v, want Unavailable [UNAVAILABLE]", name, err)
+		}
+	}
+
+	proxy.Restore()
+
+	if r := s.pollStatus(t, "/readyz", http.StatusOK, outageWait); r.Status != http.StatusOK {
+		t.Fatalf("GET /readyz after the outage = %d %s, want 200 within %v", r.Status, r.Body, outageWait)
+	}
+
+	back := signInEmail(t, s.server, "bob@example.com")
+	s.do(t, http.MethodGet, pathProfile, nil, back.Access).wantOK(t)
+	s.do(t, http.MethodGet, pathOrders, nil, ada.Access).wantOK(t)
+	refresh(t, s.server, ada.Refresh).wantOK(t)
+}
+
+// grpcCallsDuringOutage makes the calls of the outage test over gRPC and
+// returns their errors by method.
+func grpcCallsDuringOutage(t *testing.T, s *server, u signedIn) map[string]error {
+	t.Helper()
+
+	conn, err := grpc.NewClient(s.GRPC, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	t.Cleanup(func() { _ = conn.Close() })
+
+	auth, orders := authv1.NewAuthServiceClient(conn), ordersv1.NewOrderServiceClient(conn)
+	ctx, authed := context.Background(), withBearer(context.Background(), u.Access)
+	errs := make(map[string]error)
+
+	_, errs["RequestLogin"] = auth.RequestLogin(ctx, &authv1.RequestLoginRequest{
+		Identity: &authv1.RequestLoginRequest_Email{Email: "bob@example.com"},
+	})
+	_, errs["CompleteLogin"] = auth.CompleteLogin(ctx, &authv1.CompleteLoginRequest{
+		Identity: &authv1.CompleteLoginRequest_Email{Email: "bob@example.com"}, Code: "123456",
+	})
+	_, errs["RefreshToken"] = auth.RefreshToken(ctx, &authv1.RefreshTokenRequest{RefreshToken: u.Refresh})
+	_, errs["GetProfile"] = auth.GetProfile(authed, &authv1.GetProfileRequest{})
+	_, errs["ListOrders"] = orders.ListOrders(authed, &ordersv1.ListOrdersRequest{})
+
+	return errs
+}
