@@ -4,10 +4,12 @@ import (
 	"context"
 	"net/http"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 
 	authv1 "github.com/modulith/modulith/gen/go/auth/v1"
@@ -93,4 +95,84 @@ func grpcCallsDuringOutage(t *testing.T, s *server, u signedIn) map[string]error
 	_, errs["ListOrders"] = orders.ListOrders(authed, &ordersv1.ListOrdersRequest{})
 
 	return errs
+}
+
+// TestGRPCHealthFollowsReadiness: grpc.health.v1 answers for the server
+// ("") and for each service (auth.v1.AuthService…) what /readyz answers:
+// NOT_SERVING while the database is cut off, SERVING once it is back, and
+// a Watch stream sees both changes.
+func TestGRPCHealthFollowsReadiness(t *testing.T) {
+	t.Parallel()
+
+	db := pgtest.NewDatabase(t, migrationSources()...)
+	proxy, dsn := pgtest.NewDatabaseProxy(t, db.DSN)
+	s := runServer(t, harnessEnv(dsn))
+
+	conn, err := grpc.NewClient(s.GRPC, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	t.Cleanup(func() { _ = conn.Close() })
+
+	client := healthpb.NewHealthClient(conn)
+	services := []string{"", "auth.v1.AuthService", "orders.v1.OrderService"}
+
+	watchCtx, cancel := context.WithTimeout(t.Context(), 3*outageWait)
+	defer cancel()
+
+	watch, err := client.Watch(watchCtx, &healthpb.HealthCheckRequest{Service: ""})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	awaitHealth(t, client, services, healthpb.HealthCheckResponse_SERVING)
+	awaitWatched(t, watch, healthpb.HealthCheckResponse_SERVING)
+
+	proxy.Break()
+	awaitHealth(t, client, services, healthpb.HealthCheckResponse_NOT_SERVING)
+	awaitWatched(t, watch, healthpb.HealthCheckResponse_NOT_SERVING)
+
+	proxy.Restore()
+	awaitHealth(t, client, services, healthpb.HealthCheckResponse_SERVING)
+	awaitWatched(t, watch, healthpb.HealthCheckResponse_SERVING)
+}
+
+// awaitHealth polls Check for each service until it reports want, for up
+// to outageWait.
+func awaitHealth(t *testing.T, client healthpb.HealthClient, services []string, want healthpb.HealthCheckResponse_ServingStatus) {
+	t.Helper()
+
+	deadline := time.Now().Add(outageWait)
+
+	for _, service := range services {
+		for {
+			resp, err := client.Check(t.Context(), &healthpb.HealthCheckRequest{Service: service})
+			if err == nil && resp.GetStatus() == want {
+				break
+			}
+
+			if time.Now().After(deadline) {
+				t.Fatalf("Check(%q) = %v, %v; want %v within %v", service, resp.GetStatus(), err, want, outageWait)
+			}
+
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+}
+
+// awaitWatched reads a Watch stream until it reports want.
+func awaitWatched(t *testing.T, watch healthpb.Health_WatchClient, want healthpb.HealthCheckResponse_ServingStatus) {
+	t.Helper()
+
+	for {
+		resp, err := watch.Recv()
+		if err != nil {
+			t.Fatalf("Watch: %v, want a %v update", err, want)
+		}
+
+		if resp.GetStatus() == want {
+			return
+		}
+	}
 }

@@ -71,6 +71,9 @@ func serve(ctx context.Context, e env) (err error) {
 	return s.run(ctx, lns)
 }
 
+// healthInterval is how often gRPC health asks readiness.
+const healthInterval = 2 * time.Second
+
 // server is a serve command's servers.
 type server struct {
 	p       *process
@@ -113,6 +116,13 @@ func (s *server) run(ctx context.Context, lns *listeners) error {
 
 	g.Go(func() error { return serveHTTP("HTTP server", s.http, lns.http) })
 	g.Go(func() error { return serveHTTP("admin server", s.admin, lns.admin) })
+	// gRPC health follows readiness, per service, from the start.
+	s.grpc.SetServing(s.checker.Ready(ctx))
+	g.Go(func() error {
+		s.grpc.FollowReadiness(gctx, s.checker.Ready, healthInterval)
+
+		return nil
+	})
 	g.Go(func() error {
 		// ErrServerStopped: shutdown began before Serve did (it closes grpcLn).
 		if err := s.grpc.Server.Serve(lns.grpc); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
