@@ -42,7 +42,7 @@ GENERATED_PATHS := gen proto internal/openapi/spec ':(glob)modules/*/internal/db
 ##@ Run
 
 .PHONY: run
-run: db-up ## Run the server (HTTP :8080, gRPC :9090), migrations applied
+run: db-up ## Run the server (HTTP :8080, gRPC :9090, admin :9100), migrations applied
 	@echo "compiling and starting the server (the first build takes a few minutes)"
 	$(GO) run ./cmd/server
 

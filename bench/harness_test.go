@@ -57,7 +57,7 @@ func startPlatform(b *testing.B) *platform {
 	httpPort, grpcPort := freePort(b), freePort(b)
 	env := map[string]string{
 		"ENV": "prod", "DB_DSN": db.DSN, "JWT_SECRET": secret, "BIND_HOST": "127.0.0.1",
-		"HTTP_PORT": httpPort, "GRPC_PORT": grpcPort, "SHUTDOWN_DELAY": "0s",
+		"HTTP_PORT": httpPort, "GRPC_PORT": grpcPort, "ADMIN_PORT": "0", "SHUTDOWN_DELAY": "0s",
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())

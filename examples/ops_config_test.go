@@ -172,7 +172,7 @@ func TestProdStartsWithOnlyRequiredKeys(t *testing.T) {
 
 	s := runServer(t, map[string]string{
 		"ENV": "prod", "DB_DSN": freshDSN(t), "JWT_SECRET": testSecret,
-		"BIND_HOST": "127.0.0.1", "HTTP_PORT": "0", "GRPC_PORT": "0", "SHUTDOWN_DELAY": "0s",
+		"BIND_HOST": "127.0.0.1", "HTTP_PORT": "0", "GRPC_PORT": "0", "ADMIN_PORT": "0", "SHUTDOWN_DELAY": "0s",
 	})
 
 	warning, err := s.logs.wait(logWait, msgPrefix("no email or SMS provider configured"))

@@ -38,7 +38,7 @@ type opsServer struct {
 func harnessEnv(dsn string) map[string]string {
 	return map[string]string{
 		"ENV": "dev", "DB_DSN": dsn, "JWT_SECRET": testSecret,
-		"BIND_HOST": "127.0.0.1", "HTTP_PORT": "0", "GRPC_PORT": "0",
+		"BIND_HOST": "127.0.0.1", "HTTP_PORT": "0", "GRPC_PORT": "0", "ADMIN_BIND_HOST": "127.0.0.1", "ADMIN_PORT": "0",
 		"LOG_FORMAT": "json", "LOG_LEVEL": "debug", "SHUTDOWN_DELAY": "0s",
 		// Many servers run at once in this package, several per test: small
 		// pools keep the suite within PostgreSQL's default 100 connections.
@@ -117,7 +117,7 @@ func runProgram(t *testing.T, prog commands.Program, vars map[string]string, log
 		t.Fatalf("server did not start: %v (%v)\n%s", err, stop(), s.logs.text())
 	}
 
-	s.HTTP, s.GRPC = "http://"+ready.String("http"), ready.String("grpc")
+	s.HTTP, s.GRPC, s.Admin = "http://"+ready.String("http"), ready.String("grpc"), "http://"+ready.String("admin")
 
 	return &opsServer{server: s, Stop: stop}
 }

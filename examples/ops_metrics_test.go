@@ -30,7 +30,7 @@ func TestMetricsAfterTraffic(t *testing.T) {
 	// A path with an ID: its series must be labelled with the template.
 	s.do(t, http.MethodDelete, "/v1/auth/sessions/"+absentSessionID, nil, tok.Access)
 
-	r := s.do(t, http.MethodGet, "/metrics", nil, "")
+	r := s.admin(t, "/metrics")
 	if r.Status != http.StatusOK {
 		t.Fatalf("GET /metrics = %d, want 200", r.Status)
 	}

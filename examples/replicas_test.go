@@ -378,7 +378,7 @@ func (p *replicaProcess) awaitReady(d time.Duration) error {
 	for {
 		line, err := p.logs.wait(100*time.Millisecond, func(l logLine) bool { return l.Msg() == "server ready" })
 		if err == nil {
-			p.HTTP, p.GRPC = "http://"+line.String("http"), line.String("grpc")
+			p.HTTP, p.GRPC, p.Admin = "http://"+line.String("http"), line.String("grpc"), "http://"+line.String("admin")
 
 			return nil
 		}
@@ -409,7 +409,7 @@ func (c *cluster) awaitReady(t *testing.T) {
 // through is a client of replica p that reads the codes the dev notifier
 // sent in the log of the whole cluster.
 func (c *cluster) through(p *replicaProcess) *server {
-	return &server{HTTP: p.HTTP, GRPC: p.GRPC, logs: c.logs}
+	return &server{HTTP: p.HTTP, GRPC: p.GRPC, Admin: p.Admin, logs: c.logs}
 }
 
 // codeSenders names the replicas that logged a code sent to destination,

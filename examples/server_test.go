@@ -45,6 +45,9 @@ type server struct {
 	HTTP string
 	// GRPC is the gRPC address, e.g. 127.0.0.1:41235.
 	GRPC string
+	// Admin is the base URL of the operational endpoints (/metrics,
+	// /healthz/ws, pprof), e.g. http://127.0.0.1:41236.
+	Admin string
 	// DB is the server's database.
 	DB *pgtest.Database
 
@@ -105,7 +108,7 @@ func startServer(t *testing.T, env map[string]string) *server {
 		}
 	}
 
-	s.HTTP, s.GRPC = "http://"+ready.String("http"), ready.String("grpc")
+	s.HTTP, s.GRPC, s.Admin = "http://"+ready.String("http"), ready.String("grpc"), "http://"+ready.String("admin")
 
 	return s
 }

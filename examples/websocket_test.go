@@ -156,7 +156,7 @@ func (s *server) awaitSocketStats(t *testing.T, connections, users int) {
 	deadline := time.Now().Add(socketWait)
 
 	for {
-		r := s.do(t, http.MethodGet, "/healthz/ws", nil, "")
+		r := s.admin(t, "/healthz/ws")
 		got := r.JSON(t)
 
 		if r.Status == http.StatusOK && got["connections"] == want["connections"] && got["users"] == want["users"] {

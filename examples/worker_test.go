@@ -49,7 +49,7 @@ func TestWorkerTakesOverEvents(t *testing.T) {
 	}
 
 	for _, w := range workers {
-		checkWorkerHTTP(t, w.HTTP)
+		checkWorkerHTTP(t, w.server)
 	}
 
 	// Both workers schedule the task every second; each second runs once.
@@ -75,14 +75,20 @@ func TestWorkerTakesOverEvents(t *testing.T) {
 	}
 }
 
-// checkWorkerHTTP checks a worker's probes and metrics, and that it serves
-// no API.
-func checkWorkerHTTP(t *testing.T, base string) {
+// checkWorkerHTTP checks a worker's probes and metrics (on the admin
+// listener), and that it serves no API.
+func checkWorkerHTTP(t *testing.T, w *server) {
 	t.Helper()
 
 	for path, want := range map[string]int{
-		"/livez": http.StatusOK, "/readyz": http.StatusOK, "/metrics": http.StatusOK, pathOrders: http.StatusNotFound,
+		"/livez": http.StatusOK, "/readyz": http.StatusOK, "/metrics": http.StatusNotFound, pathOrders: http.StatusNotFound,
+		"admin /metrics": http.StatusOK, "admin /readyz": http.StatusOK,
 	} {
+		base := w.HTTP
+		if p, ok := strings.CutPrefix(path, "admin "); ok {
+			base, path = w.Admin, p
+		}
+
 		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, base+path, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -100,7 +106,7 @@ func checkWorkerHTTP(t *testing.T, base string) {
 			t.Errorf("worker GET %s = %d %s, want %d", path, resp.StatusCode, body, want)
 		}
 
-		if path == "/metrics" && !strings.Contains(string(body), "go_goroutines") {
+		if base == w.Admin && path == "/metrics" && !strings.Contains(string(body), "go_goroutines") {
 			t.Errorf("worker /metrics lacks the Go runtime metrics")
 		}
 	}

@@ -15,6 +15,9 @@ type Config struct {
 	BindHost             string        `yaml:"bind_host" env:"BIND_HOST" default:""`     // listen host; "" = all interfaces
 	HTTPPort             int           `yaml:"http_port" env:"HTTP_PORT" default:"8080"` // 0 = any free port
 	GRPCPort             int           `yaml:"grpc_port" env:"GRPC_PORT" default:"9090"`
+	AdminPort            int           `yaml:"admin_port" env:"ADMIN_PORT" default:"9100"`                               // /metrics, /healthz/ws, pprof; 0 = any free port
+	AdminBindHost        string        `yaml:"admin_bind_host" env:"ADMIN_BIND_HOST" default:"" proddefault:"127.0.0.1"` // admin listen host; "" = all interfaces
+	PprofEnabled         bool          `yaml:"pprof_enabled" env:"PPROF_ENABLED" default:"false"`                        // /debug/pprof/ on the admin listener
 	DBDSN                string        `yaml:"db_dsn" env:"DB_DSN" default:"postgres://postgres:postgres@127.0.0.1:5432/modulith?sslmode=disable" secret:"dsn"`
 	DBMaxConns           int32         `yaml:"db_max_conns" env:"DB_MAX_CONNS" default:"25"`
 	DBMinConns           int32         `yaml:"db_min_conns" env:"DB_MIN_CONNS" default:"2"`
@@ -27,6 +30,7 @@ type Config struct {
 	LogSlowRequest       time.Duration `yaml:"log_slow_request" env:"LOG_SLOW_REQUEST" default:"500ms"`
 	LogSkipPaths         []string      `yaml:"log_skip_paths" env:"LOG_SKIP_PATHS" default:"/livez,/healthz,/readyz,/metrics"`
 	RequestTimeout       time.Duration `yaml:"request_timeout" env:"REQUEST_TIMEOUT" default:"30s"`
+	RequestReadTimeout   time.Duration `yaml:"request_read_timeout" env:"REQUEST_READ_TIMEOUT" default:"15s"` // a request body must arrive within this (408)
 	ShutdownTimeout      time.Duration `yaml:"shutdown_timeout" env:"SHUTDOWN_TIMEOUT" default:"30s"`
 	ShutdownDelay        time.Duration `yaml:"shutdown_delay" env:"SHUTDOWN_DELAY" default:"0s" proddefault:"5s"` // how long /readyz reports 503 before listeners close
 	MigrateOnStart       bool          `yaml:"migrate_on_start" env:"MIGRATE_ON_START" default:"true"`
@@ -134,6 +138,11 @@ func (c *Config) IsDev() bool { return c.Env == envDev }
 
 // HTTPAddr is the HTTP listen address.
 func (c *Config) HTTPAddr() string { return net.JoinHostPort(c.BindHost, strconv.Itoa(c.HTTPPort)) }
+
+// AdminAddr is the listen address of the operational endpoints.
+func (c *Config) AdminAddr() string {
+	return net.JoinHostPort(c.AdminBindHost, strconv.Itoa(c.AdminPort))
+}
 
 // GRPCAddr is the gRPC listen address.
 func (c *Config) GRPCAddr() string { return net.JoinHostPort(c.BindHost, strconv.Itoa(c.GRPCPort)) }

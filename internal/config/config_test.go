@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"net/url"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -39,6 +40,7 @@ func TestLoadDevDefaults(t *testing.T) {
 		ServiceName:        "modulith",
 		HTTPPort:           8080,
 		GRPCPort:           9090,
+		AdminPort:          9100,
 		DBDSN:              postgresURL("postgres", "postgres", "127.0.0.1:5432", "modulith", "sslmode=disable"),
 		DBMaxConns:         25,
 		DBMinConns:         2,
@@ -51,6 +53,7 @@ func TestLoadDevDefaults(t *testing.T) {
 		LogSlowRequest:     500 * time.Millisecond,
 		LogSkipPaths:       []string{"/livez", "/healthz", "/readyz", "/metrics"},
 		RequestTimeout:     30 * time.Second,
+		RequestReadTimeout: 15 * time.Second,
 		ShutdownTimeout:    30 * time.Second,
 		MigrateOnStart:     true,
 		CORSAllowedOrigins: []string{"http://localhost:3000", "http://localhost:5173"},
@@ -72,8 +75,8 @@ func TestLoadDevDefaults(t *testing.T) {
 		t.Errorf("Load() layers = %v, want layers with Env() dev", l)
 	}
 
-	if got := len(report.Entries); got != 40 {
-		t.Errorf("len(report.Entries) = %d, want one per Config field (40)", got)
+	if got, want := len(report.Entries), reflect.TypeFor[config.Config]().NumField(); got != want {
+		t.Errorf("len(report.Entries) = %d, want one per Config field (%d)", got, want)
 	}
 
 	if !cfg.IsDev() {
@@ -152,6 +155,10 @@ func TestLoadProdMinimal(t *testing.T) {
 
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Load() prod profile mismatch (-want +got):\n%s", diff)
+	}
+
+	if cfg.AdminAddr() != "127.0.0.1:9100" {
+		t.Errorf("AdminAddr() in prod = %q, want 127.0.0.1:9100 (operational endpoints on loopback)", cfg.AdminAddr())
 	}
 
 	for _, e := range report.Entries {

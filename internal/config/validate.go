@@ -70,6 +70,7 @@ func (c *Config) validateEnums(p *problems) {
 func (c *Config) validateLimits(p *problems) {
 	p.between("HTTP_PORT", int64(c.HTTPPort), 0, 65535)
 	p.between("GRPC_PORT", int64(c.GRPCPort), 0, 65535)
+	p.between("ADMIN_PORT", int64(c.AdminPort), 0, 65535)
 	p.between("SMTP_PORT", int64(c.SMTPPort), 1, 65535)
 	p.check(c.DBMaxConns >= 1, "DB_MAX_CONNS", "must be at least 1 (got %d)", c.DBMaxConns)
 	p.check(c.DBMinConns >= 0 && c.DBMinConns <= c.DBMaxConns, "DB_MIN_CONNS",
@@ -77,6 +78,7 @@ func (c *Config) validateLimits(p *problems) {
 	p.check(c.MaxBodyBytes > 0, "MAX_BODY_BYTES", "must be positive (got %d)", c.MaxBodyBytes)
 
 	p.positive("REQUEST_TIMEOUT", c.RequestTimeout)
+	p.positive("REQUEST_READ_TIMEOUT", c.RequestReadTimeout)
 	p.positive("SHUTDOWN_TIMEOUT", c.ShutdownTimeout)
 	p.nonNegative("SHUTDOWN_DELAY", c.ShutdownDelay)
 	p.nonNegative("LOG_SLOW_REQUEST", c.LogSlowRequest)

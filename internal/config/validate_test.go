@@ -67,6 +67,8 @@ func TestValidate(t *testing.T) {
 		{name: "GRPC_PORT too large", mutate: func(c *config.Config) { c.GRPCPort = 70000 }, want: []string{"GRPC_PORT"}},
 
 		{name: "REQUEST_TIMEOUT zero", mutate: func(c *config.Config) { c.RequestTimeout = 0 }, want: []string{"REQUEST_TIMEOUT"}},
+		{name: "REQUEST_READ_TIMEOUT zero", mutate: func(c *config.Config) { c.RequestReadTimeout = 0 }, want: []string{"REQUEST_READ_TIMEOUT"}},
+		{name: "ADMIN_PORT out of range", mutate: func(c *config.Config) { c.AdminPort = 70000 }, want: []string{"ADMIN_PORT"}},
 		{name: "SHUTDOWN_TIMEOUT negative", mutate: func(c *config.Config) { c.ShutdownTimeout = -time.Second }, want: []string{"SHUTDOWN_TIMEOUT"}},
 		{name: "SHUTDOWN_DELAY negative", mutate: func(c *config.Config) { c.ShutdownDelay = -time.Second }, want: []string{"SHUTDOWN_DELAY"}},
 		{name: "SHUTDOWN_DELAY beyond SHUTDOWN_TIMEOUT", mutate: func(c *config.Config) { c.ShutdownDelay = time.Minute }},

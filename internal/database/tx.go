@@ -13,7 +13,8 @@ import (
 // WithTx runs fn in a transaction of pool: committed when fn returns nil,
 // rolled back when it returns an error, panics or exits its goroutine
 // (runtime.Goexit, as t.FailNow does). A transaction that cannot begin is
-// Unavailable; fn's error is returned as it is. Module repositories build
+// Unavailable, and so is a commit that fails because the database is
+// unreachable (see Unreachable); fn's error is returned as it is. Module repositories build
 // their WithTx on it.
 func WithTx(ctx context.Context, pool *pgxpool.Pool, fn func(tx pgx.Tx) error) error {
 	tx, err := pool.Begin(ctx)
@@ -40,6 +41,10 @@ func WithTx(ctx context.Context, pool *pgxpool.Pool, fn func(tx pgx.Tx) error) e
 	}
 
 	if err := tx.Commit(ctx); err != nil {
+		if Unreachable(err) {
+			return errors.Unavailable("database unavailable", errors.WithCause(fmt.Errorf("commit: %w", err)))
+		}
+
 		return fmt.Errorf("commit: %w", err)
 	}
 

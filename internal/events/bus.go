@@ -258,6 +258,8 @@ func (b *Bus) Start(ctx context.Context) error {
 		return nil
 	}
 
+	startSeries(ctx, subs)
+
 	run, err := b.transport.Start(runCtx, newDeliveries(b, subs))
 	if err != nil {
 		return err

@@ -1,6 +1,8 @@
 package events
 
 import (
+	"context"
+
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -28,4 +30,23 @@ var (
 
 func eventAttr(name string) metric.MeasurementOption {
 	return metric.WithAttributes(attribute.String("event", name))
+}
+
+// outcomes are the outcome label values of events_handled_total.
+var outcomes = []string{StateDelivered, outcomeSkipped, StateFailed, StateDead}
+
+// startSeries adds zero to the counters of every event a consuming process
+// subscribes to, for each subscriber and outcome: its /metrics lists them
+// before any work arrives, so dashboards and alerts (rate, absent) have a
+// series to read from the start.
+func startSeries(ctx context.Context, subs []*subscriber) {
+	for _, s := range subs {
+		for _, event := range s.eventNames() {
+			published.Add(ctx, 0, eventAttr(event))
+
+			for _, outcome := range outcomes {
+				handledCount.Add(ctx, 0, outcomeAttrs(s.name, event, outcome))
+			}
+		}
+	}
 }

@@ -8,9 +8,11 @@
 package grpcserver
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"slices"
+	"time"
 
 	"buf.build/go/protovalidate"
 	"github.com/fullstorydev/grpchan"
@@ -109,6 +111,40 @@ func New(d Deps) (*GRPC, error) {
 	conn := grpchan.InterceptClientConn(ch, interceptor.ClientStats(calls), nil)
 
 	return &GRPC{Server: srv, Health: hs, Conn: conn, channel: ch}, nil
+}
+
+// SetServing sets the gRPC health status of the server as a whole ("")
+// and of every service it serves (auth.v1.AuthService…): SERVING or
+// NOT_SERVING. After Health.Shutdown every status stays NOT_SERVING.
+func (g *GRPC) SetServing(serving bool) {
+	st := healthpb.HealthCheckResponse_NOT_SERVING
+	if serving {
+		st = healthpb.HealthCheckResponse_SERVING
+	}
+
+	g.Health.SetServingStatus("", st)
+
+	for name := range g.Server.GetServiceInfo() {
+		g.Health.SetServingStatus(name, st)
+	}
+}
+
+// FollowReadiness makes the gRPC health service follow ready (the checks
+// of /readyz), asking it every interval until ctx ends, so that a gRPC
+// readiness probe takes the process out of rotation while, for example,
+// its database is down, and Watch streams see each change.
+func (g *GRPC) FollowReadiness(ctx context.Context, ready func(context.Context) bool, interval time.Duration) {
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			g.SetServing(ready(ctx))
+		}
+	}
 }
 
 // Register registers services (the modules', through register) on the

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/status"
 
+	"github.com/modulith/modulith/internal/database"
 	"github.com/modulith/modulith/internal/errors"
 )
 
@@ -41,12 +42,20 @@ func StreamErrors(logger *slog.Logger) grpc.StreamServerInterceptor {
 // translate maps err to a status and logs the cause of internal errors.
 // Status errors made on purpose pass through unlogged (the observer logs
 // their code), and internal errors without a cause were logged where they
-// arose (a recovered panic).
+// arose (a recovered panic). A database that cannot be reached is
+// Unavailable wherever its error comes from (a query outside the
+// repository plumbing too): the client may retry, and sees 503, not 500.
 func translate(ctx context.Context, logger *slog.Logger, method string, err error) error {
 	var de *errors.DomainError
 	if !stderrors.As(err, &de) {
 		if _, isStatus := status.FromError(err); isStatus {
 			return err
+		}
+
+		if database.Unreachable(err) {
+			logger.WarnContext(ctx, "database unavailable", "method", method, "error", err)
+
+			return errors.ToGRPC(errors.Unavailable("database unavailable", errors.WithCause(err)))
 		}
 	}
 

@@ -5,10 +5,12 @@ import (
 	stderrors "errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -292,5 +294,37 @@ func TestStreamRecovery(t *testing.T) {
 
 	if err := chain(nil, &fakeStream{ctx: t.Context()}, info, func(any, grpc.ServerStream) error { return nil }); err != nil {
 		t.Errorf("call after a panic = %v, want nil", err)
+	}
+}
+
+// TestErrorsDatabaseUnreachable: an untranslated driver error saying the
+// database cannot be reached (here a real connection failure, and the
+// server shutting down) is Unavailable, not Internal, and is logged as a
+// warning.
+func TestErrorsDatabaseUnreachable(t *testing.T) {
+	ln, err := (&net.ListenConfig{}).Listen(t.Context(), "tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	addr := ln.Addr().String()
+	_ = ln.Close() // nothing listens there now
+
+	_, connectErr := pgconn.Connect(t.Context(), "postgres://nobody@"+addr+"/nothing?sslmode=disable&connect_timeout=5")
+	if connectErr == nil {
+		t.Fatal("connecting to a closed port succeeded")
+	}
+
+	for _, cause := range []error{connectErr, fmt.Errorf("hit rate limit: %w", &pgconn.PgError{Code: "57P01"})} {
+		t.Run(cause.Error(), func(t *testing.T) {
+			logger, logs := logtest.New(slog.LevelDebug)
+
+			_, err := interceptor.Errors(logger)(t.Context(), "req", getProfileInfo, errHandler(cause))
+			checkStatus(t, err, codes.Unavailable, "[UNAVAILABLE] database unavailable")
+
+			if records := logs.Records(); len(records) != 1 || records[0].Level != slog.LevelWarn {
+				t.Errorf("logged %v, want one warning", records)
+			}
+		})
 	}
 }

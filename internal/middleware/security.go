@@ -44,3 +44,18 @@ func SecurityHeaders(cfg SecurityConfig) func(http.Handler) http.Handler {
 		})
 	}
 }
+
+// NoStore marks every response as not to be stored by browsers or
+// intermediaries (Cache-Control: no-store, and Pragma: no-cache for
+// HTTP/1.0 caches). API responses carry tokens (sign-in, refresh) and
+// personal data, so that is the default; a handler whose answer may be
+// cached sets its own Cache-Control.
+func NoStore(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Cache-Control", "no-store")
+		h.Set("Pragma", "no-cache")
+
+		serve(next, w, r)
+	})
+}

@@ -60,3 +60,36 @@ func TestSecurityHeadersCanBeOverridden(t *testing.T) {
 		t.Errorf("X-Frame-Options = %q, want the handler's SAMEORIGIN", got)
 	}
 }
+
+func TestNoStore(t *testing.T) {
+	tests := []struct {
+		name    string
+		handler http.HandlerFunc
+		want    http.Header
+	}{
+		{
+			name:    "default",
+			handler: func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) },
+			want:    http.Header{"Cache-Control": {"no-store"}, "Pragma": {"no-cache"}},
+		},
+		{
+			name: "handler allows caching",
+			handler: func(w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Cache-Control", "public, max-age=60")
+				w.Header().Del("Pragma")
+			},
+			want: http.Header{"Cache-Control": {"public, max-age=60"}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+
+			middleware.NoStore(tt.handler).ServeHTTP(rec, httptest.NewRequestWithContext(t.Context(), http.MethodGet, "/", nil))
+
+			if diff := cmp.Diff(tt.want, rec.Header()); diff != "" {
+				t.Errorf("headers (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

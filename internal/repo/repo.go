@@ -3,7 +3,7 @@
 // transaction of WithTx, events published in that transaction (the
 // outbox), and a span per operation whose error is translated once from
 // the driver's to the domain's (no rows → NotFound, unique violation →
-// AlreadyExists).
+// AlreadyExists, unreachable database → Unavailable).
 //
 // A module's repository embeds Base over its sqlc store and adds its
 // queries:
@@ -110,7 +110,8 @@ func (b Base[Q]) Span(ctx context.Context, op, entity string) (context.Context, 
 }
 
 // Translate turns a driver error into a domain error: no rows is NotFound
-// and a unique violation AlreadyExists, both naming entity; a domain error
+// and a unique violation AlreadyExists, both naming entity, and a database
+// that cannot be reached (database.Unreachable) Unavailable; a domain error
 // stays as it is, and anything else is wrapped with the entity's name (an
 // Internal error at the boundary).
 func Translate(entity string, err error) error {
@@ -126,6 +127,8 @@ func Translate(entity string, err error) error {
 		return errors.NotFound(entity+" not found", errors.WithCause(err))
 	case stderrors.As(err, &pgErr) && pgErr.Code == uniqueViolation:
 		return errors.AlreadyExists(entity+" already exists", errors.WithCause(err))
+	case database.Unreachable(err):
+		return errors.Unavailable("database unavailable", errors.WithCause(fmt.Errorf("%s: %w", entity, err)))
 	default:
 		return fmt.Errorf("%s: %w", entity, err)
 	}

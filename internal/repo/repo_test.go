@@ -4,6 +4,7 @@ import (
 	"context"
 	stderrors "errors"
 	"fmt"
+	"io"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -186,6 +187,14 @@ func TestTranslate(t *testing.T) {
 		{name: "domain error", err: errors.Forbidden("not yours"), want: outcome{errors.TypeForbidden, "not yours"}},
 		{name: "other driver error", err: fk, want: outcome{Message: "note: " + fk.Error()}},
 		{name: "other error", err: stderrors.New("connection reset"), want: outcome{Message: "note: connection reset"}},
+		{
+			name: "database shutting down", err: &pgconn.PgError{Code: "57P01", Message: "terminating connection due to administrator command"},
+			want: outcome{errors.TypeUnavailable, "database unavailable"},
+		},
+		{
+			name: "connection lost", err: fmt.Errorf("receive message: %w", io.ErrUnexpectedEOF),
+			want: outcome{errors.TypeUnavailable, "database unavailable"},
+		},
 	}
 
 	for _, tt := range tests {

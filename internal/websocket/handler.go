@@ -6,6 +6,7 @@ import (
 	stderrors "errors"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/coder/websocket"
@@ -24,7 +25,8 @@ type Authenticator interface {
 type HandlerConfig struct {
 	// AllowedOrigins are the browser origins allowed to connect, the CORS
 	// allow-list: matched exactly, "*" allows any. Requests without an
-	// Origin header (non-browser clients) are always allowed.
+	// Origin header (non-browser clients) and same-origin requests are
+	// always allowed.
 	AllowedOrigins []string
 	// QueryToken also accepts ?token=<access token>.
 	QueryToken bool
@@ -63,7 +65,7 @@ func NewHandler(hub *Hub, auth Authenticator, cfg HandlerConfig, logger *slog.Lo
 // once: the hub serves the socket, so the access log and metrics see the
 // handshake (status 101), not the socket's lifetime.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if origin := r.Header.Get("Origin"); origin != "" && !h.anyOrigin && !h.origins[origin] {
+	if !h.originAllowed(r) {
 		errors.WriteHTTP(w, http.StatusForbidden, errors.Forbidden("origin not allowed"))
 
 		return
@@ -100,6 +102,21 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err := h.hub.Attach(conn, id.UserID, id.SessionID); err != nil {
 		h.logger.InfoContext(r.Context(), "websocket: socket refused", "user_id", id.UserID, "error", err)
 	}
+}
+
+// originAllowed reports whether the request may come from its Origin: no
+// Origin (not a browser), an allowed origin, or the page's own origin, whose
+// host is the one the request is addressed to (browsers and WebSocket
+// libraries, coder/websocket's own check among them, always allow that).
+func (h *Handler) originAllowed(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" || h.anyOrigin || h.origins[origin] {
+		return true
+	}
+
+	u, err := url.Parse(origin)
+
+	return err == nil && u.Host != "" && strings.EqualFold(u.Host, r.Host)
 }
 
 // authorization returns the request's "Bearer <token>" value, from the

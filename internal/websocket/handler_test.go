@@ -231,6 +231,8 @@ func TestHandlerQueryTokenWhenEnabled(t *testing.T) {
 func TestHandlerChecksOrigin(t *testing.T) {
 	t.Parallel()
 
+	const sameOrigin = "(the server's own origin)"
+
 	tests := []struct {
 		name       string
 		allowed    []string
@@ -244,6 +246,9 @@ func TestHandlerChecksOrigin(t *testing.T) {
 		{name: "empty list", origin: "https://app.example.com", wantStatus: http.StatusForbidden},
 		{name: "any", allowed: []string{"*"}, origin: "https://anywhere.example"},
 		{name: "no Origin (not a browser)", allowed: []string{"https://app.example.com"}},
+		{name: "same origin, not listed", allowed: []string{"https://app.example.com"}, origin: sameOrigin},
+		{name: "same origin, empty list", origin: sameOrigin},
+		{name: "same host name, other port", origin: "http://127.0.0.1:1", wantStatus: http.StatusForbidden},
 	}
 
 	for _, tt := range tests {
@@ -253,7 +258,11 @@ func TestHandlerChecksOrigin(t *testing.T) {
 			e := newAuthEnv(t, testConfig(t), websocket.HandlerConfig{AllowedOrigins: tt.allowed})
 			opts := subprotocols(websocket.Subprotocol, websocket.TokenProtocolPrefix+e.valid(t, "user_ada", "sess_1"))
 
-			if tt.origin != "" {
+			switch tt.origin {
+			case "":
+			case sameOrigin:
+				opts = withOrigin(opts, e.srv.URL) // the page's origin is the server's
+			default:
 				opts = withOrigin(opts, tt.origin)
 			}
 

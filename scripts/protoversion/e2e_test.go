@@ -182,7 +182,7 @@ func startServer(t *testing.T, dir, dsn string) addrs {
 	cmd.Env = []string{
 		"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"),
 		"ENV=dev", "DB_DSN=" + dsn, "JWT_SECRET=protoversion-secret-0123456789abcdef0123456789",
-		"BIND_HOST=127.0.0.1", "HTTP_PORT=0", "GRPC_PORT=0", "LOG_FORMAT=json", "LOG_LEVEL=info",
+		"BIND_HOST=127.0.0.1", "HTTP_PORT=0", "GRPC_PORT=0", "ADMIN_PORT=0", "LOG_FORMAT=json", "LOG_LEVEL=info",
 		"SHUTDOWN_DELAY=0s", "DB_MAX_CONNS=4", "DB_MIN_CONNS=0",
 	}
 	// t.Context() ends before the cleanups run: the server gets SIGINT, and

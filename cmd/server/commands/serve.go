@@ -47,14 +47,14 @@ func serve(ctx context.Context, e env) (err error) {
 
 	handler, err := setup.HTTPHandler(ctx, setup.HTTPDeps{
 		Config: p.cfg, Modules: h.reg, Tokens: h.tokens, Conn: h.grpc.Conn, Health: checker,
-		Metrics: tel.Metrics.Handler(), Logger: p.logger, Meter: tel.Metrics.Meter(), Tracer: tel.Tracer,
+		Logger: p.logger, Meter: tel.Metrics.Meter(), Tracer: tel.Tracer,
 		Propagator: tel.Propagator, WebSocket: rt.hub, WebSocketQueryToken: rt.cfg.QueryToken,
 	})
 	if err != nil {
 		return err
 	}
 
-	httpLn, grpcLn, err := listen(ctx, p)
+	lns, err := listen(ctx, p)
 	if err != nil {
 		return err
 	}
@@ -64,10 +64,15 @@ func serve(ctx context.Context, e env) (err error) {
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(p.logger.Handler(), slog.LevelWarn),
-	}}
+	}, admin: p.adminServer(setup.AdminDeps{
+		Health: checker, Metrics: tel.Metrics.Handler(), WebSocket: rt.hub, Pprof: p.cfg.PprofEnabled,
+	})}
 
-	return s.run(ctx, httpLn, grpcLn)
+	return s.run(ctx, lns)
 }
+
+// healthInterval is how often gRPC health asks readiness.
+const healthInterval = 2 * time.Second
 
 // server is a serve command's servers.
 type server struct {
@@ -76,46 +81,59 @@ type server struct {
 	checker *health.Checker
 	ws      *websocket.Hub
 	http    *http.Server
+	admin   *http.Server
 }
 
-func listen(ctx context.Context, p *process) (httpLn, grpcLn net.Listener, err error) {
+// listeners are a serve command's listeners.
+type listeners struct {
+	http, grpc, admin net.Listener
+}
+
+func listen(ctx context.Context, p *process) (*listeners, error) {
 	var lc net.ListenConfig
 
-	httpLn, err = lc.Listen(ctx, "tcp", p.cfg.HTTPAddr())
+	httpLn, err := lc.Listen(ctx, "tcp", p.cfg.HTTPAddr())
 	if err != nil {
-		return nil, nil, fmt.Errorf("HTTP_PORT: %w", err)
+		return nil, fmt.Errorf("HTTP_PORT: %w", err)
 	}
 
-	grpcLn, err = lc.Listen(ctx, "tcp", p.cfg.GRPCAddr())
+	grpcLn, err := lc.Listen(ctx, "tcp", p.cfg.GRPCAddr())
 	if err != nil {
-		return nil, nil, errors.Join(fmt.Errorf("GRPC_PORT: %w", err), httpLn.Close())
+		return nil, errors.Join(fmt.Errorf("GRPC_PORT: %w", err), httpLn.Close())
 	}
 
-	return httpLn, grpcLn, nil
+	adminLn, err := p.listenAdmin(ctx)
+	if err != nil {
+		return nil, errors.Join(err, httpLn.Close(), grpcLn.Close())
+	}
+
+	return &listeners{http: httpLn, grpc: grpcLn, admin: adminLn}, nil
 }
 
 // run serves until ctx ends or a server fails, then shuts down.
-func (s *server) run(ctx context.Context, httpLn, grpcLn net.Listener) error {
+func (s *server) run(ctx context.Context, lns *listeners) error {
 	g, gctx := errgroup.WithContext(ctx)
 
+	g.Go(func() error { return serveHTTP("HTTP server", s.http, lns.http) })
+	g.Go(func() error { return serveHTTP("admin server", s.admin, lns.admin) })
+	// gRPC health follows readiness, per service, from the start.
+	s.grpc.SetServing(s.checker.Ready(ctx))
 	g.Go(func() error {
-		if err := s.http.Serve(httpLn); !errors.Is(err, http.ErrServerClosed) {
-			return fmt.Errorf("HTTP server: %w", err)
-		}
+		s.grpc.FollowReadiness(gctx, s.checker.Ready, healthInterval)
 
 		return nil
 	})
 	g.Go(func() error {
 		// ErrServerStopped: shutdown began before Serve did (it closes grpcLn).
-		if err := s.grpc.Server.Serve(grpcLn); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+		if err := s.grpc.Server.Serve(lns.grpc); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
 			return fmt.Errorf("gRPC server: %w", err)
 		}
 
 		return nil
 	})
 
-	s.p.logger.InfoContext(ctx, "server ready",
-		"http", httpLn.Addr().String(), "grpc", grpcLn.Addr().String(), "env", s.p.cfg.Env)
+	s.p.logger.InfoContext(ctx, "server ready", "http", lns.http.Addr().String(), "grpc", lns.grpc.Addr().String(),
+		"admin", lns.admin.Addr().String(), "env", s.p.cfg.Env)
 
 	<-gctx.Done()
 
@@ -164,6 +182,11 @@ func (s *server) shutdown(ctx context.Context) error {
 
 	if err != nil {
 		err = fmt.Errorf("HTTP shutdown: %w", err)
+	}
+
+	// The operational endpoints serve until the API has drained.
+	if adminErr := s.admin.Shutdown(ctx); adminErr != nil {
+		err = errors.Join(err, fmt.Errorf("admin shutdown: %w", adminErr))
 	}
 
 	return errors.Join(<-wsClosed, err)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/modulith/modulith/cmd/server/health"
+	"github.com/modulith/modulith/cmd/server/setup"
 	"github.com/modulith/modulith/internal/scheduler"
 )
 
@@ -24,7 +25,8 @@ type WorkerConfig struct {
 // work runs a worker process: the event subscribers of every module (the
 // WebSocket forwarder among them, which reaches the servers' sockets through
 // the fan-out) and the scheduled admin tasks; on HTTP_PORT it serves only
-// /livez, /healthz, /readyz and /metrics. Servers may then leave event
+// /livez, /healthz and /readyz, and /metrics (with the probes, and pprof
+// when enabled) on the admin listener. Servers may then leave event
 // handling to workers (EVENTS_CONSUME=false) and scale apart from them. It
 // builds in dependency order, like serve, and closes in reverse.
 func work(ctx context.Context, e env) (err error) {
@@ -67,7 +69,6 @@ func work(ctx context.Context, e env) (err error) {
 	checker := p.readiness()
 	mux := http.NewServeMux()
 	checker.Register(mux)
-	mux.Handle("GET /metrics", tel.Metrics.Handler())
 
 	var lc net.ListenConfig
 
@@ -76,9 +77,15 @@ func work(ctx context.Context, e env) (err error) {
 		return fmt.Errorf("HTTP_PORT: %w", err)
 	}
 
-	w := &worker{p: p, checker: checker, http: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}}
+	adminLn, err := p.listenAdmin(ctx)
+	if err != nil {
+		return errors.Join(err, ln.Close())
+	}
 
-	return w.run(ctx, ln, scheduler.New(p.pool, jobs, p.logger))
+	w := &worker{p: p, checker: checker, http: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second},
+		admin: p.adminServer(setup.AdminDeps{Health: checker, Metrics: tel.Metrics.Handler(), Pprof: p.cfg.PprofEnabled})}
+
+	return w.run(ctx, ln, adminLn, scheduler.New(p.pool, jobs, p.logger))
 }
 
 // worker is a work command's probes server.
@@ -86,12 +93,13 @@ type worker struct {
 	p       *process
 	checker *health.Checker
 	http    *http.Server
+	admin   *http.Server
 }
 
-// run serves the probes and runs the scheduler until ctx ends, then
-// turns readiness off, waits SHUTDOWN_DELAY, stops the scheduler (a task
-// in progress sees its context end) and the probes.
-func (s *worker) run(ctx context.Context, ln net.Listener, sched *scheduler.Scheduler) error {
+// run serves the probes and the admin endpoints and runs the scheduler
+// until ctx ends, then turns readiness off, waits SHUTDOWN_DELAY, stops
+// the scheduler (a task in progress sees its context end) and the servers.
+func (s *worker) run(ctx context.Context, ln, adminLn net.Listener, sched *scheduler.Scheduler) error {
 	schedCtx, stopSched := context.WithCancel(ctx)
 	defer stopSched()
 
@@ -99,17 +107,14 @@ func (s *worker) run(ctx context.Context, ln net.Listener, sched *scheduler.Sche
 
 	wg.Go(func() { sched.Run(schedCtx) })
 
-	served := make(chan error, 1)
+	served := make(chan error, 2)
 
-	go func() {
-		if err := s.http.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-			served <- fmt.Errorf("HTTP server: %w", err)
-		}
+	var servers sync.WaitGroup
 
-		close(served)
-	}()
+	servers.Go(func() { served <- serveHTTP("HTTP server", s.http, ln) })
+	servers.Go(func() { served <- serveHTTP("admin server", s.admin, adminLn) })
 
-	s.p.logger.InfoContext(ctx, "worker ready", "http", ln.Addr().String(), "env", s.p.cfg.Env)
+	s.p.logger.InfoContext(ctx, "worker ready", "http", ln.Addr().String(), "admin", adminLn.Addr().String(), "env", s.p.cfg.Env)
 
 	var serveErr error
 
@@ -132,5 +137,16 @@ func (s *worker) run(ctx context.Context, ln net.Listener, sched *scheduler.Sche
 		serveErr = errors.Join(serveErr, fmt.Errorf("HTTP shutdown: %w", err))
 	}
 
-	return errors.Join(serveErr, <-served)
+	if err := s.admin.Shutdown(shutdownCtx); err != nil {
+		serveErr = errors.Join(serveErr, fmt.Errorf("admin shutdown: %w", err))
+	}
+
+	servers.Wait()
+	close(served)
+
+	for err := range served {
+		serveErr = errors.Join(serveErr, err)
+	}
+
+	return serveErr
 }

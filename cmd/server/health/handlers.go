@@ -75,19 +75,7 @@ func (c *Checker) ready(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), checkTimeout)
 	defer cancel()
 
-	checks := map[string]string{"database": healthy, "modules": healthy}
-	ok := true
-
-	if err := c.db.Ping(ctx); err != nil {
-		c.logger.WarnContext(ctx, "readiness: database unreachable", "error", err)
-
-		checks["database"], ok = unhealthy, false
-	}
-
-	if failed := c.failedModules(ctx); len(failed) > 0 {
-		checks["modules"], ok = unhealthy+": "+strings.Join(failed, ", "), false
-	}
-
+	checks, ok := c.check(ctx, c.logger)
 	if !ok {
 		write(w, http.StatusServiceUnavailable, Response{Status: "not_ready", Checks: checks})
 
@@ -97,12 +85,48 @@ func (c *Checker) ready(w http.ResponseWriter, r *http.Request) {
 	write(w, http.StatusOK, Response{Status: "ready", Checks: checks})
 }
 
-func (c *Checker) failedModules(ctx context.Context) []string {
+// Ready reports what /readyz answers, without logging: the process is not
+// shutting down, the database answers and the modules are ready. The gRPC
+// health service follows it, checking often, where a log line per check
+// would flood the log during an outage.
+func (c *Checker) Ready(ctx context.Context) bool {
+	if c.shuttingDown.Load() {
+		return false
+	}
+
+	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
+	defer cancel()
+
+	_, ok := c.check(ctx, slog.New(slog.DiscardHandler))
+
+	return ok
+}
+
+// check runs the readiness checks, logging failures to logger, and returns
+// one entry per check and whether all passed.
+func (c *Checker) check(ctx context.Context, logger *slog.Logger) (map[string]string, bool) {
+	checks := map[string]string{"database": healthy, "modules": healthy}
+	ok := true
+
+	if err := c.db.Ping(ctx); err != nil {
+		logger.WarnContext(ctx, "readiness: database unreachable", "error", err)
+
+		checks["database"], ok = unhealthy, false
+	}
+
+	if failed := c.failedModules(ctx, logger); len(failed) > 0 {
+		checks["modules"], ok = unhealthy+": "+strings.Join(failed, ", "), false
+	}
+
+	return checks, ok
+}
+
+func (c *Checker) failedModules(ctx context.Context, logger *slog.Logger) []string {
 	var failed []string
 
 	for name, err := range c.modules(ctx) {
 		if err != nil {
-			c.logger.WarnContext(ctx, "readiness: module unhealthy", "module", name, "error", err)
+			logger.WarnContext(ctx, "readiness: module unhealthy", "module", name, "error", err)
 			failed = append(failed, name)
 		}
 	}

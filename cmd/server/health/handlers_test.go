@@ -136,6 +136,10 @@ func TestReadiness(t *testing.T) {
 			}
 
 			checkHeaders(t, header)
+
+			if got, want := newChecker(tt.db, tt.modules).Ready(t.Context()), tt.wantCode == http.StatusOK; got != want {
+				t.Errorf("Ready() = %v, want %v, as /readyz answers", got, want)
+			}
 		})
 	}
 }
@@ -156,6 +160,10 @@ func TestReadinessAfterShutDown(t *testing.T) {
 
 	if diff := cmp.Diff(health.Response{Status: "shutting_down"}, body); diff != "" {
 		t.Errorf("GET /readyz after ShutDown (-want +got):\n%s", diff)
+	}
+
+	if c.Ready(t.Context()) {
+		t.Error("Ready() after ShutDown = true, want false")
 	}
 }
 

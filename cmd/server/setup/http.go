@@ -38,20 +38,20 @@ type HTTPDeps struct {
 	Tokens     *authn.Tokens
 	Conn       grpc.ClientConnInterface
 	Health     *health.Checker
-	Metrics    http.Handler
 	Logger     *slog.Logger
 	Meter      metric.Meter
 	Tracer     trace.TracerProvider
 	Propagator propagation.TextMapPropagator
-	// WebSocket, when set, serves /ws and /healthz/ws.
+	// WebSocket, when set, serves /ws.
 	WebSocket *websocket.Hub
 	// WebSocketQueryToken also accepts ?token= on /ws (WS_QUERY_TOKEN).
 	WebSocketQueryToken bool
 }
 
-// HTTPHandler serves the REST gateway of every module, the probes,
-// /metrics, the WebSocket endpoint and, when enabled (dev), the Swagger UI,
-// behind the middleware stack.
+// HTTPHandler serves the REST gateway of every module, the probes (where
+// the orchestrator reaches them), the WebSocket endpoint and, when enabled
+// (dev), the Swagger UI, behind the middleware stack. The operational
+// endpoints are on the admin listener (AdminHandler).
 func HTTPHandler(ctx context.Context, d HTTPDeps) (http.Handler, error) {
 	gw := gateway.NewMux()
 	if err := d.Modules.RegisterGateway(ctx, gw, d.Conn); err != nil {
@@ -62,7 +62,6 @@ func HTTPHandler(ctx context.Context, d HTTPDeps) (http.Handler, error) {
 
 	mux := http.NewServeMux()
 	d.Health.Register(mux)
-	mux.Handle("GET /metrics", d.Metrics)
 
 	if cfg.SwaggerEnabled {
 		docs := http.NewServeMux()
@@ -77,8 +76,9 @@ func HTTPHandler(ctx context.Context, d HTTPDeps) (http.Handler, error) {
 
 	// The gateway answers 504 by itself when the deadline passes: its calls
 	// go through the in-process channel, which returns DeadlineExceeded at
-	// once. It needs the deadline, not Timeout's buffering.
-	mux.Handle("/", middleware.Deadline(cfg.RequestTimeout)(gw))
+	// once. It needs the deadline, not Timeout's buffering. Its answers
+	// carry tokens and personal data: no cache may keep them.
+	mux.Handle("/", middleware.NoStore(middleware.Deadline(cfg.RequestTimeout)(gw)))
 
 	metrics, err := middleware.Metrics(d.Meter)
 	if err != nil {
@@ -103,11 +103,12 @@ func HTTPHandler(ctx context.Context, d HTTPDeps) (http.Handler, error) {
 		middleware.CORS(middleware.CORSConfig{
 			AllowedOrigins: cfg.CORSAllowedOrigins, AllowCredentials: cfg.CORSAllowCredentials,
 		}),
+		middleware.BodyReadTimeout(cfg.RequestReadTimeout),
 		middleware.BodyLimit(cfg.MaxBodyBytes),
 	), nil
 }
 
-// mountWebSocket serves /ws and /healthz/ws outside the request deadline:
+// mountWebSocket serves /ws outside the request deadline:
 // a socket lives as long as its connection. /ws authenticates like every
 // gRPC call (the same Authenticator: access token and live session) and
 // admits the browser origins CORS allows.
@@ -118,7 +119,6 @@ func mountWebSocket(mux *http.ServeMux, d HTTPDeps) {
 	}, d.Logger.With("component", "websocket"))
 
 	mux.Handle("GET /ws", ws)
-	mux.Handle("GET /healthz/ws", websocket.StatsHandler(d.WebSocket))
 }
 
 func prefixes(cidrs []string) ([]netip.Prefix, error) {
