@@ -390,7 +390,8 @@ func stripSignatureAlg(t *testing.T, claims jwt.MapClaims) string {
 func TestExpiredAccessToken(t *testing.T) {
 	t.Parallel()
 
-	s := startServer(t, map[string]string{"AUTH_ACCESS_TOKEN_TTL": "1s"})
+	// The refresh reuse grace must be shorter than the access token's life.
+	s := startServer(t, map[string]string{"AUTH_ACCESS_TOKEN_TTL": "1s", "AUTH_REFRESH_REUSE_GRACE": "500ms"})
 	in := signInEmail(t, s, "slow@example.com")
 	wantAccepted(t, s, in.Access)
 

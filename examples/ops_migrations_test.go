@@ -32,8 +32,9 @@ func TestServeMigratesEmptyDatabase(t *testing.T) {
 	}
 }
 
-// TestMigrateCommandRoundTrip runs `migrate up`, `status`, `down auth`
-// and `up` again, as an operator would around a deploy or a rollback.
+// TestMigrateCommandRoundTrip runs `migrate up`, `status`, `down orders`
+// and `up` again, as an operator would around a deploy or a rollback
+// (orders: a module with one migration, so down leaves it empty).
 func TestMigrateCommandRoundTrip(t *testing.T) {
 	t.Parallel()
 
@@ -43,14 +44,14 @@ func TestMigrateCommandRoundTrip(t *testing.T) {
 	steps := []struct {
 		args   []string
 		output string // a regular expression
-		tables bool   // whether auth.users exists afterwards
+		tables bool   // whether orders.orders exists afterwards
 	}{
-		{[]string{"migrate", "up"}, `migrate: auth 000001_init applied`, true},
-		{[]string{"migrate", "status"}, `auth\s+000001\s+init\s+applied \d{4}-\d\d-\d\d`, true},
-		{[]string{"migrate", "up"}, `migrate: auth is up to date \(version 1\)`, true},
-		{[]string{"migrate", "down", "auth"}, `migrate: auth 000001_init reverted`, false},
-		{[]string{"migrate", "status"}, `auth\s+000001\s+init\s+pending`, false},
-		{[]string{"migrate", "up"}, `migrate: auth 000001_init applied`, true},
+		{[]string{"migrate", "up"}, `migrate: orders 000001_init applied`, true},
+		{[]string{"migrate", "status"}, `orders\s+000001\s+init\s+applied \d{4}-\d\d-\d\d`, true},
+		{[]string{"migrate", "up"}, `migrate: orders is up to date \(version 1\)`, true},
+		{[]string{"migrate", "down", "orders"}, `migrate: orders 000001_init reverted`, false},
+		{[]string{"migrate", "status"}, `orders\s+000001\s+init\s+pending`, false},
+		{[]string{"migrate", "up"}, `migrate: orders 000001_init applied`, true},
 	}
 	for _, step := range steps {
 		out, err := runCommand(t, env, step.args...)
@@ -58,8 +59,8 @@ func TestMigrateCommandRoundTrip(t *testing.T) {
 			t.Fatalf("%s = %v, output:\n%s\nwant output matching %s", strings.Join(step.args, " "), err, out, step.output)
 		}
 
-		if got := tableExists(t, db.Pool, "auth.users"); got != step.tables {
-			t.Errorf("after %s: auth.users exists = %v, want %v", strings.Join(step.args, " "), got, step.tables)
+		if got := tableExists(t, db.Pool, "orders.orders"); got != step.tables {
+			t.Errorf("after %s: orders.orders exists = %v, want %v", strings.Join(step.args, " "), got, step.tables)
 		}
 	}
 }
