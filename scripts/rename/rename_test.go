@@ -164,9 +164,12 @@ func TestRenameEndToEnd(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "repo")
 	copyRepo(t, root, dir)
 
+	// vet type-checks every package and its tests; the modules' and the
+	// registry's tests then run, on the database and NATS of this test
+	// (TEST_DATABASE_URL, TEST_NATS_URL), as in the original tree.
 	command(t, dir, "make", "--no-print-directory", "rename", "MODULE="+to)
-	command(t, dir, "go", "build", "./...")
 	command(t, dir, "go", "vet", "./...")
+	command(t, dir, "go", "test", "-race", "-count=1", "-timeout=8m", "./modules/...", "./internal/registry/...")
 
 	if got, want := modulePath(t, dir), to; got != want {
 		t.Errorf("go.mod's module = %s, want %s", got, want)
