@@ -70,6 +70,7 @@ func TestRequestLoginThrottles(t *testing.T) {
 		ipKey       = "login:ip:" + testIP
 		idClientKey = "login:id+client:ana@example.com|" + testIP
 		idKey       = "login:id:ana@example.com"
+		knownKey    = "login||ana@example.com"
 	)
 
 	tests := []struct {
@@ -83,7 +84,7 @@ func TestRequestLoginThrottles(t *testing.T) {
 			gomock.InOrder(f.expectHit(ipKey, 30), f.expectHit(idClientKey, 6))
 		}},
 		{name: "per identity from every client", expect: func(f *fixture) {
-			gomock.InOrder(f.expectHit(ipKey, 30), f.expectHit(idClientKey, 5), f.expectHit(idKey, 21))
+			gomock.InOrder(f.expectHit(ipKey, 30), f.expectHit(idClientKey, 5), f.expectKnown(knownKey, false), f.expectHit(idKey, 21))
 		}},
 	}
 
@@ -131,7 +132,8 @@ func TestRequestLoginSendsCode(t *testing.T) {
 
 			f := newFixture(t)
 			gomock.InOrder(
-				f.expectHit("login:ip:"+testIP, 30), f.expectHit("login:id+client:"+tt.identity+"|"+testIP, 5), f.expectHit("login:id:"+tt.identity, 20),
+				f.expectHit("login:ip:"+testIP, 30), f.expectHit("login:id+client:"+tt.identity+"|"+testIP, 5),
+				f.expectKnown("login||"+tt.identity, false), f.expectHit("login:id:"+tt.identity, 20),
 			)
 
 			var stored models.MagicCode
@@ -246,6 +248,7 @@ func TestRequestLoginRevealsNothing(t *testing.T) {
 	for _, req := range []*authv1.RequestLoginRequest{loginByEmail("known@example.com"), loginByEmail("unknown@example.com"), loginByPhone("+15551234567")} {
 		f := newFixture(t)
 		f.repo.EXPECT().HitRateLimit(gomock.Any(), gomock.Any(), windowStart).Return(1, nil).Times(3)
+		f.expectKnown(gomock.Any(), false)
 
 		var stored models.MagicCode
 
@@ -308,6 +311,7 @@ func TestRequestLoginFailures(t *testing.T) {
 
 			f := newFixture(t)
 			f.repo.EXPECT().HitRateLimit(gomock.Any(), gomock.Any(), windowStart).Return(1, nil).Times(3)
+			f.expectKnown(gomock.Any(), false)
 			tt.expect(f)
 
 			resp, err := f.svc.RequestLogin(clientCtx(t), loginByEmail("ana@example.com"))
@@ -332,6 +336,7 @@ func TestRequestLoginEventInvalid(t *testing.T) {
 
 	f := newFixture(t)
 	f.repo.EXPECT().HitRateLimit(gomock.Any(), gomock.Any(), windowStart).Return(1, nil).Times(3)
+	f.expectKnown(gomock.Any(), false)
 	f.expectTx()
 	f.tx.EXPECT().RevokeActiveMagicCodes(gomock.Any(), models.PurposeLogin, "", "", testIP, testNow)
 	f.tx.EXPECT().CreateMagicCode(gomock.Any(), gomock.Any())
