@@ -147,18 +147,9 @@ func (s *Service) consumeCode(ctx context.Context, tx repository.Repository, pur
 	client := reqmeta.ClientIP(ctx)
 	key := lockoutKey(purpose, userID, id)
 
-	lock, err := tx.LockLoginLockout(ctx, key, now.Truncate(s.cfg.LockoutWindow))
+	lock, err := s.admit(ctx, tx, key, client, now)
 	if err != nil {
 		return false, err
-	}
-
-	known, err := tx.KnownLoginClient(ctx, key, client, now.Add(-s.cfg.KnownClientTTL))
-	if err != nil {
-		return false, err
-	}
-
-	if lock.LockedUntil != nil && now.Before(*lock.LockedUntil) && !known {
-		return false, errors.RateLimited("too many failed attempts; try again later", lock.LockedUntil.Sub(now))
 	}
 
 	mc, pending, err := pendingCode(ctx, tx, purpose, id, userID, client, now)
@@ -188,6 +179,28 @@ func (s *Service) consumeCode(ctx context.Context, tx repository.Repository, pur
 	}
 
 	return false, tx.SaveLoginLockout(ctx, s.failed(lock, now))
+}
+
+// admit returns and locks the failure record of key, and refuses the
+// check while it cools down unless client is known to key. It looks the
+// client up on every check, so that every wrong guess runs the same
+// statements.
+func (s *Service) admit(ctx context.Context, tx repository.Repository, key, client string, now time.Time) (models.LoginLockout, error) {
+	lock, err := tx.LockLoginLockout(ctx, key, now.Truncate(s.cfg.LockoutWindow))
+	if err != nil {
+		return models.LoginLockout{}, err
+	}
+
+	known, err := tx.KnownLoginClient(ctx, key, client, now.Add(-s.cfg.KnownClientTTL))
+	if err != nil {
+		return models.LoginLockout{}, err
+	}
+
+	if lock.LockedUntil != nil && now.Before(*lock.LockedUntil) && !known {
+		return models.LoginLockout{}, errors.RateLimited("too many failed attempts; try again later", lock.LockedUntil.Sub(now))
+	}
+
+	return lock, nil
 }
 
 // checkedCode is the code a check compares with.

@@ -102,6 +102,29 @@ func TestRequestLoginThrottles(t *testing.T) {
 	}
 }
 
+// TestRequestLoginKnownClientSkipsCeiling: a client that signed in to the
+// identity before is not counted against, nor refused by, the identity's
+// ceiling from all clients (the strict mock fails on that hit).
+func TestRequestLoginKnownClientSkipsCeiling(t *testing.T) {
+	t.Parallel()
+
+	f := newFixture(t)
+	gomock.InOrder(
+		f.expectHit("login:ip:"+testIP, 30), f.expectHit("login:id+client:ana@example.com|"+testIP, 5),
+		f.expectKnown("login||ana@example.com", true),
+	)
+
+	var stored models.MagicCode
+
+	f.captureCode(models.PurposeLogin, "ana@example.com", "", &stored)
+
+	if _, err := f.svc.RequestLogin(clientCtx(t), loginByEmail("ana@example.com")); err != nil {
+		t.Fatalf("RequestLogin() from a known client = %v, want success", err)
+	}
+
+	f.txs.WantCommitted(t, true)
+}
+
 func TestRequestLoginThrottleStoreDown(t *testing.T) {
 	t.Parallel()
 
