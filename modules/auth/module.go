@@ -109,7 +109,7 @@ func tasks(svc *service.Service, h registry.Host) []admin.Task {
 		},
 		admin.Func{
 			TaskName:        "cleanup-magic-codes",
-			TaskDescription: "Delete one-time codes that expired more than 7 days ago and old rate-limit counters",
+			TaskDescription: "Delete one-time codes that expired more than 7 days ago, old rate-limit counters and failure records, and known clients past AUTH_KNOWN_CLIENT_TTL",
 			Run: func(ctx context.Context) error {
 				n, err := svc.CleanupMagicCodes(ctx)
 				logger.InfoContext(ctx, "cleanup-magic-codes", "deleted", n)

@@ -17,11 +17,13 @@ import (
 
 var source = migration.Source{Module: "auth", Migrations: resources.Migrations(), Seeds: resources.Seeds()}
 
-// initTables are the tables of the auth schema's first migration, and
-// authTables those of all its migrations, sorted.
+// initTables are the tables of the auth schema's first migration,
+// limitTables those after its second, and authTables those of all its
+// migrations, sorted.
 var (
-	initTables = []string{"magic_codes", "rate_limits", "refresh_tokens", "sessions", "users"}
-	authTables = []string{"login_lockouts", "magic_codes", "rate_limits", "refresh_tokens", "sessions", "users"}
+	initTables  = []string{"magic_codes", "rate_limits", "refresh_tokens", "sessions", "users"}
+	limitTables = []string{"login_lockouts", "magic_codes", "rate_limits", "refresh_tokens", "sessions", "users"}
+	authTables  = []string{"login_known_clients", "login_lockouts", "magic_codes", "rate_limits", "refresh_tokens", "sessions", "users"}
 )
 
 func newRunner(t *testing.T) (*migration.Runner, *pgxpool.Pool) {
@@ -64,10 +66,15 @@ func TestMigrationsRoundTrip(t *testing.T) {
 	t.Parallel()
 
 	runner, pool := newRunner(t)
-	want := []migration.Applied{{Module: "auth", Version: 1, Name: "init"}, {Module: "auth", Version: 2, Name: "login_limits"}}
+	want := []migration.Applied{
+		{Module: "auth", Version: 1, Name: "init"}, {Module: "auth", Version: 2, Name: "login_limits"},
+		{Module: "auth", Version: 3, Name: "login_known_clients"},
+	}
 	ignoreDuration := cmpopts.IgnoreFields(migration.Applied{}, "Duration")
 
 	// Down reverts the newest migration first.
+	wantDown(t, runner, want[2])
+	wantTables(t, pool, limitTables)
 	wantDown(t, runner, want[1])
 	wantTables(t, pool, initTables)
 	wantNoColumn(t, pool, "magic_codes", "client")

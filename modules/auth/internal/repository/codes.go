@@ -12,9 +12,10 @@ import (
 )
 
 const (
-	entityCode      = "magic code"
-	entityRateLimit = "rate limit"
-	entityLockout   = "login lockout"
+	entityCode        = "magic code"
+	entityRateLimit   = "rate limit"
+	entityLockout     = "login lockout"
+	entityKnownClient = "login known client"
 )
 
 // CreateMagicCode stores a code's HMAC.
@@ -162,6 +163,37 @@ func (r *SQL) DeleteLoginLockoutsBefore(ctx context.Context, before time.Time) (
 	defer end(&err)
 
 	n, err := r.Q.DeleteLoginLockoutsBefore(ctx, before)
+
+	return n, err
+}
+
+// KnownLoginClient reports whether client completed a code check for key
+// at or after since.
+func (r *SQL) KnownLoginClient(ctx context.Context, key, client string, since time.Time) (_ bool, err error) {
+	ctx, end := r.Span(ctx, "KnownLoginClient", entityKnownClient)
+	defer end(&err)
+
+	known, err := r.Q.KnownLoginClient(ctx, store.KnownLoginClientParams{Key: key, Client: client, Since: since})
+
+	return known, err
+}
+
+// RememberLoginClient records that client completed a code check for key
+// at now.
+func (r *SQL) RememberLoginClient(ctx context.Context, key, client string, now time.Time) (err error) {
+	ctx, end := r.Span(ctx, "RememberLoginClient", entityKnownClient)
+	defer end(&err)
+
+	return r.Q.RememberLoginClient(ctx, store.RememberLoginClientParams{Key: key, Client: client, Now: now})
+}
+
+// DeleteLoginKnownClientsBefore forgets clients whose last successful
+// check was before a time.
+func (r *SQL) DeleteLoginKnownClientsBefore(ctx context.Context, before time.Time) (_ int64, err error) {
+	ctx, end := r.Span(ctx, "DeleteLoginKnownClientsBefore", entityKnownClient)
+	defer end(&err)
+
+	n, err := r.Q.DeleteLoginKnownClientsBefore(ctx, before)
 
 	return n, err
 }

@@ -639,3 +639,69 @@ func TestLoginLockout(t *testing.T) {
 		}
 	}
 }
+
+// TestLoginKnownClients remembers and looks up the clients that completed
+// a check for a key: a client is known to its key only, since
+// its last success, and another success moves that time on.
+func TestLoginKnownClients(t *testing.T) {
+	t.Parallel()
+
+	const (
+		key    = "login||ada@example.com"
+		client = "198.51.100.10"
+	)
+
+	repo, _ := newRepo(t)
+	later := now.Add(time.Hour)
+
+	for _, at := range []time.Time{now, later} {
+		if err := repo.RememberLoginClient(t.Context(), key, client, at); err != nil {
+			t.Fatalf("RememberLoginClient(%s) = %v", at, err)
+		}
+	}
+
+	for _, tc := range []struct {
+		key, client string
+		since       time.Time
+		want        bool
+	}{
+		{key, client, later, true},
+		{key, client, later.Add(time.Second), false},
+		{key, "203.0.113.66", now, false},
+		{"login||eve@example.com", client, now, false},
+		{"contact_change|user_01jpada|ada@example.com", client, now, false},
+	} {
+		if got, err := repo.KnownLoginClient(t.Context(), tc.key, tc.client, tc.since); err != nil || got != tc.want {
+			t.Errorf("KnownLoginClient(%s, %s, %s) = %t, %v; want %t", tc.key, tc.client, tc.since, got, err, tc.want)
+		}
+	}
+}
+
+// TestDeleteLoginKnownClientsBefore forgets a client once its last success
+// is older than the cut-off, not before.
+func TestDeleteLoginKnownClientsBefore(t *testing.T) {
+	t.Parallel()
+
+	const (
+		key    = "login||ada@example.com"
+		client = "198.51.100.10"
+	)
+
+	repo, _ := newRepo(t)
+	if err := repo.RememberLoginClient(t.Context(), key, client, now); err != nil {
+		t.Fatalf("RememberLoginClient = %v", err)
+	}
+
+	for _, tc := range []struct {
+		before time.Time
+		want   int64
+	}{{now, 0}, {now.Add(time.Second), 1}} {
+		if n, err := repo.DeleteLoginKnownClientsBefore(t.Context(), tc.before); err != nil || n != tc.want {
+			t.Errorf("DeleteLoginKnownClientsBefore(%s) = %d, %v; want %d", tc.before, n, err, tc.want)
+		}
+	}
+
+	if got, err := repo.KnownLoginClient(t.Context(), key, client, now.Add(-time.Hour)); err != nil || got {
+		t.Errorf("KnownLoginClient after DeleteLoginKnownClientsBefore = %t, %v; want false", got, err)
+	}
+}

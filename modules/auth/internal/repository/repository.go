@@ -63,6 +63,12 @@ type Repository interface {
 	// it in a transaction.
 	LockLoginLockout(ctx context.Context, key string, windowStart time.Time) (models.LoginLockout, error)
 	SaveLoginLockout(ctx context.Context, l models.LoginLockout) error
+	// KnownLoginClient reports whether client completed a code check for
+	// key (a failure record's key) at or after since.
+	KnownLoginClient(ctx context.Context, key, client string, since time.Time) (bool, error)
+	// RememberLoginClient records that client completed a code check for
+	// key at now.
+	RememberLoginClient(ctx context.Context, key, client string, now time.Time) error
 
 	// HitRateLimit counts one hit on key in the window starting at
 	// windowStart and returns the hits so far.
@@ -78,6 +84,9 @@ type Repository interface {
 	// DeleteLoginLockoutsBefore removes failure records with no failure
 	// and no cool-down since before.
 	DeleteLoginLockoutsBefore(ctx context.Context, before time.Time) (int64, error)
+	// DeleteLoginKnownClientsBefore forgets clients whose last successful
+	// check was before a time.
+	DeleteLoginKnownClientsBefore(ctx context.Context, before time.Time) (int64, error)
 }
 
 // SQL is the PostgreSQL Repository.

@@ -80,6 +80,7 @@ func testConfig() service.Config {
 		LockoutWindow:            24 * time.Hour,
 		LockoutBase:              15 * time.Minute,
 		LockoutMax:               24 * time.Hour,
+		KnownClientTTL:           90 * 24 * time.Hour,
 	}
 }
 
@@ -193,6 +194,16 @@ func (f *fixture) expectHit(key string, hits int) *gomock.Call {
 	return f.repo.EXPECT().HitRateLimit(gomock.Any(), key, windowStart).Return(hits, nil)
 }
 
+// knownSince is how far back a successful check makes testIP a known
+// client (KnownClientTTL before testNow).
+var knownSince = testNow.Add(-testConfig().KnownClientTTL)
+
+// expectKnown expects one lookup of whether testIP is a known client of
+// the failure record key (outside a transaction) and answers known.
+func (f *fixture) expectKnown(key any, known bool) *gomock.Call {
+	return f.repo.EXPECT().KnownLoginClient(gomock.Any(), key, testIP, knownSince).Return(known, nil)
+}
+
 // allowLockout lets the running transaction read and save the failure
 // record of any identity (an empty one, not cooling down), as every code
 // check does; tests of the lock-out itself expect those calls exactly.
@@ -202,6 +213,8 @@ func (f *fixture) allowLockout() {
 			return models.LoginLockout{Key: key, WindowStart: window}, nil
 		}).AnyTimes()
 	f.tx.EXPECT().SaveLoginLockout(gomock.Any(), gomock.Any()).AnyTimes()
+	f.tx.EXPECT().KnownLoginClient(gomock.Any(), gomock.Any(), testIP, knownSince).Return(false, nil).AnyTimes()
+	f.tx.EXPECT().RememberLoginClient(gomock.Any(), gomock.Any(), testIP, testNow).AnyTimes()
 }
 
 // expectVerifyHits expects a sign-in code check from testIP to count once
@@ -254,6 +267,7 @@ func (f *fixture) requestLogin(t *testing.T, req *authv1.RequestLoginRequest) is
 	t.Helper()
 
 	f.repo.EXPECT().HitRateLimit(gomock.Any(), gomock.Any(), windowStart).Return(1, nil).Times(3)
+	f.expectKnown(gomock.Any(), false)
 
 	var out issued
 

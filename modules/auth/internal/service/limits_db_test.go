@@ -166,3 +166,134 @@ func untilLimited(t *testing.T, what string, limit int, code errors.Code, try fu
 		t.Fatalf("%s #%d = %v, want RATE_LIMITED", what, limit+1, err)
 	}
 }
+
+const ownerNewIP = "198.51.100.77" // a device of the owner's that never signed in
+
+// coolDownByStrangers makes 20 wrong guesses at victim's sign-in, each from
+// a new IP, which starts the identity's first cool-down.
+func (f *dbFixture) coolDownByStrangers(t *testing.T) {
+	t.Helper()
+
+	for n := range 20 {
+		if err := f.guessFrom(t, attackerIP(n)); !errors.HasCode(err, errors.CodeAuthCodeInvalid) {
+			t.Fatalf("guess from %s = %v, want AUTH_CODE_INVALID", attackerIP(n), err)
+		}
+	}
+
+	wantLocked(t, "a guess from a new IP after 20 failures", f.guessFrom(t, attackerIP(20)), 15*time.Minute)
+}
+
+// completeFrom requests a code for victim from ip and checks it.
+func (f *dbFixture) completeFrom(t *testing.T, ip string) error {
+	t.Helper()
+
+	if _, err := f.svc.RequestLogin(fromIP(t, ip), loginByEmail(victim)); err != nil {
+		t.Fatalf("RequestLogin() from %s = %v", ip, err)
+	}
+
+	_, err := f.svc.CompleteLogin(fromIP(t, ip), completeByEmail(victim, f.sent.last()))
+
+	return err
+}
+
+// TestKnownClientPassesCoolDownOnPostgres: strangers with many IPs start a
+// cool-down; the owner's client that signed in before still requests a
+// code and signs in, while a client that never did is refused, and so is
+// the known one once its last sign-in is older than AUTH_KNOWN_CLIENT_TTL.
+func TestKnownClientPassesCoolDownOnPostgres(t *testing.T) {
+	t.Parallel()
+
+	tests := []struct {
+		name   string
+		ip     string
+		idle   time.Duration // since the owner's last sign-in from ip
+		passes bool
+	}{
+		{name: "known client", ip: victimIP, passes: true},
+		{name: "known client, last sign-in almost at the TTL", ip: victimIP, idle: 90*24*time.Hour - time.Hour, passes: true},
+		{name: "known client, last sign-in past the TTL", ip: victimIP, idle: 90*24*time.Hour + time.Minute},
+		{name: "unknown client", ip: ownerNewIP},
+	}
+
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+
+			f := newDBFixture(t)
+			f.signIn(t, victimIP)
+			f.clock.Advance(tt.idle)
+			f.coolDownByStrangers(t)
+
+			err := f.completeFrom(t, tt.ip)
+			if tt.passes {
+				if err != nil {
+					t.Fatalf("CompleteLogin(the right code) from %s during the cool-down = %v, want success", tt.ip, err)
+				}
+
+				return
+			}
+
+			wantLocked(t, "CompleteLogin(the right code) from "+tt.ip+" during the cool-down", err, 15*time.Minute)
+		})
+	}
+}
+
+// TestKnownClientFailuresCountOnPostgres: a known client is not refused by
+// the cool-down, but its wrong guesses still count toward the identity's
+// failures, and its own budget of checks still applies.
+func TestKnownClientFailuresCountOnPostgres(t *testing.T) {
+	t.Parallel()
+
+	f := newDBFixture(t)
+	f.signIn(t, victimIP) // one of victimIP's 8 checks a day
+
+	for n := range 13 {
+		if err := f.guessFrom(t, attackerIP(n)); !errors.HasCode(err, errors.CodeAuthCodeInvalid) {
+			t.Fatalf("stranger's guess %d = %v, want AUTH_CODE_INVALID", n+1, err)
+		}
+	}
+
+	// 7 wrong guesses from the known client (its budget: 8 checks, one
+	// spent on the sign-in) bring the failures to 20: a cool-down.
+	for i := range 7 {
+		if err := f.guessFrom(t, victimIP); !errors.HasCode(err, errors.CodeAuthCodeInvalid) {
+			t.Fatalf("known client's guess %d = %v, want AUTH_CODE_INVALID", i+1, err)
+		}
+	}
+
+	wantLocked(t, "a stranger's guess after the known client's failures", f.guessFrom(t, attackerIP(13)), 15*time.Minute)
+
+	// The known client's 9th check of the day is refused by its budget,
+	// until the day's end, not by the cool-down.
+	wantLocked(t, "the known client's 9th check", f.guessFrom(t, victimIP), 24*time.Hour-testNow.Sub(dayStart))
+}
+
+// TestKnownClientPassesRequestCeilingOnPostgres: strangers on many IPs use
+// up the identity's code requests from all clients; a client that never
+// signed in is refused a code, the owner's known client still gets one and
+// signs in with it.
+func TestKnownClientPassesRequestCeilingOnPostgres(t *testing.T) {
+	t.Parallel()
+
+	f := newDBFixture(t)
+	f.signIn(t, victimIP)
+
+	for n := 0; ; n++ {
+		_, err := f.svc.RequestLogin(fromIP(t, attackerIP(n)), loginByEmail(victim))
+		if errors.IsType(err, errors.TypeRateLimited) {
+			break
+		}
+
+		if err != nil || n == 20 {
+			t.Fatalf("stranger's RequestLogin() #%d = %v, want RATE_LIMITED by the 20th", n+1, err)
+		}
+	}
+
+	if _, err := f.svc.RequestLogin(fromIP(t, ownerNewIP), loginByEmail(victim)); !errors.IsType(err, errors.TypeRateLimited) {
+		t.Fatalf("RequestLogin() from an unknown client after the ceiling = %v, want RATE_LIMITED", err)
+	}
+
+	if err := f.completeFrom(t, victimIP); err != nil {
+		t.Fatalf("sign-in from the known client after the ceiling = %v, want success", err)
+	}
+}

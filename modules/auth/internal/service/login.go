@@ -59,8 +59,18 @@ func (s *Service) RequestLogin(ctx context.Context, req *authv1.RequestLoginRequ
 		return nil, err
 	}
 
-	if err := s.throttle(ctx, "login:id:"+id.value, s.cfg.RequestsPerIdentity); err != nil {
+	// The ceiling is for strangers: a client that signed in to this
+	// identity before is bounded by its own budget only, so strangers who
+	// use up the ceiling do not keep the owner's devices from a new code.
+	known, err := s.repo.KnownLoginClient(ctx, lockoutKey(models.PurposeLogin, "", id), client, s.now().Add(-s.cfg.KnownClientTTL))
+	if err != nil {
 		return nil, err
+	}
+
+	if !known {
+		if err := s.throttle(ctx, "login:id:"+id.value, s.cfg.RequestsPerIdentity); err != nil {
+			return nil, err
+		}
 	}
 
 	if err := s.sendCode(ctx, models.PurposeLogin, id, ""); err != nil {
@@ -114,26 +124,32 @@ func (s *Service) sendCode(ctx context.Context, purpose string, id identity, use
 	})
 }
 
+// lockoutKey names the failure record, and the known clients, of an
+// identity for a purpose (and user, for contact changes).
+func lockoutKey(purpose, userID string, id identity) string {
+	return purpose + "|" + userID + "|" + id.value
+}
+
 // consumeCode checks a code inside tx and reports whether it matched: a
-// match consumes the code and clears the identity's failures (not its
-// cool-down count: an attacker must not get a fresh start each time the
-// owner signs in); a mismatch counts a failure against the identity (a
-// cool-down once they reach AUTH_LOCKOUT_FAILURES in AUTH_LOCKOUT_WINDOW)
-// and, when the code's own client made it, an attempt against the code
-// (revoked at the limit), which the caller must commit to count. While the identity cools down it refuses every
-// check. Whether a code is pending or not, a mismatch runs the same
-// statements, one HMAC and one comparison, so time does not tell.
+// match consumes the code, remembers the client as known to the identity
+// and clears the identity's failures (not its cool-down count: an
+// attacker must not get a fresh start each time the owner signs in); a
+// mismatch counts a failure against the identity (a cool-down once they
+// reach AUTH_LOCKOUT_FAILURES in AUTH_LOCKOUT_WINDOW) and, when the code's
+// own client made it, an attempt against the code (revoked at the limit),
+// which the caller must commit to count. While the identity cools down it
+// refuses every check except from its known clients (a success within
+// AUTH_KNOWN_CLIENT_TTL), whose failures still count. Whether a code is
+// pending or not, a mismatch runs the same statements, one HMAC and one
+// comparison, so time does not tell.
 func (s *Service) consumeCode(ctx context.Context, tx repository.Repository, purpose string, id identity, userID, code string) (bool, error) {
 	now := s.now()
 	client := reqmeta.ClientIP(ctx)
+	key := lockoutKey(purpose, userID, id)
 
-	lock, err := tx.LockLoginLockout(ctx, purpose+"|"+userID+"|"+id.value, now.Truncate(s.cfg.LockoutWindow))
+	lock, err := s.admit(ctx, tx, key, client, now)
 	if err != nil {
 		return false, err
-	}
-
-	if lock.LockedUntil != nil && now.Before(*lock.LockedUntil) {
-		return false, errors.RateLimited("too many failed attempts; try again later", lock.LockedUntil.Sub(now))
 	}
 
 	mc, pending, err := pendingCode(ctx, tx, purpose, id, userID, client, now)
@@ -143,6 +159,10 @@ func (s *Service) consumeCode(ctx context.Context, tx repository.Repository, pur
 
 	if hmac.Equal(s.codeHash(purpose, id.value, userID, code), mc.CodeHash) && pending {
 		if err := tx.MarkMagicCodeUsed(ctx, mc.ID, now); err != nil {
+			return false, err
+		}
+
+		if err := tx.RememberLoginClient(ctx, key, client, now); err != nil {
 			return false, err
 		}
 
@@ -159,6 +179,28 @@ func (s *Service) consumeCode(ctx context.Context, tx repository.Repository, pur
 	}
 
 	return false, tx.SaveLoginLockout(ctx, s.failed(lock, now))
+}
+
+// admit returns and locks the failure record of key, and refuses the
+// check while it cools down unless client is known to key. It looks the
+// client up on every check, so that every wrong guess runs the same
+// statements.
+func (s *Service) admit(ctx context.Context, tx repository.Repository, key, client string, now time.Time) (models.LoginLockout, error) {
+	lock, err := tx.LockLoginLockout(ctx, key, now.Truncate(s.cfg.LockoutWindow))
+	if err != nil {
+		return models.LoginLockout{}, err
+	}
+
+	known, err := tx.KnownLoginClient(ctx, key, client, now.Add(-s.cfg.KnownClientTTL))
+	if err != nil {
+		return models.LoginLockout{}, err
+	}
+
+	if lock.LockedUntil != nil && now.Before(*lock.LockedUntil) && !known {
+		return models.LoginLockout{}, errors.RateLimited("too many failed attempts; try again later", lock.LockedUntil.Sub(now))
+	}
+
+	return lock, nil
 }
 
 // checkedCode is the code a check compares with.

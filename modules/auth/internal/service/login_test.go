@@ -70,6 +70,7 @@ func TestRequestLoginThrottles(t *testing.T) {
 		ipKey       = "login:ip:" + testIP
 		idClientKey = "login:id+client:ana@example.com|" + testIP
 		idKey       = "login:id:ana@example.com"
+		knownKey    = "login||ana@example.com"
 	)
 
 	tests := []struct {
@@ -83,7 +84,7 @@ func TestRequestLoginThrottles(t *testing.T) {
 			gomock.InOrder(f.expectHit(ipKey, 30), f.expectHit(idClientKey, 6))
 		}},
 		{name: "per identity from every client", expect: func(f *fixture) {
-			gomock.InOrder(f.expectHit(ipKey, 30), f.expectHit(idClientKey, 5), f.expectHit(idKey, 21))
+			gomock.InOrder(f.expectHit(ipKey, 30), f.expectHit(idClientKey, 5), f.expectKnown(knownKey, false), f.expectHit(idKey, 21))
 		}},
 	}
 
@@ -99,6 +100,29 @@ func TestRequestLoginThrottles(t *testing.T) {
 			wantRetryAfter(t, "RequestLogin", err)
 		})
 	}
+}
+
+// TestRequestLoginKnownClientSkipsCeiling: a client that signed in to the
+// identity before is not counted against, nor refused by, the identity's
+// ceiling from all clients (the strict mock fails on that hit).
+func TestRequestLoginKnownClientSkipsCeiling(t *testing.T) {
+	t.Parallel()
+
+	f := newFixture(t)
+	gomock.InOrder(
+		f.expectHit("login:ip:"+testIP, 30), f.expectHit("login:id+client:ana@example.com|"+testIP, 5),
+		f.expectKnown("login||ana@example.com", true),
+	)
+
+	var stored models.MagicCode
+
+	f.captureCode(models.PurposeLogin, "ana@example.com", "", &stored)
+
+	if _, err := f.svc.RequestLogin(clientCtx(t), loginByEmail("ana@example.com")); err != nil {
+		t.Fatalf("RequestLogin() from a known client = %v, want success", err)
+	}
+
+	f.txs.WantCommitted(t, true)
 }
 
 func TestRequestLoginThrottleStoreDown(t *testing.T) {
@@ -131,7 +155,8 @@ func TestRequestLoginSendsCode(t *testing.T) {
 
 			f := newFixture(t)
 			gomock.InOrder(
-				f.expectHit("login:ip:"+testIP, 30), f.expectHit("login:id+client:"+tt.identity+"|"+testIP, 5), f.expectHit("login:id:"+tt.identity, 20),
+				f.expectHit("login:ip:"+testIP, 30), f.expectHit("login:id+client:"+tt.identity+"|"+testIP, 5),
+				f.expectKnown("login||"+tt.identity, false), f.expectHit("login:id:"+tt.identity, 20),
 			)
 
 			var stored models.MagicCode
@@ -246,6 +271,7 @@ func TestRequestLoginRevealsNothing(t *testing.T) {
 	for _, req := range []*authv1.RequestLoginRequest{loginByEmail("known@example.com"), loginByEmail("unknown@example.com"), loginByPhone("+15551234567")} {
 		f := newFixture(t)
 		f.repo.EXPECT().HitRateLimit(gomock.Any(), gomock.Any(), windowStart).Return(1, nil).Times(3)
+		f.expectKnown(gomock.Any(), false)
 
 		var stored models.MagicCode
 
@@ -308,6 +334,7 @@ func TestRequestLoginFailures(t *testing.T) {
 
 			f := newFixture(t)
 			f.repo.EXPECT().HitRateLimit(gomock.Any(), gomock.Any(), windowStart).Return(1, nil).Times(3)
+			f.expectKnown(gomock.Any(), false)
 			tt.expect(f)
 
 			resp, err := f.svc.RequestLogin(clientCtx(t), loginByEmail("ana@example.com"))
@@ -332,6 +359,7 @@ func TestRequestLoginEventInvalid(t *testing.T) {
 
 	f := newFixture(t)
 	f.repo.EXPECT().HitRateLimit(gomock.Any(), gomock.Any(), windowStart).Return(1, nil).Times(3)
+	f.expectKnown(gomock.Any(), false)
 	f.expectTx()
 	f.tx.EXPECT().RevokeActiveMagicCodes(gomock.Any(), models.PurposeLogin, "", "", testIP, testNow)
 	f.tx.EXPECT().CreateMagicCode(gomock.Any(), gomock.Any())

@@ -49,6 +49,12 @@ func TestCompleteLoginWrongGuessDoesSameWork(t *testing.T) {
 
 			return models.LoginLockout{Key: key, WindowStart: w}, nil
 		})
+		f.tx.EXPECT().KnownLoginClient(gomock.Any(), "login||ana@example.com", testIP, knownSince).DoAndReturn(
+			func(_ context.Context, key, client string, _ time.Time) (bool, error) {
+				note("KnownLoginClient(%s, %s)", key, client)
+
+				return false, nil
+			})
 		f.tx.EXPECT().ActiveMagicCode(gomock.Any(), models.PurposeLogin, "ana@example.com", "", testIP, testNow).DoAndReturn(
 			func(context.Context, string, string, string, string, time.Time) (models.MagicCode, error) {
 				note("ActiveMagicCode")

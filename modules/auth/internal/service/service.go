@@ -62,6 +62,11 @@ type Config struct {
 	LockoutWindow   time.Duration `yaml:"lockout_window" env:"AUTH_LOCKOUT_WINDOW" default:"24h"`
 	LockoutBase     time.Duration `yaml:"lockout_base" env:"AUTH_LOCKOUT_BASE" default:"15m"`
 	LockoutMax      time.Duration `yaml:"lockout_max" env:"AUTH_LOCKOUT_MAX" default:"24h"`
+	// KnownClientTTL is how long a client that completed a code check for
+	// an identity stays known to it: a known client is not refused by the
+	// identity's cool-down nor by RequestsPerIdentity (its own budgets
+	// still apply), so strangers cannot lock the owner's devices out.
+	KnownClientTTL time.Duration `yaml:"known_client_ttl" env:"AUTH_KNOWN_CLIENT_TTL" default:"2160h"`
 	// RefreshReuseGrace is how long a used refresh token still yields the
 	// successor it was exchanged for (two tabs refreshing at once), instead
 	// of counting as theft and revoking the session; 0 disables it.
@@ -70,9 +75,9 @@ type Config struct {
 
 // Validate checks the rules make sense.
 func (c Config) Validate() error {
-	for _, d := range []time.Duration{c.CodeTTL, c.AccessTokenTTL, c.SessionTTL, c.RateWindow, c.LockoutWindow, c.LockoutBase} {
+	for _, d := range []time.Duration{c.CodeTTL, c.AccessTokenTTL, c.SessionTTL, c.RateWindow, c.LockoutWindow, c.LockoutBase, c.KnownClientTTL} {
 		if d <= 0 {
-			return fmt.Errorf("AUTH_CODE_TTL, AUTH_ACCESS_TOKEN_TTL, AUTH_SESSION_TTL, AUTH_RATE_WINDOW, AUTH_LOCKOUT_WINDOW and AUTH_LOCKOUT_BASE must be positive")
+			return fmt.Errorf("AUTH_CODE_TTL, AUTH_ACCESS_TOKEN_TTL, AUTH_SESSION_TTL, AUTH_RATE_WINDOW, AUTH_LOCKOUT_WINDOW, AUTH_LOCKOUT_BASE and AUTH_KNOWN_CLIENT_TTL must be positive")
 		}
 	}
 

@@ -36,6 +36,8 @@ func TestConfigValidate(t *testing.T) {
 		{name: "zero requests per identity", mutate: func(c *service.Config) { c.RequestsPerID = 0 }, wantErr: true},
 		{name: "zero requests per IP", mutate: func(c *service.Config) { c.RequestsPerIP = 0 }, wantErr: true},
 		{name: "negative verifications per IP", mutate: func(c *service.Config) { c.VerificationsPerIP = -1 }, wantErr: true},
+		{name: "zero known-client TTL", mutate: func(c *service.Config) { c.KnownClientTTL = 0 }, wantErr: true},
+		{name: "negative known-client TTL", mutate: func(c *service.Config) { c.KnownClientTTL = -time.Hour }, wantErr: true},
 		{name: "refresh grace", mutate: func(c *service.Config) { c.RefreshReuseGrace = 10 * time.Second }},
 		{name: "negative refresh grace", mutate: func(c *service.Config) { c.RefreshReuseGrace = -time.Second }, wantErr: true},
 		{name: "refresh grace as long as an access token", mutate: func(c *service.Config) { c.RefreshReuseGrace = c.AccessTokenTTL }, wantErr: true},

@@ -36,7 +36,8 @@ func (s *Service) CleanupSessions(ctx context.Context) (int64, error) {
 // rate-limit counters of past windows (the longest, AUTH_RATE_WINDOW or
 // AUTH_LOCKOUT_WINDOW), and the failure records of
 // identities with no failure and no cool-down for a week (their next
-// cool-down starts again at AUTH_LOCKOUT_BASE).
+// cool-down starts again at AUTH_LOCKOUT_BASE), and the known clients
+// without a success for AUTH_KNOWN_CLIENT_TTL (ignored already).
 func (s *Service) CleanupMagicCodes(ctx context.Context) (int64, error) {
 	now := s.now()
 
@@ -50,6 +51,10 @@ func (s *Service) CleanupMagicCodes(ctx context.Context) (int64, error) {
 	}
 
 	if _, err := s.repo.DeleteLoginLockoutsBefore(ctx, now.Add(-retention)); err != nil {
+		return codes, err
+	}
+
+	if _, err := s.repo.DeleteLoginKnownClientsBefore(ctx, now.Add(-s.cfg.KnownClientTTL)); err != nil {
 		return codes, err
 	}
 

@@ -78,13 +78,15 @@ func TestCleanupMagicCodes(t *testing.T) {
 	t.Parallel()
 
 	codeCutoff := testNow.Add(-7 * 24 * time.Hour)
-	rateCutoff := testNow.Add(-24 * time.Hour) // the longest window: AUTH_LOCKOUT_WINDOW
+	rateCutoff := testNow.Add(-24 * time.Hour)       // the longest window: AUTH_LOCKOUT_WINDOW
+	knownCutoff := testNow.Add(-90 * 24 * time.Hour) // AUTH_KNOWN_CLIENT_TTL
 
 	tests := []struct {
 		name     string
 		codesErr error
 		ratesErr error
 		locksErr error
+		knownErr error
 		want     int64
 		wantErr  error
 	}{
@@ -92,6 +94,7 @@ func TestCleanupMagicCodes(t *testing.T) {
 		{name: "codes fail", codesErr: errStore, wantErr: errStore},
 		{name: "rate limits fail", ratesErr: errStore, want: 3, wantErr: errStore},
 		{name: "lockouts fail", locksErr: errStore, want: 3, wantErr: errStore},
+		{name: "known clients fail", knownErr: errStore, want: 3, wantErr: errStore},
 	}
 
 	for _, tt := range tests {
@@ -108,6 +111,10 @@ func TestCleanupMagicCodes(t *testing.T) {
 
 			if tt.codesErr == nil && tt.ratesErr == nil {
 				f.repo.EXPECT().DeleteLoginLockoutsBefore(gomock.Any(), codeCutoff).Return(int64(2), tt.locksErr)
+			}
+
+			if tt.codesErr == nil && tt.ratesErr == nil && tt.locksErr == nil {
+				f.repo.EXPECT().DeleteLoginKnownClientsBefore(gomock.Any(), knownCutoff).Return(int64(4), tt.knownErr)
 			}
 
 			n, err := f.svc.CleanupMagicCodes(t.Context())

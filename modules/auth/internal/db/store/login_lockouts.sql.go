@@ -10,6 +10,18 @@ import (
 	"time"
 )
 
+const deleteLoginKnownClientsBefore = `-- name: DeleteLoginKnownClientsBefore :execrows
+DELETE FROM auth.login_known_clients WHERE last_success_at < $1
+`
+
+func (q *Queries) DeleteLoginKnownClientsBefore(ctx context.Context, before time.Time) (int64, error) {
+	result, err := q.db.Exec(ctx, deleteLoginKnownClientsBefore, before)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const deleteLoginLockoutsBefore = `-- name: DeleteLoginLockoutsBefore :execrows
 DELETE FROM auth.login_lockouts
 WHERE window_start < $1 AND (locked_until IS NULL OR locked_until < $1::timestamptz)
@@ -21,6 +33,28 @@ func (q *Queries) DeleteLoginLockoutsBefore(ctx context.Context, before time.Tim
 		return 0, err
 	}
 	return result.RowsAffected(), nil
+}
+
+const knownLoginClient = `-- name: KnownLoginClient :one
+SELECT EXISTS (
+    SELECT 1 FROM auth.login_known_clients
+    WHERE key = $1 AND client = $2 AND last_success_at >= $3
+)
+`
+
+type KnownLoginClientParams struct {
+	Key    string
+	Client string
+	Since  time.Time
+}
+
+// KnownLoginClient reports whether a client completed a check for a key
+// since a time.
+func (q *Queries) KnownLoginClient(ctx context.Context, arg KnownLoginClientParams) (bool, error) {
+	row := q.db.QueryRow(ctx, knownLoginClient, arg.Key, arg.Client, arg.Since)
+	var exists bool
+	err := row.Scan(&exists)
+	return exists, err
 }
 
 const lockLoginLockout = `-- name: LockLoginLockout :one
@@ -48,6 +82,23 @@ func (q *Queries) LockLoginLockout(ctx context.Context, arg LockLoginLockoutPara
 		&i.LockedUntil,
 	)
 	return i, err
+}
+
+const rememberLoginClient = `-- name: RememberLoginClient :exec
+INSERT INTO auth.login_known_clients (key, client, last_success_at) VALUES ($1, $2, $3)
+ON CONFLICT (key, client) DO UPDATE SET last_success_at = excluded.last_success_at
+`
+
+type RememberLoginClientParams struct {
+	Key    string
+	Client string
+	Now    time.Time
+}
+
+// RememberLoginClient records a client's successful check for a key.
+func (q *Queries) RememberLoginClient(ctx context.Context, arg RememberLoginClientParams) error {
+	_, err := q.db.Exec(ctx, rememberLoginClient, arg.Key, arg.Client, arg.Now)
+	return err
 }
 
 const saveLoginLockout = `-- name: SaveLoginLockout :exec

@@ -8,6 +8,12 @@ import (
 	"time"
 )
 
+type AuthLoginKnownClient struct {
+	Key           string
+	Client        string
+	LastSuccessAt time.Time
+}
+
 type AuthLoginLockout struct {
 	Key         string
 	WindowStart time.Time

@@ -23,6 +23,7 @@ type Querier interface {
 	CreateUser(ctx context.Context, arg CreateUserParams) (AuthUser, error)
 	DeleteEndedSessions(ctx context.Context, before time.Time) (int64, error)
 	DeleteExpiredMagicCodes(ctx context.Context, before time.Time) (int64, error)
+	DeleteLoginKnownClientsBefore(ctx context.Context, before time.Time) (int64, error)
 	DeleteLoginLockoutsBefore(ctx context.Context, before time.Time) (int64, error)
 	DeleteRateLimitsBefore(ctx context.Context, before time.Time) (int64, error)
 	GetRefreshToken(ctx context.Context, tokenHash []byte) (AuthRefreshToken, error)
@@ -31,6 +32,9 @@ type Querier interface {
 	GetUserByEmail(ctx context.Context, email *string) (AuthUser, error)
 	GetUserByPhone(ctx context.Context, phone *string) (AuthUser, error)
 	HitRateLimit(ctx context.Context, arg HitRateLimitParams) (int32, error)
+	// KnownLoginClient reports whether a client completed a check for a key
+	// since a time.
+	KnownLoginClient(ctx context.Context, arg KnownLoginClientParams) (bool, error)
 	ListActiveSessions(ctx context.Context, arg ListActiveSessionsParams) ([]AuthSession, error)
 	// LockLoginLockout returns the failure record of a key, creating an empty
 	// one, and locks it for the rest of the transaction: it is written on
@@ -38,6 +42,8 @@ type Querier interface {
 	LockLoginLockout(ctx context.Context, arg LockLoginLockoutParams) (AuthLoginLockout, error)
 	MarkMagicCodeUsed(ctx context.Context, arg MarkMagicCodeUsedParams) error
 	RecordFailedAttempt(ctx context.Context, arg RecordFailedAttemptParams) (int32, error)
+	// RememberLoginClient records a client's successful check for a key.
+	RememberLoginClient(ctx context.Context, arg RememberLoginClientParams) error
 	// RevokeActiveMagicCodes revokes the usable codes one client asked for;
 	// other clients' codes stay usable.
 	RevokeActiveMagicCodes(ctx context.Context, arg RevokeActiveMagicCodesParams) error

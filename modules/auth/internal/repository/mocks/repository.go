@@ -176,6 +176,21 @@ func (mr *MockRepositoryMockRecorder) DeleteExpiredMagicCodes(ctx, before any) *
 	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "DeleteExpiredMagicCodes", reflect.TypeOf((*MockRepository)(nil).DeleteExpiredMagicCodes), ctx, before)
 }
 
+// DeleteLoginKnownClientsBefore mocks base method.
+func (m *MockRepository) DeleteLoginKnownClientsBefore(ctx context.Context, before time.Time) (int64, error) {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "DeleteLoginKnownClientsBefore", ctx, before)
+	ret0, _ := ret[0].(int64)
+	ret1, _ := ret[1].(error)
+	return ret0, ret1
+}
+
+// DeleteLoginKnownClientsBefore indicates an expected call of DeleteLoginKnownClientsBefore.
+func (mr *MockRepositoryMockRecorder) DeleteLoginKnownClientsBefore(ctx, before any) *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "DeleteLoginKnownClientsBefore", reflect.TypeOf((*MockRepository)(nil).DeleteLoginKnownClientsBefore), ctx, before)
+}
+
 // DeleteLoginLockoutsBefore mocks base method.
 func (m *MockRepository) DeleteLoginLockoutsBefore(ctx context.Context, before time.Time) (int64, error) {
 	m.ctrl.T.Helper()
@@ -219,6 +234,21 @@ func (m *MockRepository) HitRateLimit(ctx context.Context, key string, windowSta
 func (mr *MockRepositoryMockRecorder) HitRateLimit(ctx, key, windowStart any) *gomock.Call {
 	mr.mock.ctrl.T.Helper()
 	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "HitRateLimit", reflect.TypeOf((*MockRepository)(nil).HitRateLimit), ctx, key, windowStart)
+}
+
+// KnownLoginClient mocks base method.
+func (m *MockRepository) KnownLoginClient(ctx context.Context, key, client string, since time.Time) (bool, error) {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "KnownLoginClient", ctx, key, client, since)
+	ret0, _ := ret[0].(bool)
+	ret1, _ := ret[1].(error)
+	return ret0, ret1
+}
+
+// KnownLoginClient indicates an expected call of KnownLoginClient.
+func (mr *MockRepositoryMockRecorder) KnownLoginClient(ctx, key, client, since any) *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "KnownLoginClient", reflect.TypeOf((*MockRepository)(nil).KnownLoginClient), ctx, key, client, since)
 }
 
 // LockLoginLockout mocks base method.
@@ -292,6 +322,20 @@ func (m *MockRepository) RefreshToken(ctx context.Context, hash []byte) (models.
 func (mr *MockRepositoryMockRecorder) RefreshToken(ctx, hash any) *gomock.Call {
 	mr.mock.ctrl.T.Helper()
 	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "RefreshToken", reflect.TypeOf((*MockRepository)(nil).RefreshToken), ctx, hash)
+}
+
+// RememberLoginClient mocks base method.
+func (m *MockRepository) RememberLoginClient(ctx context.Context, key, client string, now time.Time) error {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "RememberLoginClient", ctx, key, client, now)
+	ret0, _ := ret[0].(error)
+	return ret0
+}
+
+// RememberLoginClient indicates an expected call of RememberLoginClient.
+func (mr *MockRepositoryMockRecorder) RememberLoginClient(ctx, key, client, now any) *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "RememberLoginClient", reflect.TypeOf((*MockRepository)(nil).RememberLoginClient), ctx, key, client, now)
 }
 
 // RevokeActiveMagicCodes mocks base method.

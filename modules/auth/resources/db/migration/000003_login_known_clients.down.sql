@@ -1,0 +1,1 @@
+DROP TABLE auth.login_known_clients;
