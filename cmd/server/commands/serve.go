@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -59,14 +60,15 @@ func serve(ctx context.Context, e env) (err error) {
 		return err
 	}
 
-	s := &server{p: p, grpc: h.grpc, checker: checker, ws: rt.hub, http: &http.Server{
-		Handler:           handler,
+	s := &server{p: p, grpc: h.grpc, checker: checker, ws: rt.hub, admin: p.adminServer(setup.AdminDeps{
+		Health: checker, Metrics: tel.Metrics.Handler(), WebSocket: rt.hub, Pprof: p.cfg.PprofEnabled,
+	})}
+	s.http = &http.Server{
+		Handler:           s.closeWhenDraining(handler),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(p.logger.Handler(), slog.LevelWarn),
-	}, admin: p.adminServer(setup.AdminDeps{
-		Health: checker, Metrics: tel.Metrics.Handler(), WebSocket: rt.hub, Pprof: p.cfg.PprofEnabled,
-	})}
+	}
 
 	return s.run(ctx, lns)
 }
@@ -82,6 +84,32 @@ type server struct {
 	ws      *websocket.Hub
 	http    *http.Server
 	admin   *http.Server
+	// draining is set when the API listener closes: from then on every
+	// response closes its connection.
+	draining atomic.Bool
+}
+
+// drainGrace is how long the API goes on serving the connections it has
+// after its listener closed, each response closing its connection
+// ("Connection: close"), before http.Server.Shutdown closes those left
+// idle. Shutdown closes an idle keep-alive connection at once, and a client
+// that has just sent a request on it sees it reset or closed without an
+// answer (a POST is never retried); a connection that answered during the
+// grace was closed by the server after its response, and one idle through
+// the whole grace is no more at risk than at any idle timeout. Clients that
+// reconnect are refused, and know nothing was sent.
+const drainGrace = 500 * time.Millisecond
+
+// closeWhenDraining makes every response of next close its connection once
+// the API drains.
+func (s *server) closeWhenDraining(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.draining.Load() {
+			w.Header().Set("Connection", "close")
+		}
+
+		next.ServeHTTP(w, r)
+	})
 }
 
 // listeners are a serve command's listeners.
@@ -114,7 +142,14 @@ func listen(ctx context.Context, p *process) (*listeners, error) {
 func (s *server) run(ctx context.Context, lns *listeners) error {
 	g, gctx := errgroup.WithContext(ctx)
 
-	g.Go(func() error { return serveHTTP("HTTP server", s.http, lns.http) })
+	g.Go(func() error {
+		// Serve ends when shutdown closes the listener to drain.
+		if err := serveHTTP("HTTP server", s.http, lns.http); err != nil && !s.draining.Load() {
+			return err
+		}
+
+		return nil
+	})
 	g.Go(func() error { return serveHTTP("admin server", s.admin, lns.admin) })
 	// gRPC health follows readiness, per service, from the start.
 	s.grpc.SetServing(s.checker.Ready(ctx))
@@ -137,15 +172,16 @@ func (s *server) run(ctx context.Context, lns *listeners) error {
 
 	<-gctx.Done()
 
-	shutdownErr := s.shutdown(context.WithoutCancel(ctx))
+	shutdownErr := s.shutdown(context.WithoutCancel(ctx), lns.http)
 
 	return errors.Join(g.Wait(), shutdownErr)
 }
 
 // shutdown turns readiness off at once, keeps serving for SHUTDOWN_DELAY so
-// load balancers notice, then closes the WebSockets and the listeners and
-// lets in-flight requests finish within SHUTDOWN_TIMEOUT.
-func (s *server) shutdown(ctx context.Context) error {
+// load balancers notice, closes the API listener and drains its keep-alive
+// connections (drainGrace), then closes the WebSockets and the other
+// listeners and lets in-flight requests finish within SHUTDOWN_TIMEOUT.
+func (s *server) shutdown(ctx context.Context, httpLn net.Listener) error {
 	cfg := s.p.cfg
 
 	s.checker.ShutDown()
@@ -153,6 +189,15 @@ func (s *server) shutdown(ctx context.Context) error {
 	s.p.logger.InfoContext(ctx, "shutting down: readiness reports 503", "delay", cfg.ShutdownDelay.String())
 
 	time.Sleep(cfg.ShutdownDelay)
+
+	// Serve returns at once; the connections it has go on being served.
+	s.draining.Store(true)
+
+	if err := httpLn.Close(); err != nil {
+		s.p.logger.WarnContext(ctx, "shutting down: close the HTTP listener", "error", err)
+	}
+
+	time.Sleep(drainGrace)
 
 	ctx, cancel := context.WithTimeout(ctx, cfg.ShutdownTimeout)
 	defer cancel()
