@@ -168,10 +168,13 @@ func markDelivered(ctx context.Context, tx pgx.Tx, subscriber string, eventIDs [
 	return nil
 }
 
-// markFailed records a failed attempt: retried after delay, or dead.
+// markFailed records a failed attempt: retried after delay, or dead. The
+// delay counts from the failure (clock_timestamp), not from the start of
+// the transaction that ran the handler (now()): a slow handler or a batch
+// of them would otherwise eat into its backoff.
 func markFailed(ctx context.Context, tx pgx.Tx, subscriber, eventID, state, lastError string, attempts int, delay time.Duration) error {
 	_, err := tx.Exec(ctx, `UPDATE events.deliveries
-		SET state = $3, attempts = $4, last_error = $5, next_attempt_at = now() + $6::interval, updated_at = now()
+		SET state = $3, attempts = $4, last_error = $5, next_attempt_at = clock_timestamp() + $6::interval, updated_at = now()
 		WHERE subscriber = $1 AND event_id = $2`, subscriber, eventID, state, attempts, truncate(lastError, 2000), delay)
 	if err != nil {
 		return fmt.Errorf("mark failed: %w", err)
