@@ -1,11 +1,8 @@
 package main
 
 import (
-	"errors"
-	"io/fs"
 	"os"
 	"os/exec"
-	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -15,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/modulith/modulith/internal/pgtest"
+	"github.com/modulith/modulith/scripts/internal/repotree"
 )
 
 // TestScaffoldedModuleEndToEnd does what a developer does, on a copy of the
@@ -37,7 +35,7 @@ func TestScaffoldedModuleEndToEnd(t *testing.T) {
 	}
 
 	dir := filepath.Join(t.TempDir(), "repo")
-	copyRepo(t, root, dir)
+	repotree.Copy(t, root, dir)
 
 	// The baseline is the copy as make generate leaves it, so that only
 	// new-module and destroy-module count, not code another change left
@@ -97,81 +95,4 @@ func command(t *testing.T, dir string, env []string, name string, args ...string
 	}
 
 	return string(out)
-}
-
-// copyRepo copies the files git knows of (tracked, and untracked but not
-// ignored), or without git every file but .git, .data and bin.
-func copyRepo(t *testing.T, from, to string) {
-	t.Helper()
-
-	dst, err := os.OpenRoot(mkdir(t, to))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dst.Close()
-
-	src := os.DirFS(from)
-
-	for _, name := range repoFiles(t, from) {
-		fi, err := fs.Stat(src, name)
-		if errors.Is(err, fs.ErrNotExist) || (err == nil && fi.IsDir()) {
-			continue // deleted in the working tree, or a submodule
-		}
-
-		data, err := fs.ReadFile(src, name)
-		if err != nil {
-			t.Fatal(err)
-		}
-
-		if err := dst.MkdirAll(path.Dir(name), 0o750); err != nil {
-			t.Fatal(err)
-		}
-
-		if err := dst.WriteFile(name, data, fi.Mode().Perm()); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
-func mkdir(t *testing.T, dir string) string {
-	t.Helper()
-
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		t.Fatal(err)
-	}
-
-	return dir
-}
-
-// repoFiles lists the files git knows of in root, or without git every file
-// but those under .git, .data and bin.
-func repoFiles(t *testing.T, root string) []string {
-	t.Helper()
-
-	ls := exec.CommandContext(t.Context(), "git", "ls-files", "-z", "--cached", "--others", "--exclude-standard")
-	ls.Dir = root
-
-	if out, err := ls.Output(); err == nil {
-		return strings.Split(strings.TrimSuffix(string(out), "\x00"), "\x00")
-	}
-
-	var names []string
-
-	err := fs.WalkDir(os.DirFS(root), ".", func(name string, d fs.DirEntry, err error) error {
-		switch {
-		case err != nil:
-			return err
-		case d.IsDir() && (name == ".git" || name == ".data" || name == "bin"):
-			return fs.SkipDir
-		case !d.IsDir():
-			names = append(names, name)
-		}
-
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	return names
 }

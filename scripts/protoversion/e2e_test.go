@@ -4,14 +4,11 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"net/http"
 	"os"
 	"os/exec"
-	"path"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -24,6 +21,7 @@ import (
 
 	authv1 "github.com/modulith/modulith/gen/go/auth/v1"
 	"github.com/modulith/modulith/internal/pgtest"
+	"github.com/modulith/modulith/scripts/internal/repotree"
 )
 
 // TestNewVersionIsServedBesideTheOld does what a developer does, on a copy
@@ -42,7 +40,7 @@ func TestNewVersionIsServedBesideTheOld(t *testing.T) {
 	}
 
 	dir := filepath.Join(t.TempDir(), "repo")
-	copyRepo(t, root, dir)
+	repotree.Copy(t, root, dir)
 
 	next := nextVersion(t, dir, "auth")
 	if err := run(t.Context(), []string{"create", "-root", dir, "-module", "auth", "-version", next}, io.Discard, io.Discard); err != nil {
@@ -68,76 +66,6 @@ func TestNewVersionIsServedBesideTheOld(t *testing.T) {
 	if resp.code != http.StatusNotFound {
 		t.Errorf("POST /v999/auth/login/request = %d, want 404", resp.code)
 	}
-}
-
-// copyRepo copies the repository at from to the new directory to.
-func copyRepo(t *testing.T, from, to string) {
-	t.Helper()
-
-	if err := os.MkdirAll(to, 0o750); err != nil {
-		t.Fatal(err)
-	}
-
-	dst, err := os.OpenRoot(to)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dst.Close()
-
-	src := os.DirFS(from)
-
-	for _, name := range repoFiles(t, from) {
-		fi, err := fs.Stat(src, name)
-		if errors.Is(err, fs.ErrNotExist) || (err == nil && fi.IsDir()) {
-			continue // deleted in the working tree, or a submodule
-		}
-
-		data, err := fs.ReadFile(src, name)
-		if err != nil {
-			t.Fatal(err)
-		}
-
-		if err := dst.MkdirAll(path.Dir(name), 0o750); err != nil {
-			t.Fatal(err)
-		}
-
-		if err := dst.WriteFile(name, data, fi.Mode().Perm()); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
-// repoFiles lists the files git knows of in root (tracked, and untracked
-// but not ignored), or without git every file but .git, .data and bin.
-func repoFiles(t *testing.T, root string) []string {
-	t.Helper()
-
-	ls := exec.CommandContext(t.Context(), "git", "ls-files", "-z", "--cached", "--others", "--exclude-standard")
-	ls.Dir = root
-
-	if out, err := ls.Output(); err == nil {
-		return strings.Split(strings.TrimSuffix(string(out), "\x00"), "\x00")
-	}
-
-	var names []string
-
-	err := fs.WalkDir(os.DirFS(root), ".", func(name string, d fs.DirEntry, err error) error {
-		switch {
-		case err != nil:
-			return err
-		case d.IsDir() && (name == ".git" || name == ".data" || name == "bin"):
-			return fs.SkipDir
-		case !d.IsDir():
-			names = append(names, name)
-		}
-
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	return names
 }
 
 // nextVersion returns the version after the latest of module in dir.

@@ -2,11 +2,9 @@ package main
 
 import (
 	"bytes"
-	"errors"
 	"io/fs"
 	"os"
 	"os/exec"
-	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -14,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/mod/modfile"
+
+	"github.com/modulith/modulith/scripts/internal/repotree"
 )
 
 func TestReplacePath(t *testing.T) {
@@ -162,7 +162,7 @@ func TestRenameEndToEnd(t *testing.T) {
 	}
 
 	dir := filepath.Join(t.TempDir(), "repo")
-	copyRepo(t, root, dir)
+	repotree.Copy(t, root, dir)
 
 	// vet type-checks every package and its tests; the modules' and the
 	// registry's tests then run, on the database and NATS of this test
@@ -179,7 +179,7 @@ func TestRenameEndToEnd(t *testing.T) {
 		t.Errorf("tools/go.mod's module = %s, want %s", got, want)
 	}
 
-	for _, name := range repoFiles(t, dir) {
+	for _, name := range repotree.Files(t, dir) {
 		data, err := fs.ReadFile(os.DirFS(dir), name)
 		if err != nil {
 			t.Fatal(err)
@@ -233,75 +233,4 @@ func command(t *testing.T, dir, name string, args ...string) {
 	if err != nil {
 		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
 	}
-}
-
-// copyRepo copies the files git knows of (tracked, and untracked but not
-// ignored), or without git every file but .git, .data and bin.
-func copyRepo(t *testing.T, from, to string) {
-	t.Helper()
-
-	if err := os.MkdirAll(to, 0o750); err != nil {
-		t.Fatal(err)
-	}
-
-	dst, err := os.OpenRoot(to)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dst.Close()
-
-	src := os.DirFS(from)
-
-	for _, name := range repoFiles(t, from) {
-		fi, err := fs.Stat(src, name)
-		if errors.Is(err, fs.ErrNotExist) || (err == nil && fi.IsDir()) {
-			continue // deleted in the working tree, or a submodule
-		}
-
-		data, err := fs.ReadFile(src, name)
-		if err != nil {
-			t.Fatal(err)
-		}
-
-		if err := dst.MkdirAll(path.Dir(name), 0o750); err != nil {
-			t.Fatal(err)
-		}
-
-		if err := dst.WriteFile(name, data, fi.Mode().Perm()); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
-// repoFiles lists the files git knows of in root, or without git every file
-// but those in the directories rename skips.
-func repoFiles(t *testing.T, root string) []string {
-	t.Helper()
-
-	ls := exec.CommandContext(t.Context(), "git", "ls-files", "-z", "--cached", "--others", "--exclude-standard")
-	ls.Dir = root
-
-	if out, err := ls.Output(); err == nil {
-		return strings.Split(strings.TrimSuffix(string(out), "\x00"), "\x00")
-	}
-
-	var names []string
-
-	err := fs.WalkDir(os.DirFS(root), ".", func(name string, d fs.DirEntry, err error) error {
-		switch {
-		case err != nil:
-			return err
-		case d.IsDir() && skippedDirs[d.Name()]:
-			return fs.SkipDir
-		case !d.IsDir():
-			names = append(names, name)
-		}
-
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	return names
 }

@@ -1,0 +1,90 @@
+// Package repotree copies the repository for the scripts' end-to-end tests,
+// which scaffold, version or rename a copy of the tree rather than the tree
+// itself.
+package repotree
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path"
+	"strings"
+	"testing"
+)
+
+// skipped are the directories a walk leaves out when git is not there:
+// git's data, and what builds, tests and tools write.
+var skipped = map[string]bool{".git": true, "bin": true, "tmp": true, ".data": true, ".cache": true, "node_modules": true}
+
+// Files lists the files git knows of in root (tracked, and untracked but not
+// ignored), or without git every file but those under the directories
+// builds and tools write.
+func Files(t testing.TB, root string) []string {
+	t.Helper()
+
+	ls := exec.CommandContext(t.Context(), "git", "ls-files", "-z", "--cached", "--others", "--exclude-standard")
+	ls.Dir = root
+
+	if out, err := ls.Output(); err == nil {
+		return strings.Split(strings.TrimSuffix(string(out), "\x00"), "\x00")
+	}
+
+	var names []string
+
+	err := fs.WalkDir(os.DirFS(root), ".", func(name string, d fs.DirEntry, err error) error {
+		switch {
+		case err != nil:
+			return err
+		case d.IsDir() && skipped[d.Name()]:
+			return fs.SkipDir
+		case !d.IsDir():
+			names = append(names, name)
+		}
+
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	return names
+}
+
+// Copy copies the files of the repository at from (Files) to the directory
+// to, which it creates, keeping their permissions.
+func Copy(t testing.TB, from, to string) {
+	t.Helper()
+
+	if err := os.MkdirAll(to, 0o750); err != nil {
+		t.Fatal(err)
+	}
+
+	dst, err := os.OpenRoot(to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dst.Close()
+
+	src := os.DirFS(from)
+
+	for _, name := range Files(t, from) {
+		fi, err := fs.Stat(src, name)
+		if errors.Is(err, fs.ErrNotExist) || (err == nil && fi.IsDir()) {
+			continue // deleted in the working tree, or a submodule
+		}
+
+		data, err := fs.ReadFile(src, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		if err := dst.MkdirAll(path.Dir(name), 0o750); err != nil {
+			t.Fatal(err)
+		}
+
+		if err := dst.WriteFile(name, data, fi.Mode().Perm()); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
