@@ -2,6 +2,8 @@ package examples
 
 import (
 	"net/http"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -76,5 +78,43 @@ func checkOutageLogged(t *testing.T, l *logs) {
 
 	if starts != 1 {
 		t.Errorf("the log has %d \"server ready\" lines, want 1", starts)
+	}
+}
+
+// TestHealthCommand runs `server health`, the image's HEALTHCHECK, against a
+// running server: it succeeds while /readyz answers 200 and fails while the
+// database is out of reach or when nothing listens.
+func TestHealthCommand(t *testing.T) {
+	t.Parallel()
+
+	db := pgtest.NewDatabase(t, migrationSources()...)
+	proxy, dsn := pgtest.NewDatabaseProxy(t, db.DSN)
+	s := runServer(t, harnessEnv(dsn))
+
+	u, err := url.Parse(s.HTTP)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	vars := map[string]string{"HTTP_PORT": u.Port(), "BIND_HOST": "0.0.0.0"}
+
+	if out, err := runCommand(t, vars, "health"); err != nil || strings.TrimSpace(out) != "ready" {
+		t.Fatalf("server health while ready = %q, %v; want \"ready\", nil", out, err)
+	}
+
+	proxy.Break()
+
+	if r := s.pollStatus(t, "/readyz", http.StatusServiceUnavailable, outageWait); r.Status != http.StatusServiceUnavailable {
+		t.Fatalf("GET /readyz during the outage = %d, want 503", r.Status)
+	}
+
+	if _, err := runCommand(t, vars, "health"); err == nil || !strings.Contains(err.Error(), "503") {
+		t.Errorf("server health during the outage: error %v, want one naming 503", err)
+	}
+
+	proxy.Restore()
+
+	if _, err := runCommand(t, map[string]string{"HTTP_PORT": freePorts(t, 1)[0]}, "health"); err == nil {
+		t.Error("server health with nothing listening succeeded, want an error")
 	}
 }

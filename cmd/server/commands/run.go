@@ -121,6 +121,7 @@ Commands:
   events dead [subscriber]       list event deliveries that failed every attempt
   events redrive [sub [event]]   retry dead event deliveries from scratch
   events purge                   purge delivered events past the retention
+  health                         exit 0 when the process running here is ready (GET /readyz)
   version                        print the version
 `
 
@@ -174,6 +175,7 @@ var commands = map[string]func(ctx context.Context, e env, args []string) error{
 	"seed":    func(ctx context.Context, e env, _ []string) error { return seed(ctx, e) },
 	"admin":   adminTask,
 	"events":  eventsCmd,
+	"health":  healthCheck,
 	"version": func(_ context.Context, e env, _ []string) error {
 		_, err := fmt.Fprintln(e.stdout, versionString(e.prog.Name))
 
