@@ -43,8 +43,8 @@ type Config struct {
 	// this long (GOAWAY; calls in flight get REQUEST_TIMEOUT to finish), so
 	// that clients balancing over DNS resolve again and reach new replicas.
 	GRPCMaxConnectionAge time.Duration `yaml:"grpc_max_connection_age" env:"GRPC_MAX_CONNECTION_AGE" default:"5m"` // 0 = never
-	TrustedProxies       []string      `yaml:"trusted_proxies" env:"TRUSTED_PROXIES" default:""`                 // CIDRs whose X-Forwarded-For is believed
-	EmailProvider        string        `yaml:"email_provider" env:"EMAIL_PROVIDER" default:"log" proddefault:""` // "" (none) | "log" (dev only) | "smtp"
+	TrustedProxies       []string      `yaml:"trusted_proxies" env:"TRUSTED_PROXIES" default:""`                   // CIDRs whose X-Forwarded-For is believed
+	EmailProvider        string        `yaml:"email_provider" env:"EMAIL_PROVIDER" default:"log" proddefault:""`   // "" (none) | "log" (dev only) | "smtp"
 	SMTPHost             string        `yaml:"smtp_host" env:"SMTP_HOST"`
 	SMTPPort             int           `yaml:"smtp_port" env:"SMTP_PORT" default:"587"`
 	SMTPUsername         string        `yaml:"smtp_username" env:"SMTP_USERNAME"` // with SMTP_PASSWORD, or neither
