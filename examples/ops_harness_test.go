@@ -199,12 +199,12 @@ func (s *server) newReq(t *testing.T, method, path string, headers ...string) *h
 	return req
 }
 
-// pollReadyz asks for /readyz until it answers want, for up to d, and
-// returns the last answer.
-func (s *server) pollReadyz(t *testing.T, want int, d time.Duration) response {
+// pollReadyz asks for /readyz until it answers want, for up to outageWait,
+// and returns the last answer.
+func (s *server) pollReadyz(t *testing.T, want int) response {
 	t.Helper()
 
-	deadline := time.Now().Add(d)
+	deadline := time.Now().Add(outageWait)
 
 	for {
 		r := s.do(t, http.MethodGet, "/readyz", nil, "")
