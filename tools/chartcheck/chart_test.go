@@ -38,7 +38,7 @@ var repoRoot = filepath.Join("..", "..")
 func chartDir() string { return filepath.Join(repoRoot, "deployment", "helm", "modulith") }
 
 // topologies are the CI values files, one per topology.
-var topologies = []string{"monolith", "scaled", "split"}
+var topologies = []string{"monolith", "scaled", "split", "split-scaled"}
 
 // TestTopologies renders each topology, decodes every object strictly and
 // checks the invariants that tie the chart to the code, then what the
@@ -187,7 +187,8 @@ type object struct {
 }
 
 type rendering struct {
-	objects []object
+	objects        []object
+	existingSecret string // secrets.existingSecret of the values file
 }
 
 func (r *rendering) count(kind string) int {
@@ -246,6 +247,22 @@ func renderAndDecode(t *testing.T, chart, topo string, extra ...string) *renderi
 	if err != nil {
 		t.Fatalf("%s: %v", topo, err)
 	}
+
+	raw, err := os.ReadFile(filepath.Join(chartDir(), "ci", topo+"-values.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	var values struct {
+		Secrets struct {
+			ExistingSecret string `json:"existingSecret"`
+		} `json:"secrets"`
+	}
+	if err := yaml.Unmarshal(raw, &values); err != nil {
+		t.Fatalf("%s values: %v", topo, err)
+	}
+
+	r.existingSecret = values.Secrets.ExistingSecret
 
 	return r
 }
@@ -484,7 +501,7 @@ func check(r *rendering, known, cmds map[string]bool) []error {
 	}
 
 	for _, dep := range r.deployments() {
-		errs = append(errs, checkDeployment(dep, cms, secrets, known, cmds)...)
+		errs = append(errs, checkDeployment(dep, cms, secrets, r.existingSecret, known, cmds)...)
 	}
 
 	errs = append(errs, checkServices(r)...)
@@ -493,7 +510,7 @@ func check(r *rendering, known, cmds map[string]bool) []error {
 	return errs
 }
 
-func checkDeployment(dep *appsv1.Deployment, cms map[string]*corev1.ConfigMap, secrets map[string]*corev1.Secret, known, cmds map[string]bool) []error {
+func checkDeployment(dep *appsv1.Deployment, cms map[string]*corev1.ConfigMap, secrets map[string]*corev1.Secret, existingSecret string, known, cmds map[string]bool) []error {
 	var errs []error
 
 	fail := func(format string, args ...any) {
@@ -548,8 +565,8 @@ func checkDeployment(dep *appsv1.Deployment, cms map[string]*corev1.ConfigMap, s
 				}
 			}
 		case from.SecretRef != nil:
-			if _, ok := secrets[from.SecretRef.Name]; !ok && !strings.HasSuffix(from.SecretRef.Name, "-secrets") {
-				fail("envFrom Secret %s is neither rendered nor the CI values' existingSecret", from.SecretRef.Name)
+			if _, ok := secrets[from.SecretRef.Name]; !ok && from.SecretRef.Name != existingSecret {
+				fail("envFrom Secret %s is neither rendered nor the values' existingSecret %q", from.SecretRef.Name, existingSecret)
 			}
 		}
 	}
@@ -783,7 +800,7 @@ func checkTopology(topo string, r *rendering) []error {
 
 	slices.Sort(components)
 
-	want := map[string][]string{"monolith": {"server"}, "scaled": {"server", "worker"}, "split": {"auth", "server"}}[topo]
+	want := map[string][]string{"monolith": {"server"}, "scaled": {"server", "worker"}, "split": {"auth", "server"}, "split-scaled": {"auth", "server", "worker"}}[topo]
 	if !slices.Equal(components, want) {
 		errs = append(errs, fmt.Errorf("%s: components %v, want %v", topo, components, want))
 	}
@@ -814,6 +831,14 @@ func checkTopology(topo string, r *rendering) []error {
 
 		if auth["TRUSTED_PROXIES"] == "" || auth["REMOTE_MODULES"] != "" {
 			errs = append(errs, fmt.Errorf("split: auth TRUSTED_PROXIES=%q REMOTE_MODULES=%q, want the pod CIDR and none", auth["TRUSTED_PROXIES"], auth["REMOTE_MODULES"]))
+		}
+	case "split-scaled":
+		// auth does not consume its events: the worker runs auth itself
+		// (its subscribers), the server calls the auth service.
+		if !strings.HasPrefix(server["REMOTE_MODULES"], "auth=dns:///") || worker["REMOTE_MODULES"] != "" ||
+			auth["EVENTS_CONSUME"] != "false" || server["EVENTS_CONSUME"] != "false" || worker["EVENTS_CONSUME"] != "true" {
+			errs = append(errs, fmt.Errorf("split-scaled: REMOTE_MODULES server=%q worker=%q, EVENTS_CONSUME server=%q worker=%q auth=%q",
+				server["REMOTE_MODULES"], worker["REMOTE_MODULES"], server["EVENTS_CONSUME"], worker["EVENTS_CONSUME"], auth["EVENTS_CONSUME"]))
 		}
 	}
 
