@@ -68,10 +68,7 @@ func TestTopologies(t *testing.T) {
 // the chart when it has none), and checks that without files they render
 // nothing.
 func TestObservabilityFiles(t *testing.T) {
-	dir := t.TempDir()
-	if err := os.CopyFS(dir, os.DirFS(chartDir())); err != nil {
-		t.Fatal(err)
-	}
+	dir := copyChart(t)
 
 	dashboards, _ := filepath.Glob(filepath.Join(dir, "files", "grafana", "dashboards", "*.json"))
 	if len(dashboards) == 0 {
@@ -87,29 +84,16 @@ func TestObservabilityFiles(t *testing.T) {
 	}
 
 	r := renderAndDecode(t, dir, "scaled") // dashboards and rules enabled
-
-	var gotDashboards int
-
-	for _, o := range r.objects {
-		if cm, ok := o.obj.(*corev1.ConfigMap); ok && cm.Labels["grafana_dashboard"] == "1" {
-			gotDashboards++
-		}
+	if n := dashboardConfigMaps(r); n != len(dashboards) {
+		t.Errorf("dashboard ConfigMaps = %d, want %d (one per files/grafana/dashboards/*.json)", n, len(dashboards))
 	}
 
-	if gotDashboards != len(dashboards) {
-		t.Errorf("dashboard ConfigMaps = %d, want %d (one per files/grafana/dashboards/*.json)", gotDashboards, len(dashboards))
-	}
-
-	if r.count("PrometheusRule") != 1 {
-		t.Errorf("PrometheusRule objects = %d, want 1", r.count("PrometheusRule"))
+	if n := r.count("PrometheusRule"); n != 1 {
+		t.Errorf("PrometheusRule objects = %d, want 1", n)
 	}
 
 	// Without the files, the same values render neither.
-	empty := t.TempDir()
-	if err := os.CopyFS(empty, os.DirFS(chartDir())); err != nil {
-		t.Fatal(err)
-	}
-
+	empty := copyChart(t)
 	if err := os.RemoveAll(filepath.Join(empty, "files")); err != nil {
 		t.Fatal(err)
 	}
@@ -119,11 +103,34 @@ func TestObservabilityFiles(t *testing.T) {
 		t.Errorf("PrometheusRule without files/prometheus/alerts.yaml: %d objects, want 0", n)
 	}
 
-	for _, o := range r.objects {
-		if cm, ok := o.obj.(*corev1.ConfigMap); ok && cm.Labels["grafana_dashboard"] != "" {
-			t.Errorf("dashboard ConfigMap %s rendered without dashboard files", cm.Name)
+	if n := dashboardConfigMaps(r); n != 0 {
+		t.Errorf("%d dashboard ConfigMaps rendered without dashboard files", n)
+	}
+}
+
+// copyChart copies the chart to a temporary directory.
+func copyChart(t *testing.T) string {
+	t.Helper()
+
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, os.DirFS(chartDir())); err != nil {
+		t.Fatal(err)
+	}
+
+	return dir
+}
+
+// dashboardConfigMaps counts the ConfigMaps labelled for the Grafana sidecar.
+func dashboardConfigMaps(r *rendering) int {
+	n := 0
+
+	for _, cm := range r.configMaps() {
+		if cm.Labels["grafana_dashboard"] == "1" {
+			n++
 		}
 	}
+
+	return n
 }
 
 // TestChecksCatchDrift proves the checks fail: an unknown field, an
@@ -144,6 +151,7 @@ func TestChecksCatchDrift(t *testing.T) {
 	r = renderAndDecode(t, chartDir(), "monolith")
 	dep := r.deployments()[0]
 	dep.Spec.Template.Spec.Containers[0].ReadinessProbe.HTTPGet.Port = intstr.FromString("metrics")
+
 	wantError(t, check(r, known, cmds), `port "metrics"`)
 
 	r = renderAndDecode(t, chartDir(), "split")
@@ -171,7 +179,7 @@ func wantError(t *testing.T, errs []error, substr string) {
 func writeFile(t *testing.T, path, content string) {
 	t.Helper()
 
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		t.Fatal(err)
 	}
 
@@ -248,7 +256,7 @@ func renderAndDecode(t *testing.T, chart, topo string, extra ...string) *renderi
 		t.Fatalf("%s: %v", topo, err)
 	}
 
-	raw, err := os.ReadFile(filepath.Join(chartDir(), "ci", topo+"-values.yaml"))
+	raw, err := fs.ReadFile(repo(), "deployment/helm/modulith/ci/"+topo+"-values.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -285,8 +293,8 @@ func render(t *testing.T, chart, topo string, extra ...string) []byte {
 	defer cancel()
 
 	args := append([]string{"tool", "helm", "template", release, chartAbs, "--namespace", namespace, "--values", values}, extra...)
-	cmd := exec.CommandContext(ctx, "go", args...)
-	cmd.Dir = ".." // the tools module
+	cmd := exec.CommandContext(ctx, "go", args...) //nolint:gosec // the pinned helm of tools/go.mod on this repository's chart
+	cmd.Dir = ".."                                 // the tools module
 
 	var stderr bytes.Buffer
 
@@ -414,31 +422,30 @@ func strictCRD[T any](raw []byte) (*T, error) {
 // struct tags and getenv calls.
 var envPattern = regexp.MustCompile(`(?:env:|[Gg]etenv\()"([A-Z][A-Z0-9_]*)"`)
 
+// repo is the repository's tree, read through fs (paths relative to it).
+func repo() fs.FS { return os.DirFS(repoRoot) }
+
 // knownEnv is every environment variable the binary reads, from the
 // non-test Go sources of internal/, modules/ and cmd/.
 func knownEnv(t *testing.T) map[string]bool {
 	t.Helper()
 
 	known := map[string]bool{}
+	collect := func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return err
+		}
+
+		src, err := fs.ReadFile(repo(), path)
+		for _, m := range envPattern.FindAllSubmatch(src, -1) {
+			known[string(m[1])] = true
+		}
+
+		return err
+	}
 
 	for _, dir := range []string{"internal", "modules", "cmd"} {
-		err := filepath.WalkDir(filepath.Join(repoRoot, dir), func(path string, d fs.DirEntry, err error) error {
-			if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
-				return err
-			}
-
-			src, err := os.ReadFile(path)
-			if err != nil {
-				return err
-			}
-
-			for _, m := range envPattern.FindAllSubmatch(src, -1) {
-				known[string(m[1])] = true
-			}
-
-			return nil
-		})
-		if err != nil {
+		if err := fs.WalkDir(repo(), dir, collect); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -456,7 +463,7 @@ func knownEnv(t *testing.T) map[string]bool {
 func knownCommands(t *testing.T) map[string]bool {
 	t.Helper()
 
-	src, err := os.ReadFile(filepath.Join(repoRoot, "cmd", "server", "commands", "run.go"))
+	src, err := fs.ReadFile(repo(), "cmd/server/commands/run.go")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -489,9 +496,9 @@ func check(r *rendering, known, cmds map[string]bool) []error {
 		cms[cm.Name] = cm
 	}
 
-	secrets := map[string]*corev1.Secret{}
+	secrets := map[string]bool{}
 	for _, s := range r.secrets() {
-		secrets[s.Name] = s
+		secrets[s.Name] = true
 
 		for k := range s.StringData {
 			if !readByBinary(known, k) {
@@ -500,8 +507,13 @@ func check(r *rendering, known, cmds map[string]bool) []error {
 		}
 	}
 
+	if r.existingSecret != "" {
+		secrets[r.existingSecret] = true
+	}
+
 	for _, dep := range r.deployments() {
-		errs = append(errs, checkDeployment(dep, cms, secrets, r.existingSecret, known, cmds)...)
+		d := deploymentCheck{dep: dep, cms: cms, secrets: secrets, known: known, cmds: cmds}
+		errs = append(errs, d.run()...)
 	}
 
 	errs = append(errs, checkServices(r)...)
@@ -510,136 +522,168 @@ func check(r *rendering, known, cmds map[string]bool) []error {
 	return errs
 }
 
-func checkDeployment(dep *appsv1.Deployment, cms map[string]*corev1.ConfigMap, secrets map[string]*corev1.Secret, existingSecret string, known, cmds map[string]bool) []error {
-	var errs []error
+// deploymentCheck checks one Deployment against the code and the rest of
+// the rendering.
+type deploymentCheck struct {
+	dep     *appsv1.Deployment
+	cms     map[string]*corev1.ConfigMap
+	secrets map[string]bool // rendered, or the values' existingSecret
+	known   map[string]bool
+	cmds    map[string]bool
+	errs    []error
+}
 
-	fail := func(format string, args ...any) {
-		errs = append(errs, fmt.Errorf("deployment %s: "+format, append([]any{dep.Name}, args...)...))
-	}
+func (d *deploymentCheck) fail(format string, args ...any) {
+	d.errs = append(d.errs, fmt.Errorf("deployment %s: "+format, append([]any{d.dep.Name}, args...)...))
+}
 
-	pod := dep.Spec.Template.Spec
-	if pod.SecurityContext == nil || pod.SecurityContext.RunAsNonRoot == nil || !*pod.SecurityContext.RunAsNonRoot {
-		fail("pod must run as non-root")
-	}
-
+func (d *deploymentCheck) run() []error {
+	pod := d.dep.Spec.Template.Spec
 	if len(pod.Containers) != 1 {
-		fail("want one container, got %d", len(pod.Containers))
+		d.fail("want one container, got %d", len(pod.Containers))
 
-		return errs
+		return d.errs
 	}
 
 	c := pod.Containers[0]
-	if sc := c.SecurityContext; sc == nil || sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem ||
-		sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation ||
-		sc.Capabilities == nil || !slices.Contains(sc.Capabilities.Drop, "ALL") {
-		fail("container must have a read-only root, no privilege escalation and drop ALL capabilities")
-	}
+	d.security(pod.SecurityContext, c.SecurityContext)
 
 	if len(c.Command) != 0 {
-		fail("command overrides the image's ENTRYPOINT (/usr/local/bin/modulith)")
+		d.fail("command overrides the image's ENTRYPOINT (/usr/local/bin/modulith)")
 	}
 
-	if len(c.Args) == 0 || !cmds[c.Args[0]] {
-		fail("args %v: the first is not a command of the binary (%v)", c.Args, cmds)
+	if len(c.Args) == 0 || !d.cmds[c.Args[0]] {
+		d.fail("args %v: the first is not a command of the binary (%v)", c.Args, d.cmds)
 	}
 
-	// Environment: every key the binary reads; the ports it listens on are
-	// the container's ports.
+	env := d.environment(c.EnvFrom)
+	ports := d.ports(c.Ports, env)
+
+	for name, probe := range map[string]*corev1.Probe{"startup": c.StartupProbe, "liveness": c.LivenessProbe, "readiness": c.ReadinessProbe} {
+		if err := checkProbe(name, probe, ports); err != nil {
+			d.fail("%v", err)
+		}
+	}
+
+	d.shutdown(pod.TerminationGracePeriodSeconds, c.Lifecycle, env)
+
+	return d.errs
+}
+
+// security: non-root, read-only root, no privilege escalation, no capabilities.
+func (d *deploymentCheck) security(pod *corev1.PodSecurityContext, sc *corev1.SecurityContext) {
+	if pod == nil || !isTrue(pod.RunAsNonRoot) {
+		d.fail("pod must run as non-root")
+	}
+
+	if sc == nil || !isTrue(sc.ReadOnlyRootFilesystem) || sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation ||
+		sc.Capabilities == nil || !slices.Contains(sc.Capabilities.Drop, "ALL") {
+		d.fail("container must have a read-only root, no privilege escalation and drop ALL capabilities")
+	}
+}
+
+func isTrue(b *bool) bool { return b != nil && *b }
+
+// environment returns the ConfigMap environment of the container, checking
+// that every key is one the binary reads and every source is rendered.
+func (d *deploymentCheck) environment(from []corev1.EnvFromSource) map[string]string {
 	env := map[string]string{}
 
-	for _, from := range c.EnvFrom {
-		switch {
-		case from.ConfigMapRef != nil:
-			cm, ok := cms[from.ConfigMapRef.Name]
-			if !ok {
-				fail("envFrom ConfigMap %s is not rendered", from.ConfigMapRef.Name)
+	for _, f := range from {
+		if f.SecretRef != nil && !d.secrets[f.SecretRef.Name] {
+			d.fail("envFrom Secret %s is neither rendered nor the values' existingSecret", f.SecretRef.Name)
+		}
 
-				continue
-			}
+		if f.ConfigMapRef == nil {
+			continue
+		}
 
-			for k, v := range cm.Data {
-				env[k] = v
+		cm, ok := d.cms[f.ConfigMapRef.Name]
+		if !ok {
+			d.fail("envFrom ConfigMap %s is not rendered", f.ConfigMapRef.Name)
 
-				if !readByBinary(known, k) {
-					fail("ConfigMap %s: %s is not a variable the binary reads", cm.Name, k)
-				}
-			}
-		case from.SecretRef != nil:
-			if _, ok := secrets[from.SecretRef.Name]; !ok && from.SecretRef.Name != existingSecret {
-				fail("envFrom Secret %s is neither rendered nor the values' existingSecret %q", from.SecretRef.Name, existingSecret)
+			continue
+		}
+
+		for k, v := range cm.Data {
+			env[k] = v
+
+			if !readByBinary(d.known, k) {
+				d.fail("ConfigMap %s: %s is not a variable the binary reads", cm.Name, k)
 			}
 		}
 	}
 
+	return env
+}
+
+// ports returns the container ports by name, checking that the binary
+// listens where the container says, the admin port on all interfaces.
+func (d *deploymentCheck) ports(declared []corev1.ContainerPort, env map[string]string) map[string]int32 {
 	ports := map[string]int32{}
-	for _, p := range c.Ports {
+	for _, p := range declared {
 		ports[p.Name] = p.ContainerPort
 	}
 
 	for name, key := range map[string]string{"http": "HTTP_PORT", "grpc": "GRPC_PORT", "admin": "ADMIN_PORT"} {
 		if p, ok := ports[name]; ok && env[key] != fmt.Sprint(p) {
-			fail("containerPort %s is %d but %s=%q", name, p, key, env[key])
+			d.fail("containerPort %s is %d but %s=%q", name, p, key, env[key])
 		}
 	}
 
 	if _, ok := ports["admin"]; ok && env["ADMIN_BIND_HOST"] != "0.0.0.0" {
-		fail("admin port declared but ADMIN_BIND_HOST=%q: ENV=prod binds it to 127.0.0.1", env["ADMIN_BIND_HOST"])
+		d.fail("admin port declared but ADMIN_BIND_HOST=%q: ENV=prod binds it to 127.0.0.1", env["ADMIN_BIND_HOST"])
 	}
 
-	for name, probe := range map[string]*corev1.Probe{"startup": c.StartupProbe, "liveness": c.LivenessProbe, "readiness": c.ReadinessProbe} {
-		errs = append(errs, checkProbe(dep.Name, name, probe, ports)...)
-	}
+	return ports
+}
 
-	// Shutdown: the kubelet must not kill a process still draining.
+// shutdown: the kubelet must not kill a process still draining.
+func (d *deploymentCheck) shutdown(grace *int64, lifecycle *corev1.Lifecycle, env map[string]string) {
 	delay, err1 := time.ParseDuration(env["SHUTDOWN_DELAY"])
 	timeout, err2 := time.ParseDuration(env["SHUTDOWN_TIMEOUT"])
 
 	var preStop time.Duration
-	if c.Lifecycle != nil && c.Lifecycle.PreStop != nil && c.Lifecycle.PreStop.Sleep != nil {
-		preStop = time.Duration(c.Lifecycle.PreStop.Sleep.Seconds) * time.Second
+	if lifecycle != nil && lifecycle.PreStop != nil && lifecycle.PreStop.Sleep != nil {
+		preStop = time.Duration(lifecycle.PreStop.Sleep.Seconds) * time.Second
 	}
 
 	switch {
 	case err1 != nil || err2 != nil:
-		fail("SHUTDOWN_DELAY=%q SHUTDOWN_TIMEOUT=%q must be durations", env["SHUTDOWN_DELAY"], env["SHUTDOWN_TIMEOUT"])
-	case pod.TerminationGracePeriodSeconds == nil ||
-		time.Duration(*pod.TerminationGracePeriodSeconds)*time.Second <= delay+timeout+preStop:
-		fail("terminationGracePeriodSeconds must exceed SHUTDOWN_DELAY + SHUTDOWN_TIMEOUT + preStop sleep (%s)", delay+timeout+preStop)
+		d.fail("SHUTDOWN_DELAY=%q SHUTDOWN_TIMEOUT=%q must be durations", env["SHUTDOWN_DELAY"], env["SHUTDOWN_TIMEOUT"])
+	case grace == nil || time.Duration(*grace)*time.Second <= delay+timeout+preStop:
+		d.fail("terminationGracePeriodSeconds must exceed SHUTDOWN_DELAY + SHUTDOWN_TIMEOUT + preStop sleep (%s)", delay+timeout+preStop)
 	}
-
-	return errs
 }
 
-func checkProbe(dep, name string, probe *corev1.Probe, ports map[string]int32) []error {
-	if probe == nil {
-		return []error{fmt.Errorf("deployment %s: no %s probe", dep, name)}
-	}
+// probePaths are the endpoints each HTTP probe must GET.
+var probePaths = map[string]string{"startup": "/livez", "liveness": "/livez", "readiness": "/readyz"}
 
-	var port intstr.IntOrString
-
+// checkProbe: the probe exists, GETs its endpoint or asks gRPC health, on
+// a port the container declares.
+func checkProbe(name string, probe *corev1.Probe, ports map[string]int32) error {
 	switch {
-	case probe.HTTPGet != nil:
-		port = probe.HTTPGet.Port
-
-		want := map[string]string{"startup": "/livez", "liveness": "/livez", "readiness": "/readyz"}[name]
-		if probe.HTTPGet.Path != want {
-			return []error{fmt.Errorf("deployment %s: %s probe GETs %s, want %s", dep, name, probe.HTTPGet.Path, want)}
-		}
+	case probe == nil:
+		return fmt.Errorf("no %s probe", name)
 	case probe.GRPC != nil:
-		port = intstr.FromInt32(probe.GRPC.Port)
 		if p, ok := ports["grpc"]; !ok || p != probe.GRPC.Port {
-			return []error{fmt.Errorf("deployment %s: %s probe on gRPC port %d, the container's grpc port is %d", dep, name, probe.GRPC.Port, p)}
+			return fmt.Errorf("%s probe on gRPC port %d, the container's grpc port is %d", name, probe.GRPC.Port, p)
 		}
-	default:
-		return []error{fmt.Errorf("deployment %s: %s probe is neither HTTP nor gRPC", dep, name)}
+
+		return nil
+	case probe.HTTPGet == nil:
+		return fmt.Errorf("%s probe is neither HTTP nor gRPC", name)
+	case probe.HTTPGet.Path != probePaths[name]:
+		return fmt.Errorf("%s probe GETs %s, want %s", name, probe.HTTPGet.Path, probePaths[name])
 	}
 
+	port := probe.HTTPGet.Port
 	if port.Type == intstr.String {
 		if _, ok := ports[port.StrVal]; !ok {
-			return []error{fmt.Errorf("deployment %s: %s probe on port %q, which the container does not declare", dep, name, port.StrVal)}
+			return fmt.Errorf("%s probe on port %q, which the container does not declare", name, port.StrVal)
 		}
 	} else if !slices.Contains(slices.Collect(mapValues(ports)), port.IntVal) {
-		return []error{fmt.Errorf("deployment %s: %s probe on port %d, which the container does not declare", dep, name, port.IntVal)}
+		return fmt.Errorf("%s probe on port %d, which the container does not declare", name, port.IntVal)
 	}
 
 	return nil
@@ -805,42 +849,61 @@ func checkTopology(topo string, r *rendering) []error {
 		errs = append(errs, fmt.Errorf("%s: components %v, want %v", topo, components, want))
 	}
 
-	server, worker, auth := envOf(r, "server"), envOf(r, "worker"), envOf(r, "auth")
-
-	switch topo {
-	case "monolith":
-		if _, ok := server["REMOTE_MODULES"]; ok {
-			errs = append(errs, errors.New("monolith: the server must run every module (no REMOTE_MODULES)"))
-		}
-	case "scaled":
-		if server["EVENTS_TRANSPORT"] != "nats" || worker["EVENTS_TRANSPORT"] != "nats" {
-			errs = append(errs, errors.New("scaled: EVENTS_TRANSPORT must be nats on server and worker"))
-		}
-
-		if server["EVENTS_CONSUME"] != "false" || worker["EVENTS_CONSUME"] != "true" {
-			errs = append(errs, fmt.Errorf("scaled: EVENTS_CONSUME server=%q worker=%q, want false and true", server["EVENTS_CONSUME"], worker["EVENTS_CONSUME"]))
-		}
-
-		if r.count("HorizontalPodAutoscaler") == 0 {
-			errs = append(errs, errors.New("scaled: no HorizontalPodAutoscaler"))
-		}
-	case "split":
-		if !strings.HasPrefix(server["REMOTE_MODULES"], "auth=dns:///") {
-			errs = append(errs, fmt.Errorf("split: server REMOTE_MODULES=%q, want auth=dns:///...", server["REMOTE_MODULES"]))
-		}
-
-		if auth["TRUSTED_PROXIES"] == "" || auth["REMOTE_MODULES"] != "" {
-			errs = append(errs, fmt.Errorf("split: auth TRUSTED_PROXIES=%q REMOTE_MODULES=%q, want the pod CIDR and none", auth["TRUSTED_PROXIES"], auth["REMOTE_MODULES"]))
-		}
-	case "split-scaled":
-		// auth does not consume its events: the worker runs auth itself
-		// (its subscribers), the server calls the auth service.
-		if !strings.HasPrefix(server["REMOTE_MODULES"], "auth=dns:///") || worker["REMOTE_MODULES"] != "" ||
-			auth["EVENTS_CONSUME"] != "false" || server["EVENTS_CONSUME"] != "false" || worker["EVENTS_CONSUME"] != "true" {
-			errs = append(errs, fmt.Errorf("split-scaled: REMOTE_MODULES server=%q worker=%q, EVENTS_CONSUME server=%q worker=%q auth=%q",
-				server["REMOTE_MODULES"], worker["REMOTE_MODULES"], server["EVENTS_CONSUME"], worker["EVENTS_CONSUME"], auth["EVENTS_CONSUME"]))
-		}
+	e := topologyEnv{server: envOf(r, "server"), worker: envOf(r, "worker"), auth: envOf(r, "auth")}
+	if err := topologyChecks[topo](e, r); err != nil {
+		errs = append(errs, fmt.Errorf("%s: %w", topo, err))
 	}
 
 	return errs
+}
+
+// topologyEnv is the ConfigMap environment of each component.
+type topologyEnv struct{ server, worker, auth map[string]string }
+
+// topologyChecks hold what each topology promises beyond the components.
+var topologyChecks = map[string]func(e topologyEnv, r *rendering) error{
+	"monolith": func(e topologyEnv, _ *rendering) error {
+		if _, ok := e.server["REMOTE_MODULES"]; ok {
+			return errors.New("the server must run every module (no REMOTE_MODULES)")
+		}
+
+		return nil
+	},
+	"scaled": func(e topologyEnv, r *rendering) error {
+		if e.server["EVENTS_TRANSPORT"] != "nats" || e.worker["EVENTS_TRANSPORT"] != "nats" {
+			return errors.New("EVENTS_TRANSPORT must be nats on server and worker")
+		}
+
+		if e.server["EVENTS_CONSUME"] != "false" || e.worker["EVENTS_CONSUME"] != "true" {
+			return fmt.Errorf("EVENTS_CONSUME server=%q worker=%q, want false and true", e.server["EVENTS_CONSUME"], e.worker["EVENTS_CONSUME"])
+		}
+
+		if r.count("HorizontalPodAutoscaler") == 0 {
+			return errors.New("no HorizontalPodAutoscaler")
+		}
+
+		return nil
+	},
+	"split": func(e topologyEnv, _ *rendering) error {
+		if !strings.HasPrefix(e.server["REMOTE_MODULES"], "auth=dns:///") {
+			return fmt.Errorf("server REMOTE_MODULES=%q, want an auth=dns:/// target", e.server["REMOTE_MODULES"])
+		}
+
+		if e.auth["TRUSTED_PROXIES"] == "" || e.auth["REMOTE_MODULES"] != "" {
+			return fmt.Errorf("auth TRUSTED_PROXIES=%q REMOTE_MODULES=%q, want the pod CIDR and none", e.auth["TRUSTED_PROXIES"], e.auth["REMOTE_MODULES"])
+		}
+
+		return nil
+	},
+	// auth does not consume its events: the worker runs auth itself (its
+	// subscribers), the server calls the auth service.
+	"split-scaled": func(e topologyEnv, _ *rendering) error {
+		if !strings.HasPrefix(e.server["REMOTE_MODULES"], "auth=dns:///") || e.worker["REMOTE_MODULES"] != "" ||
+			e.auth["EVENTS_CONSUME"] != "false" || e.server["EVENTS_CONSUME"] != "false" || e.worker["EVENTS_CONSUME"] != "true" {
+			return fmt.Errorf("REMOTE_MODULES server=%q worker=%q, EVENTS_CONSUME server=%q worker=%q auth=%q",
+				e.server["REMOTE_MODULES"], e.worker["REMOTE_MODULES"], e.server["EVENTS_CONSUME"], e.worker["EVENTS_CONSUME"], e.auth["EVENTS_CONSUME"])
+		}
+
+		return nil
+	},
 }
