@@ -280,7 +280,7 @@ chart-check: $(TOOL_STAMP)/helm ## Lint the Helm chart, render each topology (ob
 	@for f in $(CHART)/ci/*-values.yaml; do \
 	  $(TOOL) helm lint --strict --quiet $(CHART) --values $$f >/dev/null || exit 1; \
 	  out=$$($(TOOL) helm template modulith $(CHART) --namespace modulith --values $$f) || exit 1; \
-	  printf '%-10s %3s objects: %s\n' "$$(basename $$f -values.yaml)" "$$(grep -c '^kind:' <<<"$$out")" \
+	  printf '%-13s %3s objects: %s\n' "$$(basename $$f -values.yaml)" "$$(grep -c '^kind:' <<<"$$out")" \
 	    "$$(grep '^kind:' <<<"$$out" | sort | uniq -c | awk '{printf "%s=%s ", $$3, $$1}')"; \
 	done
 	cd tools && $(GO) test -race -count=1 -timeout=10m ./chartcheck/

@@ -122,6 +122,7 @@ log "podman secret $secret_name from the chart's Secret, keys: $(grep -oE '"[A-Z
 log "handed to podman kube play: $(grep -E '^kind:' "$manifest" | sort | uniq -c | tr -s ' \n' ' ')"
 
 log "podman kube play --network slirp4netns:allow_host_loopback=true"
+log "(podman turns the liveness probe into a healthcheck timer and says 'unable to get systemd connection' where no systemd runs: harmless, this script checks /readyz and gRPC health itself)"
 podman kube play --network slirp4netns:allow_host_loopback=true "$manifest"
 
 # podman names the Deployment's pod <deployment>-pod-0 (4.3) or
