@@ -132,8 +132,9 @@ ctr=$(podman ps -a --filter pod="$pod" --format '{{.Names}}' | grep -- '-server$
 [ -n "$ctr" ] || { log "FAIL: no server container in pod '$pod'"; podman pod ps >&2; exit 1; }
 log "waiting for /readyz on 127.0.0.1:$http_port (up to 120s)"
 code=000
-for _ in $(seq 120); do
-  code=$(curl -s -o "$work/readyz" -w '%{http_code}' "http://127.0.0.1:$http_port/readyz" || true)
+deadline=$((SECONDS + 120))
+while [ "$SECONDS" -lt "$deadline" ]; do
+  code=$(curl -s --max-time 2 -o "$work/readyz" -w '%{http_code}' "http://127.0.0.1:$http_port/readyz" || true)
   [ "$code" = 200 ] && break
   sleep 1
 done
