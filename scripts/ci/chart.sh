@@ -42,14 +42,19 @@ log "make chart-check (helm lint, helm template per topology, tools/chartcheck)"
 
 log "podman: install and configure if needed (scripts/ci/podman-setup.sh)"
 build_args=$(scripts/ci/podman-setup.sh)
-if ! command -v slirp4netns >/dev/null; then
-  log "installing slirp4netns"
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slirp4netns
+need=()
+for pkg in slirp4netns:slirp4netns curl:curl psql:postgresql-client; do
+  command -v "${pkg%%:*}" >/dev/null || need+=("${pkg#*:}")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  log "installing ${need[*]}"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
 fi
 if ! podman image exists "$image"; then
   log "building $image (absent)"
-  # shellcheck disable=SC2086 # GO_IMAGE=... RUNTIME_IMAGE=... split into two args
-  podman build $(printf -- '--build-arg %s ' $build_args) \
+  args=()
+  for a in $build_args; do args+=(--build-arg "$a"); done # GO_IMAGE=... RUNTIME_IMAGE=...
+  podman build "${args[@]}" \
     --build-arg GOPROXY="$(go env GOPROXY)" --build-arg CMD=server -t "$image" .
 fi
 
