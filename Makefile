@@ -276,7 +276,9 @@ admin: db-up ## Run a maintenance task: make admin TASK=cleanup-sessions (no TAS
 # CONTAINER_ENGINE=podman (or docker) overrides. GO_IMAGE, RUNTIME_IMAGE and
 # GOPROXY go to the build as arguments when set (other base images, a module
 # proxy); the Dockerfile's defaults are the public golang and distroless
-# images. Podman builds in Docker's format: the OCI format has no HEALTHCHECK.
+# images. Podman builds in Docker's format (the OCI format has no
+# HEALTHCHECK) and is told the target platform (Podman 4 does not set
+# TARGETOS/TARGETARCH by itself; BuildKit does).
 IMAGE_REPO ?= modulith
 IMAGE_TAG  ?= $(VERSION)
 BINARIES   := $(patsubst cmd/%/main.go,%,$(wildcard cmd/*/main.go))
@@ -291,7 +293,8 @@ ENGINE = $(or $(CONTAINER_ENGINE),$$( \
   else echo "no container engine: neither 'docker info' nor 'podman info' answers (install one, or set CONTAINER_ENGINE)" >&2; exit 1; fi))
 # $(call build-image,<binary>,<tag>)
 build-image = engine="$(ENGINE)"; \
-  format=; test "$$engine" != podman || format="--format docker"; \
+  format=; test "$$engine" != podman || format="--format docker --build-arg TARGETOS=linux \
+    --build-arg TARGETARCH=$$(podman info --format '{{.Host.Arch}}')"; \
   echo "$$engine: building $(2) (cmd/$(1), version $(VERSION))"; \
   start=$$SECONDS; \
   DOCKER_BUILDKIT=1 "$$engine" build $$format $(IMAGE_BUILD_ARGS) --build-arg CMD=$(1) -t $(2) . ; \
