@@ -69,6 +69,10 @@ func main() {
 // run parses the arguments and runs the checks they ask for, in order.
 func run(ctx context.Context, args []string, out io.Writer) error {
 	opts, err := parseFlags(args, out)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil // -h: the usage is printed
+	}
+
 	if err != nil {
 		return err
 	}
@@ -115,6 +119,12 @@ func report(out io.Writer, format string, args ...any) {
 func parseFlags(args []string, out io.Writer) (options, error) {
 	fs := flag.NewFlagSet("smoke", flag.ContinueOnError)
 	fs.SetOutput(out)
+	fs.Usage = func() {
+		_, _ = fmt.Fprintln(out, "usage: go run ./scripts/smoke [flags]: checks a running instance "+
+			"(/readyz, sign-in over REST with the code from its log, gRPC health)")
+
+		fs.PrintDefaults()
+	}
 
 	var (
 		opts     options

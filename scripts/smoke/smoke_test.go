@@ -170,6 +170,15 @@ func TestRunSignInAgainstFake(t *testing.T) {
 	}
 }
 
+func TestHelpPrintsUsage(t *testing.T) {
+	t.Parallel()
+
+	var usage strings.Builder
+	if err := run(context.Background(), []string{"-h"}, &usage); err != nil || !strings.Contains(usage.String(), "-logs-cmd") {
+		t.Errorf("-h: %v, usage %q; want no error and the flags", err, usage.String())
+	}
+}
+
 func TestRunTimesOutWhenNotReady(t *testing.T) {
 	t.Parallel()
 
