@@ -85,6 +85,7 @@ done
 log "smoke test client (scripts/smoke)"
 go build -o "$tmp/smoke" ./scripts/smoke
 
+command -v psql >/dev/null || fail "psql is missing (PostgreSQL's client creates the test database)"
 pg_isready -q -h "$PG_HOST" -p "$PG_PORT" || fail "PostgreSQL does not answer at $PG_HOST:$PG_PORT"
 psql -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -d postgres -qc "CREATE DATABASE $DB"
 db_created=1
