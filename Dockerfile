@@ -20,7 +20,11 @@
 ARG GO_IMAGE=golang:1.27.3-bookworm
 ARG RUNTIME_IMAGE=gcr.io/distroless/static-debian12:nonroot
 
-FROM ${GO_IMAGE} AS build
+# The build stage runs on the builder's own platform and cross-compiles for
+# the target one (TARGETOS/TARGETARCH, set by BuildKit and Buildah), so a
+# multi-platform build (docker buildx --platform linux/amd64,linux/arm64)
+# needs no emulation.
+FROM --platform=${BUILDPLATFORM} ${GO_IMAGE} AS build
 ARG GOPROXY=https://proxy.golang.org,direct
 ENV CGO_ENABLED=0 GOFLAGS=-buildvcs=false GOTOOLCHAIN=local \
     GOMODCACHE=/go/pkg/mod GOCACHE=/root/.cache/go-build GOPROXY=${GOPROXY}
@@ -31,17 +35,21 @@ COPY . .
 ARG CMD=server
 ARG VERSION=dev
 ARG COMMIT=
+ARG TARGETOS
+ARG TARGETARCH
 RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
     test -f "cmd/${CMD}/main.go" || { echo "no cmd/${CMD}: CMD is server, worker or a module served alone" >&2; exit 1; }; \
-    go build -trimpath \
+    GOOS="${TARGETOS}" GOARCH="${TARGETARCH}" go build -trimpath \
       -ldflags "-s -w -X github.com/modulith/modulith/cmd/server/commands.Version=${VERSION} -X github.com/modulith/modulith/cmd/server/commands.Commit=${COMMIT}" \
       -o /out/modulith "./cmd/${CMD}"
 
 FROM ${RUNTIME_IMAGE}
 ARG CMD=server
 ARG VERSION=dev
+ARG COMMIT=
 LABEL org.opencontainers.image.title="modulith-${CMD}" \
       org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${COMMIT}" \
       org.opencontainers.image.source="https://github.com/modulith/modulith"
 COPY --from=build /out/modulith /usr/local/bin/modulith
 USER 65532:65532

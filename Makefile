@@ -285,6 +285,65 @@ chart-check: $(TOOL_STAMP)/helm ## Lint the Helm chart, render each topology (ob
 	done
 	cd tools && $(GO) test -race -count=1 -timeout=10m ./chartcheck/
 
+# Container images: one per binary under cmd/ (server, worker, each module
+# served alone), built from the Dockerfile. They are named
+# $(IMAGE_REPO)/<binary>:$(IMAGE_TAG); IMAGE_REPO defaults to a local name
+# (Podman stores it as localhost/modulith/...) and a registry is named at
+# release time, e.g. IMAGE_REPO=ghcr.io/acme/shop. The engine is Docker when
+# `docker info` answers, else Podman when `podman info` does;
+# CONTAINER_ENGINE=podman (or docker) overrides. GO_IMAGE, RUNTIME_IMAGE and
+# GOPROXY go to the build as arguments when set (other base images, a module
+# proxy); the Dockerfile's defaults are the public golang and distroless
+# images. Podman builds in Docker's format (the OCI format has no
+# HEALTHCHECK) and is told the target platform (Podman 4 does not set
+# TARGETOS/TARGETARCH by itself; BuildKit does).
+IMAGE_REPO ?= modulith
+IMAGE_TAG  ?= $(VERSION)
+BINARIES   := $(patsubst cmd/%/main.go,%,$(wildcard cmd/*/main.go))
+IMAGE_BUILD_ARGS = --build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) \
+  $(if $(GO_IMAGE),--build-arg GO_IMAGE=$(GO_IMAGE)) \
+  $(if $(RUNTIME_IMAGE),--build-arg RUNTIME_IMAGE=$(RUNTIME_IMAGE)) \
+  $(if $(GOPROXY),--build-arg GOPROXY=$(GOPROXY))
+# Prints the engine to use, or fails saying why none can be.
+ENGINE = $(or $(CONTAINER_ENGINE),$$( \
+  if docker info >/dev/null 2>&1; then echo docker; \
+  elif podman info >/dev/null 2>&1; then echo podman; \
+  else echo "no container engine: neither 'docker info' nor 'podman info' answers (install one, or set CONTAINER_ENGINE)" >&2; exit 1; fi))
+# $(call build-image,<binary>,<tag>)
+build-image = engine="$(ENGINE)"; \
+  format=; test "$$engine" != podman || format="--format docker --build-arg TARGETOS=linux \
+    --build-arg TARGETARCH=$$(podman info --format '{{.Host.Arch}}')"; \
+  echo "$$engine: building $(2) (cmd/$(1), version $(VERSION))"; \
+  start=$$SECONDS; \
+  DOCKER_BUILDKIT=1 "$$engine" build $$format $(IMAGE_BUILD_ARGS) --build-arg CMD=$(1) -t $(2) . ; \
+  echo "built $(2) in $$((SECONDS - start))s"
+
+.PHONY: image
+image: ## Build the server's image, IMAGE_REPO/server:IMAGE_TAG (modulith/server:<git version>), with Docker or Podman
+	@$(call build-image,server,$(IMAGE_REPO)/server:$(IMAGE_TAG))
+
+.PHONY: image-module
+image-module: ## Build another binary's image: make image-module MODULE=worker|auth (any cmd/ directory)
+	@test -n "$(MODULE)" -a -f "cmd/$(MODULE)/main.go" || { echo "usage: make image-module MODULE=<$(BINARIES)>"; exit 2; }
+	@$(call build-image,$(MODULE),$(IMAGE_REPO)/$(MODULE):$(IMAGE_TAG))
+
+.PHONY: release
+release: ## Build every binary's image, IMAGE_REPO/<binary>:VERSION; PUSH=1 pushes them: make release IMAGE_REPO=ghcr.io/acme/shop VERSION=v1.0.0 PUSH=1
+	@case "$(VERSION)" in *dirty*) echo "warning: VERSION $(VERSION): the tree has uncommitted changes" >&2;; esac
+	@$(foreach b,$(BINARIES),$(call build-image,$(b),$(IMAGE_REPO)/$(b):$(VERSION));)
+	@if [ "$(PUSH)" = 1 ]; then engine="$(ENGINE)"; \
+	  for b in $(BINARIES); do echo "pushing $(IMAGE_REPO)/$$b:$(VERSION)"; "$$engine" push "$(IMAGE_REPO)/$$b:$(VERSION)"; done; \
+	else echo "images built, not pushed (PUSH=1 pushes them): $(foreach b,$(BINARIES),$(IMAGE_REPO)/$(b):$(VERSION))"; fi
+
+# actionlint runs from its own module graph, pinned here: in tools/go.mod
+# gosec (golangci-lint) selects go.yaml.in/yaml/v4 v4.0.0-rc.6, whose API
+# actionlint v1.7.12 does not compile against (it asks for rc.3).
+ACTIONLINT_VERSION ?= v1.7.12
+
+.PHONY: workflows-check
+workflows-check: ## Check the GitHub workflows in .github/workflows (actionlint, pinned)
+	$(GO) run github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION)
+
 ##@ Help
 
 .PHONY: help
