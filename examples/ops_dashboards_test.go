@@ -2,6 +2,8 @@ package examples
 
 import (
 	"encoding/json"
+	"fmt"
+	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -156,12 +158,14 @@ func ruleFileMetrics(t *testing.T) (recorded map[string]bool, uses map[string][]
 
 // dashboardMetrics returns the names every dashboard's panel queries and
 // template variable queries read, each with the dashboards that read it. It
-// also checks what the dashboards promise: a stable uid and the
+// also checks what the dashboards promise: a stable, unique uid and the
 // datasource, job, service and instance variables.
 func dashboardMetrics(t *testing.T) map[string][]string {
 	t.Helper()
 
-	files, err := filepath.Glob(filepath.Join(dashboardsDir, "*.json"))
+	fsys := os.DirFS(dashboardsDir)
+
+	files, err := fs.Glob(fsys, "*.json")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no dashboards in %s (%v)", dashboardsDir, err)
 	}
@@ -170,61 +174,73 @@ func dashboardMetrics(t *testing.T) map[string][]string {
 	uids := map[string]string{}
 
 	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
+		uid, exprs := readDashboard(t, fsys, f)
+		if uid == "" || uids[uid] != "" {
+			t.Errorf("%s: uid %q is empty or also %s's", f, uid, uids[uid])
 		}
 
-		var d struct {
-			UID        string `json:"uid"`
-			Templating struct {
-				List []struct {
-					Name  string `json:"name"`
-					Query any    `json:"query"`
-				} `json:"list"`
-			} `json:"templating"`
-			Panels []json.RawMessage `json:"panels"`
-		}
-		if err := json.Unmarshal(b, &d); err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
+		uids[uid] = f
 
-		base := filepath.Base(f)
-		if d.UID == "" || uids[d.UID] != "" {
-			t.Errorf("%s: uid %q is empty or also %s's", base, d.UID, uids[d.UID])
-		}
-
-		uids[d.UID] = base
-
-		var vars []string
-
-		for _, v := range d.Templating.List {
-			vars = append(vars, v.Name)
-
-			for _, name := range promqlMetricNames(variableSelector(v.Query)) {
-				uses[name] = append(uses[name], base+" variable $"+v.Name)
-			}
-		}
-
-		for _, want := range []string{"datasource", "job", "service", "instance"} {
-			if !slices.Contains(vars, want) {
-				t.Errorf("%s: no $%s variable (has %v)", base, want, vars)
-			}
-		}
-
-		exprs := panelExprs(t, d.Panels)
-		if len(exprs) == 0 {
-			t.Errorf("%s: no panel queries", base)
-		}
-
-		for _, expr := range exprs {
+		for where, expr := range exprs {
 			for _, name := range promqlMetricNames(expr) {
-				uses[name] = append(uses[name], base)
+				uses[name] = append(uses[name], where)
 			}
 		}
 	}
 
 	return uses
+}
+
+// readDashboard returns a dashboard's uid and its queries (the PromQL of
+// panels and of template variables), each keyed by where it is, and checks
+// that it has the datasource, job, service and instance variables.
+func readDashboard(t *testing.T, fsys fs.FS, file string) (uid string, exprs map[string]string) {
+	t.Helper()
+
+	b, err := fs.ReadFile(fsys, file)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	var d struct {
+		UID        string `json:"uid"`
+		Templating struct {
+			List []struct {
+				Name  string `json:"name"`
+				Query any    `json:"query"`
+			} `json:"list"`
+		} `json:"templating"`
+		Panels []json.RawMessage `json:"panels"`
+	}
+	if err := json.Unmarshal(b, &d); err != nil {
+		t.Fatalf("%s: %v", file, err)
+	}
+
+	exprs = map[string]string{}
+
+	var vars []string
+
+	for _, v := range d.Templating.List {
+		vars = append(vars, v.Name)
+		exprs[file+" variable $"+v.Name] = variableSelector(v.Query)
+	}
+
+	for _, want := range []string{"datasource", "job", "service", "instance"} {
+		if !slices.Contains(vars, want) {
+			t.Errorf("%s: no $%s variable (has %v)", file, want, vars)
+		}
+	}
+
+	panels := panelExprs(t, d.Panels)
+	if len(panels) == 0 {
+		t.Errorf("%s: no panel queries", file)
+	}
+
+	for i, expr := range panels {
+		exprs[fmt.Sprintf("%s query %d", file, i+1)] = expr
+	}
+
+	return d.UID, exprs
 }
 
 // variableSelector returns the PromQL part of a Grafana variable query:

@@ -35,45 +35,17 @@ func promqlMetricNames(expr string) []string {
 	var names []string
 
 	for i := 0; i < len(expr); {
-		c := expr[i]
+		if !isWordStart(expr[i]) {
+			i = skipNonWord(expr, i)
 
-		switch {
-		case c == '"' || c == '\'' || c == '`':
-			i = skipString(expr, i)
-		case c == '#':
-			for i < len(expr) && expr[i] != '\n' {
-				i++
-			}
-		case c == '{':
-			i = skipPast(expr, i, '}')
-		case c == '[':
-			i = skipPast(expr, i, ']')
-		case c == '$':
-			i = skipWord(expr, i+1)
-		case c >= '0' && c <= '9', c == '.' && i+1 < len(expr) && expr[i+1] >= '0' && expr[i+1] <= '9':
-			// A number or a duration: 0.5, 1e18, 0x1F, 5m, 1h30m.
-			for i < len(expr) && (isWordByte(expr[i]) || expr[i] == '.' ||
-				((expr[i] == '+' || expr[i] == '-') && (expr[i-1] == 'e' || expr[i-1] == 'E'))) {
-				i++
-			}
-		case isWordStart(c):
-			end := skipWord(expr, i)
-			word := expr[i:end]
-			next := skipSpace(expr, end)
+			continue
+		}
 
-			switch {
-			case labelListKeywords[strings.ToLower(word)] && next < len(expr) && expr[next] == '(':
-				i = skipPast(expr, next, ')')
-			case next < len(expr) && expr[next] == '(':
-				i = end // a function: its arguments are read on
-			case promqlKeywords[strings.ToLower(word)]:
-				i = end
-			default:
-				names = append(names, word)
-				i = end
-			}
-		default:
-			i++
+		var name string
+
+		i, name = scanWord(expr, i)
+		if name != "" {
+			names = append(names, name)
 		}
 	}
 
@@ -82,11 +54,84 @@ func promqlMetricNames(expr string) []string {
 	return slices.Compact(names)
 }
 
+// skipNonWord returns the index past what starts at i when it is not a
+// word: a string, a comment, label matchers, a range, a $variable, a number
+// or duration (0.5, 1e18, 1.5e-3, 5m, 1h30m), or any other single byte.
+func skipNonWord(expr string, i int) int {
+	switch expr[i] {
+	case '"', '\'', '`':
+		return skipString(expr, i)
+	case '#':
+		if end := strings.IndexByte(expr[i:], '\n'); end >= 0 {
+			return i + end
+		}
+
+		return len(expr)
+	case '{':
+		return skipPast(expr, i, '}')
+	case '[':
+		return skipPast(expr, i, ']')
+	case '$':
+		return skipWord(expr, i+1)
+	}
+
+	if end, ok := skipNumber(expr, i); ok {
+		return end
+	}
+
+	return i + 1
+}
+
+// skipNumber returns the index past the number or duration at i, and
+// false if there is none.
+func skipNumber(expr string, i int) (int, bool) {
+	if !isDigit(expr[i]) && (expr[i] != '.' || i+1 >= len(expr) || !isDigit(expr[i+1])) {
+		return i, false
+	}
+
+	for i++; i < len(expr) && inNumber(expr, i); {
+		i++
+	}
+
+	return i, true
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// inNumber reports whether expr[i] continues the number or duration before
+// it: a digit, a letter (unit, exponent, hex), a dot, or the sign of an
+// exponent.
+func inNumber(expr string, i int) bool {
+	c := expr[i]
+	sign := (c == '+' || c == '-') && (expr[i-1] == 'e' || expr[i-1] == 'E')
+
+	return isWordByte(c) || c == '.' || sign
+}
+
+// scanWord reads the word at i and what follows it; it returns where to go
+// on and the word if it is a metric name.
+func scanWord(expr string, i int) (next int, name string) {
+	end := skipWord(expr, i)
+	word := expr[i:end]
+	after := skipSpace(expr, end)
+	call := after < len(expr) && expr[after] == '('
+
+	switch {
+	case call && labelListKeywords[strings.ToLower(word)]:
+		return skipPast(expr, after, ')'), ""
+	case call, promqlKeywords[strings.ToLower(word)]:
+		// A function (its arguments are read on) or a keyword.
+		return end, ""
+	default:
+		return end, word
+	}
+}
+
 func isWordStart(c byte) bool {
 	return c == '_' || c == ':' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
 }
 
-func isWordByte(c byte) bool { return isWordStart(c) || (c >= '0' && c <= '9') }
+func isWordByte(c byte) bool { return isWordStart(c) || isDigit(c) }
 
 func skipWord(s string, i int) int {
 	for i < len(s) && isWordByte(s[i]) {
