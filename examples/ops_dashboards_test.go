@@ -295,3 +295,71 @@ func panelExprs(t *testing.T, panels []json.RawMessage) []string {
 
 	return exprs
 }
+
+// TestAlertsHaveRunbooks: every alert has a severity the on-call rota
+// knows, a summary and a description, and a runbook_url whose anchor is a
+// section of docs/runbooks.md.
+func TestAlertsHaveRunbooks(t *testing.T) {
+	t.Parallel()
+
+	b, err := os.ReadFile(alertRules)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	var file struct {
+		Groups []struct {
+			Rules []struct {
+				Alert       string
+				Labels      map[string]string
+				Annotations map[string]string
+			}
+		}
+	}
+	if err := yaml.Unmarshal(b, &file); err != nil {
+		t.Fatal(err)
+	}
+
+	runbooks, err := os.ReadFile("../docs/runbooks.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	sections := map[string]bool{}
+
+	for line := range strings.Lines(string(runbooks)) {
+		if heading, ok := strings.CutPrefix(strings.TrimSpace(line), "## "); ok {
+			sections[strings.ToLower(strings.ReplaceAll(heading, " ", "-"))] = true
+		}
+	}
+
+	alerts := 0
+
+	for _, g := range file.Groups {
+		for _, r := range g.Rules {
+			if r.Alert == "" {
+				continue
+			}
+
+			alerts++
+
+			if s := r.Labels["severity"]; s != "critical" && s != "warning" {
+				t.Errorf("alert %s: severity %q, want critical or warning", r.Alert, s)
+			}
+
+			if r.Annotations["summary"] == "" || r.Annotations["description"] == "" {
+				t.Errorf("alert %s: no summary or description", r.Alert)
+			}
+
+			_, anchor, _ := strings.Cut(r.Annotations["runbook_url"], "docs/runbooks.md#")
+			if !sections[anchor] || anchor != strings.ToLower(r.Alert) {
+				t.Errorf("alert %s: runbook_url %q is not docs/runbooks.md#%s, a section there",
+					r.Alert, r.Annotations["runbook_url"], strings.ToLower(r.Alert))
+			}
+		}
+	}
+
+	if alerts < 9 {
+		t.Errorf("%d alerts in %s, want at least 9", alerts, alertRules)
+	}
+}

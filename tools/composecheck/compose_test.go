@@ -230,6 +230,7 @@ func TestComposeEnvironment(t *testing.T) {
 		want := map[string]string{
 			"ENV": "dev", "EMAIL_PROVIDER": "log", "EVENTS_TRANSPORT": "nats", "ADMIN_BIND_HOST": "0.0.0.0",
 			"NATS_URL": "nats://nats:4222", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://otel-collector:4317",
+			"HTTP_PORT": "8080", "ADMIN_PORT": "9100", // what the health check and Prometheus use
 		}
 		if name == "server" {
 			want["EVENTS_CONSUME"] = "false"
