@@ -296,6 +296,13 @@ func panelExprs(t *testing.T, panels []json.RawMessage) []string {
 	return exprs
 }
 
+// alertRule is an alerting rule of the rule file.
+type alertRule struct {
+	Alert       string
+	Labels      map[string]string
+	Annotations map[string]string
+}
+
 // TestAlertsHaveRunbooks: every alert has a severity the on-call rota
 // knows, a summary and a description, and a runbook_url whose anchor is a
 // section of docs/runbooks.md.
@@ -309,16 +316,52 @@ func TestAlertsHaveRunbooks(t *testing.T) {
 
 	var file struct {
 		Groups []struct {
-			Rules []struct {
-				Alert       string
-				Labels      map[string]string
-				Annotations map[string]string
-			}
+			Rules []alertRule
 		}
 	}
 	if err := yaml.Unmarshal(b, &file); err != nil {
 		t.Fatal(err)
 	}
+
+	sections := runbookSections(t)
+	alerts := 0
+
+	for _, g := range file.Groups {
+		for _, r := range g.Rules {
+			if r.Alert != "" {
+				alerts++
+
+				checkAlert(t, r, sections)
+			}
+		}
+	}
+
+	if alerts < 9 {
+		t.Errorf("%d alerts in %s, want at least 9", alerts, alertRules)
+	}
+}
+
+func checkAlert(t *testing.T, r alertRule, sections map[string]bool) {
+	t.Helper()
+
+	if s := r.Labels["severity"]; s != "critical" && s != "warning" {
+		t.Errorf("alert %s: severity %q, want critical or warning", r.Alert, s)
+	}
+
+	if r.Annotations["summary"] == "" || r.Annotations["description"] == "" {
+		t.Errorf("alert %s: no summary or description", r.Alert)
+	}
+
+	_, anchor, _ := strings.Cut(r.Annotations["runbook_url"], "docs/runbooks.md#")
+	if !sections[anchor] || anchor != strings.ToLower(r.Alert) {
+		t.Errorf("alert %s: runbook_url %q is not docs/runbooks.md#%s, a section there",
+			r.Alert, r.Annotations["runbook_url"], strings.ToLower(r.Alert))
+	}
+}
+
+// runbookSections returns the anchors of the sections of docs/runbooks.md.
+func runbookSections(t *testing.T) map[string]bool {
+	t.Helper()
 
 	runbooks, err := os.ReadFile("../docs/runbooks.md")
 	if err != nil {
@@ -333,33 +376,5 @@ func TestAlertsHaveRunbooks(t *testing.T) {
 		}
 	}
 
-	alerts := 0
-
-	for _, g := range file.Groups {
-		for _, r := range g.Rules {
-			if r.Alert == "" {
-				continue
-			}
-
-			alerts++
-
-			if s := r.Labels["severity"]; s != "critical" && s != "warning" {
-				t.Errorf("alert %s: severity %q, want critical or warning", r.Alert, s)
-			}
-
-			if r.Annotations["summary"] == "" || r.Annotations["description"] == "" {
-				t.Errorf("alert %s: no summary or description", r.Alert)
-			}
-
-			_, anchor, _ := strings.Cut(r.Annotations["runbook_url"], "docs/runbooks.md#")
-			if !sections[anchor] || anchor != strings.ToLower(r.Alert) {
-				t.Errorf("alert %s: runbook_url %q is not docs/runbooks.md#%s, a section there",
-					r.Alert, r.Annotations["runbook_url"], strings.ToLower(r.Alert))
-			}
-		}
-	}
-
-	if alerts < 9 {
-		t.Errorf("%d alerts in %s, want at least 9", alerts, alertRules)
-	}
+	return sections
 }
