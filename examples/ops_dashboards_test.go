@@ -3,9 +3,11 @@ package examples
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -68,8 +70,13 @@ func TestDashboardAndRuleMetricsExist(t *testing.T) {
 
 // scrapeAfterTraffic runs a server that leaves events to a worker and the
 // worker, sends a REST sign-in, gRPC calls, a WebSocket connection and a
-// message, and an order whose event a worker forwards to the socket; it
+// message, and an order whose event the worker forwards to the socket; it
 // returns the series names of both /metrics scrapes.
+//
+// The worker is a process of its own: the event bus's instruments come
+// from the global meter provider, which in this test process belongs to
+// whichever server started first, so only a separate process is sure to
+// export the events_* series of the deliveries it makes.
 func scrapeAfterTraffic(t *testing.T) map[string]bool {
 	t.Helper()
 
@@ -77,8 +84,9 @@ func scrapeAfterTraffic(t *testing.T) map[string]bool {
 	logs := newLogs()
 	app := runProgram(t, commands.Server(modules.All()),
 		envWith(harnessEnv(db.DSN), "SERVICE_NAME", "app", "EVENTS_CONSUME", "false"), logs)
-	worker := runProgram(t, commands.Worker(modules.All()), envWith(harnessEnv(db.DSN), "SERVICE_NAME", "worker"), logs)
+	workerAdmin := runWorkerBinary(t, envWith(harnessEnv(db.DSN), "SERVICE_NAME", "worker"), logs)
 
+	// The worker sends the code: its log lines go to logs too.
 	ada := signInEmail(t, app.server, "ada@example.com")
 	socket := app.openSocket(t, ada.Access)
 	app.awaitSocketStats(t, 1, 1)
@@ -97,10 +105,10 @@ func scrapeAfterTraffic(t *testing.T) map[string]bool {
 
 	names := map[string]bool{}
 
-	for _, s := range []*opsServer{app, worker} {
-		r := s.admin(t, "/metrics")
+	for _, admin := range []string{app.Admin, workerAdmin} {
+		r := app.sendReq(t, app.newReqURL(t, admin+"/metrics"))
 		if r.Status != http.StatusOK {
-			t.Fatalf("GET %s/metrics = %d", s.Admin, r.Status)
+			t.Fatalf("GET %s/metrics = %d", admin, r.Status)
 		}
 
 		for line := range strings.Lines(string(r.Body)) {
@@ -112,6 +120,55 @@ func scrapeAfterTraffic(t *testing.T) map[string]bool {
 	}
 
 	return names
+}
+
+// newReqURL builds a GET request to an absolute URL.
+func (s *server) newReqURL(t *testing.T, url string) *http.Request {
+	t.Helper()
+
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	return req
+}
+
+// runWorkerBinary runs `server work` with vars as its environment until the
+// test ends, its log lines going to logs, and returns its admin base URL.
+func runWorkerBinary(t *testing.T, vars map[string]string, logs *logs) string {
+	t.Helper()
+
+	cmd := exec.CommandContext(t.Context(), "./server", "work")
+	cmd.Dir = buildServer(t)
+
+	for k, v := range vars {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+
+	out, in := io.Pipe()
+	cmd.Stdout = in
+
+	go logs.consume(out)
+
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		_ = in.Close()
+	})
+
+	ready, err := logs.wait(stopTimeout, func(line logLine) bool {
+		return line.Msg() == "worker ready" && line.String("service") == vars["SERVICE_NAME"]
+	})
+	if err != nil {
+		t.Fatalf("worker did not start: %v\n%s", err, logs.text())
+	}
+
+	return "http://" + ready.String("admin")
 }
 
 // ruleFileMetrics returns the names the rule file records and the names
