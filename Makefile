@@ -278,10 +278,10 @@ COMPOSE_STACK := deployment/compose.yaml
 ALERT_RULES   := deployment/helm/modulith/files/prometheus/alerts.yaml
 PROMTOOL       = $$(scripts/ci/promtool.sh)
 # docker compose, else docker-compose, else podman-compose. Docker Compose v2
-# is the engine the file is written for; podman-compose 1.0.3 (Debian 12)
-# ignores depends_on conditions, names the project after the directory and
-# wraps CMD health checks in /bin/sh, which the distroless images do not
-# have (their health shows unhealthy; the services still run).
+# is the engine the file is written for. podman-compose 1.0.3 (Debian 12),
+# as its --dry-run shows, names the project after the directory and turns
+# CMD health checks into /bin/sh -c commands, which the distroless server
+# and worker images cannot run; it has no `config` command either.
 COMPOSE        = $$(if docker compose version >/dev/null 2>&1; then echo docker compose; \
                     elif command -v docker-compose >/dev/null; then echo docker-compose; \
                     elif command -v podman-compose >/dev/null; then echo podman-compose; \
