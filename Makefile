@@ -267,6 +267,24 @@ admin: db-up ## Run a maintenance task: make admin TASK=cleanup-sessions (no TAS
 
 ##@ Ship
 
+# The Helm chart (deployment/helm/modulith): lint, render each topology of
+# its ci/*-values.yaml, and run tools/chartcheck, which decodes every rendered
+# object strictly into the Kubernetes API types and fails when the chart
+# drifts from the code (environment, ports, probes, commands, REMOTE_MODULES).
+# scripts/ci/chart.sh also runs the monolith rendering with podman kube play.
+CHART := deployment/helm/modulith
+
+.PHONY: chart-check
+chart-check: $(TOOL_STAMP)/helm ## Lint the Helm chart, render each topology (object counts), strict-decode and check it against the code
+	$(TOOL) helm lint --strict $(CHART) --values $(CHART)/ci/monolith-values.yaml
+	@for f in $(CHART)/ci/*-values.yaml; do \
+	  $(TOOL) helm lint --strict --quiet $(CHART) --values $$f >/dev/null || exit 1; \
+	  out=$$($(TOOL) helm template modulith $(CHART) --namespace modulith --values $$f) || exit 1; \
+	  printf '%-13s %3s objects: %s\n' "$$(basename $$f -values.yaml)" "$$(grep -c '^kind:' <<<"$$out")" \
+	    "$$(grep '^kind:' <<<"$$out" | sort | uniq -c | awk '{printf "%s=%s ", $$3, $$1}')"; \
+	done
+	cd tools && $(GO) test -race -count=1 -timeout=10m ./chartcheck/
+
 # --- Observability: dashboards, alert rules, the compose stack -------------
 # The Helm chart's Grafana dashboards and Prometheus rules live under
 # deployment/helm/modulith/files/; deployment/compose.yaml runs them with the

@@ -199,15 +199,15 @@ func (s *server) newReq(t *testing.T, method, path string, headers ...string) *h
 	return req
 }
 
-// pollStatus asks for path until it answers want, for up to d, and returns the
-// last answer.
-func (s *server) pollStatus(t *testing.T, path string, want int, d time.Duration) response {
+// pollReadyz asks for /readyz until it answers want, for up to outageWait,
+// and returns the last answer.
+func (s *server) pollReadyz(t *testing.T, want int) response {
 	t.Helper()
 
-	deadline := time.Now().Add(d)
+	deadline := time.Now().Add(outageWait)
 
 	for {
-		r := s.do(t, http.MethodGet, path, nil, "")
+		r := s.do(t, http.MethodGet, "/readyz", nil, "")
 		if r.Status == want || time.Now().After(deadline) {
 			return r
 		}

@@ -58,7 +58,7 @@ func TestDatabaseOutageAnswersUnavailable(t *testing.T) {
 
 	proxy.Restore()
 
-	if r := s.pollStatus(t, "/readyz", http.StatusOK, outageWait); r.Status != http.StatusOK {
+	if r := s.pollReadyz(t, http.StatusOK); r.Status != http.StatusOK {
 		t.Fatalf("GET /readyz after the outage = %d %s, want 200 within %v", r.Status, r.Body, outageWait)
 	}
 

@@ -31,7 +31,7 @@ func TestReadinessFollowsDatabase(t *testing.T) {
 
 	proxy.Break()
 
-	r := s.pollStatus(t, "/readyz", http.StatusServiceUnavailable, outageWait)
+	r := s.pollReadyz(t, http.StatusServiceUnavailable)
 	if r.Status != http.StatusServiceUnavailable {
 		t.Fatalf("GET /readyz during the outage = %d %s, want 503 within %v", r.Status, r.Body, outageWait)
 	}
@@ -47,7 +47,7 @@ func TestReadinessFollowsDatabase(t *testing.T) {
 
 	proxy.Restore()
 
-	if r := s.pollStatus(t, "/readyz", http.StatusOK, outageWait); r.Status != http.StatusOK {
+	if r := s.pollReadyz(t, http.StatusOK); r.Status != http.StatusOK {
 		t.Fatalf("GET /readyz after the outage = %d %s, want 200 within %v", r.Status, r.Body, outageWait)
 	}
 
@@ -104,7 +104,7 @@ func TestHealthCommand(t *testing.T) {
 
 	proxy.Break()
 
-	if r := s.pollStatus(t, "/readyz", http.StatusServiceUnavailable, outageWait); r.Status != http.StatusServiceUnavailable {
+	if r := s.pollReadyz(t, http.StatusServiceUnavailable); r.Status != http.StatusServiceUnavailable {
 		t.Fatalf("GET /readyz during the outage = %d, want 503", r.Status)
 	}
 

@@ -39,8 +39,12 @@ type Config struct {
 	MaxBodyBytes         int64         `yaml:"max_body_bytes" env:"MAX_BODY_BYTES" default:"1048576"`
 	SwaggerEnabled       bool          `yaml:"swagger_enabled" env:"SWAGGER_ENABLED" default:"true" proddefault:"false"`
 	GRPCReflection       bool          `yaml:"grpc_reflection" env:"GRPC_REFLECTION" default:"true" proddefault:"false"`
-	TrustedProxies       []string      `yaml:"trusted_proxies" env:"TRUSTED_PROXIES" default:""`                 // CIDRs whose X-Forwarded-For is believed
-	EmailProvider        string        `yaml:"email_provider" env:"EMAIL_PROVIDER" default:"log" proddefault:""` // "" (none) | "log" (dev only) | "smtp"
+	// GRPCMaxConnectionAge closes each gRPC client connection after about
+	// this long (GOAWAY; calls in flight get REQUEST_TIMEOUT to finish), so
+	// that clients balancing over DNS resolve again and reach new replicas.
+	GRPCMaxConnectionAge time.Duration `yaml:"grpc_max_connection_age" env:"GRPC_MAX_CONNECTION_AGE" default:"5m"` // 0 = never
+	TrustedProxies       []string      `yaml:"trusted_proxies" env:"TRUSTED_PROXIES" default:""`                   // CIDRs whose X-Forwarded-For is believed
+	EmailProvider        string        `yaml:"email_provider" env:"EMAIL_PROVIDER" default:"log" proddefault:""`   // "" (none) | "log" (dev only) | "smtp"
 	SMTPHost             string        `yaml:"smtp_host" env:"SMTP_HOST"`
 	SMTPPort             int           `yaml:"smtp_port" env:"SMTP_PORT" default:"587"`
 	SMTPUsername         string        `yaml:"smtp_username" env:"SMTP_USERNAME"` // with SMTP_PASSWORD, or neither
@@ -52,8 +56,11 @@ type Config struct {
 	SMSHTTPToken         string        `yaml:"sms_http_token" env:"SMS_HTTP_TOKEN" secret:"true"`
 	SMSFrom              string        `yaml:"sms_from" env:"SMS_FROM"` // sender number or name, as the gateway accepts it
 	// RemoteModules names the modules that run in another process, as
-	// module=host:port entries: this process does not run them, and calls
-	// them over the network. Every other module is called in process.
+	// module=host:port or module=dns:///host:port entries (the latter
+	// balances calls over every address the name resolves to, e.g. a
+	// Kubernetes headless Service's pods): this process does not run them,
+	// and calls them over the network. Every other module is called in
+	// process.
 	RemoteModules []string      `yaml:"remote_modules" env:"REMOTE_MODULES" default:""`
 	RemoteTimeout time.Duration `yaml:"remote_timeout" env:"REMOTE_TIMEOUT" default:"10s"` // per call to a remote module, when the caller set no earlier deadline
 	RemoteRetries int           `yaml:"remote_retries" env:"REMOTE_RETRIES" default:"3"`   // retries of a call a remote module answered Unavailable (at most 4)
@@ -89,7 +96,7 @@ func (c *Config) Remotes() map[string]string {
 	return out
 }
 
-// remoteEntry splits a module=host:port entry of REMOTE_MODULES.
+// remoteEntry splits a module=target entry of REMOTE_MODULES.
 func remoteEntry(entry string) (name, addr string, ok bool) {
 	name, addr, ok = strings.Cut(entry, "=")
 

@@ -84,10 +84,11 @@ func (c *Config) validateLimits(p *problems) {
 	p.nonNegative("LOG_SLOW_REQUEST", c.LogSlowRequest)
 	p.nonNegative("DB_CONN_MAX_LIFETIME", c.DBConnMaxLifetime)
 	p.positive("REMOTE_TIMEOUT", c.RemoteTimeout)
+	p.nonNegative("GRPC_MAX_CONNECTION_AGE", c.GRPCMaxConnectionAge)
 	p.between("REMOTE_RETRIES", int64(c.RemoteRetries), 0, maxRemoteRetries)
 }
 
-// validateRemotes checks the module=host:port entries of REMOTE_MODULES.
+// validateRemotes checks the module=target entries of REMOTE_MODULES.
 func (c *Config) validateRemotes(p *problems) {
 	seen := make(map[string]bool, len(c.RemoteModules))
 
@@ -95,8 +96,8 @@ func (c *Config) validateRemotes(p *problems) {
 		name, addr, ok := remoteEntry(entry)
 
 		switch {
-		case !ok || !moduleName.MatchString(name) || !validHostPort(addr):
-			p.add("REMOTE_MODULES", "%q must be module=host:port", entry)
+		case !ok || !moduleName.MatchString(name) || !validRemoteTarget(addr):
+			p.add("REMOTE_MODULES", "%q must be module=host:port or module=dns:///host:port", entry)
 		case seen[name]:
 			p.add("REMOTE_MODULES", "module %q is listed twice", name)
 		}
@@ -110,6 +111,26 @@ const maxRemoteRetries = 4
 
 // moduleName is a module's name (registry's rule).
 var moduleName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,30}$`)
+
+// validRemoteTarget reports whether s is a gRPC target REMOTE_MODULES
+// takes: host:port, or a DNS name in gRPC's dns scheme,
+// dns:///host:port or dns://resolver:53/host:port.
+func validRemoteTarget(s string) bool {
+	if !strings.HasPrefix(s, "dns://") {
+		return validHostPort(s)
+	}
+
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme != "dns" || u.Opaque != "" || u.RawQuery != "" || u.Fragment != "" {
+		return false
+	}
+
+	if u.Host != "" && !validHostPort(u.Host) {
+		return false
+	}
+
+	return validHostPort(strings.TrimPrefix(u.Path, "/"))
+}
 
 // validHostPort reports whether s is host:port with a port number.
 func validHostPort(s string) bool {

@@ -82,6 +82,13 @@ func TestValidate(t *testing.T) {
 		{name: "REMOTE_MODULES no port", mutate: func(c *config.Config) { c.RemoteModules = []string{"auth=auth.internal"} }, want: []string{"REMOTE_MODULES"}},
 		{name: "REMOTE_MODULES bad port", mutate: func(c *config.Config) { c.RemoteModules = []string{"auth=auth:99999"} }, want: []string{"REMOTE_MODULES"}},
 		{name: "REMOTE_MODULES bad name", mutate: func(c *config.Config) { c.RemoteModules = []string{"Auth=auth:9090"} }, want: []string{"REMOTE_MODULES"}},
+		{name: "REMOTE_MODULES dns", mutate: func(c *config.Config) {
+			c.RemoteModules = []string{"auth=dns:///modulith-auth-grpc.shop.svc.cluster.local:9090", "orders=dns://10.0.0.10:53/orders:9090"}
+		}},
+		{name: "REMOTE_MODULES dns no port", mutate: func(c *config.Config) { c.RemoteModules = []string{"auth=dns:///auth.shop.svc"} }, want: []string{"REMOTE_MODULES"}},
+		{name: "REMOTE_MODULES dns no host", mutate: func(c *config.Config) { c.RemoteModules = []string{"auth=dns:///:9090"} }, want: []string{"REMOTE_MODULES"}},
+		{name: "REMOTE_MODULES dns bad resolver", mutate: func(c *config.Config) { c.RemoteModules = []string{"auth=dns://10.0.0.10/auth:9090"} }, want: []string{"REMOTE_MODULES"}},
+		{name: "REMOTE_MODULES other scheme", mutate: func(c *config.Config) { c.RemoteModules = []string{"auth=unix:///tmp/auth.sock"} }, want: []string{"REMOTE_MODULES"}},
 		{name: "REMOTE_MODULES twice", mutate: func(c *config.Config) { c.RemoteModules = []string{"auth=a:1", "auth=b:2"} }, want: []string{"REMOTE_MODULES"}},
 		{name: "REMOTE_TIMEOUT zero", mutate: func(c *config.Config) { c.RemoteTimeout = 0 }, want: []string{"REMOTE_TIMEOUT"}},
 		{name: "REMOTE_RETRIES above gRPC's cap", mutate: func(c *config.Config) { c.RemoteRetries = 5 }, want: []string{"REMOTE_RETRIES"}},

@@ -41,10 +41,16 @@ type Config struct {
 	Meters metric.MeterProvider
 }
 
-// Dial returns a client connection to addr (host:port). It connects
-// lazily, on the first call, and reconnects by itself; Close it at
-// shutdown. Traffic is plaintext: run it inside a trusted network, or
-// behind a mesh that adds mTLS.
+// Dial returns a client connection to addr: host:port, or a gRPC dns
+// target (dns:///host:port, dns://resolver:53/host:port). The name is
+// resolved through DNS and calls are spread round-robin over every address
+// it resolves to, so a Kubernetes headless Service balances calls over its
+// pods from the client. gRPC resolves again when a connection closes; the
+// servers close theirs after a while (grpcserver's maximum connection
+// age), so pods added later get calls too. Dial connects lazily, on the
+// first call, and reconnects by itself; Close it at shutdown. Traffic is
+// plaintext: run it inside a trusted network, or behind a mesh that adds
+// mTLS.
 func Dial(addr string, cfg Config) (*grpc.ClientConn, error) {
 	sc, err := serviceConfig(cfg.Retries)
 	if err != nil {
@@ -77,7 +83,8 @@ func statsHandler(cfg Config) stats.Handler {
 		otelgrpc.WithTracerProvider(cfg.Tracer), otelgrpc.WithMeterProvider(cfg.Meters))
 }
 
-// serviceConfig retries every method on UNAVAILABLE, with exponential
+// serviceConfig balances calls round-robin over the resolved addresses
+// and retries every method on UNAVAILABLE, with exponential
 // backoff from 100 ms up to 2 s. gRPC retries a call whose answer came
 // before any response header: a server that was unreachable, draining or
 // overloaded, or a handler that itself answered Unavailable. Handlers must
@@ -109,7 +116,10 @@ func serviceConfig(retries int) (string, error) {
 		}
 	}
 
-	b, err := json.Marshal(map[string]any{"methodConfig": []methodConfig{mc}})
+	b, err := json.Marshal(map[string]any{
+		"loadBalancingConfig": []map[string]any{{"round_robin": map[string]any{}}},
+		"methodConfig":        []methodConfig{mc},
+	})
 	if err != nil {
 		return "", fmt.Errorf("service config: %w", err)
 	}

@@ -24,6 +24,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/reflection"
 
 	"github.com/modulith/modulith/internal/authn"
@@ -95,6 +96,7 @@ func New(d Deps) (*GRPC, error) {
 		// chain and the database driver, instead of growing a fresh
 		// goroutine's stack on every call.
 		grpc.NumStreamWorkers(streamWorkers),
+		keepaliveParams(d.Config),
 	)
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(srv, hs)
@@ -111,6 +113,21 @@ func New(d Deps) (*GRPC, error) {
 	conn := grpchan.InterceptClientConn(ch, interceptor.ClientStats(calls), nil)
 
 	return &GRPC{Server: srv, Health: hs, Conn: conn, channel: ch}, nil
+}
+
+// keepaliveParams closes each client connection after
+// GRPC_MAX_CONNECTION_AGE (gRPC adds ±10 % jitter) with a GOAWAY, letting
+// the calls in flight finish within REQUEST_TIMEOUT. A client that
+// balances over the addresses of a DNS name (REMOTE_MODULES=dns:///…, a
+// headless Service) resolves the name again when its connection goes, and
+// so reaches the replicas started since it first connected.
+func keepaliveParams(cfg *config.Config) grpc.ServerOption {
+	p := keepalive.ServerParameters{}
+	if cfg.GRPCMaxConnectionAge > 0 {
+		p.MaxConnectionAge, p.MaxConnectionAgeGrace = cfg.GRPCMaxConnectionAge, cfg.RequestTimeout
+	}
+
+	return grpc.KeepaliveParams(p)
 }
 
 // SetServing sets the gRPC health status of the server as a whole ("")

@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/connectivity"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
 	reflectionpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
@@ -393,5 +394,49 @@ func TestInProcessWithoutCallerNeedsToken(t *testing.T) {
 	resp, err := client.GetProfile(caller, &authv1.GetProfileRequest{})
 	if err != nil || resp.GetUser().GetId() != "usr_2" || resp.GetUser().GetRole() != "admin" {
 		t.Errorf("GetProfile(as usr_2) = %v, %v; want usr_2 with role admin", resp, err)
+	}
+}
+
+// TestMaxConnectionAge checks that the server closes a client's connection
+// after GRPC_MAX_CONNECTION_AGE (so DNS-balanced clients resolve again and
+// find new replicas) and that the client's next call simply reconnects; with
+// 0 the connection stays.
+func TestMaxConnectionAge(t *testing.T) {
+	t.Parallel()
+
+	for _, tt := range []struct {
+		age       time.Duration
+		wantClose bool
+	}{{age: 200 * time.Millisecond, wantClose: true}, {age: 0, wantClose: false}} {
+		t.Run(tt.age.String(), func(t *testing.T) {
+			t.Parallel()
+
+			cfg := defaultConfig()
+			cfg.GRPCMaxConnectionAge = tt.age
+			h := newHarness(t, cfg)
+			client := healthpb.NewHealthClient(h.Network)
+
+			if _, err := client.Check(t.Context(), &healthpb.HealthCheckRequest{}); err != nil {
+				t.Fatalf("Check() = %v", err)
+			}
+
+			ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+			defer cancel()
+
+			if st := h.Network.GetState(); st != connectivity.Ready {
+				t.Fatalf("connection state after a call = %v, want READY", st)
+			}
+
+			// true once the state leaves READY: the server sent GOAWAY.
+			closed := h.Network.WaitForStateChange(ctx, connectivity.Ready)
+
+			if closed != tt.wantClose {
+				t.Errorf("GRPC_MAX_CONNECTION_AGE=%v: connection closed within 2s = %v, want %v", tt.age, closed, tt.wantClose)
+			}
+
+			if _, err := client.Check(t.Context(), &healthpb.HealthCheckRequest{}); err != nil {
+				t.Errorf("Check() after the connection aged = %v, want a new connection", err)
+			}
+		})
 	}
 }
