@@ -344,6 +344,57 @@ ACTIONLINT_VERSION ?= v1.7.12
 workflows-check: ## Check the GitHub workflows in .github/workflows (actionlint, pinned)
 	$(GO) run github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION)
 
+# --- Observability: dashboards, alert rules, the compose stack -------------
+# The Helm chart's Grafana dashboards and Prometheus rules live under
+# deployment/helm/modulith/files/; deployment/compose.yaml runs them with the
+# server, a worker, PostgreSQL, NATS, an OpenTelemetry Collector, Jaeger,
+# Prometheus and Grafana. promtool comes from Debian's prometheus package,
+# unpacked into .cache/promtool by scripts/ci/promtool.sh (not installed: the
+# package would start a Prometheus service).
+COMPOSE_STACK := deployment/compose.yaml
+ALERT_RULES   := deployment/helm/modulith/files/prometheus/alerts.yaml
+PROMTOOL       = $$(scripts/ci/promtool.sh)
+# docker compose, else docker-compose, else podman-compose. Docker Compose v2
+# is the engine the file is written for. podman-compose 1.0.3 (Debian 12),
+# as its --dry-run shows, names the project after the directory and turns
+# CMD health checks into /bin/sh -c commands, which the distroless server
+# and worker images cannot run; it has no `config` command either.
+COMPOSE        = $$(if docker compose version >/dev/null 2>&1; then echo docker compose; \
+                    elif command -v docker-compose >/dev/null; then echo docker-compose; \
+                    elif command -v podman-compose >/dev/null; then echo podman-compose; \
+                    else echo "no docker compose, docker-compose or podman-compose found" >&2; echo false; fi)
+
+.PHONY: up
+up: ## Build and start the whole stack in containers (server, worker, PostgreSQL, NATS, OTel Collector, Jaeger, Prometheus, Grafana)
+	$(COMPOSE) -f $(COMPOSE_STACK) up -d --build
+	@echo "API         http://127.0.0.1:8080   (gRPC 127.0.0.1:9090)"
+	@echo "Grafana     http://127.0.0.1:3000   (admin/admin; dashboards in the modulith folder)"
+	@echo "Prometheus  http://127.0.0.1:9091   (alerts: /alerts)"
+	@echo "Jaeger      http://127.0.0.1:16686"
+	@echo "metrics     http://127.0.0.1:9100/metrics (server), http://127.0.0.1:9101/metrics (worker)"
+
+.PHONY: down
+down: ## Stop the compose stack (its data volumes stay; add -v by hand to drop them)
+	$(COMPOSE) -f $(COMPOSE_STACK) down
+
+.PHONY: rules-check
+rules-check: ## Check the Prometheus rules and run their unit tests (promtool), check the compose Prometheus config
+	$(PROMTOOL) check rules $(ALERT_RULES)
+	$(PROMTOOL) test rules deployment/prometheus/alerts_test.yaml
+	@# The compose Prometheus reads rules/alerts.yaml next to its config: check
+	@# the config in that same layout.
+	tmp="$$(mktemp -d)"; trap 'rm -rf "$$tmp"' EXIT; \
+	  cp deployment/observability/prometheus.yml "$$tmp/" && mkdir "$$tmp/rules" && cp $(ALERT_RULES) "$$tmp/rules/"; \
+	  $(PROMTOOL) check config "$$tmp/prometheus.yml"
+
+.PHONY: compose-check
+compose-check: ## Validate deployment/compose.yaml as docker compose config does (compose-go) and its invariants, and the Prometheus config
+	cd tools && $(GO) test -race -count=1 -timeout=5m ./composecheck/
+	tmp="$$(mktemp -d)"; trap 'rm -rf "$$tmp"' EXIT; \
+	  cp deployment/observability/prometheus.yml "$$tmp/" && mkdir "$$tmp/rules" && cp $(ALERT_RULES) "$$tmp/rules/"; \
+	  $(PROMTOOL) check config "$$tmp/prometheus.yml"
+# --- end of observability ---------------------------------------------------
+
 ##@ Help
 
 .PHONY: help

@@ -42,6 +42,11 @@ func newMetrics(meter metric.Meter, h *Hub) (*metrics, error) {
 		if *c.dst, err = meter.Int64Counter(c.name, metric.WithDescription(c.desc)); err != nil {
 			return nil, fmt.Errorf("create %s counter: %w", c.name, err)
 		}
+
+		// A counter is exported from its first Add: adding 0 lists it at
+		// zero from the start, so a dashboard or an alert on drops reads
+		// a series before the first drop, not "no data".
+		(*c.dst).Add(context.Background(), 0)
 	}
 
 	_, err = meter.Int64ObservableUpDownCounter("websocket.connections",
