@@ -8,7 +8,7 @@ import (
 )
 
 // TestFreshWorkerMetrics: a worker that has handled nothing yet already
-// lists the pool and event series (the counters at zero), so dashboards
+// lists the pool and event series (the counters and the backlog at zero), so dashboards
 // and alerts have a series to read from the start. The worker runs as a
 // process of its own: the bus's instruments come from the global meter
 // provider, which in this test process belongs to whichever server
@@ -44,6 +44,9 @@ func TestFreshWorkerMetrics(t *testing.T) {
 		{"events_published_total", []string{`event="order.created"`}},
 		{"events_handled_total", []string{`subscriber="orders-notifier"`, `event="order.created"`, `outcome="delivered"`}},
 		{"events_handled_total", []string{`subscriber="websocket"`, `outcome="dead"`}},
+		{"events_deliveries", []string{`subscriber="orders-notifier"`, `state="pending"`}},
+		{"events_deliveries", []string{`subscriber="websocket"`, `state="dead"`}},
+		{"events_oldest_pending_age_seconds", []string{`subscriber="orders-notifier"`}},
 	}
 
 	for _, w := range wants {
