@@ -3,7 +3,6 @@ package examples
 import (
 	"io"
 	"net/http"
-	"os/exec"
 	"testing"
 )
 
@@ -16,7 +15,7 @@ import (
 func TestFreshWorkerMetrics(t *testing.T) {
 	t.Parallel()
 
-	admin := startWorkerBinary(t, freshDSN(t))
+	admin := runWorkerBinary(t, harnessEnv(freshDSN(t)), newLogs())
 
 	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, admin+"/metrics", nil)
 	if err != nil {
@@ -54,40 +53,4 @@ func TestFreshWorkerMetrics(t *testing.T) {
 			t.Errorf("fresh worker /metrics has no %s series with %v", w.name, w.labels)
 		}
 	}
-}
-
-// startWorkerBinary runs `server work` (the worker command of the server
-// binary) on dsn until the test ends and returns its admin base URL.
-func startWorkerBinary(t *testing.T, dsn string) string {
-	t.Helper()
-
-	cmd := exec.CommandContext(t.Context(), "./server", "work")
-	cmd.Dir = buildServer(t)
-
-	for k, v := range harnessEnv(dsn) {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-
-	out, in := io.Pipe()
-	cmd.Stdout = in
-	l := newLogs()
-
-	go l.consume(out)
-
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		_ = in.Close()
-	})
-
-	ready, err := l.wait(stopTimeout, func(line logLine) bool { return line.Msg() == "worker ready" })
-	if err != nil {
-		t.Fatalf("worker did not start: %v\n%s", err, l.text())
-	}
-
-	return "http://" + ready.String("admin")
 }
