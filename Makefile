@@ -354,15 +354,14 @@ workflows-check: ## Check the GitHub workflows in .github/workflows (actionlint,
 COMPOSE_STACK := deployment/compose.yaml
 ALERT_RULES   := deployment/helm/modulith/files/prometheus/alerts.yaml
 PROMTOOL       = $$(scripts/ci/promtool.sh)
-# docker compose, else docker-compose, else podman-compose. Docker Compose v2
-# is the engine the file is written for. podman-compose 1.0.3 (Debian 12),
-# as its --dry-run shows, names the project after the directory and turns
-# CMD health checks into /bin/sh -c commands, which the distroless server
-# and worker images cannot run; it has no `config` command either.
+# Docker Compose v2 (`docker compose`), else docker-compose. Not
+# podman-compose: 1.0.3 (Debian 12), as its --dry-run shows, turns CMD health
+# checks into /bin/sh -c commands, which the distroless server and worker
+# images cannot run (it also names the project after the directory and has no
+# `config` command).
 COMPOSE        = $$(if docker compose version >/dev/null 2>&1; then echo docker compose; \
                     elif command -v docker-compose >/dev/null; then echo docker-compose; \
-                    elif command -v podman-compose >/dev/null; then echo podman-compose; \
-                    else echo "no docker compose, docker-compose or podman-compose found" >&2; echo false; fi)
+                    else echo "make up needs Docker Compose (docker compose or docker-compose) and a Docker engine" >&2; echo false; fi)
 
 .PHONY: up
 up: ## Build and start the whole stack in containers (server, worker, PostgreSQL, NATS, OTel Collector, Jaeger, Prometheus, Grafana)

@@ -162,7 +162,7 @@ func runWorkerBinary(t *testing.T, vars map[string]string, logs *logs) string {
 	})
 
 	ready, err := logs.wait(stopTimeout, func(line logLine) bool {
-		return line.Msg() == "worker ready" && line.String("service") == vars["SERVICE_NAME"]
+		return line.Msg() == "worker ready" && (vars["SERVICE_NAME"] == "" || line.String("service") == vars["SERVICE_NAME"])
 	})
 	if err != nil {
 		t.Fatalf("worker did not start: %v\n%s", err, logs.text())

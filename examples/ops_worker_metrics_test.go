@@ -3,12 +3,11 @@ package examples
 import (
 	"io"
 	"net/http"
-	"os/exec"
 	"testing"
 )
 
 // TestFreshWorkerMetrics: a worker that has handled nothing yet already
-// lists the pool and event series (the counters at zero), so dashboards
+// lists the pool and event series (the counters and the backlog at zero), so dashboards
 // and alerts have a series to read from the start. The worker runs as a
 // process of its own: the bus's instruments come from the global meter
 // provider, which in this test process belongs to whichever server
@@ -16,7 +15,7 @@ import (
 func TestFreshWorkerMetrics(t *testing.T) {
 	t.Parallel()
 
-	admin := startWorkerBinary(t, freshDSN(t))
+	admin := runWorkerBinary(t, harnessEnv(freshDSN(t)), newLogs())
 
 	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, admin+"/metrics", nil)
 	if err != nil {
@@ -44,6 +43,9 @@ func TestFreshWorkerMetrics(t *testing.T) {
 		{"events_published_total", []string{`event="order.created"`}},
 		{"events_handled_total", []string{`subscriber="orders-notifier"`, `event="order.created"`, `outcome="delivered"`}},
 		{"events_handled_total", []string{`subscriber="websocket"`, `outcome="dead"`}},
+		{"events_deliveries", []string{`subscriber="orders-notifier"`, `state="pending"`}},
+		{"events_deliveries", []string{`subscriber="websocket"`, `state="dead"`}},
+		{"events_oldest_pending_age_seconds", []string{`subscriber="orders-notifier"`}},
 	}
 
 	for _, w := range wants {
@@ -51,40 +53,4 @@ func TestFreshWorkerMetrics(t *testing.T) {
 			t.Errorf("fresh worker /metrics has no %s series with %v", w.name, w.labels)
 		}
 	}
-}
-
-// startWorkerBinary runs `server work` (the worker command of the server
-// binary) on dsn until the test ends and returns its admin base URL.
-func startWorkerBinary(t *testing.T, dsn string) string {
-	t.Helper()
-
-	cmd := exec.CommandContext(t.Context(), "./server", "work")
-	cmd.Dir = buildServer(t)
-
-	for k, v := range harnessEnv(dsn) {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-
-	out, in := io.Pipe()
-	cmd.Stdout = in
-	l := newLogs()
-
-	go l.consume(out)
-
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		_ = in.Close()
-	})
-
-	ready, err := l.wait(stopTimeout, func(line logLine) bool { return line.Msg() == "worker ready" })
-	if err != nil {
-		t.Fatalf("worker did not start: %v\n%s", err, l.text())
-	}
-
-	return "http://" + ready.String("admin")
 }

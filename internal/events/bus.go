@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.jetify.com/typeid"
 	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/propagation"
 
 	apperrors "github.com/modulith/modulith/internal/errors"
@@ -45,6 +46,7 @@ type Bus struct {
 	closed  bool
 	cancel  context.CancelFunc
 	done    sync.WaitGroup
+	backlog metric.Registration // the backlog gauges' callback, when consuming
 }
 
 // subscriber is a named consumer and the events it handles.
@@ -260,6 +262,15 @@ func (b *Bus) Start(ctx context.Context) error {
 
 	startSeries(ctx, subs)
 
+	reg, err := b.observeBacklog(subs)
+	if err != nil {
+		return err
+	}
+
+	b.mu.Lock()
+	b.backlog = reg
+	b.mu.Unlock()
+
 	run, err := b.transport.Start(runCtx, newDeliveries(b, subs))
 	if err != nil {
 		return err
@@ -287,11 +298,17 @@ func (b *Bus) goRun(ctx context.Context, what string, fn func(context.Context)) 
 func (b *Bus) Close(ctx context.Context) error {
 	b.mu.Lock()
 	b.closed = true
-	cancel := b.cancel
+	cancel, reg := b.cancel, b.backlog
 	b.mu.Unlock()
 
 	if cancel != nil {
 		cancel()
+	}
+
+	if reg != nil {
+		if err := reg.Unregister(); err != nil {
+			b.logger.WarnContext(ctx, "events: unregister backlog metrics", "error", err)
+		}
 	}
 
 	stopped := make(chan struct{})
