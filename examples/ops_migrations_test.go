@@ -162,3 +162,52 @@ func TestSeedCommand(t *testing.T) {
 		t.Errorf("GET %s as admin@example.com = %d %s, want role admin", profilePath, r.Status, r.Body)
 	}
 }
+
+// TestEventsCommands lists a dead delivery with `events dead`, gives it up
+// with `events discard` (which refuses to run without both arguments), and
+// finds nothing left to list or redrive, as the runbook of the
+// EventsDeadLetters alert says.
+func TestEventsCommands(t *testing.T) {
+	t.Parallel()
+
+	db := pgtest.NewDatabase(t, migrationSources()...)
+	env := harnessEnv(db.DSN)
+
+	mustExec(t, db.Pool, `INSERT INTO events.outbox (id, name, version, payload, occurred_at)
+		VALUES ('evt_stuck', 'order.created', 1, '{}', now())`)
+	mustExec(t, db.Pool, `INSERT INTO events.deliveries (subscriber, event_id, seq, state, attempts, last_error)
+		VALUES ('orders-notifier', 'evt_stuck', 1, 'dead', 10, 'smtp: 550 mailbox unavailable')`)
+
+	if out := eventsCommand(t, env, "dead"); !strings.Contains(out, "evt_stuck") || !strings.Contains(out, "orders-notifier") {
+		t.Fatalf("events dead printed:\n%s\nwant the dead delivery listed", out)
+	}
+
+	if _, err := runCommand(t, env, "events", "discard", "orders-notifier"); err == nil {
+		t.Error("events discard without an event ID succeeded, want an error")
+	}
+
+	if out := eventsCommand(t, env, "discard", "orders-notifier", "evt_stuck"); !strings.Contains(out, "discarded 1") {
+		t.Fatalf("events discard orders-notifier evt_stuck printed:\n%s\nwant discarded 1", out)
+	}
+
+	if out := eventsCommand(t, env, "dead"); strings.Contains(out, "evt_stuck") {
+		t.Errorf("events dead after discard printed:\n%s\nwant evt_stuck gone", out)
+	}
+
+	if out := eventsCommand(t, env, "redrive"); !strings.Contains(out, "redrove 0") {
+		t.Errorf("events redrive after discard printed:\n%s\nwant redrove 0", out)
+	}
+}
+
+// eventsCommand runs `server events args...`, which must succeed, and
+// returns what it printed.
+func eventsCommand(t *testing.T, env map[string]string, args ...string) string {
+	t.Helper()
+
+	out, err := runCommand(t, env, append([]string{"events"}, args...)...)
+	if err != nil {
+		t.Fatalf("events %v = %v, output:\n%s", args, err, out)
+	}
+
+	return out
+}

@@ -68,3 +68,22 @@ func (b *Bus) Redrive(ctx context.Context, subscriber, eventID string) (int64, e
 
 	return n, nil
 }
+
+// Discard gives up one dead delivery for good: it deletes it, so that it
+// is no longer listed, counted (events_deliveries{state="dead"}) or
+// redriven; the event goes with the next purge once no other delivery
+// waits for it. Only a dead delivery is discarded; it returns how many
+// were (0 or 1).
+func (b *Bus) Discard(ctx context.Context, subscriber, eventID string) (int64, error) {
+	if subscriber == "" || eventID == "" {
+		return 0, fmt.Errorf("discard: want a subscriber and an event ID")
+	}
+
+	tag, err := b.pool.Exec(ctx, `DELETE FROM events.deliveries
+		WHERE state = 'dead' AND subscriber = $1 AND event_id = $2`, subscriber, eventID)
+	if err != nil {
+		return 0, fmt.Errorf("discard dead delivery: %w", err)
+	}
+
+	return tag.RowsAffected(), nil
+}

@@ -163,6 +163,59 @@ func TestHandlerThatAlwaysFailsIsDeadThenRedriven(t *testing.T) {
 	}
 }
 
+// TestDiscardDeadLetter gives up a dead delivery: it is gone from the dead
+// letters and cannot be redriven, while a delivery that is not dead (the
+// other subscriber's, delivered) is left alone.
+func TestDiscardDeadLetter(t *testing.T) {
+	t.Parallel()
+
+	db := bustest.NewDB(t)
+	cfg := bustest.FastConfig()
+	cfg.MaxAttempts = 1
+
+	bus := bustest.NewBus(t, db.Pool, cfg)
+	bustest.Subscribe(t, bus, "mailer", "order.placed", newFlaky().handle)
+	bustest.Subscribe(t, bus, "auditor", "order.placed", nopHandler)
+	bustest.Start(t, bus)
+
+	e := events.Raw{ID: bustest.NewEventID(t), Name: "order.placed"}
+	db.PublishRaw(bus, e)
+	db.AwaitState("mailer", e.ID, events.StateDead)
+	db.AwaitState("auditor", e.ID, events.StateDelivered)
+
+	if _, err := bus.Discard(t.Context(), "", e.ID); err == nil {
+		t.Error("Discard without a subscriber succeeded, want an error")
+	}
+
+	if n, err := bus.Discard(t.Context(), "auditor", e.ID); n != 0 || err != nil {
+		t.Errorf("Discard(auditor, delivered) = %d, %v; want 0: only dead deliveries go", n, err)
+	}
+
+	if n, err := bus.Discard(t.Context(), "mailer", e.ID); n != 1 || err != nil {
+		t.Fatalf("Discard(mailer, %s) = %d, %v; want 1", e.ID, n, err)
+	}
+
+	checkDiscarded(t, bus, db, e)
+}
+
+// checkDiscarded checks that mailer's dead delivery of e is gone for good
+// and the auditor's delivered one is left.
+func checkDiscarded(t *testing.T, bus *events.Bus, db *bustest.DB, e events.Raw) {
+	t.Helper()
+
+	if letters, err := bus.DeadLetters(t.Context(), ""); err != nil || len(letters) != 0 {
+		t.Errorf("DeadLetters after Discard = %+v, %v; want none", letters, err)
+	}
+
+	if n, err := bus.Redrive(t.Context(), "mailer", e.ID); n != 0 || err != nil {
+		t.Errorf("Redrive after Discard = %d, %v; want 0", n, err)
+	}
+
+	if got := deliveriesOf(t, db, e.ID); len(got) != 1 {
+		t.Errorf("deliveries of %s after Discard = %v, want the auditor's alone", e.ID, got)
+	}
+}
+
 func checkDeadLetters(t *testing.T, bus *events.Bus, e events.Raw) {
 	t.Helper()
 

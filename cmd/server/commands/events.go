@@ -8,12 +8,13 @@ import (
 	"github.com/modulith/modulith/internal/events"
 )
 
-var errEventsUsage = errors.New("events: want dead [subscriber], redrive [subscriber [event-id]] or purge")
+var errEventsUsage = errors.New("events: want dead [subscriber], redrive [subscriber [event-id]], discard <subscriber> <event-id> or purge")
 
 // eventsCmd inspects and repairs event deliveries:
 //
 //	events dead [subscriber]                list dead letters
 //	events redrive [subscriber [event-id]]  retry dead deliveries from scratch
+//	events discard <subscriber> <event-id>  give up one dead delivery for good
 //	events purge                            purge old events, erase finished secrets
 func eventsCmd(ctx context.Context, e env, args []string) error {
 	if len(args) == 0 || len(args) > 3 {
@@ -53,6 +54,15 @@ func runEvents(ctx context.Context, e env, bus *events.Bus, args []string) error
 		}
 
 		_, err = fmt.Fprintf(e.stdout, "redrove %d delivery(ies)\n", n)
+
+		return wrapWrite(err)
+	case "discard":
+		n, err := bus.Discard(ctx, arg(1), arg(2))
+		if err != nil {
+			return err
+		}
+
+		_, err = fmt.Fprintf(e.stdout, "discarded %d dead delivery(ies)\n", n)
 
 		return wrapWrite(err)
 	case "purge":

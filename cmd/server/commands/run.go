@@ -120,6 +120,7 @@ Commands:
   admin [task]                   run a maintenance task (none: list them)
   events dead [subscriber]       list event deliveries that failed every attempt
   events redrive [sub [event]]   retry dead event deliveries from scratch
+  events discard <sub> <event>   give up one dead event delivery for good
   events purge                   purge delivered events past the retention
   health                         exit 0 when the process running here is ready (GET /readyz)
   version                        print the version
