@@ -1,13 +1,9 @@
 package main
 
 import (
-	"os"
-	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -40,59 +36,23 @@ func TestScaffoldedModuleEndToEnd(t *testing.T) {
 	// The baseline is the copy as make generate leaves it, so that only
 	// new-module and destroy-module count, not code another change left
 	// stale.
-	command(t, dir, nil, "make", "--no-print-directory", "generate", "verify-modules")
+	repotree.Command(t, dir, nil, "make", "--no-print-directory", "generate", "verify-modules")
 	before := tree(t, dir)
 
-	out := command(t, dir, nil, "make", "--no-print-directory", "new-module", "NAME=products")
+	out := repotree.Command(t, dir, nil, "make", "--no-print-directory", "new-module", "NAME=products")
 	for _, want := range []string{"modules/products/module.go", "products.v1.ProductService", "make test"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("make new-module NAME=products does not mention %q:\n%s", want, out)
 		}
 	}
 
-	command(t, dir, nil, "go", "build", "./...")
-	command(t, dir, nil, "go", "vet", "./modules/products/...", "./cmd/products", "./cmd/server/...")
-	command(t, dir, []string{"TEST_DATABASE_URL=" + dbURL}, "go", "test", "-race", "-count=1", "./modules/products/...")
+	repotree.Command(t, dir, nil, "go", "build", "./...")
+	repotree.Command(t, dir, nil, "go", "vet", "./modules/products/...", "./cmd/products", "./cmd/server/...")
+	repotree.Command(t, dir, []string{"TEST_DATABASE_URL=" + dbURL}, "go", "test", "-race", "-count=1", "./modules/products/...")
 
-	command(t, dir, nil, "make", "--no-print-directory", "destroy-module", "NAME=products")
+	repotree.Command(t, dir, nil, "make", "--no-print-directory", "destroy-module", "NAME=products")
 
 	if diff := cmp.Diff(before, tree(t, dir)); diff != "" {
 		t.Errorf("files after new-module and destroy-module (-before +after):\n%s", diff)
 	}
-}
-
-// command runs name with args in dir, with the test's environment plus env
-// (but none of an outer make's variables), and returns its output; it fails
-// the test if the command fails.
-func command(t *testing.T, dir string, env []string, name string, args ...string) string {
-	t.Helper()
-
-	var cmd *exec.Cmd
-
-	switch name {
-	case "make":
-		cmd = exec.CommandContext(t.Context(), "make")
-	case "go":
-		cmd = exec.CommandContext(t.Context(), "go")
-	default:
-		t.Fatalf("command %s: want make or go", name)
-	}
-
-	cmd.Args = append(cmd.Args, args...)
-	cmd.Dir = dir
-	cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool {
-		return strings.HasPrefix(kv, "MAKEFLAGS=") || strings.HasPrefix(kv, "MFLAGS=") || strings.HasPrefix(kv, "MAKELEVEL=")
-	})
-	cmd.Env = append(cmd.Env, env...)
-
-	start := time.Now()
-	out, err := cmd.CombinedOutput()
-
-	t.Logf("%s %s: %v", name, strings.Join(args, " "), time.Since(start).Round(100*time.Millisecond))
-
-	if err != nil {
-		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
-	}
-
-	return string(out)
 }

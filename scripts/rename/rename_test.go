@@ -6,10 +6,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"golang.org/x/mod/modfile"
 
@@ -167,9 +165,9 @@ func TestRenameEndToEnd(t *testing.T) {
 	// vet type-checks every package and its tests; the modules' and the
 	// registry's tests then run, on the database and NATS of this test
 	// (TEST_DATABASE_URL, TEST_NATS_URL), as in the original tree.
-	command(t, dir, "make", "--no-print-directory", "rename", "MODULE="+to)
-	command(t, dir, "go", "vet", "./...")
-	command(t, dir, "go", "test", "-race", "-count=1", "-timeout=8m", "./modules/...", "./internal/registry/...")
+	repotree.Command(t, dir, nil, "make", "--no-print-directory", "rename", "MODULE="+to)
+	repotree.Command(t, dir, nil, "go", "vet", "./...")
+	repotree.Command(t, dir, nil, "go", "test", "-race", "-count=1", "-timeout=8m", "./modules/...", "./internal/registry/...")
 
 	if got, want := modulePath(t, dir), to; got != want {
 		t.Errorf("go.mod's module = %s, want %s", got, want)
@@ -201,36 +199,4 @@ func modulePath(t *testing.T, dir string) string {
 	}
 
 	return modfile.ModulePath(data)
-}
-
-// command runs name with args in dir, with the test's environment but none
-// of an outer make's variables, and fails the test if it fails.
-func command(t *testing.T, dir, name string, args ...string) {
-	t.Helper()
-
-	var cmd *exec.Cmd
-
-	switch name {
-	case "make":
-		cmd = exec.CommandContext(t.Context(), "make")
-	case "go":
-		cmd = exec.CommandContext(t.Context(), "go")
-	default:
-		t.Fatalf("command %s: want make or go", name)
-	}
-
-	cmd.Args = append(cmd.Args, args...)
-	cmd.Dir = dir
-	cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool {
-		return strings.HasPrefix(kv, "MAKEFLAGS=") || strings.HasPrefix(kv, "MFLAGS=") || strings.HasPrefix(kv, "MAKELEVEL=")
-	})
-
-	start := time.Now()
-	out, err := cmd.CombinedOutput()
-
-	t.Logf("%s %s: %v", name, strings.Join(args, " "), time.Since(start).Round(100*time.Millisecond))
-
-	if err != nil {
-		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
-	}
 }

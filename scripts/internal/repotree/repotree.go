@@ -9,8 +9,10 @@ import (
 	"os"
 	"os/exec"
 	"path"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // skipped are the directories a walk leaves out when git is not there:
@@ -87,4 +89,41 @@ func Copy(t testing.TB, from, to string) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// Command runs make or go (name) with args in dir, with the test's
+// environment plus env but none of an outer make's variables (so a make run
+// inside `make test` starts afresh), logs how long it took, and returns its
+// output; it fails the test if the command fails.
+func Command(t testing.TB, dir string, env []string, name string, args ...string) string {
+	t.Helper()
+
+	var cmd *exec.Cmd
+
+	switch name {
+	case "make":
+		cmd = exec.CommandContext(t.Context(), "make")
+	case "go":
+		cmd = exec.CommandContext(t.Context(), "go")
+	default:
+		t.Fatalf("command %s: want make or go", name)
+	}
+
+	cmd.Args = append(cmd.Args, args...)
+	cmd.Dir = dir
+	cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool {
+		return strings.HasPrefix(kv, "MAKEFLAGS=") || strings.HasPrefix(kv, "MFLAGS=") || strings.HasPrefix(kv, "MAKELEVEL=")
+	})
+	cmd.Env = append(cmd.Env, env...)
+
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+
+	t.Logf("%s %s: %v", name, strings.Join(args, " "), time.Since(start).Round(100*time.Millisecond))
+
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+
+	return string(out)
 }
