@@ -25,6 +25,8 @@ import (
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/yaml"
+
+	"github.com/modulith/modulith/tools/internal/binaryenv"
 )
 
 const (
@@ -418,42 +420,17 @@ func strictCRD[T any](raw []byte) (*T, error) {
 	return &v, nil
 }
 
-// envPattern finds the environment variables the code reads: config
-// struct tags and getenv calls.
-var envPattern = regexp.MustCompile(`(?:env:|[Gg]etenv\()"([A-Z][A-Z0-9_]*)"`)
-
 // repo is the repository's tree, read through fs (paths relative to it).
 func repo() fs.FS { return os.DirFS(repoRoot) }
 
-// knownEnv is every environment variable the binary reads, from the
-// non-test Go sources of internal/, modules/ and cmd/.
+// knownEnv is every environment variable the binary reads
+// (binaryenv.Read).
 func knownEnv(t *testing.T) map[string]bool {
 	t.Helper()
 
-	known := map[string]bool{}
-	collect := func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
-			return err
-		}
-
-		src, err := fs.ReadFile(repo(), path)
-		for _, m := range envPattern.FindAllSubmatch(src, -1) {
-			known[string(m[1])] = true
-		}
-
-		return err
-	}
-
-	for _, dir := range []string{"internal", "modules", "cmd"} {
-		if err := fs.WalkDir(repo(), dir, collect); err != nil {
-			t.Fatal(err)
-		}
-	}
-
-	for _, k := range []string{"ENV", "DB_DSN", "JWT_SECRET", "REMOTE_MODULES", "EVENTS_TRANSPORT"} {
-		if !known[k] {
-			t.Fatalf("%s not found among the variables the code reads: the extraction is broken", k)
-		}
+	known, err := binaryenv.Read(repo())
+	if err != nil {
+		t.Fatal(err)
 	}
 
 	return known
@@ -480,12 +457,6 @@ func knownCommands(t *testing.T) map[string]bool {
 	return cmds
 }
 
-// readByBinary reports whether the binary reads the variable: a key the
-// code names, or an OpenTelemetry SDK variable (read by the SDK).
-func readByBinary(known map[string]bool, key string) bool {
-	return known[key] || strings.HasPrefix(key, "OTEL_")
-}
-
 // check returns every way the rendering disagrees with the code or with
 // itself.
 func check(r *rendering, known, cmds map[string]bool) []error {
@@ -501,7 +472,7 @@ func check(r *rendering, known, cmds map[string]bool) []error {
 		secrets[s.Name] = true
 
 		for k := range s.StringData {
-			if !readByBinary(known, k) {
+			if !binaryenv.Reads(known, k) {
 				errs = append(errs, fmt.Errorf("secret %s: %s is not a variable the binary reads", s.Name, k))
 			}
 		}
@@ -608,7 +579,7 @@ func (d *deploymentCheck) environment(from []corev1.EnvFromSource) map[string]st
 		for k, v := range cm.Data {
 			env[k] = v
 
-			if !readByBinary(d.known, k) {
+			if !binaryenv.Reads(d.known, k) {
 				d.fail("ConfigMap %s: %s is not a variable the binary reads", cm.Name, k)
 			}
 		}

@@ -19,6 +19,8 @@ import (
 	"github.com/compose-spec/compose-go/v2/cli"
 	"github.com/compose-spec/compose-go/v2/types"
 	"sigs.k8s.io/yaml"
+
+	"github.com/modulith/modulith/tools/internal/binaryenv"
 )
 
 const (
@@ -216,13 +218,17 @@ func TestComposeEnvironment(t *testing.T) {
 	t.Parallel()
 
 	p := load(t)
-	known := envKeys(t)
+
+	known, err := binaryenv.Read(os.DirFS(repoRoot))
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	for _, name := range []string{"server", "worker"} {
 		s := service(t, p, name)
 
 		for k := range s.Environment {
-			if !known[k] {
+			if !binaryenv.Reads(known, k) {
 				t.Errorf("service %s sets %s, which the binary does not read", name, k)
 			}
 		}
@@ -322,54 +328,6 @@ func TestGrafanaWiring(t *testing.T) {
 	grafanaTargets := mountTargets(service(t, p, "grafana"))
 	if len(provider.Providers) == 0 || !slices.Contains(grafanaTargets, provider.Providers[0].Options.Path) {
 		t.Errorf("grafana's dashboard provider %+v reads no directory compose mounts (%v)", provider.Providers, grafanaTargets)
-	}
-}
-
-// envKeys returns the environment variables the binaries read: the env
-// tags of the configuration structs and the OTEL_* names the tracing
-// setup reads, from the repository's Go sources.
-func envKeys(t *testing.T) map[string]bool {
-	t.Helper()
-
-	fsys := os.DirFS(repoRoot)
-	keys := map[string]bool{}
-
-	for _, dir := range []string{"cmd", "internal", "modules"} {
-		err := fs.WalkDir(fsys, dir, func(path string, d fs.DirEntry, err error) error {
-			if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
-				return err
-			}
-
-			b, err := fs.ReadFile(fsys, path)
-			addEnvKeys(keys, b)
-
-			return err
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-
-	for _, k := range []string{"DB_DSN", "EVENTS_CONSUME", "OTEL_EXPORTER_OTLP_ENDPOINT"} {
-		if !keys[k] {
-			t.Fatalf("found no %s among the keys the binary reads: the source scan is broken (%d keys)", k, len(keys))
-		}
-	}
-
-	return keys
-}
-
-var (
-	envTag     = regexp.MustCompile(`env:"([A-Z0-9_]+)"`)
-	otelEnvKey = regexp.MustCompile(`"(OTEL_[A-Z0-9_]+)"`)
-)
-
-// addEnvKeys adds the variable names Go source src reads to keys.
-func addEnvKeys(keys map[string]bool, src []byte) {
-	for _, re := range []*regexp.Regexp{envTag, otelEnvKey} {
-		for _, m := range re.FindAllSubmatch(src, -1) {
-			keys[string(m[1])] = true
-		}
 	}
 }
 
