@@ -377,18 +377,18 @@ down: ## Stop the compose stack (its data volumes stay; add -v by hand to drop t
 	$(COMPOSE) -f $(COMPOSE_STACK) down
 
 .PHONY: rules-check
-rules-check: ## Check the Prometheus rules and run their unit tests (promtool), check the compose Prometheus config
+rules-check: prometheus-config-check ## Check the Prometheus rules and run their unit tests (promtool), check the compose Prometheus config
 	$(PROMTOOL) check rules $(ALERT_RULES)
 	$(PROMTOOL) test rules deployment/prometheus/alerts_test.yaml
-	@# The compose Prometheus reads rules/alerts.yaml next to its config: check
-	@# the config in that same layout.
-	tmp="$$(mktemp -d)"; trap 'rm -rf "$$tmp"' EXIT; \
-	  cp deployment/observability/prometheus.yml "$$tmp/" && mkdir "$$tmp/rules" && cp $(ALERT_RULES) "$$tmp/rules/"; \
-	  $(PROMTOOL) check config "$$tmp/prometheus.yml"
 
 .PHONY: compose-check
-compose-check: ## Validate deployment/compose.yaml as docker compose config does (compose-go) and its invariants, and the Prometheus config
+compose-check: prometheus-config-check ## Validate deployment/compose.yaml as docker compose config does (compose-go) and its invariants, and the Prometheus config
 	cd tools && $(GO) test -race -count=1 -timeout=5m ./composecheck/
+
+# The compose Prometheus reads rules/alerts.yaml next to its config: the
+# config is checked in that same layout.
+.PHONY: prometheus-config-check
+prometheus-config-check:
 	tmp="$$(mktemp -d)"; trap 'rm -rf "$$tmp"' EXIT; \
 	  cp deployment/observability/prometheus.yml "$$tmp/" && mkdir "$$tmp/rules" && cp $(ALERT_RULES) "$$tmp/rules/"; \
 	  $(PROMTOOL) check config "$$tmp/prometheus.yml"
