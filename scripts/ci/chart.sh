@@ -26,7 +26,9 @@
 # the server must reach the worker, whose /metrics counts the event handled.
 #
 # Images: localhost/modulith/server:ci and worker:ci, which the image step
-# builds; built here when absent, so the script also works alone. Idempotent; cleans up
+# builds; built here the same way (make image) when absent, so the script
+# also works alone. Readiness and gRPC health are checked from the host
+# with scripts/smoke, as the image step does. Idempotent; cleans up
 # (kube down, drops its database) on exit.
 #   CHART_IMAGE_TAG=dev scripts/ci/chart.sh   # reuse localhost/modulith/server:dev
 set -euo pipefail
@@ -55,14 +57,11 @@ if [ ${#need[@]} -gt 0 ]; then
   log "installing ${need[*]}"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
 fi
-for binary in server worker; do
-  podman image exists "localhost/modulith/$binary:$tag" && continue
-  log "building localhost/modulith/$binary:$tag (absent)"
-  args=()
-  for a in $build_args; do args+=(--build-arg "$a"); done # GO_IMAGE=... RUNTIME_IMAGE=...
-  podman build "${args[@]}" \
-    --build-arg GOPROXY="$(go env GOPROXY)" --build-arg CMD="$binary" -t "localhost/modulith/$binary:$tag" .
-done
+# The images, when absent, as the image step builds them (make image).
+read -r -a base_args <<<"$build_args" # GO_IMAGE=... RUNTIME_IMAGE=...
+make_args=(CONTAINER_ENGINE=podman IMAGE_REPO=localhost/modulith IMAGE_TAG="$tag" "${base_args[@]}" "GOPROXY=$(go env GOPROXY)")
+podman image exists "localhost/modulith/server:$tag" || make --no-print-directory image "${make_args[@]}"
+podman image exists "localhost/modulith/worker:$tag" || make --no-print-directory image-module MODULE=worker "${make_args[@]}"
 
 # A free TCP port from $1 up (nothing answers on it).
 free_port() {
@@ -141,27 +140,23 @@ container() {
   echo "$ctr"
 }
 
-# wait_ready PORT CONTAINER waits up to 120 s for /readyz 200 on PORT, then
-# prints the pod's state and the container's settings; on failure its log.
-wait_ready() {
-  local code=000 deadline=$((SECONDS + 120))
-  log "waiting for /readyz on 127.0.0.1:$1 (up to 120s)"
-  while [ "$SECONDS" -lt "$deadline" ]; do
-    code=$(curl -s --max-time 2 -o "$work/readyz" -w '%{http_code}' "http://127.0.0.1:$1/readyz" || true)
-    [ "$code" = 200 ] && break
-    sleep 1
-  done
-  podman ps -a --filter name="$2" --format '{{.Names}} {{.Image}} {{.Command}} {{.Status}}' >&2
-  log "$2: args and environment names (values are not printed):"
-  podman inspect "$2" --format 'user={{.Config.User}} readonly-root={{.HostConfig.ReadonlyRootfs}} cap-drop={{.HostConfig.CapDrop}} entrypoint={{.Config.Entrypoint}} args={{.Config.Cmd}}' >&2
-  podman inspect "$2" --format '{{range .Config.Env}}{{println .}}{{end}}' | cut -d= -f1 | sort | tr '\n' ' ' >&2
+# ready CONTAINER SMOKE-FLAGS... checks the container from the host with
+# scripts/smoke (it polls /readyz and, with -checks grpc, gRPC health until
+# they answer, for up to 2 minutes), after printing the container's
+# settings; on failure it prints the container's log.
+ready() {
+  local ctr=$1
+  shift
+  podman ps -a --filter name="$ctr" --format '{{.Names}} {{.Image}} {{.Command}} {{.Status}}' >&2
+  log "$ctr: args and environment names (values are not printed):"
+  podman inspect "$ctr" --format 'user={{.Config.User}} readonly-root={{.HostConfig.ReadonlyRootfs}} cap-drop={{.HostConfig.CapDrop}} entrypoint={{.Config.Entrypoint}} args={{.Config.Cmd}}' >&2
+  podman inspect "$ctr" --format '{{range .Config.Env}}{{println .}}{{end}}' | cut -d= -f1 | sort | tr '\n' ' ' >&2
   echo >&2
-  if [ "$code" != 200 ]; then
-    log "FAIL: /readyz of $2 answered $code; its log:"
-    podman logs --tail 40 "$2" >&2 || true
+  if ! "$work/smoke" -timeout 2m "$@" >&2; then
+    log "FAIL: $ctr is not ready; its log:"
+    podman logs --tail 40 "$ctr" >&2 || true
     exit 1
   fi
-  log "$2: /readyz 200: $(cat "$work/readyz")"
 }
 
 kube_play() {
@@ -171,6 +166,9 @@ kube_play() {
   manifests+=("$1")
   podman kube play --network slirp4netns:allow_host_loopback=true "$1"
 }
+
+log "building the smoke test client (scripts/smoke)"
+go build -o "$work/smoke" ./scripts/smoke
 
 # --- monolith: the server alone ----------------------------------------------
 http_port=$(free_port 18080)
@@ -193,25 +191,9 @@ monolith=("${helm[@]}" template ci "$chart" --namespace default
 podman_secret "$work/secret.yaml"
 kube_play "$manifest"
 ctr=$(container ci-modulith-server server)
-wait_ready "$http_port" "$ctr"
-
-log "gRPC health on 127.0.0.1:$grpc_port"
-# ENV=prod turns reflection off: grpcurl gets the service from its proto
-# (grpc.health.v1, the part Check uses).
-cat >"$work/health.proto" <<'PROTO'
-syntax = "proto3";
-package grpc.health.v1;
-message HealthCheckRequest { string service = 1; }
-message HealthCheckResponse {
-  enum ServingStatus { UNKNOWN = 0; SERVING = 1; NOT_SERVING = 2; SERVICE_UNKNOWN = 3; }
-  ServingStatus status = 1;
-}
-service Health { rpc Check(HealthCheckRequest) returns (HealthCheckResponse); }
-PROTO
-health=$(go tool -modfile=tools/go.mod grpcurl -plaintext -max-time 10 -import-path "$work" -proto health.proto \
-  "127.0.0.1:$grpc_port" grpc.health.v1.Health/Check)
-echo "$health" >&2
-grep -q '"status": "SERVING"' <<<"$health" || { log "FAIL: gRPC health is not SERVING"; exit 1; }
+# /readyz 200, gRPC health SERVING for the server and auth.v1.AuthService
+# (ENV=prod: no reflection; smoke has the health client compiled in).
+ready "$ctr" -checks readyz,grpc -http "http://127.0.0.1:$http_port" -grpc "127.0.0.1:$grpc_port"
 
 log "the server's start-up log (migrations, listeners):"
 podman logs "$ctr" 2>&1 | grep -E '"msg":"(migrat|applied|listening|serving)[^"]*"|level":"(ERROR|WARN)' | head -n 20 >&2 || true
@@ -251,8 +233,8 @@ podman_secret "$work/scaled-secret.yaml"
 kube_play "$work/scaled.yaml"
 server_ctr=$(container ci-scaled-modulith-server server)
 worker_ctr=$(container ci-scaled-modulith-worker worker)
-wait_ready "$sh_port" "$server_ctr"
-wait_ready "$wh_port" "$worker_ctr"
+ready "$server_ctr" -checks readyz -http "http://127.0.0.1:$sh_port"
+ready "$worker_ctr" -checks readyz -http "http://127.0.0.1:$wh_port"
 
 log "POST /v1/auth/login/request on the server: the event goes to the worker over NATS"
 code=$(curl -s --max-time 10 -o "$work/login" -w '%{http_code}' -H 'Content-Type: application/json' \
