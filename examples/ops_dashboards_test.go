@@ -105,10 +105,10 @@ func scrapeAfterTraffic(t *testing.T) map[string]bool {
 
 	names := map[string]bool{}
 
-	for _, admin := range []string{app.Admin, workerAdmin} {
-		r := app.sendReq(t, app.newReqURL(t, admin+"/metrics"))
+	for _, s := range []*server{app.server, {Admin: workerAdmin}} {
+		r := s.admin(t, "/metrics")
 		if r.Status != http.StatusOK {
-			t.Fatalf("GET %s/metrics = %d", admin, r.Status)
+			t.Fatalf("GET %s/metrics = %d", s.Admin, r.Status)
 		}
 
 		for line := range strings.Lines(string(r.Body)) {
@@ -120,18 +120,6 @@ func scrapeAfterTraffic(t *testing.T) map[string]bool {
 	}
 
 	return names
-}
-
-// newReqURL builds a GET request to an absolute URL.
-func (s *server) newReqURL(t *testing.T, url string) *http.Request {
-	t.Helper()
-
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	return req
 }
 
 // runWorkerBinary runs `server work` with vars as its environment until the

@@ -1,7 +1,6 @@
 package examples
 
 import (
-	"io"
 	"net/http"
 	"testing"
 )
@@ -17,21 +16,12 @@ func TestFreshWorkerMetrics(t *testing.T) {
 
 	admin := runWorkerBinary(t, harnessEnv(freshDSN(t)), newLogs())
 
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, admin+"/metrics", nil)
-	if err != nil {
-		t.Fatal(err)
+	r := (&server{Admin: admin}).admin(t, "/metrics")
+	if r.Status != http.StatusOK {
+		t.Fatalf("worker GET /metrics = %d", r.Status)
 	}
 
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-
-	body, err := io.ReadAll(resp.Body)
-	if err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("worker GET /metrics = %d, %v", resp.StatusCode, err)
-	}
+	body := r.Body
 
 	wants := []struct {
 		name   string
