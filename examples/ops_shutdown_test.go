@@ -146,29 +146,55 @@ func (b *binary) wait(d time.Duration) (time.Time, error) {
 	}
 }
 
-// buildServer installs cmd/server into a directory of the test and returns
-// the directory. One test runs the binary, so it is built once per run (in
-// a directory removed with the test, rather than once per process in one
-// that would outlive it).
+// builtServer is cmd/server installed once per test process, in a
+// directory TestMain removes.
+var builtServer struct {
+	once sync.Once
+	dir  string
+	out  []byte
+	err  error
+}
+
+// buildServer installs cmd/server (once for all the tests that run the
+// binary: the shutdown test, the worker's metrics tests) and returns its
+// directory.
 func buildServer(t *testing.T) string {
 	t.Helper()
 
-	gomod, err := exec.CommandContext(t.Context(), "go", "env", "GOMOD").Output()
-	if err != nil {
-		t.Fatalf("go env GOMOD: %v", err)
+	builtServer.once.Do(func() {
+		var gomod []byte
+
+		if gomod, builtServer.err = exec.CommandContext(context.Background(), "go", "env", "GOMOD").Output(); builtServer.err != nil {
+			return
+		}
+
+		if builtServer.dir, builtServer.err = os.MkdirTemp("", "modulith-examples-server-"); builtServer.err != nil {
+			return
+		}
+
+		build := exec.CommandContext(context.Background(), "go", "install", "./cmd/server")
+		build.Dir = filepath.Dir(strings.TrimSpace(string(gomod))) // the repository root
+
+		build.Env = append(os.Environ(), "GOBIN="+builtServer.dir)
+		builtServer.out, builtServer.err = build.CombinedOutput()
+	})
+
+	if builtServer.err != nil {
+		t.Fatalf("go install ./cmd/server: %v\n%s", builtServer.err, builtServer.out)
 	}
 
-	dir := t.TempDir()
-	build := exec.CommandContext(t.Context(), "go", "install", "./cmd/server")
-	build.Dir = filepath.Dir(strings.TrimSpace(string(gomod))) // the repository root
+	return builtServer.dir
+}
 
-	build.Env = append(os.Environ(), "GOBIN="+dir)
+// TestMain removes the binary buildServer installed.
+func TestMain(m *testing.M) {
+	code := m.Run()
 
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go install ./cmd/server: %v\n%s", err, out)
+	if builtServer.dir != "" {
+		_ = os.RemoveAll(builtServer.dir)
 	}
 
-	return dir
+	os.Exit(code)
 }
 
 // freePorts returns n ports that were free on 127.0.0.1 a moment ago.
