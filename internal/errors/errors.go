@@ -48,6 +48,7 @@ const (
 	CodeAuthTokenInvalid Code = "AUTH_TOKEN_INVALID"
 	CodeAuthTokenReused  Code = "AUTH_TOKEN_REUSED"
 	CodeAuthCodeInvalid  Code = "AUTH_CODE_INVALID"
+	CodeAuthOAuthFailed  Code = "AUTH_OAUTH_FAILED"
 	CodeForbidden        Code = "FORBIDDEN"
 	CodeConflict         Code = "CONFLICT"
 	CodeRateLimited      Code = "RATE_LIMITED"
@@ -82,6 +83,7 @@ var typeOfCode = map[Code]Type{
 	CodeAuthTokenInvalid: TypeUnauthorized,
 	CodeAuthTokenReused:  TypeUnauthorized,
 	CodeAuthCodeInvalid:  TypeUnauthorized,
+	CodeAuthOAuthFailed:  TypeUnauthorized,
 	CodeForbidden:        TypeForbidden,
 	CodeConflict:         TypeConflict,
 	CodeRateLimited:      TypeRateLimited,

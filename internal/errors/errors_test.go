@@ -57,6 +57,7 @@ func TestWithCodeInfersType(t *testing.T) {
 		{errors.CodeAuthTokenInvalid, errors.TypeUnauthorized},
 		{errors.CodeAuthTokenReused, errors.TypeUnauthorized},
 		{errors.CodeAuthCodeInvalid, errors.TypeUnauthorized},
+		{errors.CodeAuthOAuthFailed, errors.TypeUnauthorized},
 		{errors.CodeAuthRequired, errors.TypeUnauthorized},
 		{errors.CodeNotFound, errors.TypeNotFound},
 		{errors.CodeAlreadyExists, errors.TypeAlreadyExists},

@@ -15,6 +15,7 @@ import (
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/modulith/modulith/internal/errors"
 	"github.com/modulith/modulith/internal/middleware"
@@ -23,7 +24,9 @@ import (
 
 // NewMux returns a gateway mux that writes snake_case JSON, rejects unknown
 // request fields, answers errors as {code, message, details}, forwards the
-// request ID, client IP and user agent, and labels metrics with the route.
+// request ID, client IP, user agent and cookies, lets a method answer with
+// cookies and a redirect (responseHeaders), and labels metrics with the
+// route.
 func NewMux() *runtime.ServeMux {
 	marshaler := &runtime.HTTPBodyMarshaler{Marshaler: &runtime.JSONPb{
 		MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true},
@@ -36,6 +39,8 @@ func NewMux() *runtime.ServeMux {
 		runtime.WithRoutingErrorHandler(routingErrorHandler),
 		runtime.WithIncomingHeaderMatcher(headerMatcher),
 		runtime.WithMetadata(requestMetadata),
+		runtime.WithOutgoingHeaderMatcher(outgoingHeaderMatcher),
+		runtime.WithForwardResponseOption(responseHeaders),
 		runtime.WithMiddlewares(routeLabel),
 	)
 }
@@ -48,13 +53,57 @@ var reserved = map[string]bool{
 	reqmeta.UserAgentHeader: true,
 }
 
+// Response header metadata a method sets to shape its HTTP answer: each
+// set-cookie value becomes a Set-Cookie header; a location makes the answer
+// a 302 Found to it (a browser flow's redirect). Neither is copied as a
+// Grpc-Metadata-* header.
+const (
+	mdLocation  = "location"
+	mdSetCookie = "set-cookie"
+)
+
+// cookieKey is the metadata key the Cookie header travels under, in the
+// namespace of the headers the gateway maps itself.
+const cookieKey = runtime.MetadataPrefix + "cookie"
+
 func headerMatcher(key string) (string, bool) {
+	if strings.EqualFold(key, "Cookie") {
+		return cookieKey, true
+	}
+
 	mdKey, ok := runtime.DefaultHeaderMatcher(key)
 	if !ok || reserved[strings.ToLower(mdKey)] {
 		return "", false
 	}
 
 	return mdKey, true
+}
+
+func outgoingHeaderMatcher(key string) (string, bool) {
+	if key == mdLocation || key == mdSetCookie {
+		return "", false
+	}
+
+	return runtime.MetadataHeaderPrefix + key, true
+}
+
+// responseHeaders writes the cookies and the redirect a method asked for.
+func responseHeaders(ctx context.Context, w http.ResponseWriter, _ proto.Message) error {
+	md, ok := runtime.ServerMetadataFromContext(ctx)
+	if !ok {
+		return nil
+	}
+
+	for _, c := range md.HeaderMD.Get(mdSetCookie) {
+		w.Header().Add("Set-Cookie", c)
+	}
+
+	if loc := md.HeaderMD.Get(mdLocation); len(loc) > 0 {
+		w.Header().Set("Location", loc[0])
+		w.WriteHeader(http.StatusFound)
+	}
+
+	return nil
 }
 
 func requestMetadata(ctx context.Context, _ *http.Request) metadata.MD {

@@ -18,6 +18,9 @@ func TestHeaderMatcher(t *testing.T) {
 		{header: "Grpc-Metadata-Grpcgateway-Authorization"},
 		{header: "Authorization", wantKey: "grpcgateway-Authorization", wantOK: true},
 		{header: "Grpc-Metadata-Tenant", wantKey: "Tenant", wantOK: true},
+		{header: "Cookie", wantKey: "grpcgateway-cookie", wantOK: true},
+		{header: "cookie", wantKey: "grpcgateway-cookie", wantOK: true},
+		{header: "Grpc-Metadata-Grpcgateway-Cookie"},
 		{header: "Grpc-Metadata-X-Client-Ip-Bin", wantKey: "X-Client-Ip-Bin", wantOK: true},
 	}
 	for _, tt := range tests {

@@ -56,7 +56,8 @@ func (Module) Init(h registry.Host) error {
 
 	apis := api{svc}.apis()
 	h.Serve(apis...)
-	h.Public(apiversion.FullMethods(apis, "RequestLogin", "CompleteLogin", "RefreshToken")...)
+	h.Public(apiversion.FullMethods(apis, "RequestLogin", "CompleteLogin", "RefreshToken",
+		"StartOAuth", "CompleteOAuth", "ExchangeOAuthCode")...)
 	h.ProvideSessions(svc)
 	h.Tasks(tasks(svc, h)...)
 	h.Realtime(
@@ -109,7 +110,7 @@ func tasks(svc *service.Service, h registry.Host) []admin.Task {
 		},
 		admin.Func{
 			TaskName:        "cleanup-magic-codes",
-			TaskDescription: "Delete one-time codes that expired more than 7 days ago, old rate-limit counters and failure records, and known clients past AUTH_KNOWN_CLIENT_TTL",
+			TaskDescription: "Delete one-time codes that expired more than 7 days ago, old rate-limit counters and failure records, known clients past AUTH_KNOWN_CLIENT_TTL, and expired OAuth states and exchange codes",
 			Run: func(ctx context.Context) error {
 				n, err := svc.CleanupMagicCodes(ctx)
 				logger.InfoContext(ctx, "cleanup-magic-codes", "deleted", n)

@@ -19,7 +19,10 @@ import (
 // signInMethods are the methods of AuthService, in every version, that
 // take no access token: a caller has none before signing in, nor once it
 // expired.
-var signInMethods = map[protoreflect.Name]bool{"RequestLogin": true, "CompleteLogin": true, "RefreshToken": true}
+var signInMethods = map[protoreflect.Name]bool{
+	"RequestLogin": true, "CompleteLogin": true, "RefreshToken": true,
+	"StartOAuth": true, "CompleteOAuth": true, "ExchangeOAuthCode": true,
+}
 
 // TestInitMakesSignInPublic checks what Init registers as public: only the
 // sign-in methods of every version of AuthService, which get past

@@ -68,6 +68,15 @@ type ContactChangeRequested struct {
 	Code        string    `json:"-" secret:"code"`
 }
 
+// OAuthAccountLinked records that a provider account was linked to a user:
+// at their first sign-in with it, or at their request. It carries no
+// provider token nor address.
+type OAuthAccountLinked struct {
+	UserID    string `json:"user_id"`
+	Provider  string `json:"provider"`
+	AccountID string `json:"account_id"`
+}
+
 // EventName implements events.Payload.
 func (UserCreated) EventName() string { return "user.created" }
 
@@ -85,6 +94,9 @@ func (ProfileUpdated) EventName() string { return "user.profile_updated" }
 
 // EventName implements events.Payload.
 func (ContactChangeRequested) EventName() string { return "user.contact_change_requested" }
+
+// EventName implements events.Payload.
+func (OAuthAccountLinked) EventName() string { return "auth.oauth_account_linked" }
 
 // EventVersion implements events.Payload.
 func (UserCreated) EventVersion() int { return 1 }
@@ -104,6 +116,9 @@ func (ProfileUpdated) EventVersion() int { return 1 }
 // EventVersion implements events.Payload.
 func (ContactChangeRequested) EventVersion() int { return 1 }
 
+// EventVersion implements events.Payload.
+func (OAuthAccountLinked) EventVersion() int { return 1 }
+
 // OrderingKey orders a user's events.
 func (e UserCreated) OrderingKey() string { return e.UserID }
 
@@ -118,6 +133,14 @@ func (e ProfileUpdated) OrderingKey() string { return e.UserID }
 
 // OrderingKey orders a user's events.
 func (e ContactChangeRequested) OrderingKey() string { return e.UserID }
+
+// OrderingKey orders a user's events.
+func (e OAuthAccountLinked) OrderingKey() string { return e.UserID }
+
+// Validate checks the IDs and the provider.
+func (e OAuthAccountLinked) Validate() error {
+	return errors.Join(required("user_id", e.UserID), required("provider", e.Provider), required("account_id", e.AccountID))
+}
 
 // Validate checks the user ID.
 func (e UserCreated) Validate() error { return required("user_id", e.UserID) }

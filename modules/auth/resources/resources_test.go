@@ -18,12 +18,16 @@ import (
 var source = migration.Source{Module: "auth", Migrations: resources.Migrations(), Seeds: resources.Seeds()}
 
 // initTables are the tables of the auth schema's first migration,
-// limitTables those after its second, and authTables those of all its
-// migrations, sorted.
+// limitTables those after its second, knownTables after its third, and
+// authTables those of all its migrations, sorted.
 var (
 	initTables  = []string{"magic_codes", "rate_limits", "refresh_tokens", "sessions", "users"}
 	limitTables = []string{"login_lockouts", "magic_codes", "rate_limits", "refresh_tokens", "sessions", "users"}
-	authTables  = []string{"login_known_clients", "login_lockouts", "magic_codes", "rate_limits", "refresh_tokens", "sessions", "users"}
+	knownTables = []string{"login_known_clients", "login_lockouts", "magic_codes", "rate_limits", "refresh_tokens", "sessions", "users"}
+	authTables  = []string{
+		"login_known_clients", "login_lockouts", "magic_codes", "oauth_accounts", "oauth_exchange_codes", "oauth_states",
+		"rate_limits", "refresh_tokens", "sessions", "users",
+	}
 )
 
 func newRunner(t *testing.T) (*migration.Runner, *pgxpool.Pool) {
@@ -68,11 +72,13 @@ func TestMigrationsRoundTrip(t *testing.T) {
 	runner, pool := newRunner(t)
 	want := []migration.Applied{
 		{Module: "auth", Version: 1, Name: "init"}, {Module: "auth", Version: 2, Name: "login_limits"},
-		{Module: "auth", Version: 3, Name: "login_known_clients"},
+		{Module: "auth", Version: 3, Name: "login_known_clients"}, {Module: "auth", Version: 4, Name: "oauth"},
 	}
 	ignoreDuration := cmpopts.IgnoreFields(migration.Applied{}, "Duration")
 
 	// Down reverts the newest migration first.
+	wantDown(t, runner, want[3])
+	wantTables(t, pool, knownTables)
 	wantDown(t, runner, want[2])
 	wantTables(t, pool, limitTables)
 	wantDown(t, runner, want[1])

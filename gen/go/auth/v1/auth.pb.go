@@ -1118,6 +1118,769 @@ func (x *ConfirmContactChangeResponse) GetUser() *User {
 	return nil
 }
 
+// StartOAuthRequest names the provider and, for a browser, where to return.
+type StartOAuthRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Provider name: google, github, microsoft, apple, facebook, x, or a
+	// configured OpenID Connect provider.
+	Provider string `protobuf:"bytes,1,opt,name=provider,proto3" json:"provider,omitempty"`
+	// Browser flow: the page to return to, exactly one of
+	// AUTH_OAUTH_REDIRECT_URLS. Empty for an API client.
+	RedirectUri   string `protobuf:"bytes,2,opt,name=redirect_uri,json=redirectUri,proto3" json:"redirect_uri,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StartOAuthRequest) Reset() {
+	*x = StartOAuthRequest{}
+	mi := &file_auth_v1_auth_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StartOAuthRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StartOAuthRequest) ProtoMessage() {}
+
+func (x *StartOAuthRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_auth_v1_auth_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StartOAuthRequest.ProtoReflect.Descriptor instead.
+func (*StartOAuthRequest) Descriptor() ([]byte, []int) {
+	return file_auth_v1_auth_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *StartOAuthRequest) GetProvider() string {
+	if x != nil {
+		return x.Provider
+	}
+	return ""
+}
+
+func (x *StartOAuthRequest) GetRedirectUri() string {
+	if x != nil {
+		return x.RedirectUri
+	}
+	return ""
+}
+
+// StartOAuthResponse is where to send the user.
+type StartOAuthResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The provider's sign-in page.
+	AuthorizationUrl string `protobuf:"bytes,1,opt,name=authorization_url,json=authorizationUrl,proto3" json:"authorization_url,omitempty"`
+	// The state the provider sends back to the callback.
+	State         string `protobuf:"bytes,2,opt,name=state,proto3" json:"state,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StartOAuthResponse) Reset() {
+	*x = StartOAuthResponse{}
+	mi := &file_auth_v1_auth_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StartOAuthResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StartOAuthResponse) ProtoMessage() {}
+
+func (x *StartOAuthResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_auth_v1_auth_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StartOAuthResponse.ProtoReflect.Descriptor instead.
+func (*StartOAuthResponse) Descriptor() ([]byte, []int) {
+	return file_auth_v1_auth_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *StartOAuthResponse) GetAuthorizationUrl() string {
+	if x != nil {
+		return x.AuthorizationUrl
+	}
+	return ""
+}
+
+func (x *StartOAuthResponse) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
+// CompleteOAuthRequest is what the provider sends to the callback.
+type CompleteOAuthRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Provider name, from the callback's path.
+	Provider string `protobuf:"bytes,1,opt,name=provider,proto3" json:"provider,omitempty"`
+	// The state StartOAuth created.
+	State string `protobuf:"bytes,2,opt,name=state,proto3" json:"state,omitempty"`
+	// The provider's authorization code (OAuth 2).
+	Code string `protobuf:"bytes,3,opt,name=code,proto3" json:"code,omitempty"`
+	// The issuer of the response (RFC 9207), when the provider sends it.
+	Iss string `protobuf:"bytes,4,opt,name=iss,proto3" json:"iss,omitempty"`
+	// The provider's error, e.g. access_denied.
+	Error string `protobuf:"bytes,5,opt,name=error,proto3" json:"error,omitempty"`
+	// The request token (OAuth 1.0a, X).
+	OauthToken string `protobuf:"bytes,6,opt,name=oauth_token,json=oauthToken,proto3" json:"oauth_token,omitempty"`
+	// The verifier (OAuth 1.0a, X).
+	OauthVerifier string `protobuf:"bytes,7,opt,name=oauth_verifier,json=oauthVerifier,proto3" json:"oauth_verifier,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CompleteOAuthRequest) Reset() {
+	*x = CompleteOAuthRequest{}
+	mi := &file_auth_v1_auth_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CompleteOAuthRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CompleteOAuthRequest) ProtoMessage() {}
+
+func (x *CompleteOAuthRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_auth_v1_auth_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CompleteOAuthRequest.ProtoReflect.Descriptor instead.
+func (*CompleteOAuthRequest) Descriptor() ([]byte, []int) {
+	return file_auth_v1_auth_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *CompleteOAuthRequest) GetProvider() string {
+	if x != nil {
+		return x.Provider
+	}
+	return ""
+}
+
+func (x *CompleteOAuthRequest) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
+func (x *CompleteOAuthRequest) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+func (x *CompleteOAuthRequest) GetIss() string {
+	if x != nil {
+		return x.Iss
+	}
+	return ""
+}
+
+func (x *CompleteOAuthRequest) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+func (x *CompleteOAuthRequest) GetOauthToken() string {
+	if x != nil {
+		return x.OauthToken
+	}
+	return ""
+}
+
+func (x *CompleteOAuthRequest) GetOauthVerifier() string {
+	if x != nil {
+		return x.OauthVerifier
+	}
+	return ""
+}
+
+// CompleteOAuthResponse is the outcome of an API flow.
+type CompleteOAuthResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Tokens of the new session; unset after a link.
+	Tokens *Tokens `protobuf:"bytes,1,opt,name=tokens,proto3" json:"tokens,omitempty"`
+	// The signed-in (or linking) user.
+	User *User `protobuf:"bytes,2,opt,name=user,proto3" json:"user,omitempty"`
+	// True when this sign-in created the account.
+	NewUser bool `protobuf:"varint,3,opt,name=new_user,json=newUser,proto3" json:"new_user,omitempty"`
+	// The linked provider account.
+	Account       *LinkedAccount `protobuf:"bytes,4,opt,name=account,proto3" json:"account,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CompleteOAuthResponse) Reset() {
+	*x = CompleteOAuthResponse{}
+	mi := &file_auth_v1_auth_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CompleteOAuthResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CompleteOAuthResponse) ProtoMessage() {}
+
+func (x *CompleteOAuthResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_auth_v1_auth_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CompleteOAuthResponse.ProtoReflect.Descriptor instead.
+func (*CompleteOAuthResponse) Descriptor() ([]byte, []int) {
+	return file_auth_v1_auth_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *CompleteOAuthResponse) GetTokens() *Tokens {
+	if x != nil {
+		return x.Tokens
+	}
+	return nil
+}
+
+func (x *CompleteOAuthResponse) GetUser() *User {
+	if x != nil {
+		return x.User
+	}
+	return nil
+}
+
+func (x *CompleteOAuthResponse) GetNewUser() bool {
+	if x != nil {
+		return x.NewUser
+	}
+	return false
+}
+
+func (x *CompleteOAuthResponse) GetAccount() *LinkedAccount {
+	if x != nil {
+		return x.Account
+	}
+	return nil
+}
+
+// ExchangeOAuthCodeRequest presents the one-time code of a browser sign-in.
+type ExchangeOAuthCodeRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The oauth_code query parameter of the page the callback returned to.
+	Code          string `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExchangeOAuthCodeRequest) Reset() {
+	*x = ExchangeOAuthCodeRequest{}
+	mi := &file_auth_v1_auth_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExchangeOAuthCodeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExchangeOAuthCodeRequest) ProtoMessage() {}
+
+func (x *ExchangeOAuthCodeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_auth_v1_auth_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExchangeOAuthCodeRequest.ProtoReflect.Descriptor instead.
+func (*ExchangeOAuthCodeRequest) Descriptor() ([]byte, []int) {
+	return file_auth_v1_auth_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *ExchangeOAuthCodeRequest) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+// ExchangeOAuthCodeResponse carries the tokens of the new session.
+type ExchangeOAuthCodeResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Tokens of the new session.
+	Tokens *Tokens `protobuf:"bytes,1,opt,name=tokens,proto3" json:"tokens,omitempty"`
+	// The signed-in user.
+	User *User `protobuf:"bytes,2,opt,name=user,proto3" json:"user,omitempty"`
+	// True when the sign-in created the account.
+	NewUser       bool `protobuf:"varint,3,opt,name=new_user,json=newUser,proto3" json:"new_user,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExchangeOAuthCodeResponse) Reset() {
+	*x = ExchangeOAuthCodeResponse{}
+	mi := &file_auth_v1_auth_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExchangeOAuthCodeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExchangeOAuthCodeResponse) ProtoMessage() {}
+
+func (x *ExchangeOAuthCodeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_auth_v1_auth_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExchangeOAuthCodeResponse.ProtoReflect.Descriptor instead.
+func (*ExchangeOAuthCodeResponse) Descriptor() ([]byte, []int) {
+	return file_auth_v1_auth_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *ExchangeOAuthCodeResponse) GetTokens() *Tokens {
+	if x != nil {
+		return x.Tokens
+	}
+	return nil
+}
+
+func (x *ExchangeOAuthCodeResponse) GetUser() *User {
+	if x != nil {
+		return x.User
+	}
+	return nil
+}
+
+func (x *ExchangeOAuthCodeResponse) GetNewUser() bool {
+	if x != nil {
+		return x.NewUser
+	}
+	return false
+}
+
+// StartLinkOAuthRequest names the provider to link.
+type StartLinkOAuthRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Provider name, as in StartOAuthRequest.
+	Provider string `protobuf:"bytes,1,opt,name=provider,proto3" json:"provider,omitempty"`
+	// Browser flow: the page to return to, exactly one of
+	// AUTH_OAUTH_REDIRECT_URLS. Empty for an API client.
+	RedirectUri   string `protobuf:"bytes,2,opt,name=redirect_uri,json=redirectUri,proto3" json:"redirect_uri,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StartLinkOAuthRequest) Reset() {
+	*x = StartLinkOAuthRequest{}
+	mi := &file_auth_v1_auth_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StartLinkOAuthRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StartLinkOAuthRequest) ProtoMessage() {}
+
+func (x *StartLinkOAuthRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_auth_v1_auth_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StartLinkOAuthRequest.ProtoReflect.Descriptor instead.
+func (*StartLinkOAuthRequest) Descriptor() ([]byte, []int) {
+	return file_auth_v1_auth_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *StartLinkOAuthRequest) GetProvider() string {
+	if x != nil {
+		return x.Provider
+	}
+	return ""
+}
+
+func (x *StartLinkOAuthRequest) GetRedirectUri() string {
+	if x != nil {
+		return x.RedirectUri
+	}
+	return ""
+}
+
+// StartLinkOAuthResponse is where to send the user.
+type StartLinkOAuthResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The provider's sign-in page.
+	AuthorizationUrl string `protobuf:"bytes,1,opt,name=authorization_url,json=authorizationUrl,proto3" json:"authorization_url,omitempty"`
+	// The state the provider sends back to the callback.
+	State         string `protobuf:"bytes,2,opt,name=state,proto3" json:"state,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StartLinkOAuthResponse) Reset() {
+	*x = StartLinkOAuthResponse{}
+	mi := &file_auth_v1_auth_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StartLinkOAuthResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StartLinkOAuthResponse) ProtoMessage() {}
+
+func (x *StartLinkOAuthResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_auth_v1_auth_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StartLinkOAuthResponse.ProtoReflect.Descriptor instead.
+func (*StartLinkOAuthResponse) Descriptor() ([]byte, []int) {
+	return file_auth_v1_auth_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *StartLinkOAuthResponse) GetAuthorizationUrl() string {
+	if x != nil {
+		return x.AuthorizationUrl
+	}
+	return ""
+}
+
+func (x *StartLinkOAuthResponse) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
+// ListLinkedAccountsRequest has no fields: the accounts are the caller's.
+type ListLinkedAccountsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListLinkedAccountsRequest) Reset() {
+	*x = ListLinkedAccountsRequest{}
+	mi := &file_auth_v1_auth_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListLinkedAccountsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListLinkedAccountsRequest) ProtoMessage() {}
+
+func (x *ListLinkedAccountsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_auth_v1_auth_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListLinkedAccountsRequest.ProtoReflect.Descriptor instead.
+func (*ListLinkedAccountsRequest) Descriptor() ([]byte, []int) {
+	return file_auth_v1_auth_proto_rawDescGZIP(), []int{28}
+}
+
+// ListLinkedAccountsResponse lists the caller's provider accounts.
+type ListLinkedAccountsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The caller's provider accounts, oldest first.
+	Accounts []*LinkedAccount `protobuf:"bytes,1,rep,name=accounts,proto3" json:"accounts,omitempty"`
+	// The providers enabled on this server.
+	Providers     []string `protobuf:"bytes,2,rep,name=providers,proto3" json:"providers,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListLinkedAccountsResponse) Reset() {
+	*x = ListLinkedAccountsResponse{}
+	mi := &file_auth_v1_auth_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListLinkedAccountsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListLinkedAccountsResponse) ProtoMessage() {}
+
+func (x *ListLinkedAccountsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_auth_v1_auth_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListLinkedAccountsResponse.ProtoReflect.Descriptor instead.
+func (*ListLinkedAccountsResponse) Descriptor() ([]byte, []int) {
+	return file_auth_v1_auth_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *ListLinkedAccountsResponse) GetAccounts() []*LinkedAccount {
+	if x != nil {
+		return x.Accounts
+	}
+	return nil
+}
+
+func (x *ListLinkedAccountsResponse) GetProviders() []string {
+	if x != nil {
+		return x.Providers
+	}
+	return nil
+}
+
+// UnlinkOAuthRequest names the account to remove.
+type UnlinkOAuthRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Linked account ID, e.g. oacc_01h455vb4pex5vsknk084sn02q.
+	AccountId     string `protobuf:"bytes,1,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UnlinkOAuthRequest) Reset() {
+	*x = UnlinkOAuthRequest{}
+	mi := &file_auth_v1_auth_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UnlinkOAuthRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UnlinkOAuthRequest) ProtoMessage() {}
+
+func (x *UnlinkOAuthRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_auth_v1_auth_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UnlinkOAuthRequest.ProtoReflect.Descriptor instead.
+func (*UnlinkOAuthRequest) Descriptor() ([]byte, []int) {
+	return file_auth_v1_auth_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *UnlinkOAuthRequest) GetAccountId() string {
+	if x != nil {
+		return x.AccountId
+	}
+	return ""
+}
+
+// UnlinkOAuthResponse is empty on success.
+type UnlinkOAuthResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UnlinkOAuthResponse) Reset() {
+	*x = UnlinkOAuthResponse{}
+	mi := &file_auth_v1_auth_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UnlinkOAuthResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UnlinkOAuthResponse) ProtoMessage() {}
+
+func (x *UnlinkOAuthResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_auth_v1_auth_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UnlinkOAuthResponse.ProtoReflect.Descriptor instead.
+func (*UnlinkOAuthResponse) Descriptor() ([]byte, []int) {
+	return file_auth_v1_auth_proto_rawDescGZIP(), []int{31}
+}
+
+// LinkedAccount is a provider account a user signs in with.
+type LinkedAccount struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Linked account ID, e.g. oacc_01h455vb4pex5vsknk084sn02q.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Provider name.
+	Provider string `protobuf:"bytes,2,opt,name=provider,proto3" json:"provider,omitempty"`
+	// The email address the provider gave, if any.
+	Email string `protobuf:"bytes,3,opt,name=email,proto3" json:"email,omitempty"`
+	// True when the provider asserted the address is verified.
+	EmailVerified bool `protobuf:"varint,4,opt,name=email_verified,json=emailVerified,proto3" json:"email_verified,omitempty"`
+	// When the account was linked.
+	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LinkedAccount) Reset() {
+	*x = LinkedAccount{}
+	mi := &file_auth_v1_auth_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LinkedAccount) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LinkedAccount) ProtoMessage() {}
+
+func (x *LinkedAccount) ProtoReflect() protoreflect.Message {
+	mi := &file_auth_v1_auth_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LinkedAccount.ProtoReflect.Descriptor instead.
+func (*LinkedAccount) Descriptor() ([]byte, []int) {
+	return file_auth_v1_auth_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *LinkedAccount) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *LinkedAccount) GetProvider() string {
+	if x != nil {
+		return x.Provider
+	}
+	return ""
+}
+
+func (x *LinkedAccount) GetEmail() string {
+	if x != nil {
+		return x.Email
+	}
+	return ""
+}
+
+func (x *LinkedAccount) GetEmailVerified() bool {
+	if x != nil {
+		return x.EmailVerified
+	}
+	return false
+}
+
+func (x *LinkedAccount) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
 // Tokens is an access token with the refresh token that renews it.
 type Tokens struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1137,7 +1900,7 @@ type Tokens struct {
 
 func (x *Tokens) Reset() {
 	*x = Tokens{}
-	mi := &file_auth_v1_auth_proto_msgTypes[20]
+	mi := &file_auth_v1_auth_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1149,7 +1912,7 @@ func (x *Tokens) String() string {
 func (*Tokens) ProtoMessage() {}
 
 func (x *Tokens) ProtoReflect() protoreflect.Message {
-	mi := &file_auth_v1_auth_proto_msgTypes[20]
+	mi := &file_auth_v1_auth_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1162,7 +1925,7 @@ func (x *Tokens) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Tokens.ProtoReflect.Descriptor instead.
 func (*Tokens) Descriptor() ([]byte, []int) {
-	return file_auth_v1_auth_proto_rawDescGZIP(), []int{20}
+	return file_auth_v1_auth_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *Tokens) GetAccessToken() string {
@@ -1223,7 +1986,7 @@ type User struct {
 
 func (x *User) Reset() {
 	*x = User{}
-	mi := &file_auth_v1_auth_proto_msgTypes[21]
+	mi := &file_auth_v1_auth_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1235,7 +1998,7 @@ func (x *User) String() string {
 func (*User) ProtoMessage() {}
 
 func (x *User) ProtoReflect() protoreflect.Message {
-	mi := &file_auth_v1_auth_proto_msgTypes[21]
+	mi := &file_auth_v1_auth_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1248,7 +2011,7 @@ func (x *User) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use User.ProtoReflect.Descriptor instead.
 func (*User) Descriptor() ([]byte, []int) {
-	return file_auth_v1_auth_proto_rawDescGZIP(), []int{21}
+	return file_auth_v1_auth_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *User) GetId() string {
@@ -1321,7 +2084,7 @@ type Session struct {
 
 func (x *Session) Reset() {
 	*x = Session{}
-	mi := &file_auth_v1_auth_proto_msgTypes[22]
+	mi := &file_auth_v1_auth_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1333,7 +2096,7 @@ func (x *Session) String() string {
 func (*Session) ProtoMessage() {}
 
 func (x *Session) ProtoReflect() protoreflect.Message {
-	mi := &file_auth_v1_auth_proto_msgTypes[22]
+	mi := &file_auth_v1_auth_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1346,7 +2109,7 @@ func (x *Session) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Session.ProtoReflect.Descriptor instead.
 func (*Session) Descriptor() ([]byte, []int) {
-	return file_auth_v1_auth_proto_rawDescGZIP(), []int{22}
+	return file_auth_v1_auth_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *Session) GetId() string {
@@ -1454,7 +2217,54 @@ const file_auth_v1_auth_proto_rawDesc = "" +
 	"^[0-9]{6}$R\x04codeB\x10\n" +
 	"\acontact\x12\x05\xbaH\x02\b\x01\"A\n" +
 	"\x1cConfirmContactChangeResponse\x12!\n" +
-	"\x04user\x18\x01 \x01(\v2\r.auth.v1.UserR\x04user\"\xd8\x01\n" +
+	"\x04user\x18\x01 \x01(\v2\r.auth.v1.UserR\x04user\"\x82\x01\n" +
+	"\x11StartOAuthRequest\x12@\n" +
+	"\bprovider\x18\x01 \x01(\tB$\xe0A\x02\xbaH\x1er\x1c2\x1a^[a-z0-9][a-z0-9_-]{0,31}$R\bprovider\x12+\n" +
+	"\fredirect_uri\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x10R\vredirectUri\"W\n" +
+	"\x12StartOAuthResponse\x12+\n" +
+	"\x11authorization_url\x18\x01 \x01(\tR\x10authorizationUrl\x12\x14\n" +
+	"\x05state\x18\x02 \x01(\tR\x05state\"\xae\x02\n" +
+	"\x14CompleteOAuthRequest\x12@\n" +
+	"\bprovider\x18\x01 \x01(\tB$\xe0A\x02\xbaH\x1er\x1c2\x1a^[a-z0-9][a-z0-9_-]{0,31}$R\bprovider\x12\x1e\n" +
+	"\x05state\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\x05state\x12\x1c\n" +
+	"\x04code\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80 R\x04code\x12\x1a\n" +
+	"\x03iss\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x10R\x03iss\x12\x1e\n" +
+	"\x05error\x18\x05 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\x05error\x12)\n" +
+	"\voauth_token\x18\x06 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x04R\n" +
+	"oauthToken\x12/\n" +
+	"\x0eoauth_verifier\x18\a \x01(\tB\b\xbaH\x05r\x03\x18\x80\x04R\roauthVerifier\"\xb0\x01\n" +
+	"\x15CompleteOAuthResponse\x12'\n" +
+	"\x06tokens\x18\x01 \x01(\v2\x0f.auth.v1.TokensR\x06tokens\x12!\n" +
+	"\x04user\x18\x02 \x01(\v2\r.auth.v1.UserR\x04user\x12\x19\n" +
+	"\bnew_user\x18\x03 \x01(\bR\anewUser\x120\n" +
+	"\aaccount\x18\x04 \x01(\v2\x16.auth.v1.LinkedAccountR\aaccount\"=\n" +
+	"\x18ExchangeOAuthCodeRequest\x12!\n" +
+	"\x04code\x18\x01 \x01(\tB\r\xe0A\x02\xbaH\ar\x05\x10\x01\x18\x80\x01R\x04code\"\x82\x01\n" +
+	"\x19ExchangeOAuthCodeResponse\x12'\n" +
+	"\x06tokens\x18\x01 \x01(\v2\x0f.auth.v1.TokensR\x06tokens\x12!\n" +
+	"\x04user\x18\x02 \x01(\v2\r.auth.v1.UserR\x04user\x12\x19\n" +
+	"\bnew_user\x18\x03 \x01(\bR\anewUser\"\x86\x01\n" +
+	"\x15StartLinkOAuthRequest\x12@\n" +
+	"\bprovider\x18\x01 \x01(\tB$\xe0A\x02\xbaH\x1er\x1c2\x1a^[a-z0-9][a-z0-9_-]{0,31}$R\bprovider\x12+\n" +
+	"\fredirect_uri\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x10R\vredirectUri\"[\n" +
+	"\x16StartLinkOAuthResponse\x12+\n" +
+	"\x11authorization_url\x18\x01 \x01(\tR\x10authorizationUrl\x12\x14\n" +
+	"\x05state\x18\x02 \x01(\tR\x05state\"\x1b\n" +
+	"\x19ListLinkedAccountsRequest\"n\n" +
+	"\x1aListLinkedAccountsResponse\x122\n" +
+	"\baccounts\x18\x01 \x03(\v2\x16.auth.v1.LinkedAccountR\baccounts\x12\x1c\n" +
+	"\tproviders\x18\x02 \x03(\tR\tproviders\"a\n" +
+	"\x12UnlinkOAuthRequest\x12K\n" +
+	"\n" +
+	"account_id\x18\x01 \x01(\tB,\xe0A\x02\xbaH&r$2\"^oacc_[0-7][0-9a-hjkmnp-tv-z]{25}$R\taccountId\"\x15\n" +
+	"\x13UnlinkOAuthResponse\"\xb5\x01\n" +
+	"\rLinkedAccount\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1a\n" +
+	"\bprovider\x18\x02 \x01(\tR\bprovider\x12\x14\n" +
+	"\x05email\x18\x03 \x01(\tR\x05email\x12%\n" +
+	"\x0eemail_verified\x18\x04 \x01(\bR\remailVerified\x12;\n" +
+	"\vcreate_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\"\xd8\x01\n" +
 	"\x06Tokens\x12!\n" +
 	"\faccess_token\x18\x01 \x01(\tR\vaccessToken\x12#\n" +
 	"\rrefresh_token\x18\x02 \x01(\tR\frefreshToken\x12\x1d\n" +
@@ -1483,7 +2293,7 @@ const file_auth_v1_auth_proto_rawDesc = "" +
 	"user_agent\x18\x04 \x01(\tR\tuserAgent\x12\x1d\n" +
 	"\n" +
 	"ip_address\x18\x05 \x01(\tR\tipAddress\x12\x18\n" +
-	"\acurrent\x18\x06 \x01(\bR\acurrent2\x92\x10\n" +
+	"\acurrent\x18\x06 \x01(\bR\acurrent2\xcb\x1a\n" +
 	"\vAuthService\x12\x84\x02\n" +
 	"\fRequestLogin\x12\x1c.auth.v1.RequestLoginRequest\x1a\x1d.auth.v1.RequestLoginResponse\"\xb6\x01\x92A\x91\x01J\x8c\x01\n" +
 	"\x03429\x12\x84\x01\n" +
@@ -1511,7 +2321,26 @@ const file_auth_v1_auth_proto_rawDesc = "" +
 	"\x03401\x12\x8f\x01\n" +
 	"\x8c\x01No valid access token (AUTH_REQUIRED, AUTH_TOKEN_EXPIRED, AUTH_TOKEN_INVALID), or the code is wrong, expired or used up (AUTH_CODE_INVALID).JK\n" +
 	"\x03409\x12D\n" +
-	"BThe address or number belongs to another account (ALREADY_EXISTS).\x82\xd3\xe4\x93\x02\x1d:\x01*\"\x18/v1/auth/contact/confirmB4Z2github.com/modulith/modulith/gen/go/auth/v1;authv1b\x06proto3"
+	"BThe address or number belongs to another account (ALREADY_EXISTS).\x82\xd3\xe4\x93\x02\x1d:\x01*\"\x18/v1/auth/contact/confirm\x12\x94\x02\n" +
+	"\n" +
+	"StartOAuth\x12\x1a.auth.v1.StartOAuthRequest\x1a\x1b.auth.v1.StartOAuthResponse\"\xcc\x01\x92A\xa7\x01J;\n" +
+	"\x03302\x124\n" +
+	"2With redirect_uri: to the provider's sign-in page.Jf\n" +
+	"\x03400\x12_\n" +
+	"]Unknown or disabled provider, or a redirect_uri that is not allow-listed (VALIDATION_FAILED).b\x00\x82\xd3\xe4\x93\x02\x1b\x12\x19/v1/auth/oauth/{provider}\x12\x97\x03\n" +
+	"\rCompleteOAuth\x12\x1d.auth.v1.CompleteOAuthRequest\x1a\x1e.auth.v1.CompleteOAuthResponse\"\xc6\x02\x92A\xef\x01Jk\n" +
+	"\x03302\x12d\n" +
+	"bBrowser flow: to the redirect_uri given to StartOAuth, with oauth_code (sign-in) or linked (link).J~\n" +
+	"\x03401\x12w\n" +
+	"uThe state is unknown, used, expired, or not this client's or provider's; or the provider refused (AUTH_OAUTH_FAILED).b\x00\x82\xd3\xe4\x93\x02MZ':\x01*\"\"/v1/auth/oauth/{provider}/callback\x12\"/v1/auth/oauth/{provider}/callback\x12\xc5\x01\n" +
+	"\x11ExchangeOAuthCode\x12!.auth.v1.ExchangeOAuthCodeRequest\x1a\".auth.v1.ExchangeOAuthCodeResponse\"i\x92ADJ@\n" +
+	"\x03401\x129\n" +
+	"7The code is wrong, used or expired (AUTH_CODE_INVALID).b\x00\x82\xd3\xe4\x93\x02\x1c:\x01*\"\x17/v1/auth/oauth/exchange\x12|\n" +
+	"\x0eStartLinkOAuth\x12\x1e.auth.v1.StartLinkOAuthRequest\x1a\x1f.auth.v1.StartLinkOAuthResponse\")\x82\xd3\xe4\x93\x02#:\x01*\"\x1e/v1/auth/oauth/{provider}/link\x12~\n" +
+	"\x12ListLinkedAccounts\x12\".auth.v1.ListLinkedAccountsRequest\x1a#.auth.v1.ListLinkedAccountsResponse\"\x1f\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/auth/oauth/accounts\x12\xbf\x01\n" +
+	"\vUnlinkOAuth\x12\x1b.auth.v1.UnlinkOAuthRequest\x1a\x1c.auth.v1.UnlinkOAuthResponse\"u\x92AFJD\n" +
+	"\x03409\x12=\n" +
+	";The account is the caller's last way to sign in (CONFLICT).\x82\xd3\xe4\x93\x02&*$/v1/auth/oauth/accounts/{account_id}B4Z2github.com/modulith/modulith/gen/go/auth/v1;authv1b\x06proto3"
 
 var (
 	file_auth_v1_auth_proto_rawDescOnce sync.Once
@@ -1525,7 +2354,7 @@ func file_auth_v1_auth_proto_rawDescGZIP() []byte {
 	return file_auth_v1_auth_proto_rawDescData
 }
 
-var file_auth_v1_auth_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
+var file_auth_v1_auth_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
 var file_auth_v1_auth_proto_goTypes = []any{
 	(*RequestLoginRequest)(nil),          // 0: auth.v1.RequestLoginRequest
 	(*RequestLoginResponse)(nil),         // 1: auth.v1.RequestLoginResponse
@@ -1547,49 +2376,81 @@ var file_auth_v1_auth_proto_goTypes = []any{
 	(*RequestContactChangeResponse)(nil), // 17: auth.v1.RequestContactChangeResponse
 	(*ConfirmContactChangeRequest)(nil),  // 18: auth.v1.ConfirmContactChangeRequest
 	(*ConfirmContactChangeResponse)(nil), // 19: auth.v1.ConfirmContactChangeResponse
-	(*Tokens)(nil),                       // 20: auth.v1.Tokens
-	(*User)(nil),                         // 21: auth.v1.User
-	(*Session)(nil),                      // 22: auth.v1.Session
-	(*timestamppb.Timestamp)(nil),        // 23: google.protobuf.Timestamp
+	(*StartOAuthRequest)(nil),            // 20: auth.v1.StartOAuthRequest
+	(*StartOAuthResponse)(nil),           // 21: auth.v1.StartOAuthResponse
+	(*CompleteOAuthRequest)(nil),         // 22: auth.v1.CompleteOAuthRequest
+	(*CompleteOAuthResponse)(nil),        // 23: auth.v1.CompleteOAuthResponse
+	(*ExchangeOAuthCodeRequest)(nil),     // 24: auth.v1.ExchangeOAuthCodeRequest
+	(*ExchangeOAuthCodeResponse)(nil),    // 25: auth.v1.ExchangeOAuthCodeResponse
+	(*StartLinkOAuthRequest)(nil),        // 26: auth.v1.StartLinkOAuthRequest
+	(*StartLinkOAuthResponse)(nil),       // 27: auth.v1.StartLinkOAuthResponse
+	(*ListLinkedAccountsRequest)(nil),    // 28: auth.v1.ListLinkedAccountsRequest
+	(*ListLinkedAccountsResponse)(nil),   // 29: auth.v1.ListLinkedAccountsResponse
+	(*UnlinkOAuthRequest)(nil),           // 30: auth.v1.UnlinkOAuthRequest
+	(*UnlinkOAuthResponse)(nil),          // 31: auth.v1.UnlinkOAuthResponse
+	(*LinkedAccount)(nil),                // 32: auth.v1.LinkedAccount
+	(*Tokens)(nil),                       // 33: auth.v1.Tokens
+	(*User)(nil),                         // 34: auth.v1.User
+	(*Session)(nil),                      // 35: auth.v1.Session
+	(*timestamppb.Timestamp)(nil),        // 36: google.protobuf.Timestamp
 }
 var file_auth_v1_auth_proto_depIdxs = []int32{
-	20, // 0: auth.v1.CompleteLoginResponse.tokens:type_name -> auth.v1.Tokens
-	21, // 1: auth.v1.CompleteLoginResponse.user:type_name -> auth.v1.User
-	20, // 2: auth.v1.RefreshTokenResponse.tokens:type_name -> auth.v1.Tokens
-	21, // 3: auth.v1.GetProfileResponse.user:type_name -> auth.v1.User
-	21, // 4: auth.v1.UpdateProfileResponse.user:type_name -> auth.v1.User
-	22, // 5: auth.v1.ListSessionsResponse.sessions:type_name -> auth.v1.Session
-	21, // 6: auth.v1.ConfirmContactChangeResponse.user:type_name -> auth.v1.User
-	23, // 7: auth.v1.Tokens.refresh_expires_at:type_name -> google.protobuf.Timestamp
-	23, // 8: auth.v1.User.create_time:type_name -> google.protobuf.Timestamp
-	23, // 9: auth.v1.User.update_time:type_name -> google.protobuf.Timestamp
-	23, // 10: auth.v1.Session.create_time:type_name -> google.protobuf.Timestamp
-	23, // 11: auth.v1.Session.expire_time:type_name -> google.protobuf.Timestamp
-	0,  // 12: auth.v1.AuthService.RequestLogin:input_type -> auth.v1.RequestLoginRequest
-	2,  // 13: auth.v1.AuthService.CompleteLogin:input_type -> auth.v1.CompleteLoginRequest
-	4,  // 14: auth.v1.AuthService.RefreshToken:input_type -> auth.v1.RefreshTokenRequest
-	6,  // 15: auth.v1.AuthService.Logout:input_type -> auth.v1.LogoutRequest
-	8,  // 16: auth.v1.AuthService.GetProfile:input_type -> auth.v1.GetProfileRequest
-	10, // 17: auth.v1.AuthService.UpdateProfile:input_type -> auth.v1.UpdateProfileRequest
-	12, // 18: auth.v1.AuthService.ListSessions:input_type -> auth.v1.ListSessionsRequest
-	14, // 19: auth.v1.AuthService.RevokeSession:input_type -> auth.v1.RevokeSessionRequest
-	16, // 20: auth.v1.AuthService.RequestContactChange:input_type -> auth.v1.RequestContactChangeRequest
-	18, // 21: auth.v1.AuthService.ConfirmContactChange:input_type -> auth.v1.ConfirmContactChangeRequest
-	1,  // 22: auth.v1.AuthService.RequestLogin:output_type -> auth.v1.RequestLoginResponse
-	3,  // 23: auth.v1.AuthService.CompleteLogin:output_type -> auth.v1.CompleteLoginResponse
-	5,  // 24: auth.v1.AuthService.RefreshToken:output_type -> auth.v1.RefreshTokenResponse
-	7,  // 25: auth.v1.AuthService.Logout:output_type -> auth.v1.LogoutResponse
-	9,  // 26: auth.v1.AuthService.GetProfile:output_type -> auth.v1.GetProfileResponse
-	11, // 27: auth.v1.AuthService.UpdateProfile:output_type -> auth.v1.UpdateProfileResponse
-	13, // 28: auth.v1.AuthService.ListSessions:output_type -> auth.v1.ListSessionsResponse
-	15, // 29: auth.v1.AuthService.RevokeSession:output_type -> auth.v1.RevokeSessionResponse
-	17, // 30: auth.v1.AuthService.RequestContactChange:output_type -> auth.v1.RequestContactChangeResponse
-	19, // 31: auth.v1.AuthService.ConfirmContactChange:output_type -> auth.v1.ConfirmContactChangeResponse
-	22, // [22:32] is the sub-list for method output_type
-	12, // [12:22] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	33, // 0: auth.v1.CompleteLoginResponse.tokens:type_name -> auth.v1.Tokens
+	34, // 1: auth.v1.CompleteLoginResponse.user:type_name -> auth.v1.User
+	33, // 2: auth.v1.RefreshTokenResponse.tokens:type_name -> auth.v1.Tokens
+	34, // 3: auth.v1.GetProfileResponse.user:type_name -> auth.v1.User
+	34, // 4: auth.v1.UpdateProfileResponse.user:type_name -> auth.v1.User
+	35, // 5: auth.v1.ListSessionsResponse.sessions:type_name -> auth.v1.Session
+	34, // 6: auth.v1.ConfirmContactChangeResponse.user:type_name -> auth.v1.User
+	33, // 7: auth.v1.CompleteOAuthResponse.tokens:type_name -> auth.v1.Tokens
+	34, // 8: auth.v1.CompleteOAuthResponse.user:type_name -> auth.v1.User
+	32, // 9: auth.v1.CompleteOAuthResponse.account:type_name -> auth.v1.LinkedAccount
+	33, // 10: auth.v1.ExchangeOAuthCodeResponse.tokens:type_name -> auth.v1.Tokens
+	34, // 11: auth.v1.ExchangeOAuthCodeResponse.user:type_name -> auth.v1.User
+	32, // 12: auth.v1.ListLinkedAccountsResponse.accounts:type_name -> auth.v1.LinkedAccount
+	36, // 13: auth.v1.LinkedAccount.create_time:type_name -> google.protobuf.Timestamp
+	36, // 14: auth.v1.Tokens.refresh_expires_at:type_name -> google.protobuf.Timestamp
+	36, // 15: auth.v1.User.create_time:type_name -> google.protobuf.Timestamp
+	36, // 16: auth.v1.User.update_time:type_name -> google.protobuf.Timestamp
+	36, // 17: auth.v1.Session.create_time:type_name -> google.protobuf.Timestamp
+	36, // 18: auth.v1.Session.expire_time:type_name -> google.protobuf.Timestamp
+	0,  // 19: auth.v1.AuthService.RequestLogin:input_type -> auth.v1.RequestLoginRequest
+	2,  // 20: auth.v1.AuthService.CompleteLogin:input_type -> auth.v1.CompleteLoginRequest
+	4,  // 21: auth.v1.AuthService.RefreshToken:input_type -> auth.v1.RefreshTokenRequest
+	6,  // 22: auth.v1.AuthService.Logout:input_type -> auth.v1.LogoutRequest
+	8,  // 23: auth.v1.AuthService.GetProfile:input_type -> auth.v1.GetProfileRequest
+	10, // 24: auth.v1.AuthService.UpdateProfile:input_type -> auth.v1.UpdateProfileRequest
+	12, // 25: auth.v1.AuthService.ListSessions:input_type -> auth.v1.ListSessionsRequest
+	14, // 26: auth.v1.AuthService.RevokeSession:input_type -> auth.v1.RevokeSessionRequest
+	16, // 27: auth.v1.AuthService.RequestContactChange:input_type -> auth.v1.RequestContactChangeRequest
+	18, // 28: auth.v1.AuthService.ConfirmContactChange:input_type -> auth.v1.ConfirmContactChangeRequest
+	20, // 29: auth.v1.AuthService.StartOAuth:input_type -> auth.v1.StartOAuthRequest
+	22, // 30: auth.v1.AuthService.CompleteOAuth:input_type -> auth.v1.CompleteOAuthRequest
+	24, // 31: auth.v1.AuthService.ExchangeOAuthCode:input_type -> auth.v1.ExchangeOAuthCodeRequest
+	26, // 32: auth.v1.AuthService.StartLinkOAuth:input_type -> auth.v1.StartLinkOAuthRequest
+	28, // 33: auth.v1.AuthService.ListLinkedAccounts:input_type -> auth.v1.ListLinkedAccountsRequest
+	30, // 34: auth.v1.AuthService.UnlinkOAuth:input_type -> auth.v1.UnlinkOAuthRequest
+	1,  // 35: auth.v1.AuthService.RequestLogin:output_type -> auth.v1.RequestLoginResponse
+	3,  // 36: auth.v1.AuthService.CompleteLogin:output_type -> auth.v1.CompleteLoginResponse
+	5,  // 37: auth.v1.AuthService.RefreshToken:output_type -> auth.v1.RefreshTokenResponse
+	7,  // 38: auth.v1.AuthService.Logout:output_type -> auth.v1.LogoutResponse
+	9,  // 39: auth.v1.AuthService.GetProfile:output_type -> auth.v1.GetProfileResponse
+	11, // 40: auth.v1.AuthService.UpdateProfile:output_type -> auth.v1.UpdateProfileResponse
+	13, // 41: auth.v1.AuthService.ListSessions:output_type -> auth.v1.ListSessionsResponse
+	15, // 42: auth.v1.AuthService.RevokeSession:output_type -> auth.v1.RevokeSessionResponse
+	17, // 43: auth.v1.AuthService.RequestContactChange:output_type -> auth.v1.RequestContactChangeResponse
+	19, // 44: auth.v1.AuthService.ConfirmContactChange:output_type -> auth.v1.ConfirmContactChangeResponse
+	21, // 45: auth.v1.AuthService.StartOAuth:output_type -> auth.v1.StartOAuthResponse
+	23, // 46: auth.v1.AuthService.CompleteOAuth:output_type -> auth.v1.CompleteOAuthResponse
+	25, // 47: auth.v1.AuthService.ExchangeOAuthCode:output_type -> auth.v1.ExchangeOAuthCodeResponse
+	27, // 48: auth.v1.AuthService.StartLinkOAuth:output_type -> auth.v1.StartLinkOAuthResponse
+	29, // 49: auth.v1.AuthService.ListLinkedAccounts:output_type -> auth.v1.ListLinkedAccountsResponse
+	31, // 50: auth.v1.AuthService.UnlinkOAuth:output_type -> auth.v1.UnlinkOAuthResponse
+	35, // [35:51] is the sub-list for method output_type
+	19, // [19:35] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_auth_v1_auth_proto_init() }
@@ -1620,7 +2481,7 @@ func file_auth_v1_auth_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_auth_v1_auth_proto_rawDesc), len(file_auth_v1_auth_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   23,
+			NumMessages:   36,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

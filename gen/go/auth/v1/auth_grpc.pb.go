@@ -29,6 +29,12 @@ const (
 	AuthService_RevokeSession_FullMethodName        = "/auth.v1.AuthService/RevokeSession"
 	AuthService_RequestContactChange_FullMethodName = "/auth.v1.AuthService/RequestContactChange"
 	AuthService_ConfirmContactChange_FullMethodName = "/auth.v1.AuthService/ConfirmContactChange"
+	AuthService_StartOAuth_FullMethodName           = "/auth.v1.AuthService/StartOAuth"
+	AuthService_CompleteOAuth_FullMethodName        = "/auth.v1.AuthService/CompleteOAuth"
+	AuthService_ExchangeOAuthCode_FullMethodName    = "/auth.v1.AuthService/ExchangeOAuthCode"
+	AuthService_StartLinkOAuth_FullMethodName       = "/auth.v1.AuthService/StartLinkOAuth"
+	AuthService_ListLinkedAccounts_FullMethodName   = "/auth.v1.AuthService/ListLinkedAccounts"
+	AuthService_UnlinkOAuth_FullMethodName          = "/auth.v1.AuthService/UnlinkOAuth"
 )
 
 // AuthServiceClient is the client API for AuthService service.
@@ -62,6 +68,29 @@ type AuthServiceClient interface {
 	// ConfirmContactChange replaces the caller's email address or phone number
 	// once the code sent to the new one is confirmed.
 	ConfirmContactChange(ctx context.Context, in *ConfirmContactChangeRequest, opts ...grpc.CallOption) (*ConfirmContactChangeResponse, error)
+	// StartOAuth starts a sign-in at an OAuth or OpenID Connect provider.
+	// With redirect_uri (a browser, docs/OAUTH.md) it answers 302 to the
+	// provider; without, it answers the provider's URL as JSON. Either way it
+	// sets the cookie that binds the sign-in to this client: the callback
+	// must come back with it.
+	StartOAuth(ctx context.Context, in *StartOAuthRequest, opts ...grpc.CallOption) (*StartOAuthResponse, error)
+	// CompleteOAuth is the provider's callback. It signs the user in (or
+	// links the provider to the user who started a link): a browser flow
+	// answers 302 to its redirect_uri with a one-time oauth_code for
+	// ExchangeOAuthCode; an API flow answers the tokens.
+	CompleteOAuth(ctx context.Context, in *CompleteOAuthRequest, opts ...grpc.CallOption) (*CompleteOAuthResponse, error)
+	// ExchangeOAuthCode exchanges the one-time oauth_code of a browser
+	// sign-in for tokens, once, within a minute.
+	ExchangeOAuthCode(ctx context.Context, in *ExchangeOAuthCodeRequest, opts ...grpc.CallOption) (*ExchangeOAuthCodeResponse, error)
+	// StartLinkOAuth starts linking a provider account to the caller; it
+	// answers the provider's URL as JSON and sets the binding cookie.
+	StartLinkOAuth(ctx context.Context, in *StartLinkOAuthRequest, opts ...grpc.CallOption) (*StartLinkOAuthResponse, error)
+	// ListLinkedAccounts lists the caller's provider accounts and the
+	// providers this server signs in with.
+	ListLinkedAccounts(ctx context.Context, in *ListLinkedAccountsRequest, opts ...grpc.CallOption) (*ListLinkedAccountsResponse, error)
+	// UnlinkOAuth removes one of the caller's provider accounts, unless it
+	// is the caller's last way to sign in.
+	UnlinkOAuth(ctx context.Context, in *UnlinkOAuthRequest, opts ...grpc.CallOption) (*UnlinkOAuthResponse, error)
 }
 
 type authServiceClient struct {
@@ -172,6 +201,66 @@ func (c *authServiceClient) ConfirmContactChange(ctx context.Context, in *Confir
 	return out, nil
 }
 
+func (c *authServiceClient) StartOAuth(ctx context.Context, in *StartOAuthRequest, opts ...grpc.CallOption) (*StartOAuthResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(StartOAuthResponse)
+	err := c.cc.Invoke(ctx, AuthService_StartOAuth_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *authServiceClient) CompleteOAuth(ctx context.Context, in *CompleteOAuthRequest, opts ...grpc.CallOption) (*CompleteOAuthResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CompleteOAuthResponse)
+	err := c.cc.Invoke(ctx, AuthService_CompleteOAuth_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *authServiceClient) ExchangeOAuthCode(ctx context.Context, in *ExchangeOAuthCodeRequest, opts ...grpc.CallOption) (*ExchangeOAuthCodeResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ExchangeOAuthCodeResponse)
+	err := c.cc.Invoke(ctx, AuthService_ExchangeOAuthCode_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *authServiceClient) StartLinkOAuth(ctx context.Context, in *StartLinkOAuthRequest, opts ...grpc.CallOption) (*StartLinkOAuthResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(StartLinkOAuthResponse)
+	err := c.cc.Invoke(ctx, AuthService_StartLinkOAuth_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *authServiceClient) ListLinkedAccounts(ctx context.Context, in *ListLinkedAccountsRequest, opts ...grpc.CallOption) (*ListLinkedAccountsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListLinkedAccountsResponse)
+	err := c.cc.Invoke(ctx, AuthService_ListLinkedAccounts_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *authServiceClient) UnlinkOAuth(ctx context.Context, in *UnlinkOAuthRequest, opts ...grpc.CallOption) (*UnlinkOAuthResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UnlinkOAuthResponse)
+	err := c.cc.Invoke(ctx, AuthService_UnlinkOAuth_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AuthServiceServer is the server API for AuthService service.
 // All implementations must embed UnimplementedAuthServiceServer
 // for forward compatibility.
@@ -203,6 +292,29 @@ type AuthServiceServer interface {
 	// ConfirmContactChange replaces the caller's email address or phone number
 	// once the code sent to the new one is confirmed.
 	ConfirmContactChange(context.Context, *ConfirmContactChangeRequest) (*ConfirmContactChangeResponse, error)
+	// StartOAuth starts a sign-in at an OAuth or OpenID Connect provider.
+	// With redirect_uri (a browser, docs/OAUTH.md) it answers 302 to the
+	// provider; without, it answers the provider's URL as JSON. Either way it
+	// sets the cookie that binds the sign-in to this client: the callback
+	// must come back with it.
+	StartOAuth(context.Context, *StartOAuthRequest) (*StartOAuthResponse, error)
+	// CompleteOAuth is the provider's callback. It signs the user in (or
+	// links the provider to the user who started a link): a browser flow
+	// answers 302 to its redirect_uri with a one-time oauth_code for
+	// ExchangeOAuthCode; an API flow answers the tokens.
+	CompleteOAuth(context.Context, *CompleteOAuthRequest) (*CompleteOAuthResponse, error)
+	// ExchangeOAuthCode exchanges the one-time oauth_code of a browser
+	// sign-in for tokens, once, within a minute.
+	ExchangeOAuthCode(context.Context, *ExchangeOAuthCodeRequest) (*ExchangeOAuthCodeResponse, error)
+	// StartLinkOAuth starts linking a provider account to the caller; it
+	// answers the provider's URL as JSON and sets the binding cookie.
+	StartLinkOAuth(context.Context, *StartLinkOAuthRequest) (*StartLinkOAuthResponse, error)
+	// ListLinkedAccounts lists the caller's provider accounts and the
+	// providers this server signs in with.
+	ListLinkedAccounts(context.Context, *ListLinkedAccountsRequest) (*ListLinkedAccountsResponse, error)
+	// UnlinkOAuth removes one of the caller's provider accounts, unless it
+	// is the caller's last way to sign in.
+	UnlinkOAuth(context.Context, *UnlinkOAuthRequest) (*UnlinkOAuthResponse, error)
 	mustEmbedUnimplementedAuthServiceServer()
 }
 
@@ -242,6 +354,24 @@ func (UnimplementedAuthServiceServer) RequestContactChange(context.Context, *Req
 }
 func (UnimplementedAuthServiceServer) ConfirmContactChange(context.Context, *ConfirmContactChangeRequest) (*ConfirmContactChangeResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ConfirmContactChange not implemented")
+}
+func (UnimplementedAuthServiceServer) StartOAuth(context.Context, *StartOAuthRequest) (*StartOAuthResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method StartOAuth not implemented")
+}
+func (UnimplementedAuthServiceServer) CompleteOAuth(context.Context, *CompleteOAuthRequest) (*CompleteOAuthResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CompleteOAuth not implemented")
+}
+func (UnimplementedAuthServiceServer) ExchangeOAuthCode(context.Context, *ExchangeOAuthCodeRequest) (*ExchangeOAuthCodeResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ExchangeOAuthCode not implemented")
+}
+func (UnimplementedAuthServiceServer) StartLinkOAuth(context.Context, *StartLinkOAuthRequest) (*StartLinkOAuthResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method StartLinkOAuth not implemented")
+}
+func (UnimplementedAuthServiceServer) ListLinkedAccounts(context.Context, *ListLinkedAccountsRequest) (*ListLinkedAccountsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListLinkedAccounts not implemented")
+}
+func (UnimplementedAuthServiceServer) UnlinkOAuth(context.Context, *UnlinkOAuthRequest) (*UnlinkOAuthResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UnlinkOAuth not implemented")
 }
 func (UnimplementedAuthServiceServer) mustEmbedUnimplementedAuthServiceServer() {}
 func (UnimplementedAuthServiceServer) testEmbeddedByValue()                     {}
@@ -444,6 +574,114 @@ func _AuthService_ConfirmContactChange_Handler(srv interface{}, ctx context.Cont
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AuthService_StartOAuth_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(StartOAuthRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AuthServiceServer).StartOAuth(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AuthService_StartOAuth_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AuthServiceServer).StartOAuth(ctx, req.(*StartOAuthRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AuthService_CompleteOAuth_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CompleteOAuthRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AuthServiceServer).CompleteOAuth(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AuthService_CompleteOAuth_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AuthServiceServer).CompleteOAuth(ctx, req.(*CompleteOAuthRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AuthService_ExchangeOAuthCode_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ExchangeOAuthCodeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AuthServiceServer).ExchangeOAuthCode(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AuthService_ExchangeOAuthCode_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AuthServiceServer).ExchangeOAuthCode(ctx, req.(*ExchangeOAuthCodeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AuthService_StartLinkOAuth_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(StartLinkOAuthRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AuthServiceServer).StartLinkOAuth(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AuthService_StartLinkOAuth_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AuthServiceServer).StartLinkOAuth(ctx, req.(*StartLinkOAuthRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AuthService_ListLinkedAccounts_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListLinkedAccountsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AuthServiceServer).ListLinkedAccounts(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AuthService_ListLinkedAccounts_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AuthServiceServer).ListLinkedAccounts(ctx, req.(*ListLinkedAccountsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AuthService_UnlinkOAuth_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UnlinkOAuthRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AuthServiceServer).UnlinkOAuth(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AuthService_UnlinkOAuth_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AuthServiceServer).UnlinkOAuth(ctx, req.(*UnlinkOAuthRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // AuthService_ServiceDesc is the grpc.ServiceDesc for AuthService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -490,6 +728,30 @@ var AuthService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ConfirmContactChange",
 			Handler:    _AuthService_ConfirmContactChange_Handler,
+		},
+		{
+			MethodName: "StartOAuth",
+			Handler:    _AuthService_StartOAuth_Handler,
+		},
+		{
+			MethodName: "CompleteOAuth",
+			Handler:    _AuthService_CompleteOAuth_Handler,
+		},
+		{
+			MethodName: "ExchangeOAuthCode",
+			Handler:    _AuthService_ExchangeOAuthCode_Handler,
+		},
+		{
+			MethodName: "StartLinkOAuth",
+			Handler:    _AuthService_StartLinkOAuth_Handler,
+		},
+		{
+			MethodName: "ListLinkedAccounts",
+			Handler:    _AuthService_ListLinkedAccounts_Handler,
+		},
+		{
+			MethodName: "UnlinkOAuth",
+			Handler:    _AuthService_UnlinkOAuth_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -68,3 +68,39 @@ type RefreshToken struct {
 	ExpiresAt time.Time
 	UsedAt    *time.Time
 }
+
+// OAuthAccount is a provider account a user signs in with.
+type OAuthAccount struct {
+	ID            string
+	UserID        string
+	Provider      string
+	Subject       string // the provider's stable ID of the account
+	Email         string // as the provider gave it, "" when none
+	EmailVerified bool   // the provider asserted Email is verified
+	CreatedAt     time.Time
+}
+
+// OAuthState is a sign-in started at a provider, known by the hash of its
+// state and bound to its client by the hash of a cookie.
+type OAuthState struct {
+	StateHash    []byte
+	Provider     string
+	BindingHash  []byte
+	UserID       string // the user linking the provider; "" for a sign-in
+	RedirectURI  string // the browser flow's page; "" for an API client
+	CodeVerifier string // PKCE; "" when the provider takes none
+	Nonce        string // OpenID Connect
+	Session      string // the provider library's flow data
+	CreatedAt    time.Time
+	ExpiresAt    time.Time
+}
+
+// OAuthExchangeCode is the one-time code a browser sign-in returns to its
+// page, known by its hash.
+type OAuthExchangeCode struct {
+	CodeHash  []byte
+	UserID    string
+	NewUser   bool
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}

@@ -70,6 +70,26 @@ type Repository interface {
 	// key at now.
 	RememberLoginClient(ctx context.Context, key, client string, now time.Time) error
 
+	// LockUser returns a user and locks it until the transaction ends.
+	LockUser(ctx context.Context, id string) (models.User, error)
+	// OAuthAccount returns the account subject at provider; NotFound when
+	// none is linked.
+	OAuthAccount(ctx context.Context, provider, subject string) (models.OAuthAccount, error)
+	CreateOAuthAccount(ctx context.Context, a models.OAuthAccount) error
+	// OAuthAccounts lists a user's provider accounts, oldest first.
+	OAuthAccounts(ctx context.Context, userID string) ([]models.OAuthAccount, error)
+	// DeleteOAuthAccount unlinks account id of userID and reports whether
+	// there was one.
+	DeleteOAuthAccount(ctx context.Context, id, userID string) (bool, error)
+	CreateOAuthState(ctx context.Context, s models.OAuthState) error
+	// UseOAuthState marks an unused, unexpired state used and returns it;
+	// NotFound when there is no such state.
+	UseOAuthState(ctx context.Context, hash []byte, now time.Time) (models.OAuthState, error)
+	CreateOAuthExchangeCode(ctx context.Context, c models.OAuthExchangeCode) error
+	// UseOAuthExchangeCode marks an unused, unexpired code used and
+	// returns it; NotFound when there is no such code.
+	UseOAuthExchangeCode(ctx context.Context, hash []byte, now time.Time) (models.OAuthExchangeCode, error)
+
 	// HitRateLimit counts one hit on key in the window starting at
 	// windowStart and returns the hits so far.
 	HitRateLimit(ctx context.Context, key string, windowStart time.Time) (int, error)
@@ -84,6 +104,8 @@ type Repository interface {
 	// DeleteLoginLockoutsBefore removes failure records with no failure
 	// and no cool-down since before.
 	DeleteLoginLockoutsBefore(ctx context.Context, before time.Time) (int64, error)
+	DeleteExpiredOAuthStates(ctx context.Context, before time.Time) (int64, error)
+	DeleteExpiredOAuthExchangeCodes(ctx context.Context, before time.Time) (int64, error)
 	// DeleteLoginKnownClientsBefore forgets clients whose last successful
 	// check was before a time.
 	DeleteLoginKnownClientsBefore(ctx context.Context, before time.Time) (int64, error)

@@ -81,6 +81,10 @@ func testConfig() service.Config {
 		LockoutBase:              15 * time.Minute,
 		LockoutMax:               24 * time.Hour,
 		KnownClientTTL:           90 * 24 * time.Hour,
+
+		OAuthStateTTL:      10 * time.Minute,
+		OAuthExchangeTTL:   time.Minute,
+		OAuthRequestsPerIP: 60,
 	}
 }
 

@@ -316,6 +316,13 @@ func (s *Service) signIn(ctx context.Context, tx repository.Repository, id ident
 		return login{}, err
 	}
 
+	return s.startSession(ctx, tx, user, created)
+}
+
+// startSession opens a session of user inside tx, and publishes
+// user.created (when created is true) and auth.session_created with it:
+// every sign-in, by code or by provider, ends here.
+func (s *Service) startSession(ctx context.Context, tx repository.Repository, user models.User, created bool) (login, error) {
 	session, refresh, err := s.openSession(ctx, tx, user.ID)
 	if err != nil {
 		return login{}, err

@@ -21,6 +21,7 @@ import (
 	"github.com/modulith/modulith/internal/errors"
 	"github.com/modulith/modulith/internal/notifier"
 	authevents "github.com/modulith/modulith/modules/auth/events"
+	"github.com/modulith/modulith/modules/auth/internal/oauth"
 	"github.com/modulith/modulith/modules/auth/internal/repository"
 )
 
@@ -71,6 +72,38 @@ type Config struct {
 	// successor it was exchanged for (two tabs refreshing at once), instead
 	// of counting as theft and revoking the session; 0 disables it.
 	RefreshReuseGrace time.Duration `yaml:"refresh_reuse_grace" env:"AUTH_REFRESH_REUSE_GRACE" default:"10s"`
+
+	// Sign-in with OAuth and OpenID Connect providers (docs/OAUTH.md):
+	// OAuthProviders names the enabled ones, each of which needs its
+	// credentials below; a name that is not built in is an OpenID Connect
+	// provider configured by the AUTH_OAUTH_OIDC_* lists ("name=value").
+	OAuthProviders []string `yaml:"oauth_providers" env:"AUTH_OAUTH_PROVIDERS"`
+	// OAuthBaseURL is the server's public URL, which callbacks are under.
+	OAuthBaseURL string `yaml:"oauth_base_url" env:"AUTH_OAUTH_BASE_URL"`
+	// OAuthRedirectURLs are the pages a browser sign-in may return to,
+	// compared exactly.
+	OAuthRedirectURLs  []string      `yaml:"oauth_redirect_urls" env:"AUTH_OAUTH_REDIRECT_URLS"`
+	OAuthStateTTL      time.Duration `yaml:"oauth_state_ttl" env:"AUTH_OAUTH_STATE_TTL" default:"10m"`
+	OAuthExchangeTTL   time.Duration `yaml:"oauth_exchange_ttl" env:"AUTH_OAUTH_EXCHANGE_TTL" default:"1m"`
+	OAuthRequestsPerIP int           `yaml:"oauth_requests_per_ip" env:"AUTH_OAUTH_RATE_REQUESTS_PER_IP" default:"60"`
+
+	GoogleClientID        string   `yaml:"oauth_google_client_id" env:"AUTH_OAUTH_GOOGLE_CLIENT_ID"`
+	GoogleClientSecret    string   `yaml:"oauth_google_client_secret" env:"AUTH_OAUTH_GOOGLE_CLIENT_SECRET" secret:"true"`
+	GitHubClientID        string   `yaml:"oauth_github_client_id" env:"AUTH_OAUTH_GITHUB_CLIENT_ID"`
+	GitHubClientSecret    string   `yaml:"oauth_github_client_secret" env:"AUTH_OAUTH_GITHUB_CLIENT_SECRET" secret:"true"`
+	MicrosoftClientID     string   `yaml:"oauth_microsoft_client_id" env:"AUTH_OAUTH_MICROSOFT_CLIENT_ID"`
+	MicrosoftClientSecret string   `yaml:"oauth_microsoft_client_secret" env:"AUTH_OAUTH_MICROSOFT_CLIENT_SECRET" secret:"true"`
+	FacebookClientID      string   `yaml:"oauth_facebook_client_id" env:"AUTH_OAUTH_FACEBOOK_CLIENT_ID"`
+	FacebookClientSecret  string   `yaml:"oauth_facebook_client_secret" env:"AUTH_OAUTH_FACEBOOK_CLIENT_SECRET" secret:"true"`
+	XClientID             string   `yaml:"oauth_x_client_id" env:"AUTH_OAUTH_X_CLIENT_ID"`
+	XClientSecret         string   `yaml:"oauth_x_client_secret" env:"AUTH_OAUTH_X_CLIENT_SECRET" secret:"true"`
+	AppleClientID         string   `yaml:"oauth_apple_client_id" env:"AUTH_OAUTH_APPLE_CLIENT_ID"`
+	AppleTeamID           string   `yaml:"oauth_apple_team_id" env:"AUTH_OAUTH_APPLE_TEAM_ID"`
+	AppleKeyID            string   `yaml:"oauth_apple_key_id" env:"AUTH_OAUTH_APPLE_KEY_ID"`
+	ApplePrivateKey       string   `yaml:"oauth_apple_private_key" env:"AUTH_OAUTH_APPLE_PRIVATE_KEY" secret:"true"`
+	OIDCIssuers           []string `yaml:"oauth_oidc_issuers" env:"AUTH_OAUTH_OIDC_ISSUERS"`
+	OIDCClientIDs         []string `yaml:"oauth_oidc_client_ids" env:"AUTH_OAUTH_OIDC_CLIENT_IDS"`
+	OIDCClientSecrets     []string `yaml:"oauth_oidc_client_secrets" env:"AUTH_OAUTH_OIDC_CLIENT_SECRETS" secret:"true"`
 }
 
 // Validate checks the rules make sense.
@@ -106,7 +139,7 @@ func (c Config) Validate() error {
 		return fmt.Errorf("AUTH_REFRESH_REUSE_GRACE must be between 0 and AUTH_ACCESS_TOKEN_TTL (got %s)", c.RefreshReuseGrace)
 	}
 
-	return nil
+	return c.validateOAuth()
 }
 
 // TokenIssuer signs access tokens.
@@ -146,6 +179,8 @@ type Service struct {
 	refKey   []byte
 	now      func() time.Time
 	cfg      Config
+	// providers are the enabled OAuth providers, by name.
+	providers map[string]*oauth.Provider
 }
 
 // New returns a service.
@@ -163,9 +198,15 @@ func New(cfg Config, d Deps) (*Service, error) {
 		now = time.Now
 	}
 
+	providers, err := cfg.oauthProviders()
+	if err != nil {
+		return nil, err
+	}
+
 	return &Service{
 		repo: d.Repo, tokens: d.Tokens, delivery: d.Delivery, logger: d.Logger,
 		codeKey: d.CodeKey, refKey: d.RefreshKey, now: func() time.Time { return now().UTC() }, cfg: cfg,
+		providers: providers,
 	}, nil
 }
 
@@ -192,10 +233,14 @@ func (s *Service) codeHash(purpose, identity, userID, code string) []byte {
 }
 
 // newRefreshToken returns the opaque first token of a session.
-func newRefreshToken() (string, error) {
+func newRefreshToken() (string, error) { return newSecret("refresh token") }
+
+// newSecret returns 32 random bytes, base64url: a token, state or code
+// known to the server only by its hash.
+func newSecret(what string) (string, error) {
 	var b [32]byte
 	if _, err := rand.Read(b[:]); err != nil {
-		return "", errors.Internal("generate refresh token", err)
+		return "", errors.Internal("generate "+what, err)
 	}
 
 	return base64.RawURLEncoding.EncodeToString(b[:]), nil

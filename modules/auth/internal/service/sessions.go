@@ -37,7 +37,8 @@ func (s *Service) CleanupSessions(ctx context.Context) (int64, error) {
 // AUTH_LOCKOUT_WINDOW), and the failure records of
 // identities with no failure and no cool-down for a week (their next
 // cool-down starts again at AUTH_LOCKOUT_BASE), and the known clients
-// without a success for AUTH_KNOWN_CLIENT_TTL (ignored already).
+// without a success for AUTH_KNOWN_CLIENT_TTL (ignored already), and the
+// OAuth states and exchange codes that expired (useless from then on).
 func (s *Service) CleanupMagicCodes(ctx context.Context) (int64, error) {
 	now := s.now()
 
@@ -55,6 +56,14 @@ func (s *Service) CleanupMagicCodes(ctx context.Context) (int64, error) {
 	}
 
 	if _, err := s.repo.DeleteLoginKnownClientsBefore(ctx, now.Add(-s.cfg.KnownClientTTL)); err != nil {
+		return codes, err
+	}
+
+	if _, err := s.repo.DeleteExpiredOAuthStates(ctx, now); err != nil {
+		return codes, err
+	}
+
+	if _, err := s.repo.DeleteExpiredOAuthExchangeCodes(ctx, now); err != nil {
 		return codes, err
 	}
 

@@ -87,6 +87,8 @@ func TestCleanupMagicCodes(t *testing.T) {
 		ratesErr error
 		locksErr error
 		knownErr error
+		stateErr error
+		oCodeErr error
 		want     int64
 		wantErr  error
 	}{
@@ -95,6 +97,8 @@ func TestCleanupMagicCodes(t *testing.T) {
 		{name: "rate limits fail", ratesErr: errStore, want: 3, wantErr: errStore},
 		{name: "lockouts fail", locksErr: errStore, want: 3, wantErr: errStore},
 		{name: "known clients fail", knownErr: errStore, want: 3, wantErr: errStore},
+		{name: "oauth states fail", stateErr: errStore, want: 3, wantErr: errStore},
+		{name: "oauth exchange codes fail", oCodeErr: errStore, want: 3, wantErr: errStore},
 	}
 
 	for _, tt := range tests {
@@ -115,6 +119,14 @@ func TestCleanupMagicCodes(t *testing.T) {
 
 			if tt.codesErr == nil && tt.ratesErr == nil && tt.locksErr == nil {
 				f.repo.EXPECT().DeleteLoginKnownClientsBefore(gomock.Any(), knownCutoff).Return(int64(4), tt.knownErr)
+			}
+
+			if tt.codesErr == nil && tt.ratesErr == nil && tt.locksErr == nil && tt.knownErr == nil {
+				f.repo.EXPECT().DeleteExpiredOAuthStates(gomock.Any(), testNow).Return(int64(5), tt.stateErr)
+			}
+
+			if tt.codesErr == nil && tt.ratesErr == nil && tt.locksErr == nil && tt.knownErr == nil && tt.stateErr == nil {
+				f.repo.EXPECT().DeleteExpiredOAuthExchangeCodes(gomock.Any(), testNow).Return(int64(6), tt.oCodeErr)
 			}
 
 			n, err := f.svc.CleanupMagicCodes(t.Context())

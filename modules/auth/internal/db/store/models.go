@@ -36,6 +36,39 @@ type AuthMagicCode struct {
 	Client    string
 }
 
+type AuthOauthAccount struct {
+	ID            string
+	UserID        string
+	Provider      string
+	Subject       string
+	Email         string
+	EmailVerified bool
+	CreatedAt     time.Time
+}
+
+type AuthOauthExchangeCode struct {
+	CodeHash  []byte
+	UserID    string
+	NewUser   bool
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	UsedAt    *time.Time
+}
+
+type AuthOauthState struct {
+	StateHash    []byte
+	Provider     string
+	BindingHash  []byte
+	UserID       *string
+	RedirectUri  string
+	CodeVerifier string
+	Nonce        string
+	Session      string
+	CreatedAt    time.Time
+	ExpiresAt    time.Time
+	UsedAt       *time.Time
+}
+
 type AuthRateLimit struct {
 	Key         string
 	WindowStart time.Time

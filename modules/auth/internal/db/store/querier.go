@@ -18,14 +18,21 @@ type Querier interface {
 	// that also returns the user's current role.
 	CheckSession(ctx context.Context, arg CheckSessionParams) (string, error)
 	CreateMagicCode(ctx context.Context, arg CreateMagicCodeParams) error
+	CreateOAuthAccount(ctx context.Context, arg CreateOAuthAccountParams) error
+	CreateOAuthExchangeCode(ctx context.Context, arg CreateOAuthExchangeCodeParams) error
+	CreateOAuthState(ctx context.Context, arg CreateOAuthStateParams) error
 	CreateRefreshToken(ctx context.Context, arg CreateRefreshTokenParams) error
 	CreateSession(ctx context.Context, arg CreateSessionParams) error
 	CreateUser(ctx context.Context, arg CreateUserParams) (AuthUser, error)
 	DeleteEndedSessions(ctx context.Context, before time.Time) (int64, error)
 	DeleteExpiredMagicCodes(ctx context.Context, before time.Time) (int64, error)
+	DeleteExpiredOAuthExchangeCodes(ctx context.Context, before time.Time) (int64, error)
+	DeleteExpiredOAuthStates(ctx context.Context, before time.Time) (int64, error)
 	DeleteLoginKnownClientsBefore(ctx context.Context, before time.Time) (int64, error)
 	DeleteLoginLockoutsBefore(ctx context.Context, before time.Time) (int64, error)
+	DeleteOAuthAccount(ctx context.Context, arg DeleteOAuthAccountParams) (int64, error)
 	DeleteRateLimitsBefore(ctx context.Context, before time.Time) (int64, error)
+	GetOAuthAccount(ctx context.Context, arg GetOAuthAccountParams) (AuthOauthAccount, error)
 	GetRefreshToken(ctx context.Context, tokenHash []byte) (AuthRefreshToken, error)
 	GetSession(ctx context.Context, id string) (AuthSession, error)
 	GetUser(ctx context.Context, id string) (AuthUser, error)
@@ -36,10 +43,12 @@ type Querier interface {
 	// since a time.
 	KnownLoginClient(ctx context.Context, arg KnownLoginClientParams) (bool, error)
 	ListActiveSessions(ctx context.Context, arg ListActiveSessionsParams) ([]AuthSession, error)
+	ListOAuthAccounts(ctx context.Context, userID string) ([]AuthOauthAccount, error)
 	// LockLoginLockout returns the failure record of a key, creating an empty
 	// one, and locks it for the rest of the transaction: it is written on
 	// every check, found or not, so both cost the same.
 	LockLoginLockout(ctx context.Context, arg LockLoginLockoutParams) (AuthLoginLockout, error)
+	LockUser(ctx context.Context, id string) (AuthUser, error)
 	MarkMagicCodeUsed(ctx context.Context, arg MarkMagicCodeUsedParams) error
 	RecordFailedAttempt(ctx context.Context, arg RecordFailedAttemptParams) (int32, error)
 	// RememberLoginClient records a client's successful check for a key.
@@ -53,6 +62,8 @@ type Querier interface {
 	UpdateDisplayName(ctx context.Context, arg UpdateDisplayNameParams) (AuthUser, error)
 	UpdateEmail(ctx context.Context, arg UpdateEmailParams) (AuthUser, error)
 	UpdatePhone(ctx context.Context, arg UpdatePhoneParams) (AuthUser, error)
+	UseOAuthExchangeCode(ctx context.Context, arg UseOAuthExchangeCodeParams) (AuthOauthExchangeCode, error)
+	UseOAuthState(ctx context.Context, arg UseOAuthStateParams) (AuthOauthState, error)
 	// UseRefreshToken consumes a token atomically: of two concurrent uses, one
 	// gets the session ID and the other nothing.
 	UseRefreshToken(ctx context.Context, arg UseRefreshTokenParams) (string, error)

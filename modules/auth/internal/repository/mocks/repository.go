@@ -103,6 +103,48 @@ func (mr *MockRepositoryMockRecorder) CreateMagicCode(ctx, c any) *gomock.Call {
 	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "CreateMagicCode", reflect.TypeOf((*MockRepository)(nil).CreateMagicCode), ctx, c)
 }
 
+// CreateOAuthAccount mocks base method.
+func (m *MockRepository) CreateOAuthAccount(ctx context.Context, a models.OAuthAccount) error {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "CreateOAuthAccount", ctx, a)
+	ret0, _ := ret[0].(error)
+	return ret0
+}
+
+// CreateOAuthAccount indicates an expected call of CreateOAuthAccount.
+func (mr *MockRepositoryMockRecorder) CreateOAuthAccount(ctx, a any) *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "CreateOAuthAccount", reflect.TypeOf((*MockRepository)(nil).CreateOAuthAccount), ctx, a)
+}
+
+// CreateOAuthExchangeCode mocks base method.
+func (m *MockRepository) CreateOAuthExchangeCode(ctx context.Context, c models.OAuthExchangeCode) error {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "CreateOAuthExchangeCode", ctx, c)
+	ret0, _ := ret[0].(error)
+	return ret0
+}
+
+// CreateOAuthExchangeCode indicates an expected call of CreateOAuthExchangeCode.
+func (mr *MockRepositoryMockRecorder) CreateOAuthExchangeCode(ctx, c any) *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "CreateOAuthExchangeCode", reflect.TypeOf((*MockRepository)(nil).CreateOAuthExchangeCode), ctx, c)
+}
+
+// CreateOAuthState mocks base method.
+func (m *MockRepository) CreateOAuthState(ctx context.Context, s models.OAuthState) error {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "CreateOAuthState", ctx, s)
+	ret0, _ := ret[0].(error)
+	return ret0
+}
+
+// CreateOAuthState indicates an expected call of CreateOAuthState.
+func (mr *MockRepositoryMockRecorder) CreateOAuthState(ctx, s any) *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "CreateOAuthState", reflect.TypeOf((*MockRepository)(nil).CreateOAuthState), ctx, s)
+}
+
 // CreateRefreshToken mocks base method.
 func (m *MockRepository) CreateRefreshToken(ctx context.Context, t models.RefreshToken) error {
 	m.ctrl.T.Helper()
@@ -176,6 +218,36 @@ func (mr *MockRepositoryMockRecorder) DeleteExpiredMagicCodes(ctx, before any) *
 	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "DeleteExpiredMagicCodes", reflect.TypeOf((*MockRepository)(nil).DeleteExpiredMagicCodes), ctx, before)
 }
 
+// DeleteExpiredOAuthExchangeCodes mocks base method.
+func (m *MockRepository) DeleteExpiredOAuthExchangeCodes(ctx context.Context, before time.Time) (int64, error) {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "DeleteExpiredOAuthExchangeCodes", ctx, before)
+	ret0, _ := ret[0].(int64)
+	ret1, _ := ret[1].(error)
+	return ret0, ret1
+}
+
+// DeleteExpiredOAuthExchangeCodes indicates an expected call of DeleteExpiredOAuthExchangeCodes.
+func (mr *MockRepositoryMockRecorder) DeleteExpiredOAuthExchangeCodes(ctx, before any) *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "DeleteExpiredOAuthExchangeCodes", reflect.TypeOf((*MockRepository)(nil).DeleteExpiredOAuthExchangeCodes), ctx, before)
+}
+
+// DeleteExpiredOAuthStates mocks base method.
+func (m *MockRepository) DeleteExpiredOAuthStates(ctx context.Context, before time.Time) (int64, error) {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "DeleteExpiredOAuthStates", ctx, before)
+	ret0, _ := ret[0].(int64)
+	ret1, _ := ret[1].(error)
+	return ret0, ret1
+}
+
+// DeleteExpiredOAuthStates indicates an expected call of DeleteExpiredOAuthStates.
+func (mr *MockRepositoryMockRecorder) DeleteExpiredOAuthStates(ctx, before any) *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "DeleteExpiredOAuthStates", reflect.TypeOf((*MockRepository)(nil).DeleteExpiredOAuthStates), ctx, before)
+}
+
 // DeleteLoginKnownClientsBefore mocks base method.
 func (m *MockRepository) DeleteLoginKnownClientsBefore(ctx context.Context, before time.Time) (int64, error) {
 	m.ctrl.T.Helper()
@@ -204,6 +276,21 @@ func (m *MockRepository) DeleteLoginLockoutsBefore(ctx context.Context, before t
 func (mr *MockRepositoryMockRecorder) DeleteLoginLockoutsBefore(ctx, before any) *gomock.Call {
 	mr.mock.ctrl.T.Helper()
 	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "DeleteLoginLockoutsBefore", reflect.TypeOf((*MockRepository)(nil).DeleteLoginLockoutsBefore), ctx, before)
+}
+
+// DeleteOAuthAccount mocks base method.
+func (m *MockRepository) DeleteOAuthAccount(ctx context.Context, id, userID string) (bool, error) {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "DeleteOAuthAccount", ctx, id, userID)
+	ret0, _ := ret[0].(bool)
+	ret1, _ := ret[1].(error)
+	return ret0, ret1
+}
+
+// DeleteOAuthAccount indicates an expected call of DeleteOAuthAccount.
+func (mr *MockRepositoryMockRecorder) DeleteOAuthAccount(ctx, id, userID any) *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "DeleteOAuthAccount", reflect.TypeOf((*MockRepository)(nil).DeleteOAuthAccount), ctx, id, userID)
 }
 
 // DeleteRateLimitsBefore mocks base method.
@@ -266,6 +353,21 @@ func (mr *MockRepositoryMockRecorder) LockLoginLockout(ctx, key, windowStart any
 	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "LockLoginLockout", reflect.TypeOf((*MockRepository)(nil).LockLoginLockout), ctx, key, windowStart)
 }
 
+// LockUser mocks base method.
+func (m *MockRepository) LockUser(ctx context.Context, id string) (models.User, error) {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "LockUser", ctx, id)
+	ret0, _ := ret[0].(models.User)
+	ret1, _ := ret[1].(error)
+	return ret0, ret1
+}
+
+// LockUser indicates an expected call of LockUser.
+func (mr *MockRepositoryMockRecorder) LockUser(ctx, id any) *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "LockUser", reflect.TypeOf((*MockRepository)(nil).LockUser), ctx, id)
+}
+
 // MarkMagicCodeUsed mocks base method.
 func (m *MockRepository) MarkMagicCodeUsed(ctx context.Context, id string, now time.Time) error {
 	m.ctrl.T.Helper()
@@ -278,6 +380,36 @@ func (m *MockRepository) MarkMagicCodeUsed(ctx context.Context, id string, now t
 func (mr *MockRepositoryMockRecorder) MarkMagicCodeUsed(ctx, id, now any) *gomock.Call {
 	mr.mock.ctrl.T.Helper()
 	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "MarkMagicCodeUsed", reflect.TypeOf((*MockRepository)(nil).MarkMagicCodeUsed), ctx, id, now)
+}
+
+// OAuthAccount mocks base method.
+func (m *MockRepository) OAuthAccount(ctx context.Context, provider, subject string) (models.OAuthAccount, error) {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "OAuthAccount", ctx, provider, subject)
+	ret0, _ := ret[0].(models.OAuthAccount)
+	ret1, _ := ret[1].(error)
+	return ret0, ret1
+}
+
+// OAuthAccount indicates an expected call of OAuthAccount.
+func (mr *MockRepositoryMockRecorder) OAuthAccount(ctx, provider, subject any) *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "OAuthAccount", reflect.TypeOf((*MockRepository)(nil).OAuthAccount), ctx, provider, subject)
+}
+
+// OAuthAccounts mocks base method.
+func (m *MockRepository) OAuthAccounts(ctx context.Context, userID string) ([]models.OAuthAccount, error) {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "OAuthAccounts", ctx, userID)
+	ret0, _ := ret[0].([]models.OAuthAccount)
+	ret1, _ := ret[1].(error)
+	return ret0, ret1
+}
+
+// OAuthAccounts indicates an expected call of OAuthAccounts.
+func (mr *MockRepositoryMockRecorder) OAuthAccounts(ctx, userID any) *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "OAuthAccounts", reflect.TypeOf((*MockRepository)(nil).OAuthAccounts), ctx, userID)
 }
 
 // Publish mocks base method.
@@ -454,6 +586,36 @@ func (m *MockRepository) UpdatePhone(ctx context.Context, id, phone string, now 
 func (mr *MockRepositoryMockRecorder) UpdatePhone(ctx, id, phone, now any) *gomock.Call {
 	mr.mock.ctrl.T.Helper()
 	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "UpdatePhone", reflect.TypeOf((*MockRepository)(nil).UpdatePhone), ctx, id, phone, now)
+}
+
+// UseOAuthExchangeCode mocks base method.
+func (m *MockRepository) UseOAuthExchangeCode(ctx context.Context, hash []byte, now time.Time) (models.OAuthExchangeCode, error) {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "UseOAuthExchangeCode", ctx, hash, now)
+	ret0, _ := ret[0].(models.OAuthExchangeCode)
+	ret1, _ := ret[1].(error)
+	return ret0, ret1
+}
+
+// UseOAuthExchangeCode indicates an expected call of UseOAuthExchangeCode.
+func (mr *MockRepositoryMockRecorder) UseOAuthExchangeCode(ctx, hash, now any) *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "UseOAuthExchangeCode", reflect.TypeOf((*MockRepository)(nil).UseOAuthExchangeCode), ctx, hash, now)
+}
+
+// UseOAuthState mocks base method.
+func (m *MockRepository) UseOAuthState(ctx context.Context, hash []byte, now time.Time) (models.OAuthState, error) {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "UseOAuthState", ctx, hash, now)
+	ret0, _ := ret[0].(models.OAuthState)
+	ret1, _ := ret[1].(error)
+	return ret0, ret1
+}
+
+// UseOAuthState indicates an expected call of UseOAuthState.
+func (mr *MockRepositoryMockRecorder) UseOAuthState(ctx, hash, now any) *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "UseOAuthState", reflect.TypeOf((*MockRepository)(nil).UseOAuthState), ctx, hash, now)
 }
 
 // UseRefreshToken mocks base method.
