@@ -280,6 +280,56 @@ func TestOAuthSignIn(t *testing.T) {
 		wantError(t, http.StatusConflict, errors.CodeConflict)
 }
 
+// TestOAuthFormPost: a provider answering with a form POST (Apple's
+// response_mode=form_post) is sent on to the GET callback, which the
+// browser's SameSite=Lax cookie comes with.
+func TestOAuthFormPost(t *testing.T) {
+	t.Parallel()
+
+	s := startOAuthServer(t)
+	b := newBrowser(t)
+
+	s.queue("sub-form", "form@example.com", true)
+	cb := s.callbackOf(t, b)
+
+	post := func() response {
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, s.Base+cb.Path, strings.NewReader(cb.RawQuery))
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+
+		resp, err := b.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+
+		body, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		return response{Status: resp.StatusCode, Header: resp.Header, Body: body}
+	}
+
+	b.stopAtCallback = true
+	r := post()
+
+	if loc := r.Header.Get("Location"); r.Status != http.StatusFound || loc != s.Base+cb.Path+"?"+cb.Query().Encode() {
+		t.Fatalf("form POST = %d, Location %q; want 302 to the GET callback with the same parameters", r.Status, loc)
+	}
+
+	b.stopAtCallback = false
+	r = post()
+	r.wantOK(t)
+
+	if jsonString(r.JSON(t), "user", "email") != "form@example.com" {
+		t.Errorf("form POST sign-in = %s, want form@example.com signed in", r.Body)
+	}
+}
+
 // TestOAuthLink: a signed-in user links a provider account, which then
 // signs them in; the same account cannot be linked to someone else.
 func TestOAuthLink(t *testing.T) {
@@ -321,15 +371,15 @@ func TestOAuthLink(t *testing.T) {
 	b2.get(t, jsonString(start.JSON(t), "authorization_url")).wantError(t, http.StatusConflict, errors.CodeConflict)
 }
 
-// callbackOf starts a sign-in with provider in b and returns the callback
-// URL the provider redirects to, without visiting it.
-func (s *oauthServer) callbackOf(t *testing.T, b *browser, provider string) *url.URL {
+// callbackOf starts a sign-in with corp in b and returns the callback URL
+// the provider redirects to, without visiting it.
+func (s *oauthServer) callbackOf(t *testing.T, b *browser) *url.URL {
 	t.Helper()
 
 	b.stopAtCallback = true
 	defer func() { b.stopAtCallback = false }()
 
-	r := s.apiSignIn(t, b, provider)
+	r := s.apiSignIn(t, b, "corp")
 	if r.Status != http.StatusFound {
 		t.Fatalf("provider answered %d %s, want a redirect to the callback", r.Status, r.Body)
 	}
@@ -342,144 +392,169 @@ func (s *oauthServer) callbackOf(t *testing.T, b *browser, provider string) *url
 	return u
 }
 
-// TestOAuthAttacks: each attack on the flow fails.
+// TestOAuthAttacks: each attack on the flow fails, for the reason it
+// should.
 func TestOAuthAttacks(t *testing.T) {
 	t.Parallel()
 
 	s := startOAuthServer(t)
 
-	// failed checks the callback failed, for the reason the server logged.
-	failed := func(t *testing.T, r response, reason string) {
-		t.Helper()
-		r.wantError(t, http.StatusUnauthorized, errors.CodeAuthOAuthFailed)
+	for _, attack := range []struct {
+		name string
+		run  func(t *testing.T, s *oauthServer)
+	}{
+		{"open redirect", openRedirect},
+		{"state replay", stateReplay},
+		{"code replay", codeReplay},
+		{"mix-up: another provider's state", mixUpProvider},
+		{"mix-up: wrong issuer", mixUpIssuer},
+		{"login CSRF: another client's callback", loginCSRF},
+		{"unverified email takeover", unverifiedTakeover},
+		{"secrets stay out of logs", secretsOutOfLogs},
+	} {
+		t.Run(attack.name, func(t *testing.T) { attack.run(t, s) })
+	}
+}
 
-		logged := func(l logLine) bool {
-			return l.Msg() == "oauth sign-in failed" && strings.Contains(l.String("reason"), reason)
-		}
-		if _, err := s.logs.wait(5*time.Second, logged); err != nil {
-			t.Fatalf("no failure logged with reason %q: %v", reason, err)
+// wantFailed checks the callback r failed, for the reason the server
+// logged.
+func (s *oauthServer) wantFailed(t *testing.T, r response, reason string) {
+	t.Helper()
+
+	r.wantError(t, http.StatusUnauthorized, errors.CodeAuthOAuthFailed)
+
+	logged := func(l logLine) bool {
+		return l.Msg() == "oauth sign-in failed" && strings.Contains(l.String("reason"), reason)
+	}
+	if _, err := s.logs.wait(5*time.Second, logged); err != nil {
+		t.Fatalf("no failure logged with reason %q: %v", reason, err)
+	}
+}
+
+// withParam returns u with a query parameter set.
+func withParam(u *url.URL, key, value string) string {
+	q := u.Query()
+	q.Set(key, value)
+
+	out := *u
+	out.RawQuery = q.Encode()
+
+	return out.String()
+}
+
+func openRedirect(t *testing.T, s *oauthServer) {
+	for _, target := range []string{"https://evil.example/signed-in", appURL + "/../evil", appURL + "?next=x", "http://app.example.test/"} {
+		r := newBrowser(t).get(t, s.Base+"/v1/auth/oauth/corp?redirect_uri="+url.QueryEscape(target))
+		r.wantError(t, http.StatusBadRequest, errors.CodeValidationFailed)
+
+		if !strings.Contains(string(r.Body), `"field":"redirect_uri"`) {
+			t.Errorf("redirect_uri %q: error %s does not name the field", target, r.Body)
 		}
 	}
+}
 
-	t.Run("open redirect", func(t *testing.T) {
-		for _, target := range []string{"https://evil.example/signed-in", appURL + "/../evil", appURL + "?next=x", "http://app.example.test/"} {
-			r := newBrowser(t).get(t, s.Base+"/v1/auth/oauth/corp?redirect_uri="+url.QueryEscape(target))
+func stateReplay(t *testing.T, s *oauthServer) {
+	b := newBrowser(t)
 
-			r.wantError(t, http.StatusBadRequest, errors.CodeValidationFailed)
+	s.queue("sub-replay", "replay@example.com", true)
+	cb := s.callbackOf(t, b)
 
-			if !strings.Contains(string(r.Body), `"field":"redirect_uri"`) {
-				t.Errorf("redirect_uri %q: error %s does not name the field", target, r.Body)
-			}
+	b.get(t, cb.String()).wantOK(t)
+	s.wantFailed(t, b.get(t, cb.String()), "unknown, used or expired state")
+}
+
+// codeReplay presents a used code under a fresh state of the same client:
+// the provider refuses it (used, and not the fresh state's PKCE verifier).
+func codeReplay(t *testing.T, s *oauthServer) {
+	b := newBrowser(t)
+
+	s.queue("sub-code", "code@example.com", true)
+	first := s.callbackOf(t, b)
+	b.get(t, first.String()).wantOK(t)
+
+	second := s.callbackOf(t, b)
+	s.wantFailed(t, b.get(t, withParam(second, "code", first.Query().Get("code"))), "code exchange")
+}
+
+func mixUpProvider(t *testing.T, s *oauthServer) {
+	b := newBrowser(t)
+	cb := s.callbackOf(t, b)
+	cb.Path = strings.Replace(cb.Path, "/corp/", "/other/", 1)
+
+	s.wantFailed(t, b.get(t, cb.String()), "state of provider corp")
+}
+
+func mixUpIssuer(t *testing.T, s *oauthServer) {
+	b := newBrowser(t)
+	cb := s.callbackOf(t, b)
+
+	s.wantFailed(t, b.get(t, withParam(cb, "iss", "https://evil.example")), "issuer mismatch")
+}
+
+// loginCSRF: the attacker's callback, opened in the victim's browser,
+// would sign the victim in to the attacker's account.
+func loginCSRF(t *testing.T, s *oauthServer) {
+	s.queue("sub-attacker", "attacker@example.com", true)
+	cb := s.callbackOf(t, newBrowser(t))
+
+	s.wantFailed(t, newBrowser(t).get(t, cb.String()), "binding cookie missing or wrong")
+}
+
+func unverifiedTakeover(t *testing.T, s *oauthServer) {
+	victim := signInEmail(t, s.server, "victim@example.com")
+
+	s.queue("sub-takeover", "victim@example.com", false)
+	r := s.apiSignIn(t, newBrowser(t), "corp")
+	r.wantOK(t)
+
+	m := r.JSON(t)
+	if jsonString(m, "user", "id") == victim.UserID || jsonString(m, "user", "email") != "" {
+		t.Fatalf("unverified sign-in = %s, want a new user without the address", r.Body)
+	}
+
+	if accts := s.accounts(t, victim.Access); len(accts) != 0 {
+		t.Fatalf("victim's accounts = %+v, want none", accts)
+	}
+}
+
+// secretsOutOfLogs runs a browser sign-in and searches the log for its
+// state, provider code, cookie, one-time code and tokens.
+func secretsOutOfLogs(t *testing.T, s *oauthServer) {
+	b := newBrowser(t)
+
+	s.queue("sub-logs", "logs@example.com", true)
+
+	b.stopAtCallback = true
+	start := b.get(t, s.Base+"/v1/auth/oauth/corp?redirect_uri="+url.QueryEscape(appURL))
+	b.stopAtCallback = false
+
+	cb, err := url.Parse(start.Header.Get("Location"))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	code := returnedParam(t, b.get(t, cb.String()), "oauth_code")
+	ex := s.post(t, "/v1/auth/oauth/exchange", map[string]string{"code": code}, nil)
+	ex.wantOK(t)
+
+	m := ex.JSON(t)
+	secrets := []string{cb.Query().Get("state"), cb.Query().Get("code"), code,
+		jsonString(m, "tokens", "access_token"), jsonString(m, "tokens", "refresh_token")}
+
+	for _, c := range b.Jar.Cookies(cb) {
+		secrets = append(secrets, c.Value)
+	}
+
+	logged := func(l logLine) bool {
+		return l.Msg() == "http request" && l.String("path") == "/v1/auth/oauth/exchange"
+	}
+	if _, err := s.logs.wait(5*time.Second, logged); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, secret := range secrets {
+		if secret == "" || strings.Contains(s.Logs(), secret) {
+			t.Errorf("secret %q is empty or in the log", secret)
 		}
-	})
-
-	t.Run("state replay", func(t *testing.T) {
-		b := newBrowser(t)
-		s.queue("sub-replay", "replay@example.com", true)
-		cb := s.callbackOf(t, b, "corp")
-
-		b.get(t, cb.String()).wantOK(t)
-		failed(t, b.get(t, cb.String()), "unknown, used or expired state")
-	})
-
-	t.Run("code replay", func(t *testing.T) {
-		b := newBrowser(t)
-		s.queue("sub-code", "code@example.com", true)
-		first := s.callbackOf(t, b, "corp")
-		b.get(t, first.String()).wantOK(t)
-
-		// The code again, under a fresh state of the same client.
-		second := s.callbackOf(t, b, "corp")
-		q := second.Query()
-		q.Set("code", first.Query().Get("code"))
-		second.RawQuery = q.Encode()
-
-		failed(t, b.get(t, second.String()), "code exchange")
-	})
-
-	t.Run("mix-up: another provider's state", func(t *testing.T) {
-		b := newBrowser(t)
-		cb := s.callbackOf(t, b, "corp")
-		cb.Path = strings.Replace(cb.Path, "/corp/", "/other/", 1)
-
-		failed(t, b.get(t, cb.String()), "state of provider corp")
-	})
-
-	t.Run("mix-up: wrong issuer", func(t *testing.T) {
-		b := newBrowser(t)
-		cb := s.callbackOf(t, b, "corp")
-		q := cb.Query()
-		q.Set("iss", "https://evil.example")
-		cb.RawQuery = q.Encode()
-
-		failed(t, b.get(t, cb.String()), "issuer mismatch")
-	})
-
-	t.Run("login CSRF: another client's callback", func(t *testing.T) {
-		s.queue("sub-attacker", "attacker@example.com", true)
-		cb := s.callbackOf(t, newBrowser(t), "corp")
-
-		failed(t, newBrowser(t).get(t, cb.String()), "binding cookie missing or wrong")
-	})
-
-	t.Run("secrets stay out of logs", func(t *testing.T) {
-		b := newBrowser(t)
-		s.queue("sub-logs", "logs@example.com", true)
-
-		b.stopAtCallback = true
-		start := b.get(t, s.Base+"/v1/auth/oauth/corp?redirect_uri="+url.QueryEscape(appURL))
-		b.stopAtCallback = false
-
-		cb, err := url.Parse(start.Header.Get("Location"))
-		if err != nil {
-			t.Fatal(err)
-		}
-
-		code := returnedParam(t, b.get(t, cb.String()), "oauth_code")
-		ex := s.post(t, "/v1/auth/oauth/exchange", map[string]string{"code": code}, nil)
-		ex.wantOK(t)
-
-		base, err := url.Parse(s.Base + "/v1/auth/oauth/corp")
-		if err != nil {
-			t.Fatal(err)
-		}
-
-		secrets := []string{cb.Query().Get("state"), cb.Query().Get("code"), code}
-		for _, c := range b.Jar.Cookies(base) {
-			secrets = append(secrets, c.Value)
-		}
-
-		m := ex.JSON(t)
-		secrets = append(secrets, jsonString(m, "tokens", "access_token"), jsonString(m, "tokens", "refresh_token"))
-
-		logged := func(l logLine) bool {
-			return l.Msg() == "http request" && l.String("path") == "/v1/auth/oauth/exchange"
-		}
-		if _, err := s.logs.wait(5*time.Second, logged); err != nil {
-			t.Fatal(err)
-		}
-
-		for _, secret := range secrets {
-			if secret == "" || strings.Contains(s.Logs(), secret) {
-				t.Errorf("secret %q is empty or in the log", secret)
-			}
-		}
-	})
-
-	t.Run("unverified email takeover", func(t *testing.T) {
-		victim := signInEmail(t, s.server, "victim@example.com")
-
-		s.queue("sub-takeover", "victim@example.com", false)
-		r := s.apiSignIn(t, newBrowser(t), "corp")
-		r.wantOK(t)
-
-		m := r.JSON(t)
-		if jsonString(m, "user", "id") == victim.UserID || jsonString(m, "user", "email") != "" {
-			t.Fatalf("unverified sign-in = %s, want a new user without the address", r.Body)
-		}
-
-		if accts := s.accounts(t, victim.Access); len(accts) != 0 {
-			t.Fatalf("victim's accounts = %+v, want none", accts)
-		}
-	})
+	}
 }

@@ -24,9 +24,9 @@ import (
 
 // NewMux returns a gateway mux that writes snake_case JSON, rejects unknown
 // request fields, answers errors as {code, message, details}, forwards the
-// request ID, client IP, user agent and cookies, lets a method answer with
-// cookies and a redirect (responseHeaders), and labels metrics with the
-// route.
+// request ID, client IP, user agent and cookies, reads HTML form bodies
+// (formMarshaler), lets a method answer with cookies and a redirect
+// (responseHeaders), and labels metrics with the route.
 func NewMux() *runtime.ServeMux {
 	marshaler := &runtime.HTTPBodyMarshaler{Marshaler: &runtime.JSONPb{
 		MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true},
@@ -35,6 +35,7 @@ func NewMux() *runtime.ServeMux {
 
 	return runtime.NewServeMux(
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, marshaler),
+		runtime.WithMarshalerOption(mimeForm, formMarshaler{marshaler}),
 		runtime.WithErrorHandler(errorHandler),
 		runtime.WithRoutingErrorHandler(routingErrorHandler),
 		runtime.WithIncomingHeaderMatcher(headerMatcher),

@@ -57,7 +57,7 @@ func (Module) Init(h registry.Host) error {
 	apis := api{svc}.apis()
 	h.Serve(apis...)
 	h.Public(apiversion.FullMethods(apis, "RequestLogin", "CompleteLogin", "RefreshToken",
-		"StartOAuth", "CompleteOAuth", "ExchangeOAuthCode")...)
+		"StartOAuth", "CompleteOAuth", "FormPostOAuth", "ExchangeOAuthCode")...)
 	h.ProvideSessions(svc)
 	h.Tasks(tasks(svc, h)...)
 	h.Realtime(

@@ -21,7 +21,7 @@ import (
 // expired.
 var signInMethods = map[protoreflect.Name]bool{
 	"RequestLogin": true, "CompleteLogin": true, "RefreshToken": true,
-	"StartOAuth": true, "CompleteOAuth": true, "ExchangeOAuthCode": true,
+	"StartOAuth": true, "CompleteOAuth": true, "FormPostOAuth": true, "ExchangeOAuthCode": true,
 }
 
 // TestInitMakesSignInPublic checks what Init registers as public: only the

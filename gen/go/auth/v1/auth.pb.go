@@ -1403,6 +1403,126 @@ func (x *CompleteOAuthResponse) GetAccount() *LinkedAccount {
 	return nil
 }
 
+// FormPostOAuthRequest is what the provider posts to the callback; other
+// form fields (Apple's id_token and user) are ignored.
+type FormPostOAuthRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Provider name, from the callback's path.
+	Provider string `protobuf:"bytes,1,opt,name=provider,proto3" json:"provider,omitempty"`
+	// The state StartOAuth created.
+	State string `protobuf:"bytes,2,opt,name=state,proto3" json:"state,omitempty"`
+	// The provider's authorization code.
+	Code string `protobuf:"bytes,3,opt,name=code,proto3" json:"code,omitempty"`
+	// The issuer of the response (RFC 9207), when the provider sends it.
+	Iss string `protobuf:"bytes,4,opt,name=iss,proto3" json:"iss,omitempty"`
+	// The provider's error, e.g. user_cancelled_authorize.
+	Error         string `protobuf:"bytes,5,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FormPostOAuthRequest) Reset() {
+	*x = FormPostOAuthRequest{}
+	mi := &file_auth_v1_auth_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FormPostOAuthRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FormPostOAuthRequest) ProtoMessage() {}
+
+func (x *FormPostOAuthRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_auth_v1_auth_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FormPostOAuthRequest.ProtoReflect.Descriptor instead.
+func (*FormPostOAuthRequest) Descriptor() ([]byte, []int) {
+	return file_auth_v1_auth_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *FormPostOAuthRequest) GetProvider() string {
+	if x != nil {
+		return x.Provider
+	}
+	return ""
+}
+
+func (x *FormPostOAuthRequest) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
+func (x *FormPostOAuthRequest) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+func (x *FormPostOAuthRequest) GetIss() string {
+	if x != nil {
+		return x.Iss
+	}
+	return ""
+}
+
+func (x *FormPostOAuthRequest) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+// FormPostOAuthResponse is empty: the answer is the redirect.
+type FormPostOAuthResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FormPostOAuthResponse) Reset() {
+	*x = FormPostOAuthResponse{}
+	mi := &file_auth_v1_auth_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FormPostOAuthResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FormPostOAuthResponse) ProtoMessage() {}
+
+func (x *FormPostOAuthResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_auth_v1_auth_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FormPostOAuthResponse.ProtoReflect.Descriptor instead.
+func (*FormPostOAuthResponse) Descriptor() ([]byte, []int) {
+	return file_auth_v1_auth_proto_rawDescGZIP(), []int{25}
+}
+
 // ExchangeOAuthCodeRequest presents the one-time code of a browser sign-in.
 type ExchangeOAuthCodeRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1414,7 +1534,7 @@ type ExchangeOAuthCodeRequest struct {
 
 func (x *ExchangeOAuthCodeRequest) Reset() {
 	*x = ExchangeOAuthCodeRequest{}
-	mi := &file_auth_v1_auth_proto_msgTypes[24]
+	mi := &file_auth_v1_auth_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1426,7 +1546,7 @@ func (x *ExchangeOAuthCodeRequest) String() string {
 func (*ExchangeOAuthCodeRequest) ProtoMessage() {}
 
 func (x *ExchangeOAuthCodeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_auth_v1_auth_proto_msgTypes[24]
+	mi := &file_auth_v1_auth_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1439,7 +1559,7 @@ func (x *ExchangeOAuthCodeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExchangeOAuthCodeRequest.ProtoReflect.Descriptor instead.
 func (*ExchangeOAuthCodeRequest) Descriptor() ([]byte, []int) {
-	return file_auth_v1_auth_proto_rawDescGZIP(), []int{24}
+	return file_auth_v1_auth_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ExchangeOAuthCodeRequest) GetCode() string {
@@ -1464,7 +1584,7 @@ type ExchangeOAuthCodeResponse struct {
 
 func (x *ExchangeOAuthCodeResponse) Reset() {
 	*x = ExchangeOAuthCodeResponse{}
-	mi := &file_auth_v1_auth_proto_msgTypes[25]
+	mi := &file_auth_v1_auth_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1476,7 +1596,7 @@ func (x *ExchangeOAuthCodeResponse) String() string {
 func (*ExchangeOAuthCodeResponse) ProtoMessage() {}
 
 func (x *ExchangeOAuthCodeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_auth_v1_auth_proto_msgTypes[25]
+	mi := &file_auth_v1_auth_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1489,7 +1609,7 @@ func (x *ExchangeOAuthCodeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExchangeOAuthCodeResponse.ProtoReflect.Descriptor instead.
 func (*ExchangeOAuthCodeResponse) Descriptor() ([]byte, []int) {
-	return file_auth_v1_auth_proto_rawDescGZIP(), []int{25}
+	return file_auth_v1_auth_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ExchangeOAuthCodeResponse) GetTokens() *Tokens {
@@ -1527,7 +1647,7 @@ type StartLinkOAuthRequest struct {
 
 func (x *StartLinkOAuthRequest) Reset() {
 	*x = StartLinkOAuthRequest{}
-	mi := &file_auth_v1_auth_proto_msgTypes[26]
+	mi := &file_auth_v1_auth_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1539,7 +1659,7 @@ func (x *StartLinkOAuthRequest) String() string {
 func (*StartLinkOAuthRequest) ProtoMessage() {}
 
 func (x *StartLinkOAuthRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_auth_v1_auth_proto_msgTypes[26]
+	mi := &file_auth_v1_auth_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1552,7 +1672,7 @@ func (x *StartLinkOAuthRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartLinkOAuthRequest.ProtoReflect.Descriptor instead.
 func (*StartLinkOAuthRequest) Descriptor() ([]byte, []int) {
-	return file_auth_v1_auth_proto_rawDescGZIP(), []int{26}
+	return file_auth_v1_auth_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *StartLinkOAuthRequest) GetProvider() string {
@@ -1582,7 +1702,7 @@ type StartLinkOAuthResponse struct {
 
 func (x *StartLinkOAuthResponse) Reset() {
 	*x = StartLinkOAuthResponse{}
-	mi := &file_auth_v1_auth_proto_msgTypes[27]
+	mi := &file_auth_v1_auth_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1594,7 +1714,7 @@ func (x *StartLinkOAuthResponse) String() string {
 func (*StartLinkOAuthResponse) ProtoMessage() {}
 
 func (x *StartLinkOAuthResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_auth_v1_auth_proto_msgTypes[27]
+	mi := &file_auth_v1_auth_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1607,7 +1727,7 @@ func (x *StartLinkOAuthResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartLinkOAuthResponse.ProtoReflect.Descriptor instead.
 func (*StartLinkOAuthResponse) Descriptor() ([]byte, []int) {
-	return file_auth_v1_auth_proto_rawDescGZIP(), []int{27}
+	return file_auth_v1_auth_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *StartLinkOAuthResponse) GetAuthorizationUrl() string {
@@ -1633,7 +1753,7 @@ type ListLinkedAccountsRequest struct {
 
 func (x *ListLinkedAccountsRequest) Reset() {
 	*x = ListLinkedAccountsRequest{}
-	mi := &file_auth_v1_auth_proto_msgTypes[28]
+	mi := &file_auth_v1_auth_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1645,7 +1765,7 @@ func (x *ListLinkedAccountsRequest) String() string {
 func (*ListLinkedAccountsRequest) ProtoMessage() {}
 
 func (x *ListLinkedAccountsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_auth_v1_auth_proto_msgTypes[28]
+	mi := &file_auth_v1_auth_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1658,7 +1778,7 @@ func (x *ListLinkedAccountsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListLinkedAccountsRequest.ProtoReflect.Descriptor instead.
 func (*ListLinkedAccountsRequest) Descriptor() ([]byte, []int) {
-	return file_auth_v1_auth_proto_rawDescGZIP(), []int{28}
+	return file_auth_v1_auth_proto_rawDescGZIP(), []int{30}
 }
 
 // ListLinkedAccountsResponse lists the caller's provider accounts.
@@ -1674,7 +1794,7 @@ type ListLinkedAccountsResponse struct {
 
 func (x *ListLinkedAccountsResponse) Reset() {
 	*x = ListLinkedAccountsResponse{}
-	mi := &file_auth_v1_auth_proto_msgTypes[29]
+	mi := &file_auth_v1_auth_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1686,7 +1806,7 @@ func (x *ListLinkedAccountsResponse) String() string {
 func (*ListLinkedAccountsResponse) ProtoMessage() {}
 
 func (x *ListLinkedAccountsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_auth_v1_auth_proto_msgTypes[29]
+	mi := &file_auth_v1_auth_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1699,7 +1819,7 @@ func (x *ListLinkedAccountsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListLinkedAccountsResponse.ProtoReflect.Descriptor instead.
 func (*ListLinkedAccountsResponse) Descriptor() ([]byte, []int) {
-	return file_auth_v1_auth_proto_rawDescGZIP(), []int{29}
+	return file_auth_v1_auth_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ListLinkedAccountsResponse) GetAccounts() []*LinkedAccount {
@@ -1727,7 +1847,7 @@ type UnlinkOAuthRequest struct {
 
 func (x *UnlinkOAuthRequest) Reset() {
 	*x = UnlinkOAuthRequest{}
-	mi := &file_auth_v1_auth_proto_msgTypes[30]
+	mi := &file_auth_v1_auth_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1739,7 +1859,7 @@ func (x *UnlinkOAuthRequest) String() string {
 func (*UnlinkOAuthRequest) ProtoMessage() {}
 
 func (x *UnlinkOAuthRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_auth_v1_auth_proto_msgTypes[30]
+	mi := &file_auth_v1_auth_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1752,7 +1872,7 @@ func (x *UnlinkOAuthRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnlinkOAuthRequest.ProtoReflect.Descriptor instead.
 func (*UnlinkOAuthRequest) Descriptor() ([]byte, []int) {
-	return file_auth_v1_auth_proto_rawDescGZIP(), []int{30}
+	return file_auth_v1_auth_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *UnlinkOAuthRequest) GetAccountId() string {
@@ -1771,7 +1891,7 @@ type UnlinkOAuthResponse struct {
 
 func (x *UnlinkOAuthResponse) Reset() {
 	*x = UnlinkOAuthResponse{}
-	mi := &file_auth_v1_auth_proto_msgTypes[31]
+	mi := &file_auth_v1_auth_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1783,7 +1903,7 @@ func (x *UnlinkOAuthResponse) String() string {
 func (*UnlinkOAuthResponse) ProtoMessage() {}
 
 func (x *UnlinkOAuthResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_auth_v1_auth_proto_msgTypes[31]
+	mi := &file_auth_v1_auth_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1796,7 +1916,7 @@ func (x *UnlinkOAuthResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnlinkOAuthResponse.ProtoReflect.Descriptor instead.
 func (*UnlinkOAuthResponse) Descriptor() ([]byte, []int) {
-	return file_auth_v1_auth_proto_rawDescGZIP(), []int{31}
+	return file_auth_v1_auth_proto_rawDescGZIP(), []int{33}
 }
 
 // LinkedAccount is a provider account a user signs in with.
@@ -1818,7 +1938,7 @@ type LinkedAccount struct {
 
 func (x *LinkedAccount) Reset() {
 	*x = LinkedAccount{}
-	mi := &file_auth_v1_auth_proto_msgTypes[32]
+	mi := &file_auth_v1_auth_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1830,7 +1950,7 @@ func (x *LinkedAccount) String() string {
 func (*LinkedAccount) ProtoMessage() {}
 
 func (x *LinkedAccount) ProtoReflect() protoreflect.Message {
-	mi := &file_auth_v1_auth_proto_msgTypes[32]
+	mi := &file_auth_v1_auth_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1843,7 +1963,7 @@ func (x *LinkedAccount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LinkedAccount.ProtoReflect.Descriptor instead.
 func (*LinkedAccount) Descriptor() ([]byte, []int) {
-	return file_auth_v1_auth_proto_rawDescGZIP(), []int{32}
+	return file_auth_v1_auth_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *LinkedAccount) GetId() string {
@@ -1900,7 +2020,7 @@ type Tokens struct {
 
 func (x *Tokens) Reset() {
 	*x = Tokens{}
-	mi := &file_auth_v1_auth_proto_msgTypes[33]
+	mi := &file_auth_v1_auth_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1912,7 +2032,7 @@ func (x *Tokens) String() string {
 func (*Tokens) ProtoMessage() {}
 
 func (x *Tokens) ProtoReflect() protoreflect.Message {
-	mi := &file_auth_v1_auth_proto_msgTypes[33]
+	mi := &file_auth_v1_auth_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1925,7 +2045,7 @@ func (x *Tokens) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Tokens.ProtoReflect.Descriptor instead.
 func (*Tokens) Descriptor() ([]byte, []int) {
-	return file_auth_v1_auth_proto_rawDescGZIP(), []int{33}
+	return file_auth_v1_auth_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *Tokens) GetAccessToken() string {
@@ -1986,7 +2106,7 @@ type User struct {
 
 func (x *User) Reset() {
 	*x = User{}
-	mi := &file_auth_v1_auth_proto_msgTypes[34]
+	mi := &file_auth_v1_auth_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1998,7 +2118,7 @@ func (x *User) String() string {
 func (*User) ProtoMessage() {}
 
 func (x *User) ProtoReflect() protoreflect.Message {
-	mi := &file_auth_v1_auth_proto_msgTypes[34]
+	mi := &file_auth_v1_auth_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2011,7 +2131,7 @@ func (x *User) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use User.ProtoReflect.Descriptor instead.
 func (*User) Descriptor() ([]byte, []int) {
-	return file_auth_v1_auth_proto_rawDescGZIP(), []int{34}
+	return file_auth_v1_auth_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *User) GetId() string {
@@ -2084,7 +2204,7 @@ type Session struct {
 
 func (x *Session) Reset() {
 	*x = Session{}
-	mi := &file_auth_v1_auth_proto_msgTypes[35]
+	mi := &file_auth_v1_auth_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2096,7 +2216,7 @@ func (x *Session) String() string {
 func (*Session) ProtoMessage() {}
 
 func (x *Session) ProtoReflect() protoreflect.Message {
-	mi := &file_auth_v1_auth_proto_msgTypes[35]
+	mi := &file_auth_v1_auth_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2109,7 +2229,7 @@ func (x *Session) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Session.ProtoReflect.Descriptor instead.
 func (*Session) Descriptor() ([]byte, []int) {
-	return file_auth_v1_auth_proto_rawDescGZIP(), []int{35}
+	return file_auth_v1_auth_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *Session) GetId() string {
@@ -2237,7 +2357,14 @@ const file_auth_v1_auth_proto_rawDesc = "" +
 	"\x06tokens\x18\x01 \x01(\v2\x0f.auth.v1.TokensR\x06tokens\x12!\n" +
 	"\x04user\x18\x02 \x01(\v2\r.auth.v1.UserR\x04user\x12\x19\n" +
 	"\bnew_user\x18\x03 \x01(\bR\anewUser\x120\n" +
-	"\aaccount\x18\x04 \x01(\v2\x16.auth.v1.LinkedAccountR\aaccount\"=\n" +
+	"\aaccount\x18\x04 \x01(\v2\x16.auth.v1.LinkedAccountR\aaccount\"\xd2\x01\n" +
+	"\x14FormPostOAuthRequest\x12@\n" +
+	"\bprovider\x18\x01 \x01(\tB$\xe0A\x02\xbaH\x1er\x1c2\x1a^[a-z0-9][a-z0-9_-]{0,31}$R\bprovider\x12\x1e\n" +
+	"\x05state\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\x05state\x12\x1c\n" +
+	"\x04code\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80 R\x04code\x12\x1a\n" +
+	"\x03iss\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x10R\x03iss\x12\x1e\n" +
+	"\x05error\x18\x05 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\x05error\"\x17\n" +
+	"\x15FormPostOAuthResponse\"=\n" +
 	"\x18ExchangeOAuthCodeRequest\x12!\n" +
 	"\x04code\x18\x01 \x01(\tB\r\xe0A\x02\xbaH\ar\x05\x10\x01\x18\x80\x01R\x04code\"\x82\x01\n" +
 	"\x19ExchangeOAuthCodeResponse\x12'\n" +
@@ -2293,7 +2420,7 @@ const file_auth_v1_auth_proto_rawDesc = "" +
 	"user_agent\x18\x04 \x01(\tR\tuserAgent\x12\x1d\n" +
 	"\n" +
 	"ip_address\x18\x05 \x01(\tR\tipAddress\x12\x18\n" +
-	"\acurrent\x18\x06 \x01(\bR\acurrent2\xcb\x1a\n" +
+	"\acurrent\x18\x06 \x01(\bR\acurrent2\xe0\x1b\n" +
 	"\vAuthService\x12\x84\x02\n" +
 	"\fRequestLogin\x12\x1c.auth.v1.RequestLoginRequest\x1a\x1d.auth.v1.RequestLoginResponse\"\xb6\x01\x92A\x91\x01J\x8c\x01\n" +
 	"\x03429\x12\x84\x01\n" +
@@ -2327,12 +2454,15 @@ const file_auth_v1_auth_proto_rawDesc = "" +
 	"\x03302\x124\n" +
 	"2With redirect_uri: to the provider's sign-in page.Jf\n" +
 	"\x03400\x12_\n" +
-	"]Unknown or disabled provider, or a redirect_uri that is not allow-listed (VALIDATION_FAILED).b\x00\x82\xd3\xe4\x93\x02\x1b\x12\x19/v1/auth/oauth/{provider}\x12\x97\x03\n" +
-	"\rCompleteOAuth\x12\x1d.auth.v1.CompleteOAuthRequest\x1a\x1e.auth.v1.CompleteOAuthResponse\"\xc6\x02\x92A\xef\x01Jk\n" +
+	"]Unknown or disabled provider, or a redirect_uri that is not allow-listed (VALIDATION_FAILED).b\x00\x82\xd3\xe4\x93\x02\x1b\x12\x19/v1/auth/oauth/{provider}\x12\xee\x02\n" +
+	"\rCompleteOAuth\x12\x1d.auth.v1.CompleteOAuthRequest\x1a\x1e.auth.v1.CompleteOAuthResponse\"\x9d\x02\x92A\xef\x01Jk\n" +
 	"\x03302\x12d\n" +
 	"bBrowser flow: to the redirect_uri given to StartOAuth, with oauth_code (sign-in) or linked (link).J~\n" +
 	"\x03401\x12w\n" +
-	"uThe state is unknown, used, expired, or not this client's or provider's; or the provider refused (AUTH_OAUTH_FAILED).b\x00\x82\xd3\xe4\x93\x02MZ':\x01*\"\"/v1/auth/oauth/{provider}/callback\x12\"/v1/auth/oauth/{provider}/callback\x12\xc5\x01\n" +
+	"uThe state is unknown, used, expired, or not this client's or provider's; or the provider refused (AUTH_OAUTH_FAILED).b\x00\x82\xd3\xe4\x93\x02$\x12\"/v1/auth/oauth/{provider}/callback\x12\xbb\x01\n" +
+	"\rFormPostOAuth\x12\x1d.auth.v1.FormPostOAuthRequest\x1a\x1e.auth.v1.FormPostOAuthResponse\"k\x92A;J7\n" +
+	"\x03302\x120\n" +
+	".To the GET callback, with the same parameters.b\x00\x82\xd3\xe4\x93\x02':\x01*\"\"/v1/auth/oauth/{provider}/callback\x12\xc5\x01\n" +
 	"\x11ExchangeOAuthCode\x12!.auth.v1.ExchangeOAuthCodeRequest\x1a\".auth.v1.ExchangeOAuthCodeResponse\"i\x92ADJ@\n" +
 	"\x03401\x129\n" +
 	"7The code is wrong, used or expired (AUTH_CODE_INVALID).b\x00\x82\xd3\xe4\x93\x02\x1c:\x01*\"\x17/v1/auth/oauth/exchange\x12|\n" +
@@ -2354,7 +2484,7 @@ func file_auth_v1_auth_proto_rawDescGZIP() []byte {
 	return file_auth_v1_auth_proto_rawDescData
 }
 
-var file_auth_v1_auth_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
+var file_auth_v1_auth_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
 var file_auth_v1_auth_proto_goTypes = []any{
 	(*RequestLoginRequest)(nil),          // 0: auth.v1.RequestLoginRequest
 	(*RequestLoginResponse)(nil),         // 1: auth.v1.RequestLoginResponse
@@ -2380,40 +2510,42 @@ var file_auth_v1_auth_proto_goTypes = []any{
 	(*StartOAuthResponse)(nil),           // 21: auth.v1.StartOAuthResponse
 	(*CompleteOAuthRequest)(nil),         // 22: auth.v1.CompleteOAuthRequest
 	(*CompleteOAuthResponse)(nil),        // 23: auth.v1.CompleteOAuthResponse
-	(*ExchangeOAuthCodeRequest)(nil),     // 24: auth.v1.ExchangeOAuthCodeRequest
-	(*ExchangeOAuthCodeResponse)(nil),    // 25: auth.v1.ExchangeOAuthCodeResponse
-	(*StartLinkOAuthRequest)(nil),        // 26: auth.v1.StartLinkOAuthRequest
-	(*StartLinkOAuthResponse)(nil),       // 27: auth.v1.StartLinkOAuthResponse
-	(*ListLinkedAccountsRequest)(nil),    // 28: auth.v1.ListLinkedAccountsRequest
-	(*ListLinkedAccountsResponse)(nil),   // 29: auth.v1.ListLinkedAccountsResponse
-	(*UnlinkOAuthRequest)(nil),           // 30: auth.v1.UnlinkOAuthRequest
-	(*UnlinkOAuthResponse)(nil),          // 31: auth.v1.UnlinkOAuthResponse
-	(*LinkedAccount)(nil),                // 32: auth.v1.LinkedAccount
-	(*Tokens)(nil),                       // 33: auth.v1.Tokens
-	(*User)(nil),                         // 34: auth.v1.User
-	(*Session)(nil),                      // 35: auth.v1.Session
-	(*timestamppb.Timestamp)(nil),        // 36: google.protobuf.Timestamp
+	(*FormPostOAuthRequest)(nil),         // 24: auth.v1.FormPostOAuthRequest
+	(*FormPostOAuthResponse)(nil),        // 25: auth.v1.FormPostOAuthResponse
+	(*ExchangeOAuthCodeRequest)(nil),     // 26: auth.v1.ExchangeOAuthCodeRequest
+	(*ExchangeOAuthCodeResponse)(nil),    // 27: auth.v1.ExchangeOAuthCodeResponse
+	(*StartLinkOAuthRequest)(nil),        // 28: auth.v1.StartLinkOAuthRequest
+	(*StartLinkOAuthResponse)(nil),       // 29: auth.v1.StartLinkOAuthResponse
+	(*ListLinkedAccountsRequest)(nil),    // 30: auth.v1.ListLinkedAccountsRequest
+	(*ListLinkedAccountsResponse)(nil),   // 31: auth.v1.ListLinkedAccountsResponse
+	(*UnlinkOAuthRequest)(nil),           // 32: auth.v1.UnlinkOAuthRequest
+	(*UnlinkOAuthResponse)(nil),          // 33: auth.v1.UnlinkOAuthResponse
+	(*LinkedAccount)(nil),                // 34: auth.v1.LinkedAccount
+	(*Tokens)(nil),                       // 35: auth.v1.Tokens
+	(*User)(nil),                         // 36: auth.v1.User
+	(*Session)(nil),                      // 37: auth.v1.Session
+	(*timestamppb.Timestamp)(nil),        // 38: google.protobuf.Timestamp
 }
 var file_auth_v1_auth_proto_depIdxs = []int32{
-	33, // 0: auth.v1.CompleteLoginResponse.tokens:type_name -> auth.v1.Tokens
-	34, // 1: auth.v1.CompleteLoginResponse.user:type_name -> auth.v1.User
-	33, // 2: auth.v1.RefreshTokenResponse.tokens:type_name -> auth.v1.Tokens
-	34, // 3: auth.v1.GetProfileResponse.user:type_name -> auth.v1.User
-	34, // 4: auth.v1.UpdateProfileResponse.user:type_name -> auth.v1.User
-	35, // 5: auth.v1.ListSessionsResponse.sessions:type_name -> auth.v1.Session
-	34, // 6: auth.v1.ConfirmContactChangeResponse.user:type_name -> auth.v1.User
-	33, // 7: auth.v1.CompleteOAuthResponse.tokens:type_name -> auth.v1.Tokens
-	34, // 8: auth.v1.CompleteOAuthResponse.user:type_name -> auth.v1.User
-	32, // 9: auth.v1.CompleteOAuthResponse.account:type_name -> auth.v1.LinkedAccount
-	33, // 10: auth.v1.ExchangeOAuthCodeResponse.tokens:type_name -> auth.v1.Tokens
-	34, // 11: auth.v1.ExchangeOAuthCodeResponse.user:type_name -> auth.v1.User
-	32, // 12: auth.v1.ListLinkedAccountsResponse.accounts:type_name -> auth.v1.LinkedAccount
-	36, // 13: auth.v1.LinkedAccount.create_time:type_name -> google.protobuf.Timestamp
-	36, // 14: auth.v1.Tokens.refresh_expires_at:type_name -> google.protobuf.Timestamp
-	36, // 15: auth.v1.User.create_time:type_name -> google.protobuf.Timestamp
-	36, // 16: auth.v1.User.update_time:type_name -> google.protobuf.Timestamp
-	36, // 17: auth.v1.Session.create_time:type_name -> google.protobuf.Timestamp
-	36, // 18: auth.v1.Session.expire_time:type_name -> google.protobuf.Timestamp
+	35, // 0: auth.v1.CompleteLoginResponse.tokens:type_name -> auth.v1.Tokens
+	36, // 1: auth.v1.CompleteLoginResponse.user:type_name -> auth.v1.User
+	35, // 2: auth.v1.RefreshTokenResponse.tokens:type_name -> auth.v1.Tokens
+	36, // 3: auth.v1.GetProfileResponse.user:type_name -> auth.v1.User
+	36, // 4: auth.v1.UpdateProfileResponse.user:type_name -> auth.v1.User
+	37, // 5: auth.v1.ListSessionsResponse.sessions:type_name -> auth.v1.Session
+	36, // 6: auth.v1.ConfirmContactChangeResponse.user:type_name -> auth.v1.User
+	35, // 7: auth.v1.CompleteOAuthResponse.tokens:type_name -> auth.v1.Tokens
+	36, // 8: auth.v1.CompleteOAuthResponse.user:type_name -> auth.v1.User
+	34, // 9: auth.v1.CompleteOAuthResponse.account:type_name -> auth.v1.LinkedAccount
+	35, // 10: auth.v1.ExchangeOAuthCodeResponse.tokens:type_name -> auth.v1.Tokens
+	36, // 11: auth.v1.ExchangeOAuthCodeResponse.user:type_name -> auth.v1.User
+	34, // 12: auth.v1.ListLinkedAccountsResponse.accounts:type_name -> auth.v1.LinkedAccount
+	38, // 13: auth.v1.LinkedAccount.create_time:type_name -> google.protobuf.Timestamp
+	38, // 14: auth.v1.Tokens.refresh_expires_at:type_name -> google.protobuf.Timestamp
+	38, // 15: auth.v1.User.create_time:type_name -> google.protobuf.Timestamp
+	38, // 16: auth.v1.User.update_time:type_name -> google.protobuf.Timestamp
+	38, // 17: auth.v1.Session.create_time:type_name -> google.protobuf.Timestamp
+	38, // 18: auth.v1.Session.expire_time:type_name -> google.protobuf.Timestamp
 	0,  // 19: auth.v1.AuthService.RequestLogin:input_type -> auth.v1.RequestLoginRequest
 	2,  // 20: auth.v1.AuthService.CompleteLogin:input_type -> auth.v1.CompleteLoginRequest
 	4,  // 21: auth.v1.AuthService.RefreshToken:input_type -> auth.v1.RefreshTokenRequest
@@ -2426,28 +2558,30 @@ var file_auth_v1_auth_proto_depIdxs = []int32{
 	18, // 28: auth.v1.AuthService.ConfirmContactChange:input_type -> auth.v1.ConfirmContactChangeRequest
 	20, // 29: auth.v1.AuthService.StartOAuth:input_type -> auth.v1.StartOAuthRequest
 	22, // 30: auth.v1.AuthService.CompleteOAuth:input_type -> auth.v1.CompleteOAuthRequest
-	24, // 31: auth.v1.AuthService.ExchangeOAuthCode:input_type -> auth.v1.ExchangeOAuthCodeRequest
-	26, // 32: auth.v1.AuthService.StartLinkOAuth:input_type -> auth.v1.StartLinkOAuthRequest
-	28, // 33: auth.v1.AuthService.ListLinkedAccounts:input_type -> auth.v1.ListLinkedAccountsRequest
-	30, // 34: auth.v1.AuthService.UnlinkOAuth:input_type -> auth.v1.UnlinkOAuthRequest
-	1,  // 35: auth.v1.AuthService.RequestLogin:output_type -> auth.v1.RequestLoginResponse
-	3,  // 36: auth.v1.AuthService.CompleteLogin:output_type -> auth.v1.CompleteLoginResponse
-	5,  // 37: auth.v1.AuthService.RefreshToken:output_type -> auth.v1.RefreshTokenResponse
-	7,  // 38: auth.v1.AuthService.Logout:output_type -> auth.v1.LogoutResponse
-	9,  // 39: auth.v1.AuthService.GetProfile:output_type -> auth.v1.GetProfileResponse
-	11, // 40: auth.v1.AuthService.UpdateProfile:output_type -> auth.v1.UpdateProfileResponse
-	13, // 41: auth.v1.AuthService.ListSessions:output_type -> auth.v1.ListSessionsResponse
-	15, // 42: auth.v1.AuthService.RevokeSession:output_type -> auth.v1.RevokeSessionResponse
-	17, // 43: auth.v1.AuthService.RequestContactChange:output_type -> auth.v1.RequestContactChangeResponse
-	19, // 44: auth.v1.AuthService.ConfirmContactChange:output_type -> auth.v1.ConfirmContactChangeResponse
-	21, // 45: auth.v1.AuthService.StartOAuth:output_type -> auth.v1.StartOAuthResponse
-	23, // 46: auth.v1.AuthService.CompleteOAuth:output_type -> auth.v1.CompleteOAuthResponse
-	25, // 47: auth.v1.AuthService.ExchangeOAuthCode:output_type -> auth.v1.ExchangeOAuthCodeResponse
-	27, // 48: auth.v1.AuthService.StartLinkOAuth:output_type -> auth.v1.StartLinkOAuthResponse
-	29, // 49: auth.v1.AuthService.ListLinkedAccounts:output_type -> auth.v1.ListLinkedAccountsResponse
-	31, // 50: auth.v1.AuthService.UnlinkOAuth:output_type -> auth.v1.UnlinkOAuthResponse
-	35, // [35:51] is the sub-list for method output_type
-	19, // [19:35] is the sub-list for method input_type
+	24, // 31: auth.v1.AuthService.FormPostOAuth:input_type -> auth.v1.FormPostOAuthRequest
+	26, // 32: auth.v1.AuthService.ExchangeOAuthCode:input_type -> auth.v1.ExchangeOAuthCodeRequest
+	28, // 33: auth.v1.AuthService.StartLinkOAuth:input_type -> auth.v1.StartLinkOAuthRequest
+	30, // 34: auth.v1.AuthService.ListLinkedAccounts:input_type -> auth.v1.ListLinkedAccountsRequest
+	32, // 35: auth.v1.AuthService.UnlinkOAuth:input_type -> auth.v1.UnlinkOAuthRequest
+	1,  // 36: auth.v1.AuthService.RequestLogin:output_type -> auth.v1.RequestLoginResponse
+	3,  // 37: auth.v1.AuthService.CompleteLogin:output_type -> auth.v1.CompleteLoginResponse
+	5,  // 38: auth.v1.AuthService.RefreshToken:output_type -> auth.v1.RefreshTokenResponse
+	7,  // 39: auth.v1.AuthService.Logout:output_type -> auth.v1.LogoutResponse
+	9,  // 40: auth.v1.AuthService.GetProfile:output_type -> auth.v1.GetProfileResponse
+	11, // 41: auth.v1.AuthService.UpdateProfile:output_type -> auth.v1.UpdateProfileResponse
+	13, // 42: auth.v1.AuthService.ListSessions:output_type -> auth.v1.ListSessionsResponse
+	15, // 43: auth.v1.AuthService.RevokeSession:output_type -> auth.v1.RevokeSessionResponse
+	17, // 44: auth.v1.AuthService.RequestContactChange:output_type -> auth.v1.RequestContactChangeResponse
+	19, // 45: auth.v1.AuthService.ConfirmContactChange:output_type -> auth.v1.ConfirmContactChangeResponse
+	21, // 46: auth.v1.AuthService.StartOAuth:output_type -> auth.v1.StartOAuthResponse
+	23, // 47: auth.v1.AuthService.CompleteOAuth:output_type -> auth.v1.CompleteOAuthResponse
+	25, // 48: auth.v1.AuthService.FormPostOAuth:output_type -> auth.v1.FormPostOAuthResponse
+	27, // 49: auth.v1.AuthService.ExchangeOAuthCode:output_type -> auth.v1.ExchangeOAuthCodeResponse
+	29, // 50: auth.v1.AuthService.StartLinkOAuth:output_type -> auth.v1.StartLinkOAuthResponse
+	31, // 51: auth.v1.AuthService.ListLinkedAccounts:output_type -> auth.v1.ListLinkedAccountsResponse
+	33, // 52: auth.v1.AuthService.UnlinkOAuth:output_type -> auth.v1.UnlinkOAuthResponse
+	36, // [36:53] is the sub-list for method output_type
+	19, // [19:36] is the sub-list for method input_type
 	19, // [19:19] is the sub-list for extension type_name
 	19, // [19:19] is the sub-list for extension extendee
 	0,  // [0:19] is the sub-list for field type_name
@@ -2481,7 +2615,7 @@ func file_auth_v1_auth_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_auth_v1_auth_proto_rawDesc), len(file_auth_v1_auth_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   36,
+			NumMessages:   38,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -31,6 +31,7 @@ const (
 	AuthService_ConfirmContactChange_FullMethodName = "/auth.v1.AuthService/ConfirmContactChange"
 	AuthService_StartOAuth_FullMethodName           = "/auth.v1.AuthService/StartOAuth"
 	AuthService_CompleteOAuth_FullMethodName        = "/auth.v1.AuthService/CompleteOAuth"
+	AuthService_FormPostOAuth_FullMethodName        = "/auth.v1.AuthService/FormPostOAuth"
 	AuthService_ExchangeOAuthCode_FullMethodName    = "/auth.v1.AuthService/ExchangeOAuthCode"
 	AuthService_StartLinkOAuth_FullMethodName       = "/auth.v1.AuthService/StartLinkOAuth"
 	AuthService_ListLinkedAccounts_FullMethodName   = "/auth.v1.AuthService/ListLinkedAccounts"
@@ -79,6 +80,11 @@ type AuthServiceClient interface {
 	// answers 302 to its redirect_uri with a one-time oauth_code for
 	// ExchangeOAuthCode; an API flow answers the tokens.
 	CompleteOAuth(ctx context.Context, in *CompleteOAuthRequest, opts ...grpc.CallOption) (*CompleteOAuthResponse, error)
+	// FormPostOAuth is the callback of providers that answer with a form
+	// POST (response_mode=form_post: Apple). The binding cookie, SameSite=Lax,
+	// does not come with a cross-site POST, so it answers 302 to the GET
+	// callback with the same parameters, which the browser sends with it.
+	FormPostOAuth(ctx context.Context, in *FormPostOAuthRequest, opts ...grpc.CallOption) (*FormPostOAuthResponse, error)
 	// ExchangeOAuthCode exchanges the one-time oauth_code of a browser
 	// sign-in for tokens, once, within a minute.
 	ExchangeOAuthCode(ctx context.Context, in *ExchangeOAuthCodeRequest, opts ...grpc.CallOption) (*ExchangeOAuthCodeResponse, error)
@@ -221,6 +227,16 @@ func (c *authServiceClient) CompleteOAuth(ctx context.Context, in *CompleteOAuth
 	return out, nil
 }
 
+func (c *authServiceClient) FormPostOAuth(ctx context.Context, in *FormPostOAuthRequest, opts ...grpc.CallOption) (*FormPostOAuthResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(FormPostOAuthResponse)
+	err := c.cc.Invoke(ctx, AuthService_FormPostOAuth_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *authServiceClient) ExchangeOAuthCode(ctx context.Context, in *ExchangeOAuthCodeRequest, opts ...grpc.CallOption) (*ExchangeOAuthCodeResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ExchangeOAuthCodeResponse)
@@ -303,6 +319,11 @@ type AuthServiceServer interface {
 	// answers 302 to its redirect_uri with a one-time oauth_code for
 	// ExchangeOAuthCode; an API flow answers the tokens.
 	CompleteOAuth(context.Context, *CompleteOAuthRequest) (*CompleteOAuthResponse, error)
+	// FormPostOAuth is the callback of providers that answer with a form
+	// POST (response_mode=form_post: Apple). The binding cookie, SameSite=Lax,
+	// does not come with a cross-site POST, so it answers 302 to the GET
+	// callback with the same parameters, which the browser sends with it.
+	FormPostOAuth(context.Context, *FormPostOAuthRequest) (*FormPostOAuthResponse, error)
 	// ExchangeOAuthCode exchanges the one-time oauth_code of a browser
 	// sign-in for tokens, once, within a minute.
 	ExchangeOAuthCode(context.Context, *ExchangeOAuthCodeRequest) (*ExchangeOAuthCodeResponse, error)
@@ -360,6 +381,9 @@ func (UnimplementedAuthServiceServer) StartOAuth(context.Context, *StartOAuthReq
 }
 func (UnimplementedAuthServiceServer) CompleteOAuth(context.Context, *CompleteOAuthRequest) (*CompleteOAuthResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method CompleteOAuth not implemented")
+}
+func (UnimplementedAuthServiceServer) FormPostOAuth(context.Context, *FormPostOAuthRequest) (*FormPostOAuthResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method FormPostOAuth not implemented")
 }
 func (UnimplementedAuthServiceServer) ExchangeOAuthCode(context.Context, *ExchangeOAuthCodeRequest) (*ExchangeOAuthCodeResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ExchangeOAuthCode not implemented")
@@ -610,6 +634,24 @@ func _AuthService_CompleteOAuth_Handler(srv interface{}, ctx context.Context, de
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AuthService_FormPostOAuth_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(FormPostOAuthRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AuthServiceServer).FormPostOAuth(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AuthService_FormPostOAuth_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AuthServiceServer).FormPostOAuth(ctx, req.(*FormPostOAuthRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _AuthService_ExchangeOAuthCode_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(ExchangeOAuthCodeRequest)
 	if err := dec(in); err != nil {
@@ -736,6 +778,10 @@ var AuthService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "CompleteOAuth",
 			Handler:    _AuthService_CompleteOAuth_Handler,
+		},
+		{
+			MethodName: "FormPostOAuth",
+			Handler:    _AuthService_FormPostOAuth_Handler,
 		},
 		{
 			MethodName: "ExchangeOAuthCode",

@@ -138,6 +138,7 @@ func (p *Provider) withParams(authURL string, f Flow) (string, error) {
 	}
 
 	q := u.Query()
+
 	if f.Verifier != "" {
 		sum := sha256.Sum256([]byte(f.Verifier))
 		q.Set("code_challenge", base64.RawURLEncoding.EncodeToString(sum[:]))

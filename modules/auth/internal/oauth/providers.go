@@ -158,6 +158,7 @@ const appleSecretTTL = time.Hour
 func Apple(s Site, clientID string, key AppleKey) (*Provider, error) {
 	secret := func() (string, error) {
 		now := time.Now()
+
 		sec, err := apple.MakeSecret(apple.SecretParams{
 			PKCS8PrivateKey: key.PrivateKey, TeamId: key.TeamID, KeyId: key.KeyID, ClientId: clientID,
 			Iat: int(now.Unix()), Exp: int(now.Add(appleSecretTTL).Unix()),
@@ -189,7 +190,7 @@ func Apple(s Site, clientID string, key AppleKey) (*Provider, error) {
 				return Identity{}, refused("no apple session")
 			}
 
-			return Identity{Subject: as.ID.Sub, Email: as.ID.Email, EmailVerified: as.ID.EmailVerified}, nil
+			return Identity{Subject: as.Sub, Email: as.Email, EmailVerified: as.EmailVerified}, nil
 		},
 	}, nil
 }
@@ -211,6 +212,7 @@ func OIDC(s Site, name, issuer string, c Credentials) *Provider {
 			}
 
 			ep := op.Endpoint()
+
 			p, err := openidConnect.NewCustomisedURL(c.ID, c.Secret, cb, ep.AuthURL, ep.TokenURL, issuer, op.UserInfoEndpoint(), "",
 				"openid", "email", "profile")
 			if err != nil {

@@ -23,20 +23,16 @@ func newAccount(t *testing.T, userID, provider, subject string, at time.Time) mo
 	}
 }
 
-func TestOAuthAccounts(t *testing.T) {
+func TestOAuthAccount(t *testing.T) {
 	t.Parallel()
 
 	repo, _ := newRepo(t)
 	ada := mustCreateUser(t, repo, "ada@example.com", "")
 	bob := mustCreateUser(t, repo, "bob@example.com", "")
-
 	first := newAccount(t, ada.ID, "corp", "s1", now)
-	second := newAccount(t, ada.ID, "google", "s2", now.Add(time.Second))
 
-	for _, a := range []models.OAuthAccount{second, first, newAccount(t, bob.ID, "corp", "s3", now)} {
-		if err := repo.CreateOAuthAccount(t.Context(), a); err != nil {
-			t.Fatalf("CreateOAuthAccount(%s) = %v", a.ID, err)
-		}
+	if err := repo.CreateOAuthAccount(t.Context(), first); err != nil {
+		t.Fatalf("CreateOAuthAccount = %v", err)
 	}
 
 	got, err := repo.OAuthAccount(t.Context(), "corp", "s1")
@@ -50,6 +46,23 @@ func TestOAuthAccounts(t *testing.T) {
 	// A provider account belongs to one user.
 	err = repo.CreateOAuthAccount(t.Context(), newAccount(t, bob.ID, "corp", "s1", now))
 	wantType(t, "CreateOAuthAccount(corp, s1 again)", err, errors.TypeAlreadyExists)
+
+}
+
+func TestListAndDeleteOAuthAccounts(t *testing.T) {
+	t.Parallel()
+
+	repo, _ := newRepo(t)
+	ada := mustCreateUser(t, repo, "ada@example.com", "")
+	bob := mustCreateUser(t, repo, "bob@example.com", "")
+	first := newAccount(t, ada.ID, "corp", "s1", now)
+	second := newAccount(t, ada.ID, "google", "s2", now.Add(time.Second))
+
+	for _, a := range []models.OAuthAccount{second, first, newAccount(t, bob.ID, "corp", "s3", now)} {
+		if err := repo.CreateOAuthAccount(t.Context(), a); err != nil {
+			t.Fatalf("CreateOAuthAccount(%s) = %v", a.ID, err)
+		}
+	}
 
 	list, err := repo.OAuthAccounts(t.Context(), ada.ID)
 	if diff := cmp.Diff([]models.OAuthAccount{first, second}, list); err != nil || diff != "" {

@@ -255,6 +255,7 @@ func (s *Service) oauthResponse(ctx context.Context, st models.OAuthState, out o
 	}
 
 	param := url.Values{"linked": {st.Provider}}
+
 	if !out.linked {
 		code, err := s.exchangeCode(ctx, out)
 		if err != nil {
@@ -343,4 +344,37 @@ func (s *Service) ExchangeOAuthCode(ctx context.Context, req *authv1.ExchangeOAu
 	}
 
 	return &authv1.ExchangeOAuthCodeResponse{Tokens: tokens, User: toProtoUser(out.user), NewUser: out.created}, nil
+}
+
+// FormPostOAuth answers a provider's form POST to the callback with a
+// redirect to the GET callback, with the same parameters: a top-level GET
+// carries the SameSite=Lax binding cookie, a cross-site POST does not.
+// It checks nothing itself; the GET callback checks everything.
+func (s *Service) FormPostOAuth(ctx context.Context, req *authv1.FormPostOAuthRequest) (_ *authv1.FormPostOAuthResponse, err error) {
+	ctx, end := telemetry.ServiceOp(ctx, module, "FormPostOAuth")
+	defer end(&err)
+
+	if err := s.throttleOAuth(ctx); err != nil {
+		return nil, err
+	}
+
+	p, err := s.provider(req.GetProvider())
+	if err != nil {
+		return nil, err
+	}
+
+	q := url.Values{}
+
+	for k, v := range map[string]string{"state": req.GetState(), "code": req.GetCode(), "iss": req.GetIss(), "error": req.GetError()} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+
+	loc := oauth.Site{BaseURL: s.cfg.OAuthBaseURL}.CallbackURL(p.Name()) + "?" + q.Encode()
+	if err := grpc.SetHeader(ctx, metadata.Pairs(headerLocation, loc)); err != nil {
+		return nil, errors.Internal("set location", err)
+	}
+
+	return &authv1.FormPostOAuthResponse{}, nil
 }

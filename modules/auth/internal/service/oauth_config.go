@@ -3,6 +3,7 @@ package service
 import (
 	"fmt"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"slices"
@@ -11,6 +12,9 @@ import (
 
 	"github.com/modulith/modulith/modules/auth/internal/oauth"
 )
+
+// providerApple is Sign in with Apple, whose callback is a form POST.
+const providerApple = "apple"
 
 // providerName is what a provider may be called: it is a URL path segment.
 var providerName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,31}$`)
@@ -36,6 +40,12 @@ func (c Config) validateOAuth() error {
 		return fmt.Errorf("AUTH_OAUTH_BASE_URL is required with AUTH_OAUTH_PROVIDERS: %q %w", c.OAuthBaseURL, err)
 	}
 
+	// The binding cookie is Secure: over plain http only a loopback
+	// server gets it back.
+	if u, _ := url.Parse(c.OAuthBaseURL); u.Scheme == "http" && !loopback(u.Hostname()) {
+		return fmt.Errorf("AUTH_OAUTH_BASE_URL must be https, except on localhost (got %q)", c.OAuthBaseURL)
+	}
+
 	for _, name := range c.OAuthProviders {
 		if err := c.checkProvider(name); err != nil {
 			return err
@@ -53,6 +63,15 @@ func absoluteURL(u string) error {
 	}
 
 	return nil
+}
+
+// loopback reports whether host names this machine.
+func loopback(host string) bool {
+	if ip, err := netip.ParseAddr(host); err == nil {
+		return ip.IsLoopback()
+	}
+
+	return host == "localhost" || strings.HasSuffix(host, ".localhost")
 }
 
 // checkProvider checks that provider name has its credentials.
@@ -95,7 +114,7 @@ func (c Config) builtinKeys() map[string][]setting {
 		"microsoft": {{"AUTH_OAUTH_MICROSOFT_CLIENT_ID", c.MicrosoftClientID}, {"AUTH_OAUTH_MICROSOFT_CLIENT_SECRET", c.MicrosoftClientSecret}},
 		"facebook":  {{"AUTH_OAUTH_FACEBOOK_CLIENT_ID", c.FacebookClientID}, {"AUTH_OAUTH_FACEBOOK_CLIENT_SECRET", c.FacebookClientSecret}},
 		"x":         {{"AUTH_OAUTH_X_CLIENT_ID", c.XClientID}, {"AUTH_OAUTH_X_CLIENT_SECRET", c.XClientSecret}},
-		"apple": {
+		providerApple: {
 			{"AUTH_OAUTH_APPLE_CLIENT_ID", c.AppleClientID}, {"AUTH_OAUTH_APPLE_TEAM_ID", c.AppleTeamID},
 			{"AUTH_OAUTH_APPLE_KEY_ID", c.AppleKeyID}, {"AUTH_OAUTH_APPLE_PRIVATE_KEY", c.ApplePrivateKey},
 		},
@@ -155,7 +174,7 @@ func (c Config) provider(site oauth.Site, name string) (*oauth.Provider, error) 
 		return oauth.Facebook(site, oauth.Credentials{ID: c.FacebookClientID, Secret: c.FacebookClientSecret}), nil
 	case "x":
 		return oauth.X(site, oauth.Credentials{ID: c.XClientID, Secret: c.XClientSecret}), nil
-	case "apple":
+	case providerApple:
 		p, err := oauth.Apple(site, c.AppleClientID, oauth.AppleKey{TeamID: c.AppleTeamID, KeyID: c.AppleKeyID, PrivateKey: c.ApplePrivateKey})
 		if err != nil {
 			return nil, fmt.Errorf("AUTH_OAUTH_APPLE_PRIVATE_KEY: %w", err)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"slices"
-	"strings"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
@@ -104,6 +103,7 @@ func (s *Service) startFlow(ctx context.Context, name, redirectURI, userID strin
 	}
 
 	now := s.now()
+
 	err = s.repo.CreateOAuthState(ctx, models.OAuthState{
 		StateHash: hashToken(state), Provider: name, BindingHash: hashToken(binding), UserID: userID,
 		RedirectURI: redirectURI, CodeVerifier: flow.Verifier, Nonce: flow.Nonce, Session: flow.Session,
@@ -113,7 +113,7 @@ func (s *Service) startFlow(ctx context.Context, name, redirectURI, userID strin
 		return oauth.Flow{}, "", err
 	}
 
-	if err := grpc.SetHeader(ctx, metadata.Pairs(headerSetCookie, s.bindingCookie(name, binding))); err != nil {
+	if err := grpc.SetHeader(ctx, metadata.Pairs(headerSetCookie, s.bindingCookie(binding))); err != nil {
 		return oauth.Flow{}, "", errors.Internal("set cookie", err)
 	}
 
@@ -136,17 +136,14 @@ func (s *Service) throttleOAuth(ctx context.Context) error {
 }
 
 // bindingCookie is the Set-Cookie of a flow's binding: HttpOnly, for the
-// OAuth routes only, Secure when the server is served over HTTPS, and
-// SameSite=Lax, so the provider's redirect (a top-level GET) carries it.
-// Apple answers with a cross-site form POST, which only a SameSite=None
-// cookie survives (Apple requires HTTPS, so it is Secure).
-func (s *Service) bindingCookie(provider, binding string) string {
+// OAuth routes only, Secure (browsers keep Secure cookies of plain-http
+// localhost too, which is why a plain-http AUTH_OAUTH_BASE_URL must be
+// loopback), and SameSite=Lax, so the provider's redirect (a top-level
+// GET) carries it; a provider's form POST does not (FormPostOAuth).
+func (s *Service) bindingCookie(binding string) string {
 	c := http.Cookie{
 		Name: oauthCookie, Value: binding, Path: oauthPath, MaxAge: int(s.cfg.OAuthStateTTL.Seconds()),
-		HttpOnly: true, Secure: strings.HasPrefix(s.cfg.OAuthBaseURL, "https://"), SameSite: http.SameSiteLaxMode,
-	}
-	if provider == "apple" {
-		c.SameSite = http.SameSiteNoneMode
+		HttpOnly: true, Secure: true, SameSite: http.SameSiteLaxMode,
 	}
 
 	return c.String()

@@ -8,6 +8,7 @@ import (
 	"go.uber.org/mock/gomock"
 
 	"github.com/modulith/modulith/internal/errors"
+	"github.com/modulith/modulith/modules/auth/internal/repository/mocks"
 )
 
 func TestCheckSession(t *testing.T) {
@@ -81,24 +82,41 @@ func TestCleanupMagicCodes(t *testing.T) {
 	rateCutoff := testNow.Add(-24 * time.Hour)       // the longest window: AUTH_LOCKOUT_WINDOW
 	knownCutoff := testNow.Add(-90 * 24 * time.Hour) // AUTH_KNOWN_CLIENT_TTL
 
+	// The deletions, in order; each returns what it deleted and err.
+	steps := []func(r *mocks.MockRepository, err error){
+		func(r *mocks.MockRepository, err error) {
+			r.EXPECT().DeleteExpiredMagicCodes(gomock.Any(), codeCutoff).Return(int64(3), err)
+		},
+		func(r *mocks.MockRepository, err error) {
+			r.EXPECT().DeleteRateLimitsBefore(gomock.Any(), rateCutoff).Return(int64(9), err)
+		},
+		func(r *mocks.MockRepository, err error) {
+			r.EXPECT().DeleteLoginLockoutsBefore(gomock.Any(), codeCutoff).Return(int64(2), err)
+		},
+		func(r *mocks.MockRepository, err error) {
+			r.EXPECT().DeleteLoginKnownClientsBefore(gomock.Any(), knownCutoff).Return(int64(4), err)
+		},
+		func(r *mocks.MockRepository, err error) {
+			r.EXPECT().DeleteExpiredOAuthStates(gomock.Any(), testNow).Return(int64(5), err)
+		},
+		func(r *mocks.MockRepository, err error) {
+			r.EXPECT().DeleteExpiredOAuthExchangeCodes(gomock.Any(), testNow).Return(int64(6), err)
+		},
+	}
+
 	tests := []struct {
-		name     string
-		codesErr error
-		ratesErr error
-		locksErr error
-		knownErr error
-		stateErr error
-		oCodeErr error
-		want     int64
-		wantErr  error
+		name    string
+		failAt  int // the step that fails; len(steps) for none
+		want    int64
+		wantErr error
 	}{
-		{name: "deleted", want: 3},
-		{name: "codes fail", codesErr: errStore, wantErr: errStore},
-		{name: "rate limits fail", ratesErr: errStore, want: 3, wantErr: errStore},
-		{name: "lockouts fail", locksErr: errStore, want: 3, wantErr: errStore},
-		{name: "known clients fail", knownErr: errStore, want: 3, wantErr: errStore},
-		{name: "oauth states fail", stateErr: errStore, want: 3, wantErr: errStore},
-		{name: "oauth exchange codes fail", oCodeErr: errStore, want: 3, wantErr: errStore},
+		{name: "deleted", failAt: len(steps), want: 3},
+		{name: "codes fail", failAt: 0, wantErr: errStore},
+		{name: "rate limits fail", failAt: 1, want: 3, wantErr: errStore},
+		{name: "lockouts fail", failAt: 2, want: 3, wantErr: errStore},
+		{name: "known clients fail", failAt: 3, want: 3, wantErr: errStore},
+		{name: "oauth states fail", failAt: 4, want: 3, wantErr: errStore},
+		{name: "oauth exchange codes fail", failAt: 5, want: 3, wantErr: errStore},
 	}
 
 	for _, tt := range tests {
@@ -106,27 +124,12 @@ func TestCleanupMagicCodes(t *testing.T) {
 			t.Parallel()
 
 			f := newFixture(t)
-			if tt.codesErr != nil {
-				f.repo.EXPECT().DeleteExpiredMagicCodes(gomock.Any(), codeCutoff).Return(int64(0), tt.codesErr)
-			} else {
-				f.repo.EXPECT().DeleteExpiredMagicCodes(gomock.Any(), codeCutoff).Return(int64(3), nil)
-				f.repo.EXPECT().DeleteRateLimitsBefore(gomock.Any(), rateCutoff).Return(int64(9), tt.ratesErr)
-			}
-
-			if tt.codesErr == nil && tt.ratesErr == nil {
-				f.repo.EXPECT().DeleteLoginLockoutsBefore(gomock.Any(), codeCutoff).Return(int64(2), tt.locksErr)
-			}
-
-			if tt.codesErr == nil && tt.ratesErr == nil && tt.locksErr == nil {
-				f.repo.EXPECT().DeleteLoginKnownClientsBefore(gomock.Any(), knownCutoff).Return(int64(4), tt.knownErr)
-			}
-
-			if tt.codesErr == nil && tt.ratesErr == nil && tt.locksErr == nil && tt.knownErr == nil {
-				f.repo.EXPECT().DeleteExpiredOAuthStates(gomock.Any(), testNow).Return(int64(5), tt.stateErr)
-			}
-
-			if tt.codesErr == nil && tt.ratesErr == nil && tt.locksErr == nil && tt.knownErr == nil && tt.stateErr == nil {
-				f.repo.EXPECT().DeleteExpiredOAuthExchangeCodes(gomock.Any(), testNow).Return(int64(6), tt.oCodeErr)
+			for i, step := range steps[:min(tt.failAt+1, len(steps))] {
+				if i == tt.failAt {
+					step(f.repo, errStore)
+				} else {
+					step(f.repo, nil)
+				}
 			}
 
 			n, err := f.svc.CleanupMagicCodes(t.Context())
