@@ -142,12 +142,12 @@ func (s *oauthServer) queue(subject, email string, verified bool) {
 	s.OIDC.QueueUser(&mockoidc.MockUser{Subject: subject, Email: email, EmailVerified: verified})
 }
 
-// apiSignIn signs in as an API client with provider: start (JSON), the
+// apiSignIn signs in with corp as an API client: start (JSON), the
 // provider's redirects, and the callback's JSON answer.
-func (s *oauthServer) apiSignIn(t *testing.T, b *browser, provider string) response {
+func (s *oauthServer) apiSignIn(t *testing.T, b *browser) response {
 	t.Helper()
 
-	start := b.get(t, s.Base+"/v1/auth/oauth/"+provider)
+	start := b.get(t, s.Base+"/v1/auth/oauth/corp")
 	start.wantOK(t)
 
 	return b.get(t, jsonString(start.JSON(t), "authorization_url"))
@@ -236,7 +236,7 @@ func TestOAuthSignIn(t *testing.T) {
 	s := startOAuthServer(t)
 
 	s.queue("sub-new", "new@example.com", true)
-	first := s.apiSignIn(t, newBrowser(t), "corp")
+	first := s.apiSignIn(t, newBrowser(t))
 	first.wantOK(t)
 
 	m := first.JSON(t)
@@ -270,7 +270,7 @@ func TestOAuthSignIn(t *testing.T) {
 	// Without a verified address, the provider account is the user's only
 	// way in: it stays.
 	s.queue("sub-anon", "anon@example.com", false)
-	anon := s.apiSignIn(t, newBrowser(t), "corp")
+	anon := s.apiSignIn(t, newBrowser(t))
 	anon.wantOK(t)
 
 	access := jsonString(anon.JSON(t), "tokens", "access_token")
@@ -355,7 +355,7 @@ func TestOAuthLink(t *testing.T) {
 
 	s.queue("sub-grace", "grace@corp.example", false)
 
-	in := s.apiSignIn(t, newBrowser(t), "corp")
+	in := s.apiSignIn(t, newBrowser(t))
 	in.wantOK(t)
 
 	if got := jsonString(in.JSON(t), "user", "id"); got != grace.UserID {
@@ -379,7 +379,7 @@ func (s *oauthServer) callbackOf(t *testing.T, b *browser) *url.URL {
 	b.stopAtCallback = true
 	defer func() { b.stopAtCallback = false }()
 
-	r := s.apiSignIn(t, b, "corp")
+	r := s.apiSignIn(t, b)
 	if r.Status != http.StatusFound {
 		t.Fatalf("provider answered %d %s, want a redirect to the callback", r.Status, r.Body)
 	}
@@ -504,7 +504,7 @@ func unverifiedTakeover(t *testing.T, s *oauthServer) {
 	victim := signInEmail(t, s.server, "victim@example.com")
 
 	s.queue("sub-takeover", "victim@example.com", false)
-	r := s.apiSignIn(t, newBrowser(t), "corp")
+	r := s.apiSignIn(t, newBrowser(t))
 	r.wantOK(t)
 
 	m := r.JSON(t)

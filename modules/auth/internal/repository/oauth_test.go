@@ -46,7 +46,6 @@ func TestOAuthAccount(t *testing.T) {
 	// A provider account belongs to one user.
 	err = repo.CreateOAuthAccount(t.Context(), newAccount(t, bob.ID, "corp", "s1", now))
 	wantType(t, "CreateOAuthAccount(corp, s1 again)", err, errors.TypeAlreadyExists)
-
 }
 
 func TestListAndDeleteOAuthAccounts(t *testing.T) {
@@ -70,12 +69,13 @@ func TestListAndDeleteOAuthAccounts(t *testing.T) {
 	}
 
 	// Another user's account is not deleted.
-	if done, err := repo.DeleteOAuthAccount(t.Context(), first.ID, bob.ID); done || err != nil {
-		t.Errorf("DeleteOAuthAccount(ada's, bob) = %t, %v; want false, nil", done, err)
-	}
-
-	if done, err := repo.DeleteOAuthAccount(t.Context(), first.ID, ada.ID); !done || err != nil {
-		t.Errorf("DeleteOAuthAccount(ada's, ada) = %t, %v; want true, nil", done, err)
+	for _, by := range []struct {
+		user string
+		want bool
+	}{{bob.ID, false}, {ada.ID, true}} {
+		if done, err := repo.DeleteOAuthAccount(t.Context(), first.ID, by.user); done != by.want || err != nil {
+			t.Errorf("DeleteOAuthAccount(ada's, %s) = %t, %v; want %t, nil", by.user, done, err, by.want)
+		}
 	}
 
 	if list, err := repo.OAuthAccounts(t.Context(), ada.ID); err != nil || len(list) != 1 {

@@ -36,14 +36,8 @@ func (c Config) validateOAuth() error {
 		return nil
 	}
 
-	if err := absoluteURL(c.OAuthBaseURL); err != nil {
-		return fmt.Errorf("AUTH_OAUTH_BASE_URL is required with AUTH_OAUTH_PROVIDERS: %q %w", c.OAuthBaseURL, err)
-	}
-
-	// The binding cookie is Secure: over plain http only a loopback
-	// server gets it back.
-	if u, _ := url.Parse(c.OAuthBaseURL); u.Scheme == "http" && !loopback(u.Hostname()) {
-		return fmt.Errorf("AUTH_OAUTH_BASE_URL must be https, except on localhost (got %q)", c.OAuthBaseURL)
+	if err := checkBaseURL(c.OAuthBaseURL); err != nil {
+		return err
 	}
 
 	for _, name := range c.OAuthProviders {
@@ -60,6 +54,21 @@ func absoluteURL(u string) error {
 	p, err := url.Parse(u)
 	if err != nil || (p.Scheme != "https" && p.Scheme != "http") || p.Host == "" || p.Fragment != "" {
 		return fmt.Errorf("is not an absolute http(s) URL without a fragment")
+	}
+
+	return nil
+}
+
+// checkBaseURL checks the public URL: absolute, and https unless the
+// server is on loopback, for the binding cookie is Secure and over plain
+// http only a loopback server gets it back.
+func checkBaseURL(base string) error {
+	if err := absoluteURL(base); err != nil {
+		return fmt.Errorf("AUTH_OAUTH_BASE_URL is required with AUTH_OAUTH_PROVIDERS: %q %w", base, err)
+	}
+
+	if u, _ := url.Parse(base); u.Scheme == "http" && !loopback(u.Hostname()) {
+		return fmt.Errorf("AUTH_OAUTH_BASE_URL must be https, except on localhost (got %q)", base)
 	}
 
 	return nil

@@ -124,6 +124,7 @@ func TestCleanupMagicCodes(t *testing.T) {
 			t.Parallel()
 
 			f := newFixture(t)
+
 			for i, step := range steps[:min(tt.failAt+1, len(steps))] {
 				if i == tt.failAt {
 					step(f.repo, errStore)
