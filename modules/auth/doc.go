@@ -1,5 +1,7 @@
 // Package auth is the authentication module: passwordless sign-in with
-// one-time codes sent by email or SMS, short-lived JWT access tokens,
+// one-time codes sent by email or SMS or with OAuth and OpenID Connect
+// providers (accounts linked and unlinked, docs/OAUTH.md), short-lived JWT
+// access tokens,
 // single-use rotating refresh tokens with reuse detection, sessions that can
 // be listed and revoked, the user's profile and contact changes.
 //
@@ -8,7 +10,7 @@
 // apis.go, under /vN/auth (docs/API_VERSIONING.md). It owns the PostgreSQL
 // schema auth. It publishes, in the transaction of the change each reports,
 // user.created, auth.magic_code_requested, auth.session_created,
-// auth.session_revoked, user.profile_updated and
+// auth.session_revoked, auth.oauth_account_linked, user.profile_updated and
 // user.contact_change_requested (codes travel sealed in event secrets), and
 // provides the session check every authenticated request of every module
 // runs. Codes reach users through the notifier, which reacts to its events.

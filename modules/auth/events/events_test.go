@@ -37,6 +37,7 @@ func valid() []validator {
 		authevents.SessionRevoked{UserID: userID, SessionID: sessionID},
 		authevents.ProfileUpdated{UserID: userID, Fields: []string{"display_name"}},
 		authevents.ContactChangeRequested{UserID: userID, Channel: authevents.ChannelSMS, Destination: "+15557654321", ExpiresAt: expiresAt, Code: code},
+		authevents.OAuthAccountLinked{UserID: userID, Provider: "google", AccountID: "oacc_01h455vb4pex5vsknk084sn02q"},
 	}
 }
 
@@ -52,6 +53,7 @@ func TestNamesAndVersions(t *testing.T) {
 		"auth.session_revoked v1",
 		"user.profile_updated v1",
 		"user.contact_change_requested v1",
+		"auth.oauth_account_linked v1",
 	}
 
 	var got []string
@@ -96,6 +98,9 @@ func TestValidate(t *testing.T) {
 		{name: "contact change, unknown channel", p: with(contact, func(e *authevents.ContactChangeRequested) { e.Channel = "fax" }), wantErr: true},
 		{name: "contact change, no destination", p: with(contact, func(e *authevents.ContactChangeRequested) { e.Destination = "" }), wantErr: true},
 		{name: "contact change, no code", p: with(contact, func(e *authevents.ContactChangeRequested) { e.Code = "" }), wantErr: true},
+		{name: "account linked, no user", p: authevents.OAuthAccountLinked{Provider: "corp", AccountID: "oacc_x"}, wantErr: true},
+		{name: "account linked, no provider", p: authevents.OAuthAccountLinked{UserID: userID, AccountID: "oacc_x"}, wantErr: true},
+		{name: "account linked, no account", p: authevents.OAuthAccountLinked{UserID: userID, Provider: "corp"}, wantErr: true},
 	}
 
 	for _, tt := range tests {
@@ -141,6 +146,7 @@ func TestPayloadJSON(t *testing.T) {
 		{"user_id": userID, "session_id": sessionID},
 		{"user_id": userID, "fields": []any{"display_name"}},
 		{"user_id": userID, "channel": "sms", "destination": "+15557654321", "expires_at": "2026-03-14T15:19:26Z"},
+		{"user_id": userID, "provider": "google", "account_id": "oacc_01h455vb4pex5vsknk084sn02q"},
 	}
 
 	for i, p := range valid() {
@@ -208,7 +214,7 @@ func decode[T events.Payload](t *testing.T, p T) T {
 func TestOrderingKey(t *testing.T) {
 	t.Parallel()
 
-	want := []string{userID, "", userID, userID, userID, userID}
+	want := []string{userID, "", userID, userID, userID, userID, userID}
 
 	var got []string
 
