@@ -197,7 +197,7 @@ func returnedParam(t *testing.T, r response, name string) string {
 	return v
 }
 
-// linkedAccount is one entry of GET /v1/auth/oauth/accounts.
+// linkedAccount is one entry of GET /v1/auth/linked-accounts.
 type linkedAccount struct {
 	ID            string `json:"id"`
 	Provider      string `json:"provider"`
@@ -208,7 +208,7 @@ type linkedAccount struct {
 func (s *oauthServer) accounts(t *testing.T, token string) []linkedAccount {
 	t.Helper()
 
-	r := s.do(t, http.MethodGet, "/v1/auth/oauth/accounts", nil, token)
+	r := s.do(t, http.MethodGet, "/v1/auth/linked-accounts", nil, token)
 	r.wantOK(t)
 
 	var body struct {
@@ -261,7 +261,7 @@ func TestOAuthSignIn(t *testing.T) {
 		t.Fatalf("ada's accounts = %+v, want one verified corp account", accts)
 	}
 
-	s.do(t, http.MethodDelete, "/v1/auth/oauth/accounts/"+accts[0].ID, nil, ada.Access).wantOK(t)
+	s.do(t, http.MethodDelete, "/v1/auth/linked-accounts/"+accts[0].ID, nil, ada.Access).wantOK(t)
 
 	if accts := s.accounts(t, ada.Access); len(accts) != 0 {
 		t.Fatalf("after unlink: accounts = %+v, want none", accts)
@@ -276,7 +276,7 @@ func TestOAuthSignIn(t *testing.T) {
 	access := jsonString(anon.JSON(t), "tokens", "access_token")
 	only := s.accounts(t, access)
 
-	s.do(t, http.MethodDelete, "/v1/auth/oauth/accounts/"+only[0].ID, nil, access).
+	s.do(t, http.MethodDelete, "/v1/auth/linked-accounts/"+only[0].ID, nil, access).
 		wantError(t, http.StatusConflict, errors.CodeConflict)
 }
 

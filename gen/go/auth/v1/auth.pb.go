@@ -2420,7 +2420,7 @@ const file_auth_v1_auth_proto_rawDesc = "" +
 	"user_agent\x18\x04 \x01(\tR\tuserAgent\x12\x1d\n" +
 	"\n" +
 	"ip_address\x18\x05 \x01(\tR\tipAddress\x12\x18\n" +
-	"\acurrent\x18\x06 \x01(\bR\acurrent2\xe0\x1b\n" +
+	"\acurrent\x18\x06 \x01(\bR\acurrent2\xe2\x1b\n" +
 	"\vAuthService\x12\x84\x02\n" +
 	"\fRequestLogin\x12\x1c.auth.v1.RequestLoginRequest\x1a\x1d.auth.v1.RequestLoginResponse\"\xb6\x01\x92A\x91\x01J\x8c\x01\n" +
 	"\x03429\x12\x84\x01\n" +
@@ -2466,11 +2466,11 @@ const file_auth_v1_auth_proto_rawDesc = "" +
 	"\x11ExchangeOAuthCode\x12!.auth.v1.ExchangeOAuthCodeRequest\x1a\".auth.v1.ExchangeOAuthCodeResponse\"i\x92ADJ@\n" +
 	"\x03401\x129\n" +
 	"7The code is wrong, used or expired (AUTH_CODE_INVALID).b\x00\x82\xd3\xe4\x93\x02\x1c:\x01*\"\x17/v1/auth/oauth/exchange\x12|\n" +
-	"\x0eStartLinkOAuth\x12\x1e.auth.v1.StartLinkOAuthRequest\x1a\x1f.auth.v1.StartLinkOAuthResponse\")\x82\xd3\xe4\x93\x02#:\x01*\"\x1e/v1/auth/oauth/{provider}/link\x12~\n" +
-	"\x12ListLinkedAccounts\x12\".auth.v1.ListLinkedAccountsRequest\x1a#.auth.v1.ListLinkedAccountsResponse\"\x1f\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/auth/oauth/accounts\x12\xbf\x01\n" +
-	"\vUnlinkOAuth\x12\x1b.auth.v1.UnlinkOAuthRequest\x1a\x1c.auth.v1.UnlinkOAuthResponse\"u\x92AFJD\n" +
+	"\x0eStartLinkOAuth\x12\x1e.auth.v1.StartLinkOAuthRequest\x1a\x1f.auth.v1.StartLinkOAuthResponse\")\x82\xd3\xe4\x93\x02#:\x01*\"\x1e/v1/auth/oauth/{provider}/link\x12\x7f\n" +
+	"\x12ListLinkedAccounts\x12\".auth.v1.ListLinkedAccountsRequest\x1a#.auth.v1.ListLinkedAccountsResponse\" \x82\xd3\xe4\x93\x02\x1a\x12\x18/v1/auth/linked-accounts\x12\xc0\x01\n" +
+	"\vUnlinkOAuth\x12\x1b.auth.v1.UnlinkOAuthRequest\x1a\x1c.auth.v1.UnlinkOAuthResponse\"v\x92AFJD\n" +
 	"\x03409\x12=\n" +
-	";The account is the caller's last way to sign in (CONFLICT).\x82\xd3\xe4\x93\x02&*$/v1/auth/oauth/accounts/{account_id}B4Z2github.com/modulith/modulith/gen/go/auth/v1;authv1b\x06proto3"
+	";The account is the caller's last way to sign in (CONFLICT).\x82\xd3\xe4\x93\x02'*%/v1/auth/linked-accounts/{account_id}B4Z2github.com/modulith/modulith/gen/go/auth/v1;authv1b\x06proto3"
 
 var (
 	file_auth_v1_auth_proto_rawDescOnce sync.Once
