@@ -473,3 +473,49 @@ func TestGraphQLSubscriptions(t *testing.T) {
 		}
 	}
 }
+
+// TestGraphQLListLoadsRelatedDataOnce lists orders with the profile of the
+// user who placed each: the profiles come from auth in one call for the
+// whole page (a dataloader), not one per order.
+func TestGraphQLListLoadsRelatedDataOnce(t *testing.T) {
+	t.Parallel()
+
+	s := startServer(t, nil)
+	tok := s.login(t, "gql-n1@example.com")
+
+	s.graphQL(t, tok.Access, `mutation { updateProfile(input: {displayName: "Lin"}) { id } }`, nil).data(t)
+	placeOrders(t, s, tok, 5)
+
+	calls := func() int {
+		n := 0
+
+		for _, l := range s.logs.snapshot() {
+			if l.Msg() == "grpc request" && l.String("method") == "/auth.v1.AuthService/BatchGetPublicProfiles" {
+				n++
+			}
+		}
+
+		return n
+	}
+
+	before := calls()
+	page := s.graphQL(t, tok.Access, `{ orders(first: 10) { edges { node { id placedBy { id displayName } } } } }`, nil).data(t)
+	edges, _ := page["orders"].(map[string]any)["edges"].([]any)
+
+	if len(edges) != 5 {
+		t.Fatalf("orders = %d, want 5", len(edges))
+	}
+
+	for _, e := range edges {
+		node, _ := e.(map[string]any)["node"].(map[string]any)
+		if jsonString(node, "placedBy", "displayName") != "Lin" {
+			t.Errorf("placedBy = %v, want Lin's profile", node["placedBy"])
+		}
+	}
+
+	// The access log line of the call is written when it returns, before
+	// the response.
+	if got := calls() - before; got != 1 {
+		t.Errorf("BatchGetPublicProfiles calls for 5 orders = %d, want 1", got)
+	}
+}

@@ -22,6 +22,9 @@ func GraphQL(d graphql.Deps) gqlgen.ExecutableSchema {
 			authMutation:   authMutation{Resolver: auth},
 			ordersMutation: ordersMutation{Resolver: orders},
 		},
+		order: orderResolver{
+			ordersOrder: ordersOrder{Resolver: orders},
+		},
 		query: queryResolver{
 			authQuery:   authQuery{Resolver: auth},
 			ordersQuery: ordersQuery{Resolver: orders},
@@ -36,6 +39,7 @@ func GraphQL(d graphql.Deps) gqlgen.ExecutableSchema {
 type (
 	authMutation       = authgraphql.Mutation
 	ordersMutation     = ordersgraphql.Mutation
+	ordersOrder        = ordersgraphql.Order
 	authQuery          = authgraphql.Query
 	ordersQuery        = ordersgraphql.Query
 	authSubscription   = authgraphql.Subscription
@@ -46,6 +50,11 @@ type (
 type mutationResolver struct {
 	authMutation
 	ordersMutation
+}
+
+// orderResolver resolves Order's fields: each module's.
+type orderResolver struct {
+	ordersOrder
 }
 
 // queryResolver resolves Query's fields: each module's.
@@ -63,12 +72,16 @@ type subscriptionResolver struct {
 // resolver is the root resolver.
 type resolver struct {
 	mutation     mutationResolver
+	order        orderResolver
 	query        queryResolver
 	subscription subscriptionResolver
 }
 
 // Mutation implements exec.ResolverRoot.
 func (r *resolver) Mutation() exec.MutationResolver { return r.mutation }
+
+// Order implements exec.ResolverRoot.
+func (r *resolver) Order() exec.OrderResolver { return r.order }
 
 // Query implements exec.ResolverRoot.
 func (r *resolver) Query() exec.QueryResolver { return r.query }

@@ -83,6 +83,7 @@ func NewHandler(cfg Config, d HandlerDeps) http.Handler {
 	srv.AddTransport(transport.POST{})
 
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](queryCacheSize))
+	srv.AroundOperations(withLoaders)
 
 	if cfg.AllowList != nil {
 		srv.Use(cfg.AllowList)

@@ -30,6 +30,7 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
 	Mutation() MutationResolver
+	Order() OrderResolver
 	Query() QueryResolver
 	Subscription() SubscriptionResolver
 }
@@ -51,6 +52,7 @@ type ComplexityRoot struct {
 		Currency     func(childComplexity int) int
 		ID           func(childComplexity int) int
 		Items        func(childComplexity int) int
+		PlacedBy     func(childComplexity int) int
 		Status       func(childComplexity int) int
 		TotalMinor   func(childComplexity int) int
 		UpdateTime   func(childComplexity int) int
@@ -87,6 +89,11 @@ type ComplexityRoot struct {
 
 	ProfileUpdatedEvent struct {
 		Fields func(childComplexity int) int
+	}
+
+	PublicProfile struct {
+		DisplayName func(childComplexity int) int
+		ID          func(childComplexity int) int
 	}
 
 	Query struct {
@@ -137,6 +144,9 @@ type MutationResolver interface {
 	RevokeSession(ctx context.Context, id string) (bool, error)
 	CreateOrder(ctx context.Context, input model.CreateOrderInput) (*model.Order, error)
 	CancelOrder(ctx context.Context, id string, reason *string) (*model.Order, error)
+}
+type OrderResolver interface {
+	PlacedBy(ctx context.Context, obj *model.Order) (*model.PublicProfile, error)
 }
 type QueryResolver interface {
 	Me(ctx context.Context) (*model.User, error)
@@ -243,6 +253,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Order.Items(childComplexity), true
+	case "Order.placedBy":
+		if e.ComplexityRoot.Order.PlacedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Order.PlacedBy(childComplexity), true
 	case "Order.status":
 		if e.ComplexityRoot.Order.Status == nil {
 			break
@@ -357,6 +373,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ProfileUpdatedEvent.Fields(childComplexity), true
+
+	case "PublicProfile.displayName":
+		if e.ComplexityRoot.PublicProfile.DisplayName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PublicProfile.DisplayName(childComplexity), true
+	case "PublicProfile.id":
+		if e.ComplexityRoot.PublicProfile.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PublicProfile.ID(childComplexity), true
 
 	case "Query.me":
 		if e.ComplexityRoot.Query.Me == nil {
@@ -723,6 +752,14 @@ extend type Subscription {
   "Every change to the subscriber's profile."
   profileUpdated: ProfileUpdatedEvent!
 }
+
+"What any signed-in user may see of a user."
+type PublicProfile {
+  "User ID."
+  id: ID!
+  "Name shown to other users."
+  displayName: String!
+}
 `, BuiltIn: false},
 	{Name: "../../../modules/orders/graphql/schema.graphqls", Input: `# The orders module's GraphQL schema. Every field resolves through the
 # module's gRPC API (orders.v1.OrderService) on the in-process channel.
@@ -741,6 +778,8 @@ type Order {
   id: ID!
   "The user who placed it."
   userId: ID!
+  "The public profile of the user who placed it (auth), loaded once per request for a whole list."
+  placedBy: PublicProfile!
   "Where it stands."
   status: OrderStatus!
   "What was ordered, in the order given."
@@ -845,6 +884,8 @@ func (ec *executionContext) childFields_Order(ctx context.Context, field graphql
 		return ec.fieldContext_Order_id(ctx, field)
 	case "userId":
 		return ec.fieldContext_Order_userId(ctx, field)
+	case "placedBy":
+		return ec.fieldContext_Order_placedBy(ctx, field)
 	case "status":
 		return ec.fieldContext_Order_status(ctx, field)
 	case "items":
@@ -925,6 +966,16 @@ func (ec *executionContext) childFields_ProfileUpdatedEvent(ctx context.Context,
 		return ec.fieldContext_ProfileUpdatedEvent_fields(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ProfileUpdatedEvent", field.Name)
+}
+
+func (ec *executionContext) childFields_PublicProfile(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_PublicProfile_id(ctx, field)
+	case "displayName":
+		return ec.fieldContext_PublicProfile_displayName(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PublicProfile", field.Name)
 }
 
 func (ec *executionContext) childFields_Session(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -1503,6 +1554,38 @@ func (ec *executionContext) fieldContext_Order_userId(_ context.Context, field g
 	return graphql.NewScalarFieldContext("Order", field, false, false, "ID")
 }
 
+func (ec *executionContext) _Order_placedBy(ctx context.Context, field graphql.CollectedField, obj *model.Order) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Order_placedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Order().PlacedBy(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PublicProfile) graphql.Marshaler {
+			return ec.marshalNPublicProfile2ᚖgithubᚗcomᚋmodulithᚋmodulithᚋgenᚋgraphqlᚋmodelᚐPublicProfile(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Order_placedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Order",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PublicProfile(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Order_status(ctx context.Context, field graphql.CollectedField, obj *model.Order) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -2020,6 +2103,52 @@ func (ec *executionContext) _ProfileUpdatedEvent_fields(ctx context.Context, fie
 }
 func (ec *executionContext) fieldContext_ProfileUpdatedEvent_fields(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ProfileUpdatedEvent", field, false, false, "String")
+}
+
+func (ec *executionContext) _PublicProfile_id(ctx context.Context, field graphql.CollectedField, obj *model.PublicProfile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PublicProfile_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PublicProfile_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PublicProfile", field, false, false, "ID")
+}
+
+func (ec *executionContext) _PublicProfile_displayName(ctx context.Context, field graphql.CollectedField, obj *model.PublicProfile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PublicProfile_displayName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DisplayName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PublicProfile_displayName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PublicProfile", field, false, false, "String")
 }
 
 func (ec *executionContext) _Query_me(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -4020,47 +4149,53 @@ func (ec *executionContext) _Order(ctx context.Context, sel ast.SelectionSet, ob
 		case "id":
 			out.Values[i] = ec._Order_id(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "userId":
 			out.Values[i] = ec._Order_userId(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "placedBy":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Order_placedBy(ctx, field, obj)
+				})
 		case "status":
 			out.Values[i] = ec._Order_status(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "items":
 			out.Values[i] = ec._Order_items(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "currency":
 			out.Values[i] = ec._Order_currency(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "totalMinor":
 			out.Values[i] = ec._Order_totalMinor(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "cancelReason":
 			out.Values[i] = ec._Order_cancelReason(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "createTime":
 			out.Values[i] = ec._Order_createTime(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "updateTime":
 			out.Values[i] = ec._Order_updateTime(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -4297,6 +4432,44 @@ func (ec *executionContext) _ProfileUpdatedEvent(ctx context.Context, sel ast.Se
 			out.Values[i] = graphql.MarshalString("ProfileUpdatedEvent")
 		case "fields":
 			out.Values[i] = ec._ProfileUpdatedEvent_fields(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var publicProfileImplementors = []string{"PublicProfile"}
+
+func (ec *executionContext) _PublicProfile(ctx context.Context, sel ast.SelectionSet, obj *model.PublicProfile) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, publicProfileImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PublicProfile")
+		case "id":
+			out.Values[i] = ec._PublicProfile_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "displayName":
+			out.Values[i] = ec._PublicProfile_displayName(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -5109,6 +5282,14 @@ func (ec *executionContext) marshalNProfileUpdatedEvent2ᚖgithubᚗcomᚋmoduli
 		return graphql.Null
 	}
 	return ec._ProfileUpdatedEvent(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPublicProfile2ᚖgithubᚗcomᚋmodulithᚋmodulithᚋgenᚋgraphqlᚋmodelᚐPublicProfile(ctx context.Context, sel ast.SelectionSet, v *model.PublicProfile) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PublicProfile!")
+		return graphql.Null
+	}
+	return ec._PublicProfile(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNSession2githubᚗcomᚋmodulithᚋmodulithᚋgenᚋgraphqlᚋmodelᚐSession(ctx context.Context, sel ast.SelectionSet, v model.Session) graphql.Marshaler {

@@ -28,6 +28,8 @@ type Order struct {
 	ID string `json:"id"`
 	// The user who placed it.
 	UserID string `json:"userId"`
+	// The public profile of the user who placed it (auth), loaded once per request for a whole list.
+	PlacedBy *PublicProfile `json:"placedBy"`
 	// Where it stands.
 	Status OrderStatus `json:"status"`
 	// What was ordered, in the order given.
@@ -104,6 +106,14 @@ type PageInfo struct {
 type ProfileUpdatedEvent struct {
 	// The profile fields that changed: display_name, email, phone.
 	Fields []string `json:"fields"`
+}
+
+// What any signed-in user may see of a user.
+type PublicProfile struct {
+	// User ID.
+	ID string `json:"id"`
+	// Name shown to other users.
+	DisplayName string `json:"displayName"`
 }
 
 // Reads. Each module adds its fields.

@@ -8,6 +8,7 @@ import (
 	"context"
 	"math"
 
+	authv1 "github.com/modulith/modulith/gen/go/auth/v1"
 	ordersv1 "github.com/modulith/modulith/gen/go/orders/v1"
 	"github.com/modulith/modulith/gen/graphql/model"
 	"github.com/modulith/modulith/internal/graphql"
@@ -16,14 +17,46 @@ import (
 	orderevents "github.com/modulith/modulith/modules/orders/events"
 )
 
-// Resolver holds the module's client.
+// authModule is the module whose users place orders.
+const authModule = "auth"
+
+// Resolver holds the module's client, and auth's for the profiles of the
+// users who placed orders.
 type Resolver struct {
 	client ordersv1.OrderServiceClient
+	users  authv1.AuthServiceClient
 }
 
 // New returns the module's resolvers.
 func New(d graphql.Deps) *Resolver {
-	return &Resolver{client: ordersv1.NewOrderServiceClient(d.Conn(orders.Name))}
+	return &Resolver{
+		client: ordersv1.NewOrderServiceClient(d.Conn(orders.Name)),
+		users:  authv1.NewAuthServiceClient(d.Conn(authModule)),
+	}
+}
+
+// Order resolves the fields of an order that come from elsewhere.
+type Order struct{ *Resolver }
+
+// PlacedBy returns the public profile of the user who placed o: the
+// profiles of a whole list of orders come in one call to auth.
+func (r Order) PlacedBy(ctx context.Context, o *model.Order) (*model.PublicProfile, error) {
+	return graphql.Load(ctx, "auth.profiles", r.profiles, o.UserID)
+}
+
+// profiles fetches the public profiles of users in one call.
+func (r Order) profiles(ctx context.Context, ids []string) (map[string]*model.PublicProfile, error) {
+	resp, err := r.users.BatchGetPublicProfiles(ctx, &authv1.BatchGetPublicProfilesRequest{UserIds: ids})
+	if err != nil {
+		return nil, err
+	}
+
+	out := make(map[string]*model.PublicProfile, len(resp.GetProfiles()))
+	for _, p := range resp.GetProfiles() {
+		out[p.GetId()] = &model.PublicProfile{ID: p.GetId(), DisplayName: p.GetDisplayName()}
+	}
+
+	return out, nil
 }
 
 // Query resolves the module's queries.

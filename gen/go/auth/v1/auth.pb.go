@@ -1391,6 +1391,153 @@ func (x *Session) GetCurrent() bool {
 	return false
 }
 
+// BatchGetPublicProfilesRequest names the users.
+type BatchGetPublicProfilesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// 1 to 100 distinct user IDs, e.g. user_01h455vb4pex5vsknk084sn02q.
+	UserIds       []string `protobuf:"bytes,1,rep,name=user_ids,json=userIds,proto3" json:"user_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchGetPublicProfilesRequest) Reset() {
+	*x = BatchGetPublicProfilesRequest{}
+	mi := &file_auth_v1_auth_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchGetPublicProfilesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchGetPublicProfilesRequest) ProtoMessage() {}
+
+func (x *BatchGetPublicProfilesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_auth_v1_auth_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchGetPublicProfilesRequest.ProtoReflect.Descriptor instead.
+func (*BatchGetPublicProfilesRequest) Descriptor() ([]byte, []int) {
+	return file_auth_v1_auth_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *BatchGetPublicProfilesRequest) GetUserIds() []string {
+	if x != nil {
+		return x.UserIds
+	}
+	return nil
+}
+
+// BatchGetPublicProfilesResponse holds the profiles found.
+type BatchGetPublicProfilesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The users' public profiles, in no particular order.
+	Profiles      []*PublicProfile `protobuf:"bytes,1,rep,name=profiles,proto3" json:"profiles,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchGetPublicProfilesResponse) Reset() {
+	*x = BatchGetPublicProfilesResponse{}
+	mi := &file_auth_v1_auth_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchGetPublicProfilesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchGetPublicProfilesResponse) ProtoMessage() {}
+
+func (x *BatchGetPublicProfilesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_auth_v1_auth_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchGetPublicProfilesResponse.ProtoReflect.Descriptor instead.
+func (*BatchGetPublicProfilesResponse) Descriptor() ([]byte, []int) {
+	return file_auth_v1_auth_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *BatchGetPublicProfilesResponse) GetProfiles() []*PublicProfile {
+	if x != nil {
+		return x.Profiles
+	}
+	return nil
+}
+
+// PublicProfile is what any signed-in user may see of a user.
+type PublicProfile struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// User ID.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Name shown to other users.
+	DisplayName   string `protobuf:"bytes,2,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PublicProfile) Reset() {
+	*x = PublicProfile{}
+	mi := &file_auth_v1_auth_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PublicProfile) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PublicProfile) ProtoMessage() {}
+
+func (x *PublicProfile) ProtoReflect() protoreflect.Message {
+	mi := &file_auth_v1_auth_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PublicProfile.ProtoReflect.Descriptor instead.
+func (*PublicProfile) Descriptor() ([]byte, []int) {
+	return file_auth_v1_auth_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *PublicProfile) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *PublicProfile) GetDisplayName() string {
+	if x != nil {
+		return x.DisplayName
+	}
+	return ""
+}
+
 var File_auth_v1_auth_proto protoreflect.FileDescriptor
 
 const file_auth_v1_auth_proto_rawDesc = "" +
@@ -1483,7 +1630,14 @@ const file_auth_v1_auth_proto_rawDesc = "" +
 	"user_agent\x18\x04 \x01(\tR\tuserAgent\x12\x1d\n" +
 	"\n" +
 	"ip_address\x18\x05 \x01(\tR\tipAddress\x12\x18\n" +
-	"\acurrent\x18\x06 \x01(\bR\acurrent2\x92\x10\n" +
+	"\acurrent\x18\x06 \x01(\bR\acurrent\"p\n" +
+	"\x1dBatchGetPublicProfilesRequest\x12O\n" +
+	"\buser_ids\x18\x01 \x03(\tB4\xbaH1\x92\x01.\b\x01\x10d\x18\x01\"&r$2\"^user_[0-7][0-9a-hjkmnp-tv-z]{25}$R\auserIds\"T\n" +
+	"\x1eBatchGetPublicProfilesResponse\x122\n" +
+	"\bprofiles\x18\x01 \x03(\v2\x16.auth.v1.PublicProfileR\bprofiles\"B\n" +
+	"\rPublicProfile\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12!\n" +
+	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName2\xa2\x11\n" +
 	"\vAuthService\x12\x84\x02\n" +
 	"\fRequestLogin\x12\x1c.auth.v1.RequestLoginRequest\x1a\x1d.auth.v1.RequestLoginResponse\"\xb6\x01\x92A\x91\x01J\x8c\x01\n" +
 	"\x03429\x12\x84\x01\n" +
@@ -1511,7 +1665,8 @@ const file_auth_v1_auth_proto_rawDesc = "" +
 	"\x03401\x12\x8f\x01\n" +
 	"\x8c\x01No valid access token (AUTH_REQUIRED, AUTH_TOKEN_EXPIRED, AUTH_TOKEN_INVALID), or the code is wrong, expired or used up (AUTH_CODE_INVALID).JK\n" +
 	"\x03409\x12D\n" +
-	"BThe address or number belongs to another account (ALREADY_EXISTS).\x82\xd3\xe4\x93\x02\x1d:\x01*\"\x18/v1/auth/contact/confirmB4Z2github.com/modulith/modulith/gen/go/auth/v1;authv1b\x06proto3"
+	"BThe address or number belongs to another account (ALREADY_EXISTS).\x82\xd3\xe4\x93\x02\x1d:\x01*\"\x18/v1/auth/contact/confirm\x12\x8d\x01\n" +
+	"\x16BatchGetPublicProfiles\x12&.auth.v1.BatchGetPublicProfilesRequest\x1a'.auth.v1.BatchGetPublicProfilesResponse\"\"\x82\xd3\xe4\x93\x02\x1c\x12\x1a/v1/auth/profiles:batchGetB4Z2github.com/modulith/modulith/gen/go/auth/v1;authv1b\x06proto3"
 
 var (
 	file_auth_v1_auth_proto_rawDescOnce sync.Once
@@ -1525,32 +1680,35 @@ func file_auth_v1_auth_proto_rawDescGZIP() []byte {
 	return file_auth_v1_auth_proto_rawDescData
 }
 
-var file_auth_v1_auth_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
+var file_auth_v1_auth_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_auth_v1_auth_proto_goTypes = []any{
-	(*RequestLoginRequest)(nil),          // 0: auth.v1.RequestLoginRequest
-	(*RequestLoginResponse)(nil),         // 1: auth.v1.RequestLoginResponse
-	(*CompleteLoginRequest)(nil),         // 2: auth.v1.CompleteLoginRequest
-	(*CompleteLoginResponse)(nil),        // 3: auth.v1.CompleteLoginResponse
-	(*RefreshTokenRequest)(nil),          // 4: auth.v1.RefreshTokenRequest
-	(*RefreshTokenResponse)(nil),         // 5: auth.v1.RefreshTokenResponse
-	(*LogoutRequest)(nil),                // 6: auth.v1.LogoutRequest
-	(*LogoutResponse)(nil),               // 7: auth.v1.LogoutResponse
-	(*GetProfileRequest)(nil),            // 8: auth.v1.GetProfileRequest
-	(*GetProfileResponse)(nil),           // 9: auth.v1.GetProfileResponse
-	(*UpdateProfileRequest)(nil),         // 10: auth.v1.UpdateProfileRequest
-	(*UpdateProfileResponse)(nil),        // 11: auth.v1.UpdateProfileResponse
-	(*ListSessionsRequest)(nil),          // 12: auth.v1.ListSessionsRequest
-	(*ListSessionsResponse)(nil),         // 13: auth.v1.ListSessionsResponse
-	(*RevokeSessionRequest)(nil),         // 14: auth.v1.RevokeSessionRequest
-	(*RevokeSessionResponse)(nil),        // 15: auth.v1.RevokeSessionResponse
-	(*RequestContactChangeRequest)(nil),  // 16: auth.v1.RequestContactChangeRequest
-	(*RequestContactChangeResponse)(nil), // 17: auth.v1.RequestContactChangeResponse
-	(*ConfirmContactChangeRequest)(nil),  // 18: auth.v1.ConfirmContactChangeRequest
-	(*ConfirmContactChangeResponse)(nil), // 19: auth.v1.ConfirmContactChangeResponse
-	(*Tokens)(nil),                       // 20: auth.v1.Tokens
-	(*User)(nil),                         // 21: auth.v1.User
-	(*Session)(nil),                      // 22: auth.v1.Session
-	(*timestamppb.Timestamp)(nil),        // 23: google.protobuf.Timestamp
+	(*RequestLoginRequest)(nil),            // 0: auth.v1.RequestLoginRequest
+	(*RequestLoginResponse)(nil),           // 1: auth.v1.RequestLoginResponse
+	(*CompleteLoginRequest)(nil),           // 2: auth.v1.CompleteLoginRequest
+	(*CompleteLoginResponse)(nil),          // 3: auth.v1.CompleteLoginResponse
+	(*RefreshTokenRequest)(nil),            // 4: auth.v1.RefreshTokenRequest
+	(*RefreshTokenResponse)(nil),           // 5: auth.v1.RefreshTokenResponse
+	(*LogoutRequest)(nil),                  // 6: auth.v1.LogoutRequest
+	(*LogoutResponse)(nil),                 // 7: auth.v1.LogoutResponse
+	(*GetProfileRequest)(nil),              // 8: auth.v1.GetProfileRequest
+	(*GetProfileResponse)(nil),             // 9: auth.v1.GetProfileResponse
+	(*UpdateProfileRequest)(nil),           // 10: auth.v1.UpdateProfileRequest
+	(*UpdateProfileResponse)(nil),          // 11: auth.v1.UpdateProfileResponse
+	(*ListSessionsRequest)(nil),            // 12: auth.v1.ListSessionsRequest
+	(*ListSessionsResponse)(nil),           // 13: auth.v1.ListSessionsResponse
+	(*RevokeSessionRequest)(nil),           // 14: auth.v1.RevokeSessionRequest
+	(*RevokeSessionResponse)(nil),          // 15: auth.v1.RevokeSessionResponse
+	(*RequestContactChangeRequest)(nil),    // 16: auth.v1.RequestContactChangeRequest
+	(*RequestContactChangeResponse)(nil),   // 17: auth.v1.RequestContactChangeResponse
+	(*ConfirmContactChangeRequest)(nil),    // 18: auth.v1.ConfirmContactChangeRequest
+	(*ConfirmContactChangeResponse)(nil),   // 19: auth.v1.ConfirmContactChangeResponse
+	(*Tokens)(nil),                         // 20: auth.v1.Tokens
+	(*User)(nil),                           // 21: auth.v1.User
+	(*Session)(nil),                        // 22: auth.v1.Session
+	(*BatchGetPublicProfilesRequest)(nil),  // 23: auth.v1.BatchGetPublicProfilesRequest
+	(*BatchGetPublicProfilesResponse)(nil), // 24: auth.v1.BatchGetPublicProfilesResponse
+	(*PublicProfile)(nil),                  // 25: auth.v1.PublicProfile
+	(*timestamppb.Timestamp)(nil),          // 26: google.protobuf.Timestamp
 }
 var file_auth_v1_auth_proto_depIdxs = []int32{
 	20, // 0: auth.v1.CompleteLoginResponse.tokens:type_name -> auth.v1.Tokens
@@ -1560,36 +1718,39 @@ var file_auth_v1_auth_proto_depIdxs = []int32{
 	21, // 4: auth.v1.UpdateProfileResponse.user:type_name -> auth.v1.User
 	22, // 5: auth.v1.ListSessionsResponse.sessions:type_name -> auth.v1.Session
 	21, // 6: auth.v1.ConfirmContactChangeResponse.user:type_name -> auth.v1.User
-	23, // 7: auth.v1.Tokens.refresh_expires_at:type_name -> google.protobuf.Timestamp
-	23, // 8: auth.v1.User.create_time:type_name -> google.protobuf.Timestamp
-	23, // 9: auth.v1.User.update_time:type_name -> google.protobuf.Timestamp
-	23, // 10: auth.v1.Session.create_time:type_name -> google.protobuf.Timestamp
-	23, // 11: auth.v1.Session.expire_time:type_name -> google.protobuf.Timestamp
-	0,  // 12: auth.v1.AuthService.RequestLogin:input_type -> auth.v1.RequestLoginRequest
-	2,  // 13: auth.v1.AuthService.CompleteLogin:input_type -> auth.v1.CompleteLoginRequest
-	4,  // 14: auth.v1.AuthService.RefreshToken:input_type -> auth.v1.RefreshTokenRequest
-	6,  // 15: auth.v1.AuthService.Logout:input_type -> auth.v1.LogoutRequest
-	8,  // 16: auth.v1.AuthService.GetProfile:input_type -> auth.v1.GetProfileRequest
-	10, // 17: auth.v1.AuthService.UpdateProfile:input_type -> auth.v1.UpdateProfileRequest
-	12, // 18: auth.v1.AuthService.ListSessions:input_type -> auth.v1.ListSessionsRequest
-	14, // 19: auth.v1.AuthService.RevokeSession:input_type -> auth.v1.RevokeSessionRequest
-	16, // 20: auth.v1.AuthService.RequestContactChange:input_type -> auth.v1.RequestContactChangeRequest
-	18, // 21: auth.v1.AuthService.ConfirmContactChange:input_type -> auth.v1.ConfirmContactChangeRequest
-	1,  // 22: auth.v1.AuthService.RequestLogin:output_type -> auth.v1.RequestLoginResponse
-	3,  // 23: auth.v1.AuthService.CompleteLogin:output_type -> auth.v1.CompleteLoginResponse
-	5,  // 24: auth.v1.AuthService.RefreshToken:output_type -> auth.v1.RefreshTokenResponse
-	7,  // 25: auth.v1.AuthService.Logout:output_type -> auth.v1.LogoutResponse
-	9,  // 26: auth.v1.AuthService.GetProfile:output_type -> auth.v1.GetProfileResponse
-	11, // 27: auth.v1.AuthService.UpdateProfile:output_type -> auth.v1.UpdateProfileResponse
-	13, // 28: auth.v1.AuthService.ListSessions:output_type -> auth.v1.ListSessionsResponse
-	15, // 29: auth.v1.AuthService.RevokeSession:output_type -> auth.v1.RevokeSessionResponse
-	17, // 30: auth.v1.AuthService.RequestContactChange:output_type -> auth.v1.RequestContactChangeResponse
-	19, // 31: auth.v1.AuthService.ConfirmContactChange:output_type -> auth.v1.ConfirmContactChangeResponse
-	22, // [22:32] is the sub-list for method output_type
-	12, // [12:22] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	26, // 7: auth.v1.Tokens.refresh_expires_at:type_name -> google.protobuf.Timestamp
+	26, // 8: auth.v1.User.create_time:type_name -> google.protobuf.Timestamp
+	26, // 9: auth.v1.User.update_time:type_name -> google.protobuf.Timestamp
+	26, // 10: auth.v1.Session.create_time:type_name -> google.protobuf.Timestamp
+	26, // 11: auth.v1.Session.expire_time:type_name -> google.protobuf.Timestamp
+	25, // 12: auth.v1.BatchGetPublicProfilesResponse.profiles:type_name -> auth.v1.PublicProfile
+	0,  // 13: auth.v1.AuthService.RequestLogin:input_type -> auth.v1.RequestLoginRequest
+	2,  // 14: auth.v1.AuthService.CompleteLogin:input_type -> auth.v1.CompleteLoginRequest
+	4,  // 15: auth.v1.AuthService.RefreshToken:input_type -> auth.v1.RefreshTokenRequest
+	6,  // 16: auth.v1.AuthService.Logout:input_type -> auth.v1.LogoutRequest
+	8,  // 17: auth.v1.AuthService.GetProfile:input_type -> auth.v1.GetProfileRequest
+	10, // 18: auth.v1.AuthService.UpdateProfile:input_type -> auth.v1.UpdateProfileRequest
+	12, // 19: auth.v1.AuthService.ListSessions:input_type -> auth.v1.ListSessionsRequest
+	14, // 20: auth.v1.AuthService.RevokeSession:input_type -> auth.v1.RevokeSessionRequest
+	16, // 21: auth.v1.AuthService.RequestContactChange:input_type -> auth.v1.RequestContactChangeRequest
+	18, // 22: auth.v1.AuthService.ConfirmContactChange:input_type -> auth.v1.ConfirmContactChangeRequest
+	23, // 23: auth.v1.AuthService.BatchGetPublicProfiles:input_type -> auth.v1.BatchGetPublicProfilesRequest
+	1,  // 24: auth.v1.AuthService.RequestLogin:output_type -> auth.v1.RequestLoginResponse
+	3,  // 25: auth.v1.AuthService.CompleteLogin:output_type -> auth.v1.CompleteLoginResponse
+	5,  // 26: auth.v1.AuthService.RefreshToken:output_type -> auth.v1.RefreshTokenResponse
+	7,  // 27: auth.v1.AuthService.Logout:output_type -> auth.v1.LogoutResponse
+	9,  // 28: auth.v1.AuthService.GetProfile:output_type -> auth.v1.GetProfileResponse
+	11, // 29: auth.v1.AuthService.UpdateProfile:output_type -> auth.v1.UpdateProfileResponse
+	13, // 30: auth.v1.AuthService.ListSessions:output_type -> auth.v1.ListSessionsResponse
+	15, // 31: auth.v1.AuthService.RevokeSession:output_type -> auth.v1.RevokeSessionResponse
+	17, // 32: auth.v1.AuthService.RequestContactChange:output_type -> auth.v1.RequestContactChangeResponse
+	19, // 33: auth.v1.AuthService.ConfirmContactChange:output_type -> auth.v1.ConfirmContactChangeResponse
+	24, // 34: auth.v1.AuthService.BatchGetPublicProfiles:output_type -> auth.v1.BatchGetPublicProfilesResponse
+	24, // [24:35] is the sub-list for method output_type
+	13, // [13:24] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_auth_v1_auth_proto_init() }
@@ -1620,7 +1781,7 @@ func file_auth_v1_auth_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_auth_v1_auth_proto_rawDesc), len(file_auth_v1_auth_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   23,
+			NumMessages:   26,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,16 +19,17 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	AuthService_RequestLogin_FullMethodName         = "/auth.v1.AuthService/RequestLogin"
-	AuthService_CompleteLogin_FullMethodName        = "/auth.v1.AuthService/CompleteLogin"
-	AuthService_RefreshToken_FullMethodName         = "/auth.v1.AuthService/RefreshToken"
-	AuthService_Logout_FullMethodName               = "/auth.v1.AuthService/Logout"
-	AuthService_GetProfile_FullMethodName           = "/auth.v1.AuthService/GetProfile"
-	AuthService_UpdateProfile_FullMethodName        = "/auth.v1.AuthService/UpdateProfile"
-	AuthService_ListSessions_FullMethodName         = "/auth.v1.AuthService/ListSessions"
-	AuthService_RevokeSession_FullMethodName        = "/auth.v1.AuthService/RevokeSession"
-	AuthService_RequestContactChange_FullMethodName = "/auth.v1.AuthService/RequestContactChange"
-	AuthService_ConfirmContactChange_FullMethodName = "/auth.v1.AuthService/ConfirmContactChange"
+	AuthService_RequestLogin_FullMethodName           = "/auth.v1.AuthService/RequestLogin"
+	AuthService_CompleteLogin_FullMethodName          = "/auth.v1.AuthService/CompleteLogin"
+	AuthService_RefreshToken_FullMethodName           = "/auth.v1.AuthService/RefreshToken"
+	AuthService_Logout_FullMethodName                 = "/auth.v1.AuthService/Logout"
+	AuthService_GetProfile_FullMethodName             = "/auth.v1.AuthService/GetProfile"
+	AuthService_UpdateProfile_FullMethodName          = "/auth.v1.AuthService/UpdateProfile"
+	AuthService_ListSessions_FullMethodName           = "/auth.v1.AuthService/ListSessions"
+	AuthService_RevokeSession_FullMethodName          = "/auth.v1.AuthService/RevokeSession"
+	AuthService_RequestContactChange_FullMethodName   = "/auth.v1.AuthService/RequestContactChange"
+	AuthService_ConfirmContactChange_FullMethodName   = "/auth.v1.AuthService/ConfirmContactChange"
+	AuthService_BatchGetPublicProfiles_FullMethodName = "/auth.v1.AuthService/BatchGetPublicProfiles"
 )
 
 // AuthServiceClient is the client API for AuthService service.
@@ -62,6 +63,10 @@ type AuthServiceClient interface {
 	// ConfirmContactChange replaces the caller's email address or phone number
 	// once the code sent to the new one is confirmed.
 	ConfirmContactChange(ctx context.Context, in *ConfirmContactChangeRequest, opts ...grpc.CallOption) (*ConfirmContactChangeResponse, error)
+	// BatchGetPublicProfiles returns what any signed-in user may see of other
+	// users (their ID and display name), for up to 100 users at once; IDs
+	// of no user are left out.
+	BatchGetPublicProfiles(ctx context.Context, in *BatchGetPublicProfilesRequest, opts ...grpc.CallOption) (*BatchGetPublicProfilesResponse, error)
 }
 
 type authServiceClient struct {
@@ -172,6 +177,16 @@ func (c *authServiceClient) ConfirmContactChange(ctx context.Context, in *Confir
 	return out, nil
 }
 
+func (c *authServiceClient) BatchGetPublicProfiles(ctx context.Context, in *BatchGetPublicProfilesRequest, opts ...grpc.CallOption) (*BatchGetPublicProfilesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(BatchGetPublicProfilesResponse)
+	err := c.cc.Invoke(ctx, AuthService_BatchGetPublicProfiles_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AuthServiceServer is the server API for AuthService service.
 // All implementations must embed UnimplementedAuthServiceServer
 // for forward compatibility.
@@ -203,6 +218,10 @@ type AuthServiceServer interface {
 	// ConfirmContactChange replaces the caller's email address or phone number
 	// once the code sent to the new one is confirmed.
 	ConfirmContactChange(context.Context, *ConfirmContactChangeRequest) (*ConfirmContactChangeResponse, error)
+	// BatchGetPublicProfiles returns what any signed-in user may see of other
+	// users (their ID and display name), for up to 100 users at once; IDs
+	// of no user are left out.
+	BatchGetPublicProfiles(context.Context, *BatchGetPublicProfilesRequest) (*BatchGetPublicProfilesResponse, error)
 	mustEmbedUnimplementedAuthServiceServer()
 }
 
@@ -242,6 +261,9 @@ func (UnimplementedAuthServiceServer) RequestContactChange(context.Context, *Req
 }
 func (UnimplementedAuthServiceServer) ConfirmContactChange(context.Context, *ConfirmContactChangeRequest) (*ConfirmContactChangeResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ConfirmContactChange not implemented")
+}
+func (UnimplementedAuthServiceServer) BatchGetPublicProfiles(context.Context, *BatchGetPublicProfilesRequest) (*BatchGetPublicProfilesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method BatchGetPublicProfiles not implemented")
 }
 func (UnimplementedAuthServiceServer) mustEmbedUnimplementedAuthServiceServer() {}
 func (UnimplementedAuthServiceServer) testEmbeddedByValue()                     {}
@@ -444,6 +466,24 @@ func _AuthService_ConfirmContactChange_Handler(srv interface{}, ctx context.Cont
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AuthService_BatchGetPublicProfiles_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(BatchGetPublicProfilesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AuthServiceServer).BatchGetPublicProfiles(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AuthService_BatchGetPublicProfiles_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AuthServiceServer).BatchGetPublicProfiles(ctx, req.(*BatchGetPublicProfilesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // AuthService_ServiceDesc is the grpc.ServiceDesc for AuthService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -490,6 +530,10 @@ var AuthService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ConfirmContactChange",
 			Handler:    _AuthService_ConfirmContactChange_Handler,
+		},
+		{
+			MethodName: "BatchGetPublicProfiles",
+			Handler:    _AuthService_BatchGetPublicProfiles_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
