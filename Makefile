@@ -31,13 +31,13 @@ RUN      ?=
 # CI when there is none).
 TEST_DB   = TEST_DATABASE_URL="$$($(DEVDB) url --maintenance)"
 TEST_NATS = TEST_NATS_URL="$$($(DEVDB) nats-url)"
-GENERATED := /gen/|/db/store/|/mocks/|\.pb(\.gw)?\.go
+GENERATED := /gen/|/db/store/|/mocks/|\.pb(\.gw)?\.go|^modules/graphql\.go
 # go tool compiles a pinned tool of tools/go.mod silently the first time it
 # runs, for minutes; targets that use one depend on its stamp, whose recipe
 # says so and builds it (once per tools/go.mod and go.sum).
 TOOL_STAMP := .cache/tools
 # What `make generate` writes (protos too: buf format rewrites them).
-GENERATED_PATHS := gen proto internal/openapi/spec ':(glob)modules/*/internal/db/store/**' ':(glob)**/mocks/**'
+GENERATED_PATHS := gen proto internal/openapi/spec modules/graphql.go ':(glob)modules/*/internal/db/store/**' ':(glob)**/mocks/**'
 
 ##@ Run
 
@@ -148,7 +148,7 @@ verify-modules: ## Check module boundaries (imports, cycles, schemas, a platform
 ##@ Code generation
 
 .PHONY: generate
-generate: proto sqlc mocks ## Regenerate everything (buf, sqlc, mockgen)
+generate: proto sqlc graphql mocks ## Regenerate everything (buf, sqlc, gqlgen, mockgen)
 
 .PHONY: proto
 proto: $(TOOL_STAMP)/buf ## Format, lint and generate the protos (Go, gateway, OpenAPI 3)
@@ -161,6 +161,11 @@ proto: $(TOOL_STAMP)/buf ## Format, lint and generate the protos (Go, gateway, O
 sqlc: $(TOOL_STAMP)/sqlc ## Generate the modules' database stores
 	$(TOOL) sqlc vet
 	$(TOOL) sqlc generate
+
+.PHONY: graphql
+graphql: ## Generate the GraphQL schema's code from every module's schema (gqlgen) and its root resolver
+	$(GO) tool gqlgen generate
+	$(GO) run ./scripts/graphqlroot
 
 .PHONY: mocks
 mocks: ## Generate gomock mocks (go:generate directives)

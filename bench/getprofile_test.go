@@ -1,10 +1,12 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -17,10 +19,12 @@ import (
 
 // BenchmarkGetProfile measures an authenticated GetProfile (JWT check,
 // session check, user query) against a running server, 16 concurrent
-// clients, over REST and over gRPC, and the same work in a hand-written
-// net/http + pgx server in the same run.
+// clients, over REST, gRPC and GraphQL ({ me { … } }, the same fields),
+// and the same work in a hand-written net/http + pgx server in the same
+// run. GraphQL also reports its ratio to REST (x-rest): what its parsing,
+// validation and execution add to the same gRPC call.
 //
-// Goals: REST ≥ 0.5 x-baseline, gRPC ≥ 0.8 x-baseline.
+// Goals: REST ≥ 0.5 x-baseline, gRPC ≥ 0.8 x-baseline, GraphQL ≥ 0.8 x-rest.
 func BenchmarkGetProfile(b *testing.B) {
 	p := startPlatform(b)
 	token := signIn(b, p)
@@ -50,14 +54,23 @@ func BenchmarkGetProfile(b *testing.B) {
 
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: concurrency}}
 
-	var base result
+	var base, rest result
 
 	b.Run("baseline-net-http-pgx", func(b *testing.B) {
 		base = measure(b, restCall(client, baseURL, token))
 		base.report(b, result{})
 	})
 	b.Run("rest", func(b *testing.B) {
-		measure(b, restCall(client, p.httpURL, token)).report(b, base)
+		rest = measure(b, restCall(client, p.httpURL, token))
+		rest.report(b, base)
+	})
+	b.Run("graphql", func(b *testing.B) {
+		r := measure(b, graphQLCall(client, p.httpURL, token))
+		r.report(b, base)
+
+		if rest.requests > 0 {
+			b.ReportMetric(r.perSecond()/rest.perSecond(), "x-rest")
+		}
 	})
 	b.Run("grpc", func(b *testing.B) {
 		measure(b, grpcCall(b, p.grpcAddr, token)).report(b, base)
@@ -85,6 +98,38 @@ func restCall(client *http.Client, base, token string) func(context.Context) err
 
 		if resp.StatusCode != http.StatusOK {
 			return fmt.Errorf("GET %s/v1/auth/profile: %d", base, resp.StatusCode)
+		}
+
+		return nil
+	}
+}
+
+// profileQuery asks for the fields GET /v1/auth/profile returns.
+const profileQuery = `{"query":"{ me { id email phone displayName role createTime updateTime } }"}`
+
+func graphQLCall(client *http.Client, base, token string) func(context.Context) error {
+	return func(ctx context.Context) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/graphql", strings.NewReader(profileQuery))
+		if err != nil {
+			return err
+		}
+
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Content-Type", "application/json")
+
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+
+		body, err := io.ReadAll(resp.Body)
+		if err != nil {
+			return err
+		}
+
+		if resp.StatusCode != http.StatusOK || !bytes.Contains(body, []byte(`"me":{`)) {
+			return fmt.Errorf("POST %s/graphql: %d %s", base, resp.StatusCode, body)
 		}
 
 		return nil

@@ -64,7 +64,7 @@ func startPlatform(b *testing.B) *platform {
 	done := make(chan error, 1)
 
 	go func() {
-		done <- commands.Run(ctx, commands.Server(modules.All()), nil, func(k string) string { return env[k] }, io.Discard)
+		done <- commands.Run(ctx, commands.Server(modules.All(), modules.GraphQL), nil, func(k string) string { return env[k] }, io.Discard)
 	}()
 
 	b.Cleanup(func() {

@@ -82,7 +82,7 @@ func scrapeAfterTraffic(t *testing.T) map[string]bool {
 
 	db := pgtest.NewDatabase(t, migrationSources()...)
 	logs := newLogs()
-	app := runProgram(t, commands.Server(modules.All()),
+	app := runProgram(t, commands.Server(modules.All(), modules.GraphQL),
 		envWith(harnessEnv(db.DSN), "SERVICE_NAME", "app", "EVENTS_CONSUME", "false"), logs)
 	workerAdmin := runWorkerBinary(t, envWith(harnessEnv(db.DSN), "SERVICE_NAME", "worker"), logs)
 

@@ -66,7 +66,7 @@ func envWith(env map[string]string, more ...string) map[string]string {
 func runServer(t *testing.T, vars map[string]string) *opsServer {
 	t.Helper()
 
-	return runProgram(t, commands.Server(modules.All()), vars, newLogs())
+	return runProgram(t, commands.Server(modules.All(), modules.GraphQL), vars, newLogs())
 }
 
 // runProgram is runServer for any program (the monolith, or a module
@@ -129,7 +129,7 @@ func runCommand(t *testing.T, vars map[string]string, args ...string) (string, e
 
 	var out bytes.Buffer
 
-	err := commands.Run(t.Context(), commands.Server(modules.All()), args, func(k string) string { return vars[k] }, &out)
+	err := commands.Run(t.Context(), commands.Server(modules.All(), modules.GraphQL), args, func(k string) string { return vars[k] }, &out)
 
 	return out.String(), err
 }

@@ -78,7 +78,7 @@ func startServer(t *testing.T, env map[string]string) *server {
 	out, in := io.Pipe()
 
 	go func() {
-		err := commands.Run(ctx, commands.Server(modules.All()), nil, func(k string) string { return vars[k] }, in)
+		err := commands.Run(ctx, commands.Server(modules.All(), modules.GraphQL), nil, func(k string) string { return vars[k] }, in)
 		_ = in.Close()
 
 		done <- err

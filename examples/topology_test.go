@@ -67,7 +67,7 @@ func startSplit(t *testing.T) split {
 	env := envWith(harnessEnv(db.DSN), "TRUSTED_PROXIES", "127.0.0.1")
 
 	authSrv := runProgram(t, commands.Service("auth", modules.All()), envWith(env, "SERVICE_NAME", "auth"), logs)
-	app := runProgram(t, commands.Server(modules.All()), envWith(env,
+	app := runProgram(t, commands.Server(modules.All(), modules.GraphQL), envWith(env,
 		"SERVICE_NAME", "app", "REMOTE_MODULES", "auth="+authSrv.GRPC), logs)
 
 	return split{auth: authSrv, app: app}

@@ -23,7 +23,7 @@ func TestWorkerTakesOverEvents(t *testing.T) {
 	db := pgtest.NewDatabase(t, migrationSources()...)
 	logs := newLogs()
 
-	app := runProgram(t, commands.Server(modules.All()), envWith(harnessEnv(db.DSN), "SERVICE_NAME", "app", "EVENTS_CONSUME", "false"), logs)
+	app := runProgram(t, commands.Server(modules.All(), modules.GraphQL), envWith(harnessEnv(db.DSN), "SERVICE_NAME", "app", "EVENTS_CONSUME", "false"), logs)
 
 	var workers []*opsServer
 

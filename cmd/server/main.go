@@ -8,4 +8,4 @@ import (
 	"github.com/modulith/modulith/modules"
 )
 
-func main() { commands.Main(commands.Server(modules.All())) }
+func main() { commands.Main(commands.Server(modules.All(), modules.GraphQL)) }

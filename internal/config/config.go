@@ -39,6 +39,14 @@ type Config struct {
 	MaxBodyBytes         int64         `yaml:"max_body_bytes" env:"MAX_BODY_BYTES" default:"1048576"`
 	SwaggerEnabled       bool          `yaml:"swagger_enabled" env:"SWAGGER_ENABLED" default:"true" proddefault:"false"`
 	GRPCReflection       bool          `yaml:"grpc_reflection" env:"GRPC_REFLECTION" default:"true" proddefault:"false"`
+	// GraphQL serves /graphql (the modules' schema over HTTP and
+	// WebSocket); its playground (GraphiQL) and introspection are for dev.
+	GraphQLEnabled       bool   `yaml:"graphql_enabled" env:"GRAPHQL_ENABLED" default:"true"`
+	GraphQLPlayground    bool   `yaml:"graphql_playground" env:"GRAPHQL_PLAYGROUND" default:"true" proddefault:"false"`
+	GraphQLIntrospection bool   `yaml:"graphql_introspection" env:"GRAPHQL_INTROSPECTION" default:"true" proddefault:"false"`
+	GraphQLMaxDepth      int    `yaml:"graphql_max_depth" env:"GRAPHQL_MAX_DEPTH" default:"10"`
+	GraphQLMaxComplexity int    `yaml:"graphql_max_complexity" env:"GRAPHQL_MAX_COMPLEXITY" default:"250"`
+	GraphQLAllowList     string `yaml:"graphql_allowlist" env:"GRAPHQL_ALLOWLIST"` // file of the only operations that run (persisted queries)
 	// GRPCMaxConnectionAge closes each gRPC client connection after about
 	// this long (GOAWAY; calls in flight get REQUEST_TIMEOUT to finish), so
 	// that clients balancing over DNS resolve again and reach new replicas.

@@ -60,6 +60,11 @@ func TestLoadDevDefaults(t *testing.T) {
 		MaxBodyBytes:         1 << 20,
 		SwaggerEnabled:       true,
 		GRPCReflection:       true,
+		GraphQLEnabled:       true,
+		GraphQLPlayground:    true,
+		GraphQLIntrospection: true,
+		GraphQLMaxDepth:      10,
+		GraphQLMaxComplexity: 250,
 		GRPCMaxConnectionAge: 5 * time.Minute,
 		EmailProvider:        "log",
 		SMTPPort:             587,
@@ -145,14 +150,16 @@ func TestLoadProdMinimal(t *testing.T) {
 		ShutdownDelay                        time.Duration
 		CORSAllowedOrigins                   []string
 		SwaggerEnabled, GRPCReflection       bool
+		GraphQLPlayground, Introspection     bool
 		EmailProvider, SMSProvider, JWT, DSN string
 	}
 
 	got := profile{
 		cfg.LogLevel, cfg.LogFormat, cfg.ShutdownDelay, cfg.CORSAllowedOrigins, cfg.SwaggerEnabled,
-		cfg.GRPCReflection, cfg.EmailProvider, cfg.SMSProvider, cfg.JWTSecret, cfg.DBDSN,
+		cfg.GRPCReflection, cfg.GraphQLPlayground, cfg.GraphQLIntrospection,
+		cfg.EmailProvider, cfg.SMSProvider, cfg.JWTSecret, cfg.DBDSN,
 	}
-	want := profile{"info", "json", 5 * time.Second, nil, false, false, "", "", prodSecret, prodDSN}
+	want := profile{"info", "json", 5 * time.Second, nil, false, false, false, false, "", "", prodSecret, prodDSN}
 
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Load() prod profile mismatch (-want +got):\n%s", diff)

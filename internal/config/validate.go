@@ -86,6 +86,8 @@ func (c *Config) validateLimits(p *problems) {
 	p.positive("REMOTE_TIMEOUT", c.RemoteTimeout)
 	p.nonNegative("GRPC_MAX_CONNECTION_AGE", c.GRPCMaxConnectionAge)
 	p.between("REMOTE_RETRIES", int64(c.RemoteRetries), 0, maxRemoteRetries)
+	p.between("GRAPHQL_MAX_DEPTH", int64(c.GraphQLMaxDepth), 1, maxGraphQLDepth)
+	p.between("GRAPHQL_MAX_COMPLEXITY", int64(c.GraphQLMaxComplexity), 1, maxGraphQLComplexity)
 }
 
 // validateRemotes checks the module=target entries of REMOTE_MODULES.
@@ -108,6 +110,13 @@ func (c *Config) validateRemotes(p *problems) {
 
 // maxRemoteRetries is gRPC's own cap: five attempts in all.
 const maxRemoteRetries = 4
+
+// The highest GraphQL limits accepted: beyond them a limit protects
+// nothing.
+const (
+	maxGraphQLDepth      = 100
+	maxGraphQLComplexity = 100_000
+)
 
 // moduleName is a module's name (registry's rule).
 var moduleName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,30}$`)
@@ -177,6 +186,8 @@ func (c *Config) validateProd(p *problems) {
 
 	p.check(!slices.Contains(c.CORSAllowedOrigins, wildcardOrigin), "CORS_ALLOWED_ORIGINS", "%q is not allowed when ENV=prod", wildcardOrigin)
 	p.check(!c.SwaggerEnabled, "SWAGGER_ENABLED", "dev-only: must be false when ENV=prod")
+	p.check(!c.GraphQLPlayground, "GRAPHQL_PLAYGROUND", "dev-only: must be false when ENV=prod")
+	p.check(!c.GraphQLIntrospection, "GRAPHQL_INTROSPECTION", "dev-only: must be false when ENV=prod")
 	p.check(c.EmailProvider != ProviderLog, "EMAIL_PROVIDER", "%q is dev-only", ProviderLog)
 	p.check(c.SMSProvider != ProviderLog, "SMS_PROVIDER", "%q is dev-only", ProviderLog)
 }

@@ -155,6 +155,10 @@ func TestValidate(t *testing.T) {
 		{name: "CORS origin with query", mutate: func(c *config.Config) { c.CORSAllowedOrigins = []string{"https://a.example?x=1"} }, want: []string{"CORS_ALLOWED_ORIGINS"}},
 
 		{name: "SWAGGER_ENABLED in prod", prod: true, mutate: func(c *config.Config) { c.SwaggerEnabled = true }, want: []string{"SWAGGER_ENABLED"}},
+		{name: "GRAPHQL_PLAYGROUND in prod", prod: true, mutate: func(c *config.Config) { c.GraphQLPlayground = true }, want: []string{"GRAPHQL_PLAYGROUND"}},
+		{name: "GRAPHQL_INTROSPECTION in prod", prod: true, mutate: func(c *config.Config) { c.GraphQLIntrospection = true }, want: []string{"GRAPHQL_INTROSPECTION"}},
+		{name: "GRAPHQL_MAX_DEPTH zero", mutate: func(c *config.Config) { c.GraphQLMaxDepth = 0 }, want: []string{"GRAPHQL_MAX_DEPTH"}},
+		{name: "GRAPHQL_MAX_COMPLEXITY too high", mutate: func(c *config.Config) { c.GraphQLMaxComplexity = 1_000_000 }, want: []string{"GRAPHQL_MAX_COMPLEXITY"}},
 		{name: "GRPC_REFLECTION in prod is allowed", prod: true, mutate: func(c *config.Config) { c.GRPCReflection = true }},
 		{name: "EMAIL_PROVIDER log in prod", prod: true, mutate: func(c *config.Config) { c.EmailProvider = "log" }, want: []string{"EMAIL_PROVIDER"}},
 		{name: "SMS_PROVIDER log in prod", prod: true, mutate: func(c *config.Config) { c.SMSProvider = "log" }, want: []string{"SMS_PROVIDER"}},

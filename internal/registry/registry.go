@@ -179,6 +179,11 @@ func checkNames(modules []Module) error {
 // Modules returns the modules this process runs, in order.
 func (r *Registry) Modules() []Module { return slices.Clone(r.modules) }
 
+// Client returns the connection to module's API: the in-process channel
+// when this process runs it, its network connection when REMOTE_MODULES
+// names it, an error otherwise.
+func (r *Registry) Client(module string) (grpc.ClientConnInterface, error) { return r.client(module) }
+
 // client returns the connection to module's API.
 func (r *Registry) client(module string) (grpc.ClientConnInterface, error) {
 	if conn, ok := r.deps.Remote[module]; ok {

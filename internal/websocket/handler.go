@@ -36,27 +36,54 @@ type HandlerConfig struct {
 type Handler struct {
 	hub        *Hub
 	auth       Authenticator
-	origins    map[string]bool
-	anyOrigin  bool
+	origins    OriginPolicy
 	queryToken bool
 	logger     *slog.Logger
 }
 
 // NewHandler returns the /ws handler.
 func NewHandler(hub *Hub, auth Authenticator, cfg HandlerConfig, logger *slog.Logger) *Handler {
-	h := &Handler{
-		hub: hub, auth: auth, origins: make(map[string]bool), queryToken: cfg.QueryToken, logger: logger,
+	return &Handler{
+		hub: hub, auth: auth, origins: NewOriginPolicy(cfg.AllowedOrigins), queryToken: cfg.QueryToken, logger: logger,
 	}
+}
 
-	for _, o := range cfg.AllowedOrigins {
+// OriginPolicy says which browser origins may open a socket: those of the
+// CORS allow-list (matched exactly, "*" allows any), the page's own, and
+// requests without an Origin (not a browser).
+type OriginPolicy struct {
+	origins map[string]bool
+	any     bool
+}
+
+// NewOriginPolicy returns the policy of the allow-list allowed.
+func NewOriginPolicy(allowed []string) OriginPolicy {
+	p := OriginPolicy{origins: make(map[string]bool, len(allowed))}
+
+	for _, o := range allowed {
 		if o == "*" {
-			h.anyOrigin = true
+			p.any = true
 		}
 
-		h.origins[o] = true
+		p.origins[o] = true
 	}
 
-	return h
+	return p
+}
+
+// Allows reports whether the request may come from its Origin: no Origin
+// (not a browser), an allowed origin, or the page's own origin, whose host
+// is the one the request is addressed to (browsers and WebSocket
+// libraries, coder/websocket's own check among them, always allow that).
+func (p OriginPolicy) Allows(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" || p.any || p.origins[origin] {
+		return true
+	}
+
+	u, err := url.Parse(origin)
+
+	return err == nil && u.Host != "" && strings.EqualFold(u.Host, r.Host)
 }
 
 // ServeHTTP checks, before upgrading, the Origin (403), the access token and
@@ -65,7 +92,7 @@ func NewHandler(hub *Hub, auth Authenticator, cfg HandlerConfig, logger *slog.Lo
 // once: the hub serves the socket, so the access log and metrics see the
 // handshake (status 101), not the socket's lifetime.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if !h.originAllowed(r) {
+	if !h.origins.Allows(r) {
 		errors.WriteHTTP(w, http.StatusForbidden, errors.Forbidden("origin not allowed"))
 
 		return
@@ -102,21 +129,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err := h.hub.Attach(conn, id.UserID, id.SessionID); err != nil {
 		h.logger.InfoContext(r.Context(), "websocket: socket refused", "user_id", id.UserID, "error", err)
 	}
-}
-
-// originAllowed reports whether the request may come from its Origin: no
-// Origin (not a browser), an allowed origin, or the page's own origin, whose
-// host is the one the request is addressed to (browsers and WebSocket
-// libraries, coder/websocket's own check among them, always allow that).
-func (h *Handler) originAllowed(r *http.Request) bool {
-	origin := r.Header.Get("Origin")
-	if origin == "" || h.anyOrigin || h.origins[origin] {
-		return true
-	}
-
-	u, err := url.Parse(origin)
-
-	return err == nil && u.Host != "" && strings.EqualFold(u.Host, r.Host)
 }
 
 // authorization returns the request's "Bearer <token>" value, from the

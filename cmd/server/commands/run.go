@@ -19,7 +19,10 @@ import (
 	"strings"
 	"syscall"
 
+	gqlgen "github.com/99designs/gqlgen/graphql"
+
 	"github.com/modulith/modulith/internal/config"
+	"github.com/modulith/modulith/internal/graphql"
 	"github.com/modulith/modulith/internal/registry"
 )
 
@@ -45,12 +48,16 @@ type Program struct {
 	Serve []string
 	// Default is the command run when none is given; "" means serve.
 	Default string
+	// GraphQL builds the modules' GraphQL schema (modules.GraphQL), served
+	// at /graphql; nil serves none. The server serves it: the edge of the
+	// API, it reaches modules that run elsewhere over REMOTE_MODULES.
+	GraphQL func(graphql.Deps) gqlgen.ExecutableSchema
 }
 
 // Server is the monolith: every module, configured by
-// configs/server.yaml.
-func Server(modules []registry.Module) Program {
-	return Program{Name: "server", ConfigFile: "configs/server.yaml", Modules: modules}
+// configs/server.yaml, and their GraphQL schema, built by schema.
+func Server(modules []registry.Module, schema func(graphql.Deps) gqlgen.ExecutableSchema) Program {
+	return Program{Name: "server", ConfigFile: "configs/server.yaml", Modules: modules, GraphQL: schema}
 }
 
 // Worker is the worker process: the monolith's modules, their event

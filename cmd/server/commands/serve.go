@@ -13,9 +13,14 @@ import (
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
 
+	gqlgen "github.com/99designs/gqlgen/graphql"
+
 	"github.com/modulith/modulith/cmd/server/health"
 	"github.com/modulith/modulith/cmd/server/setup"
+
+	"github.com/modulith/modulith/internal/graphql"
 	"github.com/modulith/modulith/internal/grpcserver"
+	"github.com/modulith/modulith/internal/registry"
 	"github.com/modulith/modulith/internal/websocket"
 )
 
@@ -50,6 +55,7 @@ func serve(ctx context.Context, e env) (err error) {
 		Config: p.cfg, Modules: h.reg, Tokens: h.tokens, Conn: h.grpc.Conn, Health: checker,
 		Logger: p.logger, Meter: tel.Metrics.Meter(), Tracer: tel.Tracer,
 		Propagator: tel.Propagator, WebSocket: rt.hub, WebSocketQueryToken: rt.cfg.QueryToken,
+		WebSocketPing: rt.cfg.PingInterval, GraphQL: e.graphQL(h.reg),
 	})
 	if err != nil {
 		return err
@@ -71,6 +77,16 @@ func serve(ctx context.Context, e env) (err error) {
 	}
 
 	return s.run(ctx, lns)
+}
+
+// graphQL returns the program's GraphQL schema, its resolvers calling the
+// modules through reg's connections; nil when the program serves none.
+func (e env) graphQL(reg *registry.Registry) gqlgen.ExecutableSchema {
+	if e.prog.GraphQL == nil {
+		return nil
+	}
+
+	return e.prog.GraphQL(graphql.NewDeps(reg.Client))
 }
 
 // healthInterval is how often gRPC health asks readiness.

@@ -6,6 +6,9 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"time"
+
+	gqlgen "github.com/99designs/gqlgen/graphql"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"go.opentelemetry.io/otel/metric"
@@ -17,6 +20,7 @@ import (
 	"github.com/modulith/modulith/internal/authn"
 	"github.com/modulith/modulith/internal/config"
 	"github.com/modulith/modulith/internal/gateway"
+	"github.com/modulith/modulith/internal/graphql"
 	"github.com/modulith/modulith/internal/middleware"
 	"github.com/modulith/modulith/internal/openapi"
 	"github.com/modulith/modulith/internal/websocket"
@@ -46,6 +50,11 @@ type HTTPDeps struct {
 	WebSocket *websocket.Hub
 	// WebSocketQueryToken also accepts ?token= on /ws (WS_QUERY_TOKEN).
 	WebSocketQueryToken bool
+	// WebSocketPing is how often sockets are pinged (WS_PING_INTERVAL).
+	WebSocketPing time.Duration
+	// GraphQL, when set and GRAPHQL_ENABLED, is served at /graphql; its
+	// subscriptions need WebSocket.
+	GraphQL gqlgen.ExecutableSchema
 }
 
 // HTTPHandler serves the REST gateway of every module, the probes (where
@@ -72,6 +81,12 @@ func HTTPHandler(ctx context.Context, d HTTPDeps) (http.Handler, error) {
 
 	if d.WebSocket != nil {
 		mountWebSocket(mux, d)
+	}
+
+	if d.GraphQL != nil && cfg.GraphQLEnabled {
+		if err := mountGraphQL(mux, d); err != nil {
+			return nil, err
+		}
 	}
 
 	// The gateway answers 504 by itself when the deadline passes: its calls
@@ -120,6 +135,53 @@ func mountWebSocket(mux *http.ServeMux, d HTTPDeps) {
 
 	mux.Handle("GET /ws", ws)
 }
+
+// mountGraphQL serves /graphql: over HTTP within the request deadline,
+// never cached; over WebSocket (subscriptions) outside it, authenticated
+// like /ws.
+func mountGraphQL(mux *http.ServeMux, d HTTPDeps) error {
+	cfg := d.Config
+
+	var allow graphql.AllowList
+
+	if cfg.GraphQLAllowList != "" {
+		list, err := graphql.LoadAllowList(cfg.GraphQLAllowList)
+		if err != nil {
+			return err
+		}
+
+		allow = list
+	}
+
+	ping := d.WebSocketPing
+	if ping <= 0 {
+		ping = defaultPing
+	}
+
+	h := graphql.NewHandler(graphql.Config{
+		Introspection: cfg.GraphQLIntrospection, MaxDepth: cfg.GraphQLMaxDepth, MaxComplexity: cfg.GraphQLMaxComplexity,
+		AllowList: allow, AllowedOrigins: cfg.CORSAllowedOrigins, PingInterval: ping,
+	}, graphql.HandlerDeps{
+		Schema: d.GraphQL, Auth: authn.NewAuthenticator(d.Tokens, d.Modules, d.Modules), Hub: d.WebSocket,
+		Logger: d.Logger.With("component", "graphql"),
+	})
+	api := middleware.NoStore(middleware.Deadline(cfg.RequestTimeout)(h))
+
+	mux.Handle(graphql.Path, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Upgrade") != "" {
+			h.ServeHTTP(w, r)
+
+			return
+		}
+
+		api.ServeHTTP(w, r)
+	}))
+
+	return nil
+}
+
+// defaultPing is the WebSocket ping interval when none is configured.
+const defaultPing = 30 * time.Second
 
 func prefixes(cidrs []string) ([]netip.Prefix, error) {
 	out := make([]netip.Prefix, 0, len(cidrs))

@@ -2274,6 +2274,153 @@ func (x *Session) GetCurrent() bool {
 	return false
 }
 
+// BatchGetPublicProfilesRequest names the users.
+type BatchGetPublicProfilesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// 1 to 100 distinct user IDs, e.g. user_01h455vb4pex5vsknk084sn02q.
+	UserIds       []string `protobuf:"bytes,1,rep,name=user_ids,json=userIds,proto3" json:"user_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchGetPublicProfilesRequest) Reset() {
+	*x = BatchGetPublicProfilesRequest{}
+	mi := &file_auth_v1_auth_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchGetPublicProfilesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchGetPublicProfilesRequest) ProtoMessage() {}
+
+func (x *BatchGetPublicProfilesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_auth_v1_auth_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchGetPublicProfilesRequest.ProtoReflect.Descriptor instead.
+func (*BatchGetPublicProfilesRequest) Descriptor() ([]byte, []int) {
+	return file_auth_v1_auth_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *BatchGetPublicProfilesRequest) GetUserIds() []string {
+	if x != nil {
+		return x.UserIds
+	}
+	return nil
+}
+
+// BatchGetPublicProfilesResponse holds the profiles found.
+type BatchGetPublicProfilesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The users' public profiles, in no particular order.
+	Profiles      []*PublicProfile `protobuf:"bytes,1,rep,name=profiles,proto3" json:"profiles,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchGetPublicProfilesResponse) Reset() {
+	*x = BatchGetPublicProfilesResponse{}
+	mi := &file_auth_v1_auth_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchGetPublicProfilesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchGetPublicProfilesResponse) ProtoMessage() {}
+
+func (x *BatchGetPublicProfilesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_auth_v1_auth_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchGetPublicProfilesResponse.ProtoReflect.Descriptor instead.
+func (*BatchGetPublicProfilesResponse) Descriptor() ([]byte, []int) {
+	return file_auth_v1_auth_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *BatchGetPublicProfilesResponse) GetProfiles() []*PublicProfile {
+	if x != nil {
+		return x.Profiles
+	}
+	return nil
+}
+
+// PublicProfile is what any signed-in user may see of a user.
+type PublicProfile struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// User ID.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Name shown to other users.
+	DisplayName   string `protobuf:"bytes,2,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PublicProfile) Reset() {
+	*x = PublicProfile{}
+	mi := &file_auth_v1_auth_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PublicProfile) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PublicProfile) ProtoMessage() {}
+
+func (x *PublicProfile) ProtoReflect() protoreflect.Message {
+	mi := &file_auth_v1_auth_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PublicProfile.ProtoReflect.Descriptor instead.
+func (*PublicProfile) Descriptor() ([]byte, []int) {
+	return file_auth_v1_auth_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *PublicProfile) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *PublicProfile) GetDisplayName() string {
+	if x != nil {
+		return x.DisplayName
+	}
+	return ""
+}
+
 var File_auth_v1_auth_proto protoreflect.FileDescriptor
 
 const file_auth_v1_auth_proto_rawDesc = "" +
@@ -2420,7 +2567,14 @@ const file_auth_v1_auth_proto_rawDesc = "" +
 	"user_agent\x18\x04 \x01(\tR\tuserAgent\x12\x1d\n" +
 	"\n" +
 	"ip_address\x18\x05 \x01(\tR\tipAddress\x12\x18\n" +
-	"\acurrent\x18\x06 \x01(\bR\acurrent2\xe2\x1b\n" +
+	"\acurrent\x18\x06 \x01(\bR\acurrent\"p\n" +
+	"\x1dBatchGetPublicProfilesRequest\x12O\n" +
+	"\buser_ids\x18\x01 \x03(\tB4\xbaH1\x92\x01.\b\x01\x10d\x18\x01\"&r$2\"^user_[0-7][0-9a-hjkmnp-tv-z]{25}$R\auserIds\"T\n" +
+	"\x1eBatchGetPublicProfilesResponse\x122\n" +
+	"\bprofiles\x18\x01 \x03(\v2\x16.auth.v1.PublicProfileR\bprofiles\"B\n" +
+	"\rPublicProfile\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12!\n" +
+	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName2\xf2\x1c\n" +
 	"\vAuthService\x12\x84\x02\n" +
 	"\fRequestLogin\x12\x1c.auth.v1.RequestLoginRequest\x1a\x1d.auth.v1.RequestLoginResponse\"\xb6\x01\x92A\x91\x01J\x8c\x01\n" +
 	"\x03429\x12\x84\x01\n" +
@@ -2470,7 +2624,8 @@ const file_auth_v1_auth_proto_rawDesc = "" +
 	"\x12ListLinkedAccounts\x12\".auth.v1.ListLinkedAccountsRequest\x1a#.auth.v1.ListLinkedAccountsResponse\" \x82\xd3\xe4\x93\x02\x1a\x12\x18/v1/auth/linked-accounts\x12\xc0\x01\n" +
 	"\vUnlinkOAuth\x12\x1b.auth.v1.UnlinkOAuthRequest\x1a\x1c.auth.v1.UnlinkOAuthResponse\"v\x92AFJD\n" +
 	"\x03409\x12=\n" +
-	";The account is the caller's last way to sign in (CONFLICT).\x82\xd3\xe4\x93\x02'*%/v1/auth/linked-accounts/{account_id}B4Z2github.com/modulith/modulith/gen/go/auth/v1;authv1b\x06proto3"
+	";The account is the caller's last way to sign in (CONFLICT).\x82\xd3\xe4\x93\x02'*%/v1/auth/linked-accounts/{account_id}\x12\x8d\x01\n" +
+	"\x16BatchGetPublicProfiles\x12&.auth.v1.BatchGetPublicProfilesRequest\x1a'.auth.v1.BatchGetPublicProfilesResponse\"\"\x82\xd3\xe4\x93\x02\x1c\x12\x1a/v1/auth/profiles:batchGetB4Z2github.com/modulith/modulith/gen/go/auth/v1;authv1b\x06proto3"
 
 var (
 	file_auth_v1_auth_proto_rawDescOnce sync.Once
@@ -2484,47 +2639,50 @@ func file_auth_v1_auth_proto_rawDescGZIP() []byte {
 	return file_auth_v1_auth_proto_rawDescData
 }
 
-var file_auth_v1_auth_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
+var file_auth_v1_auth_proto_msgTypes = make([]protoimpl.MessageInfo, 41)
 var file_auth_v1_auth_proto_goTypes = []any{
-	(*RequestLoginRequest)(nil),          // 0: auth.v1.RequestLoginRequest
-	(*RequestLoginResponse)(nil),         // 1: auth.v1.RequestLoginResponse
-	(*CompleteLoginRequest)(nil),         // 2: auth.v1.CompleteLoginRequest
-	(*CompleteLoginResponse)(nil),        // 3: auth.v1.CompleteLoginResponse
-	(*RefreshTokenRequest)(nil),          // 4: auth.v1.RefreshTokenRequest
-	(*RefreshTokenResponse)(nil),         // 5: auth.v1.RefreshTokenResponse
-	(*LogoutRequest)(nil),                // 6: auth.v1.LogoutRequest
-	(*LogoutResponse)(nil),               // 7: auth.v1.LogoutResponse
-	(*GetProfileRequest)(nil),            // 8: auth.v1.GetProfileRequest
-	(*GetProfileResponse)(nil),           // 9: auth.v1.GetProfileResponse
-	(*UpdateProfileRequest)(nil),         // 10: auth.v1.UpdateProfileRequest
-	(*UpdateProfileResponse)(nil),        // 11: auth.v1.UpdateProfileResponse
-	(*ListSessionsRequest)(nil),          // 12: auth.v1.ListSessionsRequest
-	(*ListSessionsResponse)(nil),         // 13: auth.v1.ListSessionsResponse
-	(*RevokeSessionRequest)(nil),         // 14: auth.v1.RevokeSessionRequest
-	(*RevokeSessionResponse)(nil),        // 15: auth.v1.RevokeSessionResponse
-	(*RequestContactChangeRequest)(nil),  // 16: auth.v1.RequestContactChangeRequest
-	(*RequestContactChangeResponse)(nil), // 17: auth.v1.RequestContactChangeResponse
-	(*ConfirmContactChangeRequest)(nil),  // 18: auth.v1.ConfirmContactChangeRequest
-	(*ConfirmContactChangeResponse)(nil), // 19: auth.v1.ConfirmContactChangeResponse
-	(*StartOAuthRequest)(nil),            // 20: auth.v1.StartOAuthRequest
-	(*StartOAuthResponse)(nil),           // 21: auth.v1.StartOAuthResponse
-	(*CompleteOAuthRequest)(nil),         // 22: auth.v1.CompleteOAuthRequest
-	(*CompleteOAuthResponse)(nil),        // 23: auth.v1.CompleteOAuthResponse
-	(*FormPostOAuthRequest)(nil),         // 24: auth.v1.FormPostOAuthRequest
-	(*FormPostOAuthResponse)(nil),        // 25: auth.v1.FormPostOAuthResponse
-	(*ExchangeOAuthCodeRequest)(nil),     // 26: auth.v1.ExchangeOAuthCodeRequest
-	(*ExchangeOAuthCodeResponse)(nil),    // 27: auth.v1.ExchangeOAuthCodeResponse
-	(*StartLinkOAuthRequest)(nil),        // 28: auth.v1.StartLinkOAuthRequest
-	(*StartLinkOAuthResponse)(nil),       // 29: auth.v1.StartLinkOAuthResponse
-	(*ListLinkedAccountsRequest)(nil),    // 30: auth.v1.ListLinkedAccountsRequest
-	(*ListLinkedAccountsResponse)(nil),   // 31: auth.v1.ListLinkedAccountsResponse
-	(*UnlinkOAuthRequest)(nil),           // 32: auth.v1.UnlinkOAuthRequest
-	(*UnlinkOAuthResponse)(nil),          // 33: auth.v1.UnlinkOAuthResponse
-	(*LinkedAccount)(nil),                // 34: auth.v1.LinkedAccount
-	(*Tokens)(nil),                       // 35: auth.v1.Tokens
-	(*User)(nil),                         // 36: auth.v1.User
-	(*Session)(nil),                      // 37: auth.v1.Session
-	(*timestamppb.Timestamp)(nil),        // 38: google.protobuf.Timestamp
+	(*RequestLoginRequest)(nil),            // 0: auth.v1.RequestLoginRequest
+	(*RequestLoginResponse)(nil),           // 1: auth.v1.RequestLoginResponse
+	(*CompleteLoginRequest)(nil),           // 2: auth.v1.CompleteLoginRequest
+	(*CompleteLoginResponse)(nil),          // 3: auth.v1.CompleteLoginResponse
+	(*RefreshTokenRequest)(nil),            // 4: auth.v1.RefreshTokenRequest
+	(*RefreshTokenResponse)(nil),           // 5: auth.v1.RefreshTokenResponse
+	(*LogoutRequest)(nil),                  // 6: auth.v1.LogoutRequest
+	(*LogoutResponse)(nil),                 // 7: auth.v1.LogoutResponse
+	(*GetProfileRequest)(nil),              // 8: auth.v1.GetProfileRequest
+	(*GetProfileResponse)(nil),             // 9: auth.v1.GetProfileResponse
+	(*UpdateProfileRequest)(nil),           // 10: auth.v1.UpdateProfileRequest
+	(*UpdateProfileResponse)(nil),          // 11: auth.v1.UpdateProfileResponse
+	(*ListSessionsRequest)(nil),            // 12: auth.v1.ListSessionsRequest
+	(*ListSessionsResponse)(nil),           // 13: auth.v1.ListSessionsResponse
+	(*RevokeSessionRequest)(nil),           // 14: auth.v1.RevokeSessionRequest
+	(*RevokeSessionResponse)(nil),          // 15: auth.v1.RevokeSessionResponse
+	(*RequestContactChangeRequest)(nil),    // 16: auth.v1.RequestContactChangeRequest
+	(*RequestContactChangeResponse)(nil),   // 17: auth.v1.RequestContactChangeResponse
+	(*ConfirmContactChangeRequest)(nil),    // 18: auth.v1.ConfirmContactChangeRequest
+	(*ConfirmContactChangeResponse)(nil),   // 19: auth.v1.ConfirmContactChangeResponse
+	(*StartOAuthRequest)(nil),              // 20: auth.v1.StartOAuthRequest
+	(*StartOAuthResponse)(nil),             // 21: auth.v1.StartOAuthResponse
+	(*CompleteOAuthRequest)(nil),           // 22: auth.v1.CompleteOAuthRequest
+	(*CompleteOAuthResponse)(nil),          // 23: auth.v1.CompleteOAuthResponse
+	(*FormPostOAuthRequest)(nil),           // 24: auth.v1.FormPostOAuthRequest
+	(*FormPostOAuthResponse)(nil),          // 25: auth.v1.FormPostOAuthResponse
+	(*ExchangeOAuthCodeRequest)(nil),       // 26: auth.v1.ExchangeOAuthCodeRequest
+	(*ExchangeOAuthCodeResponse)(nil),      // 27: auth.v1.ExchangeOAuthCodeResponse
+	(*StartLinkOAuthRequest)(nil),          // 28: auth.v1.StartLinkOAuthRequest
+	(*StartLinkOAuthResponse)(nil),         // 29: auth.v1.StartLinkOAuthResponse
+	(*ListLinkedAccountsRequest)(nil),      // 30: auth.v1.ListLinkedAccountsRequest
+	(*ListLinkedAccountsResponse)(nil),     // 31: auth.v1.ListLinkedAccountsResponse
+	(*UnlinkOAuthRequest)(nil),             // 32: auth.v1.UnlinkOAuthRequest
+	(*UnlinkOAuthResponse)(nil),            // 33: auth.v1.UnlinkOAuthResponse
+	(*LinkedAccount)(nil),                  // 34: auth.v1.LinkedAccount
+	(*Tokens)(nil),                         // 35: auth.v1.Tokens
+	(*User)(nil),                           // 36: auth.v1.User
+	(*Session)(nil),                        // 37: auth.v1.Session
+	(*BatchGetPublicProfilesRequest)(nil),  // 38: auth.v1.BatchGetPublicProfilesRequest
+	(*BatchGetPublicProfilesResponse)(nil), // 39: auth.v1.BatchGetPublicProfilesResponse
+	(*PublicProfile)(nil),                  // 40: auth.v1.PublicProfile
+	(*timestamppb.Timestamp)(nil),          // 41: google.protobuf.Timestamp
 }
 var file_auth_v1_auth_proto_depIdxs = []int32{
 	35, // 0: auth.v1.CompleteLoginResponse.tokens:type_name -> auth.v1.Tokens
@@ -2540,51 +2698,54 @@ var file_auth_v1_auth_proto_depIdxs = []int32{
 	35, // 10: auth.v1.ExchangeOAuthCodeResponse.tokens:type_name -> auth.v1.Tokens
 	36, // 11: auth.v1.ExchangeOAuthCodeResponse.user:type_name -> auth.v1.User
 	34, // 12: auth.v1.ListLinkedAccountsResponse.accounts:type_name -> auth.v1.LinkedAccount
-	38, // 13: auth.v1.LinkedAccount.create_time:type_name -> google.protobuf.Timestamp
-	38, // 14: auth.v1.Tokens.refresh_expires_at:type_name -> google.protobuf.Timestamp
-	38, // 15: auth.v1.User.create_time:type_name -> google.protobuf.Timestamp
-	38, // 16: auth.v1.User.update_time:type_name -> google.protobuf.Timestamp
-	38, // 17: auth.v1.Session.create_time:type_name -> google.protobuf.Timestamp
-	38, // 18: auth.v1.Session.expire_time:type_name -> google.protobuf.Timestamp
-	0,  // 19: auth.v1.AuthService.RequestLogin:input_type -> auth.v1.RequestLoginRequest
-	2,  // 20: auth.v1.AuthService.CompleteLogin:input_type -> auth.v1.CompleteLoginRequest
-	4,  // 21: auth.v1.AuthService.RefreshToken:input_type -> auth.v1.RefreshTokenRequest
-	6,  // 22: auth.v1.AuthService.Logout:input_type -> auth.v1.LogoutRequest
-	8,  // 23: auth.v1.AuthService.GetProfile:input_type -> auth.v1.GetProfileRequest
-	10, // 24: auth.v1.AuthService.UpdateProfile:input_type -> auth.v1.UpdateProfileRequest
-	12, // 25: auth.v1.AuthService.ListSessions:input_type -> auth.v1.ListSessionsRequest
-	14, // 26: auth.v1.AuthService.RevokeSession:input_type -> auth.v1.RevokeSessionRequest
-	16, // 27: auth.v1.AuthService.RequestContactChange:input_type -> auth.v1.RequestContactChangeRequest
-	18, // 28: auth.v1.AuthService.ConfirmContactChange:input_type -> auth.v1.ConfirmContactChangeRequest
-	20, // 29: auth.v1.AuthService.StartOAuth:input_type -> auth.v1.StartOAuthRequest
-	22, // 30: auth.v1.AuthService.CompleteOAuth:input_type -> auth.v1.CompleteOAuthRequest
-	24, // 31: auth.v1.AuthService.FormPostOAuth:input_type -> auth.v1.FormPostOAuthRequest
-	26, // 32: auth.v1.AuthService.ExchangeOAuthCode:input_type -> auth.v1.ExchangeOAuthCodeRequest
-	28, // 33: auth.v1.AuthService.StartLinkOAuth:input_type -> auth.v1.StartLinkOAuthRequest
-	30, // 34: auth.v1.AuthService.ListLinkedAccounts:input_type -> auth.v1.ListLinkedAccountsRequest
-	32, // 35: auth.v1.AuthService.UnlinkOAuth:input_type -> auth.v1.UnlinkOAuthRequest
-	1,  // 36: auth.v1.AuthService.RequestLogin:output_type -> auth.v1.RequestLoginResponse
-	3,  // 37: auth.v1.AuthService.CompleteLogin:output_type -> auth.v1.CompleteLoginResponse
-	5,  // 38: auth.v1.AuthService.RefreshToken:output_type -> auth.v1.RefreshTokenResponse
-	7,  // 39: auth.v1.AuthService.Logout:output_type -> auth.v1.LogoutResponse
-	9,  // 40: auth.v1.AuthService.GetProfile:output_type -> auth.v1.GetProfileResponse
-	11, // 41: auth.v1.AuthService.UpdateProfile:output_type -> auth.v1.UpdateProfileResponse
-	13, // 42: auth.v1.AuthService.ListSessions:output_type -> auth.v1.ListSessionsResponse
-	15, // 43: auth.v1.AuthService.RevokeSession:output_type -> auth.v1.RevokeSessionResponse
-	17, // 44: auth.v1.AuthService.RequestContactChange:output_type -> auth.v1.RequestContactChangeResponse
-	19, // 45: auth.v1.AuthService.ConfirmContactChange:output_type -> auth.v1.ConfirmContactChangeResponse
-	21, // 46: auth.v1.AuthService.StartOAuth:output_type -> auth.v1.StartOAuthResponse
-	23, // 47: auth.v1.AuthService.CompleteOAuth:output_type -> auth.v1.CompleteOAuthResponse
-	25, // 48: auth.v1.AuthService.FormPostOAuth:output_type -> auth.v1.FormPostOAuthResponse
-	27, // 49: auth.v1.AuthService.ExchangeOAuthCode:output_type -> auth.v1.ExchangeOAuthCodeResponse
-	29, // 50: auth.v1.AuthService.StartLinkOAuth:output_type -> auth.v1.StartLinkOAuthResponse
-	31, // 51: auth.v1.AuthService.ListLinkedAccounts:output_type -> auth.v1.ListLinkedAccountsResponse
-	33, // 52: auth.v1.AuthService.UnlinkOAuth:output_type -> auth.v1.UnlinkOAuthResponse
-	36, // [36:53] is the sub-list for method output_type
-	19, // [19:36] is the sub-list for method input_type
-	19, // [19:19] is the sub-list for extension type_name
-	19, // [19:19] is the sub-list for extension extendee
-	0,  // [0:19] is the sub-list for field type_name
+	41, // 13: auth.v1.LinkedAccount.create_time:type_name -> google.protobuf.Timestamp
+	41, // 14: auth.v1.Tokens.refresh_expires_at:type_name -> google.protobuf.Timestamp
+	41, // 15: auth.v1.User.create_time:type_name -> google.protobuf.Timestamp
+	41, // 16: auth.v1.User.update_time:type_name -> google.protobuf.Timestamp
+	41, // 17: auth.v1.Session.create_time:type_name -> google.protobuf.Timestamp
+	41, // 18: auth.v1.Session.expire_time:type_name -> google.protobuf.Timestamp
+	40, // 19: auth.v1.BatchGetPublicProfilesResponse.profiles:type_name -> auth.v1.PublicProfile
+	0,  // 20: auth.v1.AuthService.RequestLogin:input_type -> auth.v1.RequestLoginRequest
+	2,  // 21: auth.v1.AuthService.CompleteLogin:input_type -> auth.v1.CompleteLoginRequest
+	4,  // 22: auth.v1.AuthService.RefreshToken:input_type -> auth.v1.RefreshTokenRequest
+	6,  // 23: auth.v1.AuthService.Logout:input_type -> auth.v1.LogoutRequest
+	8,  // 24: auth.v1.AuthService.GetProfile:input_type -> auth.v1.GetProfileRequest
+	10, // 25: auth.v1.AuthService.UpdateProfile:input_type -> auth.v1.UpdateProfileRequest
+	12, // 26: auth.v1.AuthService.ListSessions:input_type -> auth.v1.ListSessionsRequest
+	14, // 27: auth.v1.AuthService.RevokeSession:input_type -> auth.v1.RevokeSessionRequest
+	16, // 28: auth.v1.AuthService.RequestContactChange:input_type -> auth.v1.RequestContactChangeRequest
+	18, // 29: auth.v1.AuthService.ConfirmContactChange:input_type -> auth.v1.ConfirmContactChangeRequest
+	20, // 30: auth.v1.AuthService.StartOAuth:input_type -> auth.v1.StartOAuthRequest
+	22, // 31: auth.v1.AuthService.CompleteOAuth:input_type -> auth.v1.CompleteOAuthRequest
+	24, // 32: auth.v1.AuthService.FormPostOAuth:input_type -> auth.v1.FormPostOAuthRequest
+	26, // 33: auth.v1.AuthService.ExchangeOAuthCode:input_type -> auth.v1.ExchangeOAuthCodeRequest
+	28, // 34: auth.v1.AuthService.StartLinkOAuth:input_type -> auth.v1.StartLinkOAuthRequest
+	30, // 35: auth.v1.AuthService.ListLinkedAccounts:input_type -> auth.v1.ListLinkedAccountsRequest
+	32, // 36: auth.v1.AuthService.UnlinkOAuth:input_type -> auth.v1.UnlinkOAuthRequest
+	38, // 37: auth.v1.AuthService.BatchGetPublicProfiles:input_type -> auth.v1.BatchGetPublicProfilesRequest
+	1,  // 38: auth.v1.AuthService.RequestLogin:output_type -> auth.v1.RequestLoginResponse
+	3,  // 39: auth.v1.AuthService.CompleteLogin:output_type -> auth.v1.CompleteLoginResponse
+	5,  // 40: auth.v1.AuthService.RefreshToken:output_type -> auth.v1.RefreshTokenResponse
+	7,  // 41: auth.v1.AuthService.Logout:output_type -> auth.v1.LogoutResponse
+	9,  // 42: auth.v1.AuthService.GetProfile:output_type -> auth.v1.GetProfileResponse
+	11, // 43: auth.v1.AuthService.UpdateProfile:output_type -> auth.v1.UpdateProfileResponse
+	13, // 44: auth.v1.AuthService.ListSessions:output_type -> auth.v1.ListSessionsResponse
+	15, // 45: auth.v1.AuthService.RevokeSession:output_type -> auth.v1.RevokeSessionResponse
+	17, // 46: auth.v1.AuthService.RequestContactChange:output_type -> auth.v1.RequestContactChangeResponse
+	19, // 47: auth.v1.AuthService.ConfirmContactChange:output_type -> auth.v1.ConfirmContactChangeResponse
+	21, // 48: auth.v1.AuthService.StartOAuth:output_type -> auth.v1.StartOAuthResponse
+	23, // 49: auth.v1.AuthService.CompleteOAuth:output_type -> auth.v1.CompleteOAuthResponse
+	25, // 50: auth.v1.AuthService.FormPostOAuth:output_type -> auth.v1.FormPostOAuthResponse
+	27, // 51: auth.v1.AuthService.ExchangeOAuthCode:output_type -> auth.v1.ExchangeOAuthCodeResponse
+	29, // 52: auth.v1.AuthService.StartLinkOAuth:output_type -> auth.v1.StartLinkOAuthResponse
+	31, // 53: auth.v1.AuthService.ListLinkedAccounts:output_type -> auth.v1.ListLinkedAccountsResponse
+	33, // 54: auth.v1.AuthService.UnlinkOAuth:output_type -> auth.v1.UnlinkOAuthResponse
+	39, // 55: auth.v1.AuthService.BatchGetPublicProfiles:output_type -> auth.v1.BatchGetPublicProfilesResponse
+	38, // [38:56] is the sub-list for method output_type
+	20, // [20:38] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_auth_v1_auth_proto_init() }
@@ -2615,7 +2776,7 @@ func file_auth_v1_auth_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_auth_v1_auth_proto_rawDesc), len(file_auth_v1_auth_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   38,
+			NumMessages:   41,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

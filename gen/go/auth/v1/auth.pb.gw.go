@@ -588,6 +588,41 @@ func local_request_AuthService_UnlinkOAuth_0(ctx context.Context, marshaler runt
 	return msg, metadata, err
 }
 
+var filter_AuthService_BatchGetPublicProfiles_0 = &utilities.DoubleArray{Encoding: map[string]int{}, Base: []int(nil), Check: []int(nil)}
+
+func request_AuthService_BatchGetPublicProfiles_0(ctx context.Context, marshaler runtime.Marshaler, client AuthServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq BatchGetPublicProfilesRequest
+		metadata runtime.ServerMetadata
+	)
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_AuthService_BatchGetPublicProfiles_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.BatchGetPublicProfiles(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_AuthService_BatchGetPublicProfiles_0(ctx context.Context, marshaler runtime.Marshaler, server AuthServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq BatchGetPublicProfilesRequest
+		metadata runtime.ServerMetadata
+	)
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_AuthService_BatchGetPublicProfiles_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	msg, err := server.BatchGetPublicProfiles(ctx, &protoReq)
+	return msg, metadata, err
+}
+
 // RegisterAuthServiceHandlerServer registers the http handlers for service AuthService to "mux".
 // UnaryRPC     :call AuthServiceServer directly.
 // StreamingRPC :currently unsupported pending https://github.com/grpc/grpc-go/issues/906.
@@ -934,6 +969,26 @@ func RegisterAuthServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux
 		}
 		forward_AuthService_UnlinkOAuth_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodGet, pattern_AuthService_BatchGetPublicProfiles_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		var stream runtime.ServerTransportStream
+		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/auth.v1.AuthService/BatchGetPublicProfiles", runtime.WithHTTPPathPattern("/v1/auth/profiles:batchGet"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := local_request_AuthService_BatchGetPublicProfiles_0(annotatedContext, inboundMarshaler, server, req, pathParams)
+		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_AuthService_BatchGetPublicProfiles_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
 
 	return nil
 }
@@ -1263,45 +1318,64 @@ func RegisterAuthServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux
 		}
 		forward_AuthService_UnlinkOAuth_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodGet, pattern_AuthService_BatchGetPublicProfiles_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/auth.v1.AuthService/BatchGetPublicProfiles", runtime.WithHTTPPathPattern("/v1/auth/profiles:batchGet"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_AuthService_BatchGetPublicProfiles_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_AuthService_BatchGetPublicProfiles_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
 	return nil
 }
 
 var (
-	pattern_AuthService_RequestLogin_0         = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 2, 3}, []string{"v1", "auth", "login", "request"}, ""))
-	pattern_AuthService_CompleteLogin_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 2, 3}, []string{"v1", "auth", "login", "complete"}, ""))
-	pattern_AuthService_RefreshToken_0         = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 2, 3}, []string{"v1", "auth", "token", "refresh"}, ""))
-	pattern_AuthService_Logout_0               = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "auth", "logout"}, ""))
-	pattern_AuthService_GetProfile_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "auth", "profile"}, ""))
-	pattern_AuthService_UpdateProfile_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "auth", "profile"}, ""))
-	pattern_AuthService_ListSessions_0         = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "auth", "sessions"}, ""))
-	pattern_AuthService_RevokeSession_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3}, []string{"v1", "auth", "sessions", "session_id"}, ""))
-	pattern_AuthService_RequestContactChange_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 2, 3}, []string{"v1", "auth", "contact", "request"}, ""))
-	pattern_AuthService_ConfirmContactChange_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 2, 3}, []string{"v1", "auth", "contact", "confirm"}, ""))
-	pattern_AuthService_StartOAuth_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3}, []string{"v1", "auth", "oauth", "provider"}, ""))
-	pattern_AuthService_CompleteOAuth_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3, 2, 4}, []string{"v1", "auth", "oauth", "provider", "callback"}, ""))
-	pattern_AuthService_FormPostOAuth_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3, 2, 4}, []string{"v1", "auth", "oauth", "provider", "callback"}, ""))
-	pattern_AuthService_ExchangeOAuthCode_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 2, 3}, []string{"v1", "auth", "oauth", "exchange"}, ""))
-	pattern_AuthService_StartLinkOAuth_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3, 2, 4}, []string{"v1", "auth", "oauth", "provider", "link"}, ""))
-	pattern_AuthService_ListLinkedAccounts_0   = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "auth", "linked-accounts"}, ""))
-	pattern_AuthService_UnlinkOAuth_0          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3}, []string{"v1", "auth", "linked-accounts", "account_id"}, ""))
+	pattern_AuthService_RequestLogin_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 2, 3}, []string{"v1", "auth", "login", "request"}, ""))
+	pattern_AuthService_CompleteLogin_0          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 2, 3}, []string{"v1", "auth", "login", "complete"}, ""))
+	pattern_AuthService_RefreshToken_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 2, 3}, []string{"v1", "auth", "token", "refresh"}, ""))
+	pattern_AuthService_Logout_0                 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "auth", "logout"}, ""))
+	pattern_AuthService_GetProfile_0             = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "auth", "profile"}, ""))
+	pattern_AuthService_UpdateProfile_0          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "auth", "profile"}, ""))
+	pattern_AuthService_ListSessions_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "auth", "sessions"}, ""))
+	pattern_AuthService_RevokeSession_0          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3}, []string{"v1", "auth", "sessions", "session_id"}, ""))
+	pattern_AuthService_RequestContactChange_0   = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 2, 3}, []string{"v1", "auth", "contact", "request"}, ""))
+	pattern_AuthService_ConfirmContactChange_0   = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 2, 3}, []string{"v1", "auth", "contact", "confirm"}, ""))
+	pattern_AuthService_StartOAuth_0             = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3}, []string{"v1", "auth", "oauth", "provider"}, ""))
+	pattern_AuthService_CompleteOAuth_0          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3, 2, 4}, []string{"v1", "auth", "oauth", "provider", "callback"}, ""))
+	pattern_AuthService_FormPostOAuth_0          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3, 2, 4}, []string{"v1", "auth", "oauth", "provider", "callback"}, ""))
+	pattern_AuthService_ExchangeOAuthCode_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 2, 3}, []string{"v1", "auth", "oauth", "exchange"}, ""))
+	pattern_AuthService_StartLinkOAuth_0         = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3, 2, 4}, []string{"v1", "auth", "oauth", "provider", "link"}, ""))
+	pattern_AuthService_ListLinkedAccounts_0     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "auth", "linked-accounts"}, ""))
+	pattern_AuthService_UnlinkOAuth_0            = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3}, []string{"v1", "auth", "linked-accounts", "account_id"}, ""))
+	pattern_AuthService_BatchGetPublicProfiles_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "auth", "profiles"}, "batchGet"))
 )
 
 var (
-	forward_AuthService_RequestLogin_0         = runtime.ForwardResponseMessage
-	forward_AuthService_CompleteLogin_0        = runtime.ForwardResponseMessage
-	forward_AuthService_RefreshToken_0         = runtime.ForwardResponseMessage
-	forward_AuthService_Logout_0               = runtime.ForwardResponseMessage
-	forward_AuthService_GetProfile_0           = runtime.ForwardResponseMessage
-	forward_AuthService_UpdateProfile_0        = runtime.ForwardResponseMessage
-	forward_AuthService_ListSessions_0         = runtime.ForwardResponseMessage
-	forward_AuthService_RevokeSession_0        = runtime.ForwardResponseMessage
-	forward_AuthService_RequestContactChange_0 = runtime.ForwardResponseMessage
-	forward_AuthService_ConfirmContactChange_0 = runtime.ForwardResponseMessage
-	forward_AuthService_StartOAuth_0           = runtime.ForwardResponseMessage
-	forward_AuthService_CompleteOAuth_0        = runtime.ForwardResponseMessage
-	forward_AuthService_FormPostOAuth_0        = runtime.ForwardResponseMessage
-	forward_AuthService_ExchangeOAuthCode_0    = runtime.ForwardResponseMessage
-	forward_AuthService_StartLinkOAuth_0       = runtime.ForwardResponseMessage
-	forward_AuthService_ListLinkedAccounts_0   = runtime.ForwardResponseMessage
-	forward_AuthService_UnlinkOAuth_0          = runtime.ForwardResponseMessage
+	forward_AuthService_RequestLogin_0           = runtime.ForwardResponseMessage
+	forward_AuthService_CompleteLogin_0          = runtime.ForwardResponseMessage
+	forward_AuthService_RefreshToken_0           = runtime.ForwardResponseMessage
+	forward_AuthService_Logout_0                 = runtime.ForwardResponseMessage
+	forward_AuthService_GetProfile_0             = runtime.ForwardResponseMessage
+	forward_AuthService_UpdateProfile_0          = runtime.ForwardResponseMessage
+	forward_AuthService_ListSessions_0           = runtime.ForwardResponseMessage
+	forward_AuthService_RevokeSession_0          = runtime.ForwardResponseMessage
+	forward_AuthService_RequestContactChange_0   = runtime.ForwardResponseMessage
+	forward_AuthService_ConfirmContactChange_0   = runtime.ForwardResponseMessage
+	forward_AuthService_StartOAuth_0             = runtime.ForwardResponseMessage
+	forward_AuthService_CompleteOAuth_0          = runtime.ForwardResponseMessage
+	forward_AuthService_FormPostOAuth_0          = runtime.ForwardResponseMessage
+	forward_AuthService_ExchangeOAuthCode_0      = runtime.ForwardResponseMessage
+	forward_AuthService_StartLinkOAuth_0         = runtime.ForwardResponseMessage
+	forward_AuthService_ListLinkedAccounts_0     = runtime.ForwardResponseMessage
+	forward_AuthService_UnlinkOAuth_0            = runtime.ForwardResponseMessage
+	forward_AuthService_BatchGetPublicProfiles_0 = runtime.ForwardResponseMessage
 )

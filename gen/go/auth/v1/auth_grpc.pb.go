@@ -19,23 +19,24 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	AuthService_RequestLogin_FullMethodName         = "/auth.v1.AuthService/RequestLogin"
-	AuthService_CompleteLogin_FullMethodName        = "/auth.v1.AuthService/CompleteLogin"
-	AuthService_RefreshToken_FullMethodName         = "/auth.v1.AuthService/RefreshToken"
-	AuthService_Logout_FullMethodName               = "/auth.v1.AuthService/Logout"
-	AuthService_GetProfile_FullMethodName           = "/auth.v1.AuthService/GetProfile"
-	AuthService_UpdateProfile_FullMethodName        = "/auth.v1.AuthService/UpdateProfile"
-	AuthService_ListSessions_FullMethodName         = "/auth.v1.AuthService/ListSessions"
-	AuthService_RevokeSession_FullMethodName        = "/auth.v1.AuthService/RevokeSession"
-	AuthService_RequestContactChange_FullMethodName = "/auth.v1.AuthService/RequestContactChange"
-	AuthService_ConfirmContactChange_FullMethodName = "/auth.v1.AuthService/ConfirmContactChange"
-	AuthService_StartOAuth_FullMethodName           = "/auth.v1.AuthService/StartOAuth"
-	AuthService_CompleteOAuth_FullMethodName        = "/auth.v1.AuthService/CompleteOAuth"
-	AuthService_FormPostOAuth_FullMethodName        = "/auth.v1.AuthService/FormPostOAuth"
-	AuthService_ExchangeOAuthCode_FullMethodName    = "/auth.v1.AuthService/ExchangeOAuthCode"
-	AuthService_StartLinkOAuth_FullMethodName       = "/auth.v1.AuthService/StartLinkOAuth"
-	AuthService_ListLinkedAccounts_FullMethodName   = "/auth.v1.AuthService/ListLinkedAccounts"
-	AuthService_UnlinkOAuth_FullMethodName          = "/auth.v1.AuthService/UnlinkOAuth"
+	AuthService_RequestLogin_FullMethodName           = "/auth.v1.AuthService/RequestLogin"
+	AuthService_CompleteLogin_FullMethodName          = "/auth.v1.AuthService/CompleteLogin"
+	AuthService_RefreshToken_FullMethodName           = "/auth.v1.AuthService/RefreshToken"
+	AuthService_Logout_FullMethodName                 = "/auth.v1.AuthService/Logout"
+	AuthService_GetProfile_FullMethodName             = "/auth.v1.AuthService/GetProfile"
+	AuthService_UpdateProfile_FullMethodName          = "/auth.v1.AuthService/UpdateProfile"
+	AuthService_ListSessions_FullMethodName           = "/auth.v1.AuthService/ListSessions"
+	AuthService_RevokeSession_FullMethodName          = "/auth.v1.AuthService/RevokeSession"
+	AuthService_RequestContactChange_FullMethodName   = "/auth.v1.AuthService/RequestContactChange"
+	AuthService_ConfirmContactChange_FullMethodName   = "/auth.v1.AuthService/ConfirmContactChange"
+	AuthService_StartOAuth_FullMethodName             = "/auth.v1.AuthService/StartOAuth"
+	AuthService_CompleteOAuth_FullMethodName          = "/auth.v1.AuthService/CompleteOAuth"
+	AuthService_FormPostOAuth_FullMethodName          = "/auth.v1.AuthService/FormPostOAuth"
+	AuthService_ExchangeOAuthCode_FullMethodName      = "/auth.v1.AuthService/ExchangeOAuthCode"
+	AuthService_StartLinkOAuth_FullMethodName         = "/auth.v1.AuthService/StartLinkOAuth"
+	AuthService_ListLinkedAccounts_FullMethodName     = "/auth.v1.AuthService/ListLinkedAccounts"
+	AuthService_UnlinkOAuth_FullMethodName            = "/auth.v1.AuthService/UnlinkOAuth"
+	AuthService_BatchGetPublicProfiles_FullMethodName = "/auth.v1.AuthService/BatchGetPublicProfiles"
 )
 
 // AuthServiceClient is the client API for AuthService service.
@@ -97,6 +98,10 @@ type AuthServiceClient interface {
 	// UnlinkOAuth removes one of the caller's provider accounts, unless it
 	// is the caller's last way to sign in.
 	UnlinkOAuth(ctx context.Context, in *UnlinkOAuthRequest, opts ...grpc.CallOption) (*UnlinkOAuthResponse, error)
+	// BatchGetPublicProfiles returns what any signed-in user may see of other
+	// users (their ID and display name), for up to 100 users at once; IDs
+	// of no user are left out.
+	BatchGetPublicProfiles(ctx context.Context, in *BatchGetPublicProfilesRequest, opts ...grpc.CallOption) (*BatchGetPublicProfilesResponse, error)
 }
 
 type authServiceClient struct {
@@ -277,6 +282,16 @@ func (c *authServiceClient) UnlinkOAuth(ctx context.Context, in *UnlinkOAuthRequ
 	return out, nil
 }
 
+func (c *authServiceClient) BatchGetPublicProfiles(ctx context.Context, in *BatchGetPublicProfilesRequest, opts ...grpc.CallOption) (*BatchGetPublicProfilesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(BatchGetPublicProfilesResponse)
+	err := c.cc.Invoke(ctx, AuthService_BatchGetPublicProfiles_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AuthServiceServer is the server API for AuthService service.
 // All implementations must embed UnimplementedAuthServiceServer
 // for forward compatibility.
@@ -336,6 +351,10 @@ type AuthServiceServer interface {
 	// UnlinkOAuth removes one of the caller's provider accounts, unless it
 	// is the caller's last way to sign in.
 	UnlinkOAuth(context.Context, *UnlinkOAuthRequest) (*UnlinkOAuthResponse, error)
+	// BatchGetPublicProfiles returns what any signed-in user may see of other
+	// users (their ID and display name), for up to 100 users at once; IDs
+	// of no user are left out.
+	BatchGetPublicProfiles(context.Context, *BatchGetPublicProfilesRequest) (*BatchGetPublicProfilesResponse, error)
 	mustEmbedUnimplementedAuthServiceServer()
 }
 
@@ -396,6 +415,9 @@ func (UnimplementedAuthServiceServer) ListLinkedAccounts(context.Context, *ListL
 }
 func (UnimplementedAuthServiceServer) UnlinkOAuth(context.Context, *UnlinkOAuthRequest) (*UnlinkOAuthResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method UnlinkOAuth not implemented")
+}
+func (UnimplementedAuthServiceServer) BatchGetPublicProfiles(context.Context, *BatchGetPublicProfilesRequest) (*BatchGetPublicProfilesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method BatchGetPublicProfiles not implemented")
 }
 func (UnimplementedAuthServiceServer) mustEmbedUnimplementedAuthServiceServer() {}
 func (UnimplementedAuthServiceServer) testEmbeddedByValue()                     {}
@@ -724,6 +746,24 @@ func _AuthService_UnlinkOAuth_Handler(srv interface{}, ctx context.Context, dec 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AuthService_BatchGetPublicProfiles_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(BatchGetPublicProfilesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AuthServiceServer).BatchGetPublicProfiles(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AuthService_BatchGetPublicProfiles_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AuthServiceServer).BatchGetPublicProfiles(ctx, req.(*BatchGetPublicProfilesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // AuthService_ServiceDesc is the grpc.ServiceDesc for AuthService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -798,6 +838,10 @@ var AuthService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "UnlinkOAuth",
 			Handler:    _AuthService_UnlinkOAuth_Handler,
+		},
+		{
+			MethodName: "BatchGetPublicProfiles",
+			Handler:    _AuthService_BatchGetPublicProfiles_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

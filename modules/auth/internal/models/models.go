@@ -21,6 +21,12 @@ type User struct {
 	UpdatedAt   time.Time
 }
 
+// PublicProfile is what any signed-in user may see of a user.
+type PublicProfile struct {
+	ID          string
+	DisplayName string
+}
+
 // MagicCode is a one-time code, known only by its HMAC.
 type MagicCode struct {
 	ID        string

@@ -32,6 +32,8 @@ type Repository interface {
 	UpdateDisplayName(ctx context.Context, id, name string, now time.Time) (models.User, error)
 	UpdateEmail(ctx context.Context, id, email string, now time.Time) (models.User, error)
 	UpdatePhone(ctx context.Context, id, phone string, now time.Time) (models.User, error)
+	// PublicProfiles returns the profiles of the users of ids that exist.
+	PublicProfiles(ctx context.Context, ids []string) ([]models.PublicProfile, error)
 
 	CreateMagicCode(ctx context.Context, c models.MagicCode) error
 	// RevokeActiveMagicCodes revokes the usable codes client asked for.

@@ -40,6 +40,24 @@ func (r *SQL) User(ctx context.Context, id string) (_ models.User, err error) {
 	return userResult(u, err)
 }
 
+// PublicProfiles returns the profiles of the users of ids that exist.
+func (r *SQL) PublicProfiles(ctx context.Context, ids []string) (_ []models.PublicProfile, err error) {
+	ctx, end := r.Span(ctx, "PublicProfiles", entityUser)
+	defer end(&err)
+
+	rows, err := r.Q.ListPublicProfiles(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+
+	out := make([]models.PublicProfile, 0, len(rows))
+	for _, row := range rows {
+		out = append(out, models.PublicProfile{ID: row.ID, DisplayName: row.DisplayName})
+	}
+
+	return out, nil
+}
+
 // UserByEmail returns the user with a normalized email address.
 func (r *SQL) UserByEmail(ctx context.Context, email string) (_ models.User, err error) {
 	ctx, end := r.Span(ctx, "UserByEmail", entityUser)

@@ -295,3 +295,38 @@ func TestUpdateContactConflict(t *testing.T) {
 		})
 	}
 }
+
+func TestPublicProfilesLeavesOutUnknownIDs(t *testing.T) {
+	t.Parallel()
+
+	repo, _ := newRepo(t)
+
+	ada := newUser(t, "ada-profile@example.com", "")
+	ada.DisplayName = "Ada"
+
+	bob := newUser(t, "bob-profile@example.com", "")
+
+	for _, u := range []models.User{ada, bob} {
+		if _, err := repo.CreateUser(t.Context(), u); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	unknown := newUser(t, "nobody@example.com", "").ID
+
+	got, err := repo.PublicProfiles(t.Context(), []string{bob.ID, unknown, ada.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	want := map[string]string{ada.ID: "Ada", bob.ID: bob.DisplayName}
+	if len(got) != len(want) {
+		t.Fatalf("PublicProfiles() = %v, want %v", got, want)
+	}
+
+	for _, p := range got {
+		if name, ok := want[p.ID]; !ok || name != p.DisplayName {
+			t.Errorf("profile %+v, want one of %v", p, want)
+		}
+	}
+}

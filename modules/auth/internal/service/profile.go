@@ -52,6 +52,29 @@ func (s *Service) GetProfile(ctx context.Context, _ *authv1.GetProfileRequest) (
 	return &authv1.GetProfileResponse{User: toProtoUser(user)}, nil
 }
 
+// BatchGetPublicProfiles returns the public profiles of the users named,
+// leaving out IDs of no user: what any signed-in user may see of others.
+func (s *Service) BatchGetPublicProfiles(ctx context.Context, req *authv1.BatchGetPublicProfilesRequest) (_ *authv1.BatchGetPublicProfilesResponse, err error) {
+	ctx, end := telemetry.ServiceOp(ctx, module, "BatchGetPublicProfiles")
+	defer end(&err)
+
+	if _, err := authz.Authorize(ctx, permProfileRead); err != nil {
+		return nil, err
+	}
+
+	profiles, err := s.repo.PublicProfiles(ctx, req.GetUserIds())
+	if err != nil {
+		return nil, err
+	}
+
+	out := &authv1.BatchGetPublicProfilesResponse{Profiles: make([]*authv1.PublicProfile, 0, len(profiles))}
+	for _, p := range profiles {
+		out.Profiles = append(out.Profiles, &authv1.PublicProfile{Id: p.ID, DisplayName: p.DisplayName})
+	}
+
+	return out, nil
+}
+
 // UpdateProfile changes the fields that are set.
 func (s *Service) UpdateProfile(ctx context.Context, req *authv1.UpdateProfileRequest) (_ *authv1.UpdateProfileResponse, err error) {
 	ctx, end := telemetry.ServiceOp(ctx, module, "UpdateProfile")

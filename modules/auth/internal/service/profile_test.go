@@ -62,6 +62,11 @@ func TestProfileEndpointsRequirePermission(t *testing.T) {
 
 			return err
 		}},
+		{name: "BatchGetPublicProfiles", call: func(ctx context.Context, svc *service.Service) error {
+			_, err := svc.BatchGetPublicProfiles(ctx, &authv1.BatchGetPublicProfilesRequest{UserIds: []string{callerID}})
+
+			return err
+		}},
 		{name: "RequestContactChange", call: func(ctx context.Context, svc *service.Service) error {
 			_, err := svc.RequestContactChange(ctx, changeToEmail("mallory@example.com"))
 
@@ -131,6 +136,25 @@ func TestGetProfile(t *testing.T) {
 				t.Errorf("GetProfile() user (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+func TestBatchGetPublicProfiles(t *testing.T) {
+	t.Parallel()
+
+	f := newFixture(t)
+	f.repo.EXPECT().PublicProfiles(gomock.Any(), []string{callerID, "user_01h455vb4pex5vsknk084sn02q"}).
+		Return([]models.PublicProfile{{ID: callerID, DisplayName: "Caller"}}, nil)
+
+	resp, err := f.svc.BatchGetPublicProfiles(asCaller(t, "user_01h455vb4pex5vsknk084sn02r", "user"),
+		&authv1.BatchGetPublicProfilesRequest{UserIds: []string{callerID, "user_01h455vb4pex5vsknk084sn02q"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	want := []*authv1.PublicProfile{{Id: callerID, DisplayName: "Caller"}}
+	if diff := cmp.Diff(want, resp.GetProfiles(), protocmp.Transform()); diff != "" {
+		t.Errorf("BatchGetPublicProfiles() (-want +got):\n%s", diff)
 	}
 }
 

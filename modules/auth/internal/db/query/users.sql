@@ -26,3 +26,6 @@ RETURNING *;
 UPDATE auth.users SET phone = @phone, updated_at = @updated_at
 WHERE id = @id
 RETURNING *;
+
+-- name: ListPublicProfiles :many
+SELECT id, display_name FROM auth.users WHERE id = ANY(@ids::text[]) ORDER BY id;

@@ -44,6 +44,7 @@ type Querier interface {
 	KnownLoginClient(ctx context.Context, arg KnownLoginClientParams) (bool, error)
 	ListActiveSessions(ctx context.Context, arg ListActiveSessionsParams) ([]AuthSession, error)
 	ListOAuthAccounts(ctx context.Context, userID string) ([]AuthOauthAccount, error)
+	ListPublicProfiles(ctx context.Context, ids []string) ([]ListPublicProfilesRow, error)
 	// LockLoginLockout returns the failure record of a key, creating an empty
 	// one, and locks it for the rest of the transaction: it is written on
 	// every check, found or not, so both cost the same.

@@ -104,6 +104,35 @@ func (q *Queries) GetUserByPhone(ctx context.Context, phone *string) (AuthUser, 
 	return i, err
 }
 
+const listPublicProfiles = `-- name: ListPublicProfiles :many
+SELECT id, display_name FROM auth.users WHERE id = ANY($1::text[]) ORDER BY id
+`
+
+type ListPublicProfilesRow struct {
+	ID          string
+	DisplayName string
+}
+
+func (q *Queries) ListPublicProfiles(ctx context.Context, ids []string) ([]ListPublicProfilesRow, error) {
+	rows, err := q.db.Query(ctx, listPublicProfiles, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ListPublicProfilesRow
+	for rows.Next() {
+		var i ListPublicProfilesRow
+		if err := rows.Scan(&i.ID, &i.DisplayName); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const updateDisplayName = `-- name: UpdateDisplayName :one
 UPDATE auth.users SET display_name = $1, updated_at = $2
 WHERE id = $3

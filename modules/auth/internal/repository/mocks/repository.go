@@ -412,6 +412,21 @@ func (mr *MockRepositoryMockRecorder) OAuthAccounts(ctx, userID any) *gomock.Cal
 	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "OAuthAccounts", reflect.TypeOf((*MockRepository)(nil).OAuthAccounts), ctx, userID)
 }
 
+// PublicProfiles mocks base method.
+func (m *MockRepository) PublicProfiles(ctx context.Context, ids []string) ([]models.PublicProfile, error) {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "PublicProfiles", ctx, ids)
+	ret0, _ := ret[0].([]models.PublicProfile)
+	ret1, _ := ret[1].(error)
+	return ret0, ret1
+}
+
+// PublicProfiles indicates an expected call of PublicProfiles.
+func (mr *MockRepositoryMockRecorder) PublicProfiles(ctx, ids any) *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "PublicProfiles", reflect.TypeOf((*MockRepository)(nil).PublicProfiles), ctx, ids)
+}
+
 // Publish mocks base method.
 func (m *MockRepository) Publish(ctx context.Context, p events.Payload) error {
 	m.ctrl.T.Helper()
