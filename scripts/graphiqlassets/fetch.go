@@ -21,6 +21,12 @@ const (
 	maxFile    = 8 << 20
 )
 
+// Errors a test tells apart.
+var (
+	errIntegrity   = errors.New("integrity mismatch")
+	errMissingFile = errors.New("tarball lacks a file")
+)
+
 // npmPackage is one pinned, unscoped npm package.
 type npmPackage struct {
 	Name    string
@@ -132,7 +138,7 @@ func verifyIntegrity(data []byte, integrity string) error {
 
 	got := sha512.Sum512(data)
 	if !bytes.Equal(got[:], want) {
-		return fmt.Errorf("integrity mismatch: got sha512-%s, want %s", base64.StdEncoding.EncodeToString(got[:]), integrity)
+		return fmt.Errorf("%w: got sha512-%s, want %s", errIntegrity, base64.StdEncoding.EncodeToString(got[:]), integrity)
 	}
 
 	return nil
@@ -141,23 +147,40 @@ func verifyIntegrity(data []byte, integrity string) error {
 // extractFiles reads the files named by wanted from a gzipped tarball, by
 // their name in the tarball, and fails when one is missing.
 func extractFiles(tarball []byte, wanted []extract) (map[string][]byte, error) {
-	gz, err := gzip.NewReader(bytes.NewReader(tarball))
-	if err != nil {
-		return nil, fmt.Errorf("read tarball: %w", err)
-	}
-
 	want := make(map[string]bool, len(wanted))
 	for _, e := range wanted {
 		want[e.From] = true
 	}
 
-	got := make(map[string][]byte, len(wanted))
+	got, err := readTarball(tarball, want)
+	if err != nil {
+		return nil, err
+	}
+
+	for _, e := range wanted {
+		if _, ok := got[e.From]; !ok {
+			return nil, fmt.Errorf("%w: %s", errMissingFile, e.From)
+		}
+	}
+
+	return got, nil
+}
+
+// readTarball returns the regular files of a gzipped tarball whose names
+// want holds.
+func readTarball(tarball []byte, want map[string]bool) (map[string][]byte, error) {
+	gz, err := gzip.NewReader(bytes.NewReader(tarball))
+	if err != nil {
+		return nil, fmt.Errorf("read tarball: %w", err)
+	}
+
+	got := make(map[string][]byte, len(want))
 	tr := tar.NewReader(gz)
 
 	for {
 		hdr, err := tr.Next()
 		if errors.Is(err, io.EOF) {
-			break
+			return got, nil
 		}
 
 		if err != nil {
@@ -179,12 +202,4 @@ func extractFiles(tarball []byte, wanted []extract) (map[string][]byte, error) {
 
 		got[hdr.Name] = data
 	}
-
-	for _, e := range wanted {
-		if _, ok := got[e.From]; !ok {
-			return nil, fmt.Errorf("tarball has no file %s", e.From)
-		}
-	}
-
-	return got, nil
 }

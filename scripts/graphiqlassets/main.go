@@ -32,6 +32,12 @@ import (
 // NPM_CONFIG_REGISTRY says otherwise.
 const defaultRegistry = "https://registry.npmjs.org"
 
+// licenseFile is where an npm package keeps its licence.
+const licenseFile = "package/LICENSE"
+
+// errUsage says run was given what it does not take.
+var errUsage = errors.New("bad arguments")
+
 // packages are the pinned npm packages and the files taken from each.
 var packages = []npmPackage{
 	{
@@ -41,7 +47,7 @@ var packages = []npmPackage{
 		Files: []extract{
 			{From: "package/graphiql.min.js", To: "graphiql.min.js"},
 			{From: "package/graphiql.min.css", To: "graphiql.min.css"},
-			{From: "package/LICENSE", To: "graphiql.LICENSE.txt"},
+			{From: licenseFile, To: "graphiql.LICENSE.txt"},
 		},
 	},
 	{
@@ -50,7 +56,7 @@ var packages = []npmPackage{
 		Integrity: "sha512-wS+hAgJShR0KhEvPJArfuPVN1+Hz1t0Y6n5jLrGQbkb4urgPE/0Rve+1kMB1v/oWgHgm4WIcV+i7F2pTVj+2iQ==",
 		Files: []extract{
 			{From: "package/umd/react.production.min.js", To: "react.production.min.js"},
-			{From: "package/LICENSE", To: "react.LICENSE.txt"},
+			{From: licenseFile, To: "react.LICENSE.txt"},
 		},
 	},
 	{
@@ -59,7 +65,7 @@ var packages = []npmPackage{
 		Integrity: "sha512-5m4nQKp+rZRb09LNH59GM4BxTh9251/ylbKIbpe7TpGxfJ+9kv6BLkLBXIjjspbgbnIBNqlI23tRnTWT0snUIw==",
 		Files: []extract{
 			{From: "package/umd/react-dom.production.min.js", To: "react-dom.production.min.js"},
-			{From: "package/LICENSE", To: "react-dom.LICENSE.txt"},
+			{From: licenseFile, To: "react-dom.LICENSE.txt"},
 		},
 	},
 }
@@ -84,12 +90,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	out := flags.String("out", "internal/graphql/playground/assets", "directory to write the assets and SOURCES.json to")
 	timeout := flags.Duration("timeout", 2*time.Minute, "time allowed for all downloads")
 
-	if err := flags.Parse(args); err != nil {
-		return err
+	err := flags.Parse(args)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil // -h: the usage is printed
 	}
 
-	if flags.NArg() > 0 {
-		return errors.New("no arguments expected but flags; see -h")
+	if err != nil || flags.NArg() > 0 {
+		return fmt.Errorf("usage: go run ./scripts/graphiqlassets [-out dir] [-timeout d] (see -h): %w", errors.Join(err, errUsage))
 	}
 
 	registry := getenv("NPM_CONFIG_REGISTRY")

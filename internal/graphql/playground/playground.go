@@ -15,7 +15,6 @@ import (
 	"embed"
 	"encoding/hex"
 	"html/template"
-	"io/fs"
 	"net/http"
 	"path"
 	"strings"
@@ -93,29 +92,34 @@ func Register(mux *http.ServeMux, pagePath, endpoint string) {
 		w.Header().Set("Cache-Control", "no-cache")
 		_ = page.Execute(w, data)
 	})
-	mux.HandleFunc("GET "+data.Assets+"{name}", serveAsset)
+	mux.HandleFunc("GET "+data.Assets+initName, func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", contentTypes[".js"])
+		w.Header().Set("Cache-Control", assetCacheControl)
+		_, _ = w.Write(initScript)
+	})
+	mux.Handle("GET "+data.Assets+"{name}", assetServer{files: http.FileServerFS(assets)})
 }
 
-// serveAsset writes the asset named by the request's name, or 404.
-func serveAsset(w http.ResponseWriter, r *http.Request) {
+// assetServer serves the file of assets/ named by the request's last path
+// segment, when its extension is in contentTypes, or 404.
+type assetServer struct {
+	files http.Handler
+}
+
+func (s assetServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
 
 	contentType, ok := contentTypes[path.Ext(name)]
-	if !ok {
+	if !ok || strings.Contains(name, "/") {
 		http.NotFound(w, r)
 		return
 	}
 
-	body := initScript
-	if name != initName {
-		var err error
-		if body, err = fs.ReadFile(assets, "assets/"+name); err != nil {
-			http.NotFound(w, r)
-			return
-		}
-	}
-
 	w.Header().Set("Content-Type", contentType)
 	w.Header().Set("Cache-Control", assetCacheControl)
-	_, _ = w.Write(body)
+
+	r = r.Clone(r.Context())
+	r.URL.Path = "/assets/" + name
+	r.URL.RawPath = ""
+	s.files.ServeHTTP(w, r)
 }
