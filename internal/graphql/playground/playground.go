@@ -84,12 +84,25 @@ func AssetsPath(pagePath string) string {
 // same path over WebSocket (ws: or wss: as the page was loaded), speaking
 // graphql-transport-ws; GraphiQL opens that socket only when a
 // subscription runs.
-func Register(mux *http.ServeMux, pagePath, endpoint string) {
+//
+// The page may share its path with the endpoint: a GET of pagePath that is
+// not a browser asking for a page (see IsPageRequest) goes to api, the
+// GraphQL server, which also has to be registered on mux for the other
+// methods (mux.Handle(endpoint, api): "GET "+pagePath is the more specific
+// pattern). When the paths differ, api is where such a GET of pagePath goes,
+// e.g. http.NotFoundHandler().
+func Register(mux *http.ServeMux, pagePath, endpoint string, api http.Handler) {
 	data := pageData{Assets: AssetsPath(pagePath), Endpoint: endpoint}
 
-	mux.HandleFunc("GET "+pagePath, func(w http.ResponseWriter, _ *http.Request) {
+	mux.HandleFunc("GET "+pagePath, func(w http.ResponseWriter, r *http.Request) {
+		if !IsPageRequest(r) {
+			api.ServeHTTP(w, r)
+			return
+		}
+
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-cache")
+		w.Header().Add("Vary", "Accept")
 		_ = page.Execute(w, data)
 	})
 	mux.HandleFunc("GET "+data.Assets+initName, func(w http.ResponseWriter, _ *http.Request) {
@@ -98,6 +111,16 @@ func Register(mux *http.ServeMux, pagePath, endpoint string) {
 		_, _ = w.Write(initScript)
 	})
 	mux.Handle("GET "+data.Assets+"{name}", assetServer{files: http.FileServerFS(assets)})
+}
+
+// IsPageRequest reports whether r is a browser asking for a page (it
+// accepts text/html) rather than a GraphQL client on the same path: a
+// WebSocket upgrade (subscriptions) or a query over GET (a "query"
+// parameter).
+func IsPageRequest(r *http.Request) bool {
+	return strings.Contains(r.Header.Get("Accept"), "text/html") &&
+		!strings.EqualFold(r.Header.Get("Upgrade"), "websocket") &&
+		!r.URL.Query().Has("query")
 }
 
 // assetServer serves the file of assets/ named by the request's last path

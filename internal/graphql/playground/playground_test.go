@@ -16,17 +16,44 @@ const (
 	endpoint = "/graphql"
 )
 
-// get serves GET target from a mux with the playground registered.
+// browserAccept is the Accept header of a browser loading a page.
+const browserAccept = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+
+// api stands for the GraphQL server sharing the page's path.
+var api = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write([]byte(`{"data":{}}`))
+})
+
+// newMux registers the playground, and api for the endpoint's other methods.
+func newMux() *http.ServeMux {
+	mux := http.NewServeMux()
+	playground.Register(mux, pagePath, endpoint, api)
+	mux.Handle(endpoint, api)
+
+	return mux
+}
+
+// serve serves a request with the given method, target and headers.
+func serve(t *testing.T, method, target string, header http.Header) *httptest.ResponseRecorder {
+	t.Helper()
+
+	req := httptest.NewRequestWithContext(context.Background(), method, target, nil)
+	for k, v := range header {
+		req.Header[k] = v
+	}
+
+	rec := httptest.NewRecorder()
+	newMux().ServeHTTP(rec, req)
+
+	return rec
+}
+
+// get serves a browser's GET target.
 func get(t *testing.T, target string) *httptest.ResponseRecorder {
 	t.Helper()
 
-	mux := http.NewServeMux()
-	playground.Register(mux, pagePath, endpoint)
-
-	rec := httptest.NewRecorder()
-	mux.ServeHTTP(rec, httptest.NewRequestWithContext(context.Background(), http.MethodGet, target, nil))
-
-	return rec
+	return serve(t, http.MethodGet, target, http.Header{"Accept": {browserAccept}})
 }
 
 // page returns the HTML page.
@@ -69,6 +96,10 @@ func TestPageLoadsGraphiQLFromAssets(t *testing.T) {
 		t.Errorf("page references %v, want %v in that order (React before GraphiQL before init.js)", refs, want)
 	}
 
+	if vary := get(t, pagePath).Header().Get("Vary"); vary != "Accept" {
+		t.Errorf("page Vary = %q, want Accept (the same URL answers GraphQL clients)", vary)
+	}
+
 	if !strings.Contains(html, `data-endpoint="`+endpoint+`"`) {
 		t.Errorf("page does not name the endpoint %s:\n%s", endpoint, html)
 	}
@@ -97,13 +128,43 @@ func TestPageHasNoInlineScript(t *testing.T) {
 
 func TestPageEscapesEndpoint(t *testing.T) {
 	mux := http.NewServeMux()
-	playground.Register(mux, "/playground", `/graphql"><script>alert(1)</script>`)
+	playground.Register(mux, "/playground", `/graphql"><script>alert(1)</script>`, http.NotFoundHandler())
+
+	req := httptest.NewRequestWithContext(context.Background(), http.MethodGet, "/playground", nil)
+	req.Header.Set("Accept", browserAccept)
 
 	rec := httptest.NewRecorder()
-	mux.ServeHTTP(rec, httptest.NewRequestWithContext(context.Background(), http.MethodGet, "/playground", nil))
+	mux.ServeHTTP(rec, req)
 
-	if body := rec.Body.String(); strings.Contains(body, "<script>alert") {
-		t.Errorf("endpoint is not escaped:\n%s", body)
+	if body := rec.Body.String(); rec.Code != http.StatusOK || strings.Contains(body, "<script>alert") {
+		t.Errorf("GET /playground = %d, endpoint not escaped:\n%s", rec.Code, body)
+	}
+}
+
+// TestGraphQLClientsReachAPI: the page shares its path with the endpoint,
+// so a GET that is not a browser's page load must reach the GraphQL server.
+func TestGraphQLClientsReachAPI(t *testing.T) {
+	tests := []struct {
+		name   string
+		target string
+		header http.Header
+	}{
+		{"subscription socket", pagePath, http.Header{
+			"Accept": {browserAccept}, "Connection": {"Upgrade"}, "Upgrade": {"websocket"},
+			"Sec-Websocket-Protocol": {"graphql-transport-ws"},
+		}},
+		{"query over GET", pagePath + "?query=%7Bhello%7D", http.Header{"Accept": {browserAccept}}},
+		{"JSON client", pagePath, http.Header{"Accept": {"application/graphql-response+json, application/json"}}},
+		{"no Accept", pagePath, nil},
+	}
+
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := serve(t, http.MethodGet, tt.target, tt.header)
+			if ct := rec.Header().Get("Content-Type"); ct != "application/json" {
+				t.Errorf("GET %s = %d %q, want the API's application/json", tt.target, rec.Code, ct)
+			}
+		})
 	}
 }
 
@@ -168,14 +229,9 @@ func TestUnknownAssetNotFound(t *testing.T) {
 	}
 }
 
-func TestPageIsReadOnly(t *testing.T) {
-	mux := http.NewServeMux()
-	playground.Register(mux, pagePath, endpoint)
-
-	rec := httptest.NewRecorder()
-	mux.ServeHTTP(rec, httptest.NewRequestWithContext(context.Background(), http.MethodPost, pagePath, nil))
-
-	if rec.Code != http.StatusMethodNotAllowed {
-		t.Errorf("POST %s = %d, want 405 (the GraphQL server owns POST)", pagePath, rec.Code)
+func TestOtherMethodsReachAPI(t *testing.T) {
+	rec := serve(t, http.MethodPost, pagePath, http.Header{"Accept": {browserAccept}})
+	if ct := rec.Header().Get("Content-Type"); rec.Code != http.StatusOK || ct != "application/json" {
+		t.Errorf("POST %s = %d %q, want the API's 200 application/json", pagePath, rec.Code, ct)
 	}
 }
