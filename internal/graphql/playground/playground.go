@@ -38,11 +38,13 @@ var initScript []byte
 // initName is the name init.js is served under, beside the assets.
 const initName = "init.js"
 
-// page is the HTML page; it loads everything from Assets.
-var page = template.Must(template.ParseFS(pageFS, "index.html"))
-
+// pageFS holds the page's template.
+//
 //go:embed index.html
 var pageFS embed.FS
+
+// page is the HTML page; it loads everything from pageData.Assets.
+var page = template.Must(template.ParseFS(pageFS, "index.html"))
 
 // pageData fills page.
 type pageData struct {
