@@ -102,7 +102,8 @@ type Names struct {
 	HumanPlural   string // line items
 	Prefix        string // TypeID prefix (letters and underscores only): line_item
 	GraphQLField  string // GraphQL fields of one entity: lineItem, apiKey
-	GraphQLFields string // and of the list: lineItems, apiKeys
+	GraphQLFields string // and of the list: lineItems, apiKeys, newsList (news: the plural is the singular)
+	ListResolver  string // the list's resolver method, as gqlgen names it: LineItems, APIKeys, NewsList
 	Env           string // environment variable prefix: LINE_ITEMS
 	Schema        string // SQL schema, quoted when reserved: line_items
 	Table         string // SQL table: line_items.line_items
@@ -146,11 +147,15 @@ func NewNames(modulePath, name string) (Names, error) {
 		Human:         strings.Join(entityWords, " "),
 		HumanPlural:   strings.Join(entitiesWords, " "),
 		Prefix:        typeIDPrefix(entityWords),
-		GraphQLField:  lowerFirstWord(camel(entityWords)),
-		GraphQLFields: lowerFirstWord(camel(entitiesWords)),
 		Env:           strings.ToUpper(name),
 		Schema:        sqlIdent(name),
 	}
+
+	n.GraphQLField, n.GraphQLFields, n.ListResolver = lowerFirstWord(n.Entity), lowerFirstWord(n.Entities), n.Entities
+	if n.Entities == n.Entity {
+		n.GraphQLFields, n.ListResolver = n.GraphQLFields+"List", n.Entities+"List"
+	}
+
 	n.Table = n.Schema + "." + sqlIdent(n.EntitiesSnake)
 	n.StoreType = camel(words) + n.Entity
 	n.ServiceV1 = lowerFirstWord(n.Entity+"Service") + "V1"

@@ -246,6 +246,28 @@ func TestDestroyIgnoresGraphQLRoot(t *testing.T) {
 	}
 }
 
+// TestNewPluralIsSingular checks a module whose entity's plural is its
+// singular: its GraphQL fields of one and of the list still differ.
+func TestNewPluralIsSingular(t *testing.T) {
+	t.Parallel()
+
+	dir := newRepo(t)
+	if out, err := newmodule(t, dir, "new", "news"); err != nil {
+		t.Fatalf("new news = %v\n%s", err, out)
+	}
+
+	schema, err := fs.ReadFile(os.DirFS(dir), "modules/news/graphql/schema.graphqls")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	for _, want := range []string{"news(id: ID!): News!", "newsList(first: Int, after: String): NewsConnection!"} {
+		if !strings.Contains(string(schema), want) {
+			t.Errorf("schema of module news does not declare %s:\n%s", want, schema)
+		}
+	}
+}
+
 func TestRenderedFiles(t *testing.T) {
 	t.Parallel()
 
