@@ -5,10 +5,13 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -17,6 +20,8 @@ import (
 )
 
 const (
+	// nodeMajor is the oldest Node.js the clients support (graphql-ws).
+	nodeMajor = 20
 	// graphqlClientDir holds the npm clients' test (package.json, the
 	// lockfile that pins them, e2e.mjs), relative to this package.
 	graphqlClientDir = "graphql-client"
@@ -115,25 +120,45 @@ func typeSentCode(ctx context.Context, l *logs, destination string, w io.Writer)
 	}
 }
 
-// needNode checks that node and npm are on the PATH. Without them it fails
-// the test in CI (the CI environment variable set), where no test may be
-// skipped, and elsewhere skips it saying what to install.
+// needNode checks that node (20 or later) and npm are on the PATH.
+// Without them it fails the test in CI (the CI environment variable set),
+// where no test may be skipped, and elsewhere skips it saying what to
+// install.
 func needNode(t *testing.T) {
 	t.Helper()
 
-	_, errNode := exec.LookPath("node")
-	_, errNPM := exec.LookPath("npm")
-
-	if errNode == nil && errNPM == nil {
+	err := nodeVersion(t.Context())
+	if err == nil {
 		return
 	}
 
 	const need = "needs Node.js 20+ and npm (Debian, Ubuntu: apt-get install -y nodejs npm; .ci/run installs them)"
 	if os.Getenv("CI") != "" {
-		t.Fatalf("%s: %v %v", need, errNode, errNPM)
+		t.Fatalf("%s: %v", need, err)
 	}
 
-	t.Skip(need)
+	t.Skip(need + ": " + err.Error())
+}
+
+// nodeVersion reports whether node is at least nodeMajor and npm is there.
+func nodeVersion(ctx context.Context) error {
+	if _, err := exec.LookPath("npm"); err != nil {
+		return err
+	}
+
+	out, err := exec.CommandContext(ctx, "node", "--version").Output()
+	if err != nil {
+		return fmt.Errorf("node --version: %w", err)
+	}
+
+	version := strings.TrimSpace(string(out)) // v20.19.2
+	major, _, _ := strings.Cut(strings.TrimPrefix(version, "v"), ".")
+
+	if n, err := strconv.Atoi(major); err != nil || n < nodeMajor {
+		return fmt.Errorf("node %s, want %d or later", version, nodeMajor)
+	}
+
+	return nil
 }
 
 // npmCI installs the packages of graphqlClientDir's lockfile (npm ci,
