@@ -176,6 +176,14 @@ check-generate: generate ## Fail when generated code is not what `make generate`
 	@test -z "$$(git status --porcelain -- $(GENERATED_PATHS))" || { \
 	  git status --short -- $(GENERATED_PATHS); echo "generated code is stale: run make generate and commit"; exit 1; }
 
+# GraphiQL (the GraphQL playground) is served from the binary: its files are
+# committed in internal/graphql/playground/assets, extracted from npm
+# tarballs whose versions and sha512 integrity scripts/graphiqlassets pins
+# (NPM_CONFIG_REGISTRY names a mirror). Not part of generate: it downloads.
+.PHONY: graphiql-assets
+graphiql-assets: ## Download the pinned GraphiQL and React npm tarballs, verify them, extract the playground's assets
+	$(GO) run ./scripts/graphiqlassets
+
 .PHONY: third-party-protos
 third-party-protos: ## Re-export proto/third_party from the Go modules in go.mod
 	./scripts/sync-third-party-protos.sh

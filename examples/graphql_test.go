@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -279,6 +280,54 @@ func TestGraphQLErrors(t *testing.T) {
 	}
 }
 
+// browse GETs path as a browser does (Accept: text/html).
+func (s *server) browse(t *testing.T, path string) response {
+	t.Helper()
+
+	r, err := s.raw(t.Context(), http.MethodGet, path, nil, http.Header{"Accept": {"text/html,application/xhtml+xml"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	return r
+}
+
+// TestGraphiQLInDev opens /graphql in a browser in dev: GraphiQL, from the
+// binary, under the platform's Content-Security-Policy.
+func TestGraphiQLInDev(t *testing.T) {
+	t.Parallel()
+
+	s := startServer(t, nil)
+
+	page := s.browse(t, "/graphql")
+	if page.Status != http.StatusOK || !strings.Contains(string(page.Body), "graphiql") {
+		t.Fatalf("GET /graphql from a browser = %d %.200s, want GraphiQL", page.Status, page.Body)
+	}
+
+	if csp := page.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") {
+		t.Errorf("Content-Security-Policy = %q, want scripts from this origin only", csp)
+	}
+
+	// Every script and stylesheet the page names is served by the binary.
+	for _, m := range regexp.MustCompile(`(?:src|href)="([^"]+)"`).FindAllStringSubmatch(string(page.Body), -1) {
+		if !strings.HasPrefix(m[1], "/") {
+			t.Errorf("the page loads %s from elsewhere", m[1])
+
+			continue
+		}
+
+		if r := s.do(t, http.MethodGet, m[1], nil, ""); r.Status != http.StatusOK {
+			t.Errorf("GET %s = %d", m[1], r.Status)
+		}
+	}
+
+	// A GET that is a query still reaches the API.
+	q := url.Values{"query": {`{ __typename }`}}
+	if r := s.do(t, http.MethodGet, "/graphql?"+q.Encode(), nil, ""); !strings.Contains(string(r.Body), `"Query"`) {
+		t.Errorf("GET /graphql?query= = %d %s", r.Status, r.Body)
+	}
+}
+
 // TestGraphQLProdLimits runs a server as prod would: no introspection, no
 // playground, and only the operations of an allow-list, which a client
 // may send by hash alone.
@@ -313,8 +362,8 @@ func TestGraphQLProdLimits(t *testing.T) {
 	s.graphQL(t, tok.Access, `{ me { id } }`, nil).wantCode(t, "PERSISTED_QUERY_NOT_FOUND")
 	s.graphQL(t, tok.Access, `{ __schema { queryType { name } } }`, nil).wantCode(t, "PERSISTED_QUERY_NOT_FOUND")
 
-	if r := s.do(t, http.MethodGet, "/graphql/playground", nil, ""); r.Status != http.StatusNotFound {
-		t.Errorf("GET /graphql/playground with GRAPHQL_PLAYGROUND=false = %d, want 404", r.Status)
+	if r := s.browse(t, "/graphql"); strings.Contains(r.Header.Get("Content-Type"), "text/html") {
+		t.Errorf("a browser's GET /graphql with GRAPHQL_PLAYGROUND=false = %d %s, want no playground", r.Status, r.Header.Get("Content-Type"))
 	}
 }
 
@@ -459,18 +508,19 @@ func TestGraphQLSubscriptions(t *testing.T) {
 		t.Errorf("profileUpdated = %s %s, want display_name", got.ID, got.Payload)
 	}
 
-	// Revoking the session ends the connection, on every replica.
+	// Revoking the session ends the connection, on every replica, and its
+	// subscriptions with it: a "complete" would tell the client they had
+	// finished normally. Clients such as graphql-ws reconnect, and the
+	// token can no longer open a connection.
 	s.do(t, http.MethodPost, "/v1/auth/logout", map[string]any{}, tok.Access).wantOK(t)
 
-	for {
-		m, err := sock.next()
-		if err != nil {
-			break // closed
-		}
+	if m, err := sock.next(); err == nil || websocket.CloseStatus(err) == -1 {
+		t.Fatalf("after logout got %s %s (%v), want the socket closed", m.Type, m.Payload, err)
+	}
 
-		if m.Type != "complete" {
-			t.Fatalf("after logout got %s %s, want the subscriptions completed and the socket closed", m.Type, m.Payload)
-		}
+	again := s.openGraphQLSocket(t, map[string]any{"Authorization": "Bearer " + tok.Access})
+	if _, err := again.next(); websocket.CloseStatus(err) != 4401 {
+		t.Errorf("connection with the token of an ended session ended with %v, want close code 4401", err)
 	}
 }
 

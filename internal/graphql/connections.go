@@ -57,11 +57,9 @@ func (c *connections) init(ctx context.Context, payload transport.InitPayload) (
 	ctx, cancel := context.WithCancel(ctx)
 	f := newFeed(l, c.logger)
 
-	go func() {
-		defer cancel() // the session ended or the hub closed: so does the connection
-
-		_ = f.run(ctx) // why does not matter to the connection: it closes
-	}()
+	// The session ended or the hub closed: so does the connection. Why
+	// does not matter to the connection: it closes.
+	go func() { _ = f.run(ctx, cancel) }()
 
 	return context.WithValue(ctx, feedKey{}, f), nil, nil
 }

@@ -79,11 +79,14 @@ func newFeed(l *websocket.Listener, log logger) *feed {
 }
 
 // run delivers the listener's messages until ctx ends or the listener
-// does, then ends every subscription and closes the listener. It returns
-// why it stopped.
-func (f *feed) run(ctx context.Context) error {
+// does; then it calls stopped, ends every subscription and closes the
+// listener. It returns why it stopped. stopped ends the connection first,
+// so that its subscriptions end with it: a subscription that ended alone
+// would send the client "complete", as if it had finished normally.
+func (f *feed) run(ctx context.Context, stopped func()) error {
 	defer f.listener.Close()
 	defer f.endAll()
+	defer stopped()
 
 	for {
 		m, err := f.listener.Next(ctx)

@@ -2,8 +2,9 @@
 // them, on a real database: the configuration of a dev server, a running
 // event bus, the registry building the modules through their Host, the
 // server's interceptor chain on the gRPC server (over loopback) and on the
-// in-process channel, and the REST gateway. It imports nothing under cmd/
-// or modules/, so a module's tests can use it.
+// in-process channel, the REST gateway and, when asked, /graphql with its
+// subscriptions. It imports nothing under cmd/ or modules/, so a module's
+// tests can use it.
 package moduletest
 
 import (
@@ -15,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	gqlgen "github.com/99designs/gqlgen/graphql"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/propagation"
@@ -28,6 +30,7 @@ import (
 	"github.com/modulith/modulith/internal/events"
 	"github.com/modulith/modulith/internal/events/natsbus"
 	"github.com/modulith/modulith/internal/gateway"
+	"github.com/modulith/modulith/internal/graphql"
 	"github.com/modulith/modulith/internal/grpcserver"
 	"github.com/modulith/modulith/internal/notifier"
 	"github.com/modulith/modulith/internal/registry"
@@ -55,6 +58,12 @@ type Options struct {
 	// Notifier sends the modules' messages; nil is the dev notifier, which
 	// logs them to Logger.
 	Notifier *notifier.Notifier
+	// GraphQL, when set, builds the GraphQL schema served at
+	// Platform.GraphQL: modules.GraphQL, every module's, whose resolvers
+	// reach the modules the platform runs (the others answer
+	// Unimplemented). Its subscriptions get the events of the modules'
+	// realtime routes, as a server's do.
+	GraphQL func(graphql.Deps) gqlgen.ExecutableSchema
 }
 
 // Platform is modules running in process.
@@ -70,6 +79,10 @@ type Platform struct {
 	InProcess grpc.ClientConnInterface
 	// REST is the base URL of the REST gateway, e.g. http://127.0.0.1:41234.
 	REST string
+	// GraphQL is the URL of the GraphQL endpoint when Options.GraphQL is
+	// set, e.g. http://127.0.0.1:41235/graphql (PostGraphQL,
+	// SubscribeGraphQL).
+	GraphQL string
 }
 
 // Start builds modules on pool and serves them until the test ends. Any
@@ -113,6 +126,10 @@ func Start(t testing.TB, pool *pgxpool.Pool, modules []registry.Module, opts Opt
 
 	if err := p.Events.Subscribe(p.Bus, opts.Collect...); err != nil {
 		t.Fatalf("moduletest: %v", err)
+	}
+
+	if opts.GraphQL != nil {
+		p.GraphQL = serveGraphQL(t, p, pool, cfg, layers, opts.GraphQL, logger)
 	}
 
 	bustest.Start(t, p.Bus)

@@ -12,6 +12,11 @@ import (
 // skipDirs are never searched for imports of a module.
 var skipDirs = []string{".git", ".data", "bin", "tmp"}
 
+// rewritten are the files that import every module and do not keep one:
+// destroy edits the list of modules, make generate writes the GraphQL
+// root resolver again.
+var rewritten = []string{modulesPath, graphQLRootPath}
+
 // destroy removes module n: what scaffold wrote, what make generate wrote
 // for it, and its entries in sqlc.yaml, modules/modules.go and
 // configs/server.yaml. It refuses
@@ -80,7 +85,8 @@ func removeAll(r repo, paths []string, edits []edit) error {
 }
 
 // importers lists the Go files outside module n that import its packages
-// or its generated code, besides modules/modules.go, which destroy edits.
+// or its generated code, besides modules/modules.go, which destroy edits,
+// and modules/graphql.go, which make generate writes again without it.
 func importers(r repo, n Names) ([]string, error) {
 	needles := [][]byte{
 		[]byte(`"` + n.ModulePath + "/modules/" + n.Name + `"`),
@@ -98,7 +104,7 @@ func importers(r repo, n Names) ([]string, error) {
 			return err
 		case d.IsDir() && slices.Contains(skip, p):
 			return fs.SkipDir
-		case d.IsDir() || !strings.HasSuffix(p, ".go") || p == modulesPath:
+		case d.IsDir() || !strings.HasSuffix(p, ".go") || slices.Contains(rewritten, p):
 			return nil
 		}
 
@@ -126,6 +132,8 @@ func printNext(n Names, out io.Writer) error {
 Module %[1]s is ready, in the list of modules (modules/modules.go).
   gRPC    %[1]s.v1.%[2]sService: Create%[2]s, Get%[2]s, List%[3]s, Update%[2]s, Delete%[2]s
   REST    POST|GET /v1/%[1]s, GET|PATCH|DELETE /v1/%[1]s/{%[4]s_id} (Swagger UI: /swagger-ui/)
+  GraphQL /graphql: %[6]s, %[7]s; create%[2]s, update%[2]s, delete%[2]s; subscription %[6]sCreated
+          (modules/%[1]s/graphql; docs/GRAPHQL.md)
   events  %[1]s.%[4]s_created, _updated, _deleted (typed: modules/%[1]s/events)
   config  section %[1]s: in configs/server.yaml (monolith) and configs/%[1]s.yaml (cmd/%[1]s);
           environment %[5]s_DEFAULT_PAGE_SIZE overrides both
@@ -135,9 +143,10 @@ Next:
   make run                           serve it, then sign in (README) and call it:
       curl -H "Authorization: Bearer $TOKEN" -d '{"name":"first"}' localhost:8080/v1/%[1]s
   edit proto/%[1]s/v1/%[1]s.proto, modules/%[1]s/resources/db/migration,
-      modules/%[1]s/internal/db/query and the service, then make generate
+      modules/%[1]s/internal/db/query, the service and modules/%[1]s/graphql,
+      then make generate
   make destroy-module NAME=%[1]s     remove it all again
-`, n.Name, n.Entity, n.Entities, n.EntitySnake, n.Env)
+`, n.Name, n.Entity, n.Entities, n.EntitySnake, n.Env, n.GraphQLField, n.GraphQLFields)
 	if err != nil {
 		return fmt.Errorf("print: %w", err)
 	}

@@ -12,9 +12,11 @@ import (
 )
 
 // TestScaffoldedModuleEndToEnd does what a developer does, on a copy of the
-// repository: make new-module NAME=products; go build ./...; go vet and
-// go test -race of the new module (its repository and gRPC and REST tests
-// on a real PostgreSQL), with no edit in between; then make destroy-module
+// repository: make new-module NAME=products (which generates its code:
+// gen/go, gen/graphql, the GraphQL root resolver, the mocks, the OpenAPI
+// document); go build ./...; go vet and go test -race of the new
+// module (its repository, gRPC, REST and GraphQL tests on a real
+// PostgreSQL), with no edit in between; then make destroy-module
 // NAME=products, after which every file is as it was.
 func TestScaffoldedModuleEndToEnd(t *testing.T) {
 	t.Parallel()
@@ -40,7 +42,10 @@ func TestScaffoldedModuleEndToEnd(t *testing.T) {
 	before := tree(t, dir)
 
 	out := repotree.Command(t, dir, nil, "make", "--no-print-directory", "new-module", "NAME=products")
-	for _, want := range []string{"modules/products/module.go", "products.v1.ProductService", "make test"} {
+	for _, want := range []string{
+		"modules/products/module.go", "modules/products/graphql/schema.graphqls", "products.v1.ProductService",
+		"createProduct", "make test",
+	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("make new-module NAME=products does not mention %q:\n%s", want, out)
 		}
@@ -48,7 +53,13 @@ func TestScaffoldedModuleEndToEnd(t *testing.T) {
 
 	repotree.Command(t, dir, nil, "go", "build", "./...")
 	repotree.Command(t, dir, nil, "go", "vet", "./modules/products/...", "./cmd/products", "./cmd/server/...")
-	repotree.Command(t, dir, []string{"TEST_DATABASE_URL=" + dbURL}, "go", "test", "-race", "-count=1", "./modules/products/...")
+
+	out = repotree.Command(t, dir, []string{"TEST_DATABASE_URL=" + dbURL}, "go", "test", "-race", "-count=1", "-v", "./modules/products/...")
+	for _, want := range []string{"--- PASS: TestCRUDOverREST", "--- PASS: TestGraphQL ", "--- PASS: TestGraphQLSubscription"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the tests of module products did not report %q:\n%s", want, out)
+		}
+	}
 
 	repotree.Command(t, dir, nil, "make", "--no-print-directory", "destroy-module", "NAME=products")
 

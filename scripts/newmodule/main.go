@@ -5,17 +5,20 @@
 // internal/registry and the platform's plumbing (internal/repo, page, ids,
 // authz, typed events): modules/<name> (module.go, doc.go, events/,
 // internal/{service,repository,models,db/query}, resources/db/migration,
-// and their tests), proto/<name>/v1/<name>.proto, configs/<name>.yaml and
-// cmd/<name>/main.go; it adds the module's entry to sqlc.yaml, its
-// section to configs/server.yaml and the module to the list of
-// modules.All (modules/modules.go). It
-// refuses invalid and reserved names and never overwrites anything: it
-// writes nothing unless it can do everything. `make generate` then writes
-// the generated code (gen/go/<name>, the store, the mocks, the OpenAPI spec).
+// graphql/ (its GraphQL schema and resolvers), and their tests),
+// proto/<name>/v1/<name>.proto, configs/<name>.yaml and cmd/<name>/main.go;
+// it adds the module's entry to sqlc.yaml, its section to
+// configs/server.yaml and the module to the list of modules.All
+// (modules/modules.go). It refuses invalid and reserved names, and a module
+// whose GraphQL types or fields another module has already; it never
+// overwrites anything: it writes nothing unless it can do everything.
+// `make generate` then writes the generated code (gen/go/<name>, the
+// store, the mocks, the OpenAPI spec, gen/graphql and the GraphQL root
+// resolver modules/graphql.go).
 //
 // `destroy` removes all of that again, and refuses to while other code
-// still imports the module. After `make generate` the tree is as before
-// `new`.
+// (but modules/modules.go and modules/graphql.go) still imports the
+// module. After `make generate` the tree is as before `new`.
 //
 // The templates are text/template files embedded from templates/; the
 // names they use (Payment from payments, Category from categories) come

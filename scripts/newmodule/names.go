@@ -23,14 +23,17 @@ const maxNameLen = 31
 // reservedNames cannot name a module: the platform's own schemas and
 // configuration sections; the names of cmd/ and of the list of modules;
 // the packages that a file importing the module also imports
-// (modules/modules.go, the module's module_test.go), whose names the
-// module's would clash with; directory names the go command treats
+// (modules/modules.go, the module's module_test.go and graphql/resolver.go),
+// whose names the module's would clash with, and the names of the GraphQL
+// root resolver (modules/graphql.go: its imports, its type resolver and a
+// variable named after each module); directory names the go command treats
 // specially; and PostgreSQL's system schemas.
 var reservedNames = []string{
 	"auth", "events", "scheduler", "websocket", // schemas and sections of the platform
 	"setup", "commands", "server", "worker", "modules", "main", // cmd/ and the list of modules
 	"registry", "bytes", "context", "json", "http", "strings", "testing", "time", "cmp", "cmpopts", // imports beside the module's
 	"codes", "status", "protocmp", "authz", "bustest", "errors", "moduletest", "pgtest",
+	"model", "graphql", "page", "gqlgen", "exec", "resolver", // the module's resolvers and the root's
 	"internal", "testdata", "vendor", // directory names the go command treats specially
 	"public", "information_schema",
 }
@@ -50,14 +53,18 @@ var predeclared = []string{
 var reservedEntities = []string{"WithTx", "Publish", "InTx", "Span", "Q"}
 
 // initialisms are written in upper case in Go identifiers (Go style, and
-// what the linter enforces): api_keys gives APIKey, not ApiKey.
+// what the linter enforces): api_keys gives APIKey, not ApiKey. They are
+// gqlgen's too, so that the Go names of the GraphQL models it generates
+// (gen/graphql/model) are the entity's: pdf_files gives PDFFile there and
+// here.
 var initialisms = map[string]bool{
-	"acl": true, "api": true, "ascii": true, "cpu": true, "css": true, "dns": true, "eof": true,
-	"guid": true, "html": true, "http": true, "https": true, "id": true, "ip": true, "json": true,
-	"lhs": true, "qps": true, "ram": true, "rhs": true, "rpc": true, "sla": true, "smtp": true,
-	"sql": true, "ssh": true, "tcp": true, "tls": true, "ttl": true, "udp": true, "ui": true,
-	"uid": true, "uuid": true, "uri": true, "url": true, "utf8": true, "vm": true, "xml": true,
-	"xmpp": true, "xsrf": true, "xss": true,
+	"acl": true, "api": true, "ascii": true, "aws": true, "cpu": true, "css": true, "csv": true,
+	"dns": true, "eof": true, "gcp": true, "guid": true, "html": true, "http": true, "https": true,
+	"icmp": true, "id": true, "ip": true, "json": true, "kvk": true, "lhs": true, "pdf": true,
+	"pgp": true, "qps": true, "qr": true, "ram": true, "rhs": true, "rpc": true, "sla": true,
+	"smtp": true, "sql": true, "ssh": true, "svg": true, "tcp": true, "tls": true, "ttl": true,
+	"udp": true, "ui": true, "uid": true, "uri": true, "url": true, "utf8": true, "uuid": true,
+	"vm": true, "xml": true, "xmpp": true, "xsrf": true, "xss": true,
 }
 
 // sqlReserved are PostgreSQL's reserved key words, which must be quoted to
@@ -94,6 +101,9 @@ type Names struct {
 	Human         string // in messages and comments: line item
 	HumanPlural   string // line items
 	Prefix        string // TypeID prefix (letters and underscores only): line_item
+	GraphQLField  string // GraphQL fields of one entity: lineItem, apiKey
+	GraphQLFields string // and of the list: lineItems, apiKeys, newsList (news: the plural is the singular)
+	ListResolver  string // the list's resolver method, as gqlgen names it: LineItems, APIKeys, NewsList
 	Env           string // environment variable prefix: LINE_ITEMS
 	Schema        string // SQL schema, quoted when reserved: line_items
 	Table         string // SQL table: line_items.line_items
@@ -140,6 +150,12 @@ func NewNames(modulePath, name string) (Names, error) {
 		Env:           strings.ToUpper(name),
 		Schema:        sqlIdent(name),
 	}
+
+	n.GraphQLField, n.GraphQLFields, n.ListResolver = lowerFirstWord(n.Entity), lowerFirstWord(n.Entities), n.Entities
+	if n.Entities == n.Entity {
+		n.GraphQLFields, n.ListResolver = n.GraphQLFields+"List", n.Entities+"List"
+	}
+
 	n.Table = n.Schema + "." + sqlIdent(n.EntitiesSnake)
 	n.StoreType = camel(words) + n.Entity
 	n.ServiceV1 = lowerFirstWord(n.Entity+"Service") + "V1"

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	gqlgentemplates "github.com/99designs/gqlgen/codegen/templates"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -24,33 +25,33 @@ func TestNewNames(t *testing.T) {
 		{"payments", Names{
 			Name: "payments", Package: "payments", Entity: "Payment", Entities: "Payments",
 			EntityField: "Payment", EntitiesField: "Payments", EntitySnake: "payment", EntitiesSnake: "payments",
-			Human: "payment", HumanPlural: "payments", Prefix: "payment", Env: "PAYMENTS",
+			Human: "payment", HumanPlural: "payments", Prefix: "payment", GraphQLField: "payment", GraphQLFields: "payments", ListResolver: "Payments", Env: "PAYMENTS",
 			Schema: "payments", Table: "payments.payments", StoreType: "PaymentsPayment", ServiceV1: "paymentServiceV1",
 		}},
 		{"order", Names{
 			Name: "order", Package: "order", Entity: "Order", Entities: "Orders",
 			EntityField: "Order", EntitiesField: "Orders", EntitySnake: "order", EntitiesSnake: "orders",
-			Human: "order", HumanPlural: "orders", Prefix: "order", Env: "ORDER",
+			Human: "order", HumanPlural: "orders", Prefix: "order", GraphQLField: "order", GraphQLFields: "orders", ListResolver: "Orders", Env: "ORDER",
 			Schema: `"order"`, Table: `"order".orders`, StoreType: "OrderOrder", ServiceV1: "orderServiceV1",
 		}},
 		{"line_items", Names{
 			Name: "line_items", Package: "lineitems", Entity: "LineItem", Entities: "LineItems",
 			EntityField: "LineItem", EntitiesField: "LineItems", EntitySnake: "line_item", EntitiesSnake: "line_items",
-			Human: "line item", HumanPlural: "line items", Prefix: "line_item", Env: "LINE_ITEMS",
+			Human: "line item", HumanPlural: "line items", Prefix: "line_item", GraphQLField: "lineItem", GraphQLFields: "lineItems", ListResolver: "LineItems", Env: "LINE_ITEMS",
 			Schema: "line_items", Table: "line_items.line_items", StoreType: "LineItemsLineItem", ImportName: "lineitems ",
 			ServiceV1: "lineItemServiceV1",
 		}},
 		{"api_keys", Names{
 			Name: "api_keys", Package: "apikeys", Entity: "APIKey", Entities: "APIKeys",
 			EntityField: "ApiKey", EntitiesField: "ApiKeys", EntitySnake: "api_key", EntitiesSnake: "api_keys",
-			Human: "api key", HumanPlural: "api keys", Prefix: "api_key", Env: "API_KEYS",
+			Human: "api key", HumanPlural: "api keys", Prefix: "api_key", GraphQLField: "apiKey", GraphQLFields: "apiKeys", ListResolver: "APIKeys", Env: "API_KEYS",
 			Schema: "api_keys", Table: "api_keys.api_keys", StoreType: "APIKeysAPIKey", ImportName: "apikeys ",
 			ServiceV1: "apiKeyServiceV1",
 		}},
 		{"s3_buckets", Names{
 			Name: "s3_buckets", Package: "s3buckets", Entity: "S3Bucket", Entities: "S3Buckets",
 			EntityField: "S3Bucket", EntitiesField: "S3Buckets", EntitySnake: "s3_bucket", EntitiesSnake: "s3_buckets",
-			Human: "s3 bucket", HumanPlural: "s3 buckets", Prefix: "s_bucket", Env: "S3_BUCKETS",
+			Human: "s3 bucket", HumanPlural: "s3 buckets", Prefix: "s_bucket", GraphQLField: "s3Bucket", GraphQLFields: "s3Buckets", ListResolver: "S3Buckets", Env: "S3_BUCKETS",
 			Schema: "s3_buckets", Table: "s3_buckets.s3_buckets", StoreType: "S3BucketsS3Bucket", ImportName: "s3buckets ",
 			ServiceV1: "s3BucketServiceV1",
 		}},
@@ -99,6 +100,37 @@ func TestEntityOfNames(t *testing.T) {
 	}
 }
 
+// TestGraphQLNamesAreGqlgens checks that gqlgen gives the Go names the
+// resolver template uses (the entity's) to the GraphQL fields and types of
+// the module's schema: the resolvers implement gqlgen's interfaces and
+// build its models.
+func TestGraphQLNamesAreGqlgens(t *testing.T) {
+	t.Parallel()
+
+	for initialism := range gqlgentemplates.CommonInitialisms {
+		if !initialisms[strings.ToLower(initialism)] {
+			t.Errorf("gqlgen's initialism %s is not in initialisms", initialism)
+		}
+	}
+
+	for _, name := range []string{"products", "line_items", "api_keys", "s3_buckets", "pdf_files", "news", "http_routes"} {
+		n := mustNames(t, name)
+
+		if n.GraphQLField == n.GraphQLFields {
+			t.Errorf("%s: the GraphQL fields of one and of the list are both %s", name, n.GraphQLField)
+		}
+
+		for gql, want := range map[string]string{
+			n.GraphQLField: n.Entity, n.GraphQLFields: n.ListResolver, n.GraphQLField + "Id": n.Entity + "ID",
+			n.Entity + "CreatedEvent": n.Entity + "CreatedEvent", "create" + n.Entity: "Create" + n.Entity,
+		} {
+			if got := gqlgentemplates.ToGo(gql); got != want {
+				t.Errorf("%s: gqlgen names %s %s, want %s", name, gql, got, want)
+			}
+		}
+	}
+}
+
 func TestNewNamesRefuses(t *testing.T) {
 	t.Parallel()
 
@@ -135,6 +167,8 @@ func TestNewNamesRefuses(t *testing.T) {
 		{"spans", "collide"},
 		{"status", "reserved"},
 		{"modules", "reserved"},
+		{"graphql", "reserved"},
+		{"exec", "reserved"},
 		{"jwt", "JWT_"},
 		{"smtp", "SMTP_"},
 		{"nats", "NATS_"},

@@ -24,6 +24,9 @@ var templates embed.FS
 const (
 	sqlcPath    = "sqlc.yaml"
 	modulesPath = "modules/modules.go"
+	// graphQLRootPath is the GraphQL root resolver, which make generate
+	// (scripts/graphqlroot) writes from the modules' graphql packages.
+	graphQLRootPath = "modules/graphql.go"
 )
 
 // repo is the repository a module is added to or removed from. Every file
@@ -141,6 +144,10 @@ func scaffold(r repo, n Names, out io.Writer) error {
 
 	files, err := render(n)
 	if err != nil {
+		return err
+	}
+
+	if err := checkGraphQL(r, n, files); err != nil {
 		return err
 	}
 

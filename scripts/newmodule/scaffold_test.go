@@ -17,28 +17,35 @@ import (
 )
 
 // newRepo writes the files new and destroy read to a new directory: go.mod,
-// the real sqlc.yaml and configs/server.yaml, and a list of modules.
+// the real sqlc.yaml, configs/server.yaml, gqlgen.yml and GraphQL schemas,
+// and a list of modules.
 func newRepo(t *testing.T) string {
 	t.Helper()
 
 	dir := t.TempDir()
 
-	sqlc, err := os.ReadFile("../../sqlc.yaml")
+	files := map[string]string{
+		"go.mod":    "module " + testModulePath + "\n\ngo 1.26.0\n",
+		modulesPath: modulesGo,
+	}
+
+	source := os.DirFS("../..")
+
+	schemas, err := fs.Glob(source, "*/*/graphql/*.graphqls")
 	if err != nil {
 		t.Fatal(err)
 	}
 
-	server, err := os.ReadFile("../../" + serverConfigPath)
-	if err != nil {
-		t.Fatal(err)
+	for _, p := range append(schemas, sqlcPath, serverConfigPath, gqlgenConfigPath, "internal/graphql/schema/schema.graphqls") {
+		data, err := fs.ReadFile(source, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		files[p] = string(data)
 	}
 
-	for name, data := range map[string]string{
-		"go.mod":         "module " + testModulePath + "\n\ngo 1.26.0\n",
-		sqlcPath:         string(sqlc),
-		modulesPath:      modulesGo,
-		serverConfigPath: string(server),
-	} {
+	for name, data := range files {
 		writeTestFile(t, filepath.Join(dir, name), data)
 	}
 
@@ -128,6 +135,7 @@ func wantCreated(t *testing.T, out string, before, after map[string][32]byte) {
 		"modules/line_items/internal/db/query/line_items.sql", "modules/line_items/resources/resources.go",
 		"modules/line_items/resources/db/migration/000001_init.up.sql",
 		"modules/line_items/resources/db/migration/000001_init.down.sql",
+		"modules/line_items/graphql/schema.graphqls", "modules/line_items/graphql/resolver.go",
 		"proto/line_items/v1/line_items.proto", "configs/line_items.yaml", "cmd/line_items/main.go",
 	} {
 		if _, ok := after[want]; !ok {
@@ -160,6 +168,8 @@ func TestNewRefuses(t *testing.T) {
 		{[]string{"new", "payments"}, "proto/payments already exists"},
 		{[]string{"new", "line_items"}, "Go package name lineitems"},
 		{[]string{"new", "auth"}, "reserved"},
+		{[]string{"new", "users"}, "GraphQL schema would clash"},       // auth's type User
+		{[]string{"new", "order_items"}, "GraphQL schema would clash"}, // orders' type OrderItem
 		{[]string{"new", "Payments"}, "lower-case"},
 		{[]string{"destroy", "auth"}, "reserved"},
 		{[]string{"destroy", "invoices"}, "no module"},
@@ -218,6 +228,46 @@ func TestDestroyRefusesWhileImported(t *testing.T) {
 	}
 }
 
+// TestDestroyIgnoresGraphQLRoot checks that the GraphQL root resolver,
+// which imports every module's resolvers, does not keep a module: make
+// destroy-module writes it again, without the module, after destroy.
+func TestDestroyIgnoresGraphQLRoot(t *testing.T) {
+	t.Parallel()
+
+	dir := newRepo(t)
+	if out, err := newmodule(t, dir, "new", "payments"); err != nil {
+		t.Fatalf("new payments = %v\n%s", err, out)
+	}
+
+	writeTestFile(t, filepath.Join(dir, graphQLRootPath), "package modules\n\nimport _ \""+testModulePath+"/modules/payments/graphql\"\n")
+
+	if out, err := newmodule(t, dir, "destroy", "payments"); err != nil {
+		t.Errorf("destroy payments while %s imports it = %v, want it destroyed\n%s", graphQLRootPath, err, out)
+	}
+}
+
+// TestNewPluralIsSingular checks a module whose entity's plural is its
+// singular: its GraphQL fields of one and of the list still differ.
+func TestNewPluralIsSingular(t *testing.T) {
+	t.Parallel()
+
+	dir := newRepo(t)
+	if out, err := newmodule(t, dir, "new", "news"); err != nil {
+		t.Fatalf("new news = %v\n%s", err, out)
+	}
+
+	schema, err := fs.ReadFile(os.DirFS(dir), "modules/news/graphql/schema.graphqls")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	for _, want := range []string{"news(id: ID!): News!", "newsList(first: Int, after: String): NewsConnection!"} {
+		if !strings.Contains(string(schema), want) {
+			t.Errorf("schema of module news does not declare %s:\n%s", want, schema)
+		}
+	}
+}
+
 func TestRenderedFiles(t *testing.T) {
 	t.Parallel()
 
@@ -255,7 +305,7 @@ func TestNext(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	for _, want := range []string{"payments.v1.PaymentService", "/v1/payments/{payment_id}", "make test-pkg PKG=./modules/payments/...", "make destroy-module NAME=payments"} {
+	for _, want := range []string{"payments.v1.PaymentService", "/v1/payments/{payment_id}", "payment, payments; createPayment", "make test-pkg PKG=./modules/payments/...", "make destroy-module NAME=payments"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("next payments does not mention %q:\n%s", want, out)
 		}

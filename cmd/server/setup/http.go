@@ -21,6 +21,7 @@ import (
 	"github.com/modulith/modulith/internal/config"
 	"github.com/modulith/modulith/internal/gateway"
 	"github.com/modulith/modulith/internal/graphql"
+	"github.com/modulith/modulith/internal/graphql/playground"
 	"github.com/modulith/modulith/internal/middleware"
 	"github.com/modulith/modulith/internal/openapi"
 	"github.com/modulith/modulith/internal/websocket"
@@ -138,7 +139,7 @@ func mountWebSocket(mux *http.ServeMux, d HTTPDeps) {
 
 // mountGraphQL serves /graphql: over HTTP within the request deadline,
 // never cached; over WebSocket (subscriptions) outside it, authenticated
-// like /ws.
+// like /ws; and, when enabled (dev), GraphiQL to browsers.
 func mountGraphQL(mux *http.ServeMux, d HTTPDeps) error {
 	cfg := d.Config
 
@@ -166,8 +167,7 @@ func mountGraphQL(mux *http.ServeMux, d HTTPDeps) error {
 		Logger: d.Logger.With("component", "graphql"),
 	})
 	api := middleware.NoStore(middleware.Deadline(cfg.RequestTimeout)(h))
-
-	mux.Handle(graphql.Path, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	endpoint := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Upgrade") != "" {
 			h.ServeHTTP(w, r)
 
@@ -175,7 +175,15 @@ func mountGraphQL(mux *http.ServeMux, d HTTPDeps) error {
 		}
 
 		api.ServeHTTP(w, r)
-	}))
+	})
+
+	mux.Handle(graphql.Path, endpoint)
+
+	// In dev a browser's GET /graphql is GraphiQL, served from the binary;
+	// every other GET (queries, the WebSocket upgrade) is the endpoint's.
+	if cfg.GraphQLPlayground {
+		playground.Register(mux, graphql.Path, graphql.Path, endpoint)
+	}
 
 	return nil
 }
