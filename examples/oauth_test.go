@@ -244,6 +244,10 @@ func TestOAuthSignIn(t *testing.T) {
 		t.Fatalf("first sign-in = %s, want a new user with new@example.com and tokens", first.Body)
 	}
 
+	// The new account was announced, in the sign-in's transaction.
+	newID := jsonString(m, "user", "id")
+	wantPublished(t, s.server, "user.created", newID)
+
 	// The session is an ordinary one: it refreshes.
 	refresh(t, s.server, jsonString(m, "tokens", "refresh_token")).wantOK(t)
 
@@ -260,6 +264,8 @@ func TestOAuthSignIn(t *testing.T) {
 	if len(accts) != 1 || accts[0].Provider != "corp" || !accts[0].EmailVerified {
 		t.Fatalf("ada's accounts = %+v, want one verified corp account", accts)
 	}
+
+	wantPublished(t, s.server, "auth.oauth_account_linked", ada.UserID)
 
 	s.do(t, http.MethodDelete, "/v1/auth/linked-accounts/"+accts[0].ID, nil, ada.Access).wantOK(t)
 
@@ -556,5 +562,23 @@ func secretsOutOfLogs(t *testing.T, s *oauthServer) {
 		if secret == "" || strings.Contains(s.Logs(), secret) {
 			t.Errorf("secret %q is empty or in the log", secret)
 		}
+	}
+}
+
+// wantPublished checks that the outbox holds an event named name about
+// user userID.
+func wantPublished(t *testing.T, s *server, name, userID string) {
+	t.Helper()
+
+	var n int
+
+	err := s.DB.Pool.QueryRow(t.Context(),
+		`SELECT count(*) FROM events.outbox WHERE name = $1 AND payload->>'user_id' = $2`, name, userID).Scan(&n)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if n != 1 {
+		t.Errorf("%s events about %s in the outbox = %d, want 1", name, userID, n)
 	}
 }
