@@ -16,6 +16,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -136,10 +137,33 @@ func TestFetchAllWritesFilesAndManifest(t *testing.T) {
 		t.Errorf("written files (-want +got):\n%s", diff)
 	}
 
+	// Scripts and styles are stored gzipped, the same bytes on every run.
+	for _, name := range []string{"lib.min.js.gz", "lib.css.gz"} {
+		if _, err := os.Stat(filepath.Join(out, name)); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+
+	if a, b := mustGzip(t, "lib()"), mustGzip(t, "lib()"); !bytes.Equal(a, b) {
+		t.Error("gzipping the same file twice gave different bytes")
+	}
+
 	checkManifest(t, out, pkgs[0], want)
 }
 
-// readDir returns the files of dir by name, but skip.
+func mustGzip(t *testing.T, s string) []byte {
+	t.Helper()
+
+	b, err := gzipped([]byte(s))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	return b
+}
+
+// readDir returns the files of dir by name, but skip; a gzipped file
+// (name.gz) is returned uncompressed, under name.
 func readDir(t *testing.T, dir, skip string) map[string]string {
 	t.Helper()
 
@@ -160,7 +184,21 @@ func readDir(t *testing.T, dir, skip string) map[string]string {
 			t.Fatal(err)
 		}
 
-		got[e.Name()] = string(data)
+		name := e.Name()
+		if base, ok := strings.CutSuffix(name, ".gz"); ok {
+			zr, err := gzip.NewReader(bytes.NewReader(data))
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+
+			if data, err = io.ReadAll(zr); err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+
+			name = base
+		}
+
+		got[name] = string(data)
 	}
 
 	return got

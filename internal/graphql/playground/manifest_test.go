@@ -1,11 +1,15 @@
 package playground
 
 import (
+	"bytes"
+	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"io"
 	"io/fs"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -61,7 +65,7 @@ func TestManifestListsEveryAsset(t *testing.T) {
 	}
 
 	for _, e := range entries {
-		if !slices.Contains(listed, e.Name()) {
+		if !slices.Contains(listed, strings.TrimSuffix(e.Name(), ".gz")) {
 			t.Errorf("assets/%s is not in the manifest: run make graphiql-assets", e.Name())
 		}
 	}
@@ -73,11 +77,16 @@ func TestManifestListsEveryAsset(t *testing.T) {
 	}
 }
 
-// checkSHA256 fails when assets/name is missing or its sha256 is not want.
+// checkSHA256 fails when assets/name (or assets/name.gz, uncompressed) is
+// missing or its sha256 is not want.
 func checkSHA256(t *testing.T, name, want string) {
 	t.Helper()
 
 	data, err := fs.ReadFile(assets, "assets/"+name)
+	if gz, gzErr := fs.ReadFile(assets, "assets/"+name+".gz"); gzErr == nil {
+		data, err = gunzip(gz)
+	}
+
 	if err != nil {
 		t.Errorf("manifest names %s: %v", name, err)
 		return
@@ -86,4 +95,13 @@ func checkSHA256(t *testing.T, name, want string) {
 	if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != want {
 		t.Errorf("assets/%s has sha256 %x, manifest says %s: run make graphiql-assets", name, sum, want)
 	}
+}
+
+func gunzip(gz []byte) ([]byte, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(gz))
+	if err != nil {
+		return nil, err
+	}
+
+	return io.ReadAll(zr)
 }

@@ -5,18 +5,24 @@
 //
 // assets/ holds GraphiQL's UMD build and the React it runs on, with their
 // licences, exactly as `make graphiql-assets` (scripts/graphiqlassets)
-// extracts them from pinned npm tarballs; assets/SOURCES.json names the
-// package, version, integrity and sha256 of each, and the tests fail when a
-// file differs from it.
+// extracts them from pinned npm tarballs, the scripts and styles gzipped
+// (name.gz: 0.6 MB in the binary instead of 1.5); assets/SOURCES.json names
+// the package, version, integrity and sha256 of each (of the uncompressed
+// file), and the tests fail when a file differs from it.
 package playground
 
 import (
+	"bytes"
+	"compress/gzip"
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
 	"html/template"
+	"io"
+	"io/fs"
 	"net/http"
 	"path"
+	"strconv"
 	"strings"
 )
 
@@ -125,6 +131,44 @@ func IsPageRequest(r *http.Request) bool {
 		!r.URL.Query().Has("query")
 }
 
+// serveGzipped answers gz, a gzipped file, with Content-Encoding: gzip
+// when the client accepts it, else inflated.
+func serveGzipped(w http.ResponseWriter, r *http.Request, gz []byte) {
+	w.Header().Add("Vary", "Accept-Encoding")
+
+	if acceptsGzip(r) {
+		w.Header().Set("Content-Encoding", "gzip")
+		w.Header().Set("Content-Length", strconv.Itoa(len(gz)))
+		_, _ = w.Write(gz)
+
+		return
+	}
+
+	zr, err := gzip.NewReader(bytes.NewReader(gz))
+	if err != nil {
+		http.Error(w, "corrupt asset", http.StatusInternalServerError)
+
+		return
+	}
+
+	_, _ = io.Copy(w, zr) //nolint:gosec // our own embedded, size-checked assets, not client input
+}
+
+// acceptsGzip reports whether the request's Accept-Encoding lists gzip
+// (without q=0).
+func acceptsGzip(r *http.Request) bool {
+	for _, v := range r.Header.Values("Accept-Encoding") {
+		for part := range strings.SplitSeq(v, ",") {
+			coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+			if strings.EqualFold(strings.TrimSpace(coding), "gzip") && strings.ReplaceAll(params, " ", "") != "q=0" {
+				return true
+			}
+		}
+	}
+
+	return false
+}
+
 // assetServer serves the file of assets/ named by the request's last path
 // segment, when its extension is in contentTypes, or 404.
 type assetServer struct {
@@ -142,6 +186,14 @@ func (s assetServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	w.Header().Set("Content-Type", contentType)
 	w.Header().Set("Cache-Control", assetCacheControl)
+
+	// Scripts and styles are embedded gzipped (name.gz): sent as they are
+	// to the clients that accept gzip (every browser), inflated for others.
+	if gz, err := fs.ReadFile(assets, "assets/"+name+".gz"); err == nil {
+		serveGzipped(w, r, gz)
+
+		return
+	}
 
 	r = r.Clone(r.Context())
 	r.URL.Path = "/assets/" + name

@@ -1,7 +1,10 @@
 package playground_test
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -233,5 +236,37 @@ func TestOtherMethodsReachAPI(t *testing.T) {
 	rec := serve(t, http.MethodPost, pagePath, http.Header{"Accept": {browserAccept}})
 	if ct := rec.Header().Get("Content-Type"); rec.Code != http.StatusOK || ct != "application/json" {
 		t.Errorf("POST %s = %d %q, want the API's 200 application/json", pagePath, rec.Code, ct)
+	}
+}
+
+// TestAssetsGzipped: a browser gets the scripts gzipped as embedded, a
+// client that does not accept gzip gets them inflated, the same bytes as
+// npm's either way.
+func TestAssetsGzipped(t *testing.T) {
+	target := playground.AssetsPath(pagePath) + "graphiql.min.js"
+
+	zipped := serve(t, http.MethodGet, target, http.Header{"Accept-Encoding": {"br, gzip;q=0.8"}})
+	if zipped.Header().Get("Content-Encoding") != "gzip" || !strings.Contains(zipped.Header().Get("Vary"), "Accept-Encoding") {
+		t.Fatalf("with gzip accepted: headers %v, want Content-Encoding gzip and Vary Accept-Encoding", zipped.Header())
+	}
+
+	zr, err := gzip.NewReader(zipped.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	inflated, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	plain := serve(t, http.MethodGet, target, http.Header{"Accept-Encoding": {"gzip;q=0, identity"}})
+	if plain.Header().Get("Content-Encoding") != "" || !bytes.Equal(plain.Body.Bytes(), inflated) {
+		t.Errorf("without gzip: Content-Encoding %q, %d bytes; want the inflated %d bytes",
+			plain.Header().Get("Content-Encoding"), plain.Body.Len(), len(inflated))
+	}
+
+	if !bytes.Contains(inflated, []byte("GraphiQL")) {
+		t.Error("the inflated script is not GraphiQL")
 	}
 }
