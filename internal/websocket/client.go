@@ -93,9 +93,15 @@ func (c *client) writeLoop(ctx context.Context) {
 	defer timeout.Stop()
 
 	for {
-		// A socket asked to stop gets nothing more, even if frames wait.
+		// A socket asked to stop gets nothing more, even if frames wait,
+		// but for a session that ended: the frames queued before the end
+		// (the event that ended it, sent first) go out before the close.
 		select {
 		case <-c.stop:
+			if c.code == CloseSessionEnded {
+				c.flush(ctx, timeout)
+			}
+
 			_ = c.conn.Close(c.code, c.reason) // the peer may be gone; nothing to do about it
 
 			return
@@ -117,6 +123,21 @@ func (c *client) writeLoop(ctx context.Context) {
 			c.hub.logger.Debug("websocket: socket dropped", "user_id", c.userID, "session_id", c.sessionID, "error", err)
 			_ = c.conn.CloseNow() // already broken
 
+			return
+		}
+	}
+}
+
+// flush writes the frames already queued, without waiting for more, and
+// stops at the first failure.
+func (c *client) flush(ctx context.Context, timeout *time.Timer) {
+	for {
+		select {
+		case b := <-c.send:
+			if c.write(ctx, b, timeout) != nil {
+				return
+			}
+		default:
 			return
 		}
 	}
