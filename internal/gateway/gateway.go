@@ -108,11 +108,7 @@ func responseHeaders(ctx context.Context, w http.ResponseWriter, _ proto.Message
 }
 
 func requestMetadata(ctx context.Context, _ *http.Request) metadata.MD {
-	return metadata.Pairs(
-		reqmeta.RequestIDHeader, reqmeta.RequestID(ctx),
-		reqmeta.ClientIPHeader, reqmeta.ClientIP(ctx),
-		reqmeta.UserAgentHeader, reqmeta.UserAgent(ctx),
-	)
+	return reqmeta.Forwarded(ctx)
 }
 
 func routeLabel(next runtime.HandlerFunc) runtime.HandlerFunc {

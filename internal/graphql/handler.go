@@ -127,11 +127,7 @@ func NewHandler(cfg Config, d HandlerDeps) http.Handler {
 // REST gateway forwards: the credentials, the request ID, the client's IP
 // address and user agent.
 func outgoing(ctx context.Context, authorization string) context.Context {
-	md := metadata.Pairs(
-		reqmeta.RequestIDHeader, reqmeta.RequestID(ctx),
-		reqmeta.ClientIPHeader, reqmeta.ClientIP(ctx),
-		reqmeta.UserAgentHeader, reqmeta.UserAgent(ctx),
-	)
+	md := reqmeta.Forwarded(ctx)
 	if authorization != "" {
 		md.Set("authorization", authorization)
 	}

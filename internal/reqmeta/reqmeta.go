@@ -4,7 +4,11 @@
 // and the auth module read them.
 package reqmeta
 
-import "context"
+import (
+	"context"
+
+	"google.golang.org/grpc/metadata"
+)
 
 type ctxKey int
 
@@ -55,4 +59,14 @@ func UserAgent(ctx context.Context) string {
 	ua, _ := ctx.Value(userAgentKey).(string)
 
 	return ua
+}
+
+// Forwarded returns the facts of ctx as the metadata of a call to a
+// module: what the REST gateway and the GraphQL endpoint forward.
+func Forwarded(ctx context.Context) metadata.MD {
+	return metadata.Pairs(
+		RequestIDHeader, RequestID(ctx),
+		ClientIPHeader, ClientIP(ctx),
+		UserAgentHeader, UserAgent(ctx),
+	)
 }
