@@ -27,10 +27,13 @@ TASK     ?=
 PKG      ?=
 RUN      ?=
 # Tests get a fresh database per test on the server `make db-up` ensures, and
-# share the NATS server `make nats-up` ensures (their NATS tests skip outside
-# CI when there is none).
-TEST_DB   = TEST_DATABASE_URL="$$($(DEVDB) url --maintenance)"
-TEST_NATS = TEST_NATS_URL="$$($(DEVDB) nats-url)"
+# share the NATS server `make nats-up` ensures and the Redis server `make
+# redis-up` ensures (their NATS and Redis tests skip outside CI when there is
+# none).
+TEST_DB    = TEST_DATABASE_URL="$$($(DEVDB) url --maintenance)"
+TEST_NATS  = TEST_NATS_URL="$$($(DEVDB) nats-url)"
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
+TEST_REDIS = TEST_REDIS_URL="$(TEST_REDIS_URL)"
 GENERATED := /gen/|/db/store/|/mocks/|\.pb(\.gw)?\.go|^modules/graphql\.go
 # go tool compiles a pinned tool of tools/go.mod silently the first time it
 # runs, for minutes; targets that use one depend on its stamp, whose recipe
@@ -62,32 +65,32 @@ build-module: ## Build one module as its own service: make build-module MODULE=a
 ##@ Test
 
 .PHONY: test
-test: db-up nats-up ## Run every test with the race detector (real PostgreSQL and NATS)
-	$(TEST_DB) $(TEST_NATS) $(GO) test -race -count=1 -timeout=12m ./...
+test: db-up nats-up redis-up ## Run every test with the race detector (real PostgreSQL and NATS)
+	$(TEST_DB) $(TEST_NATS) $(TEST_REDIS) $(GO) test -race -count=1 -timeout=12m ./...
 
 .PHONY: test-unit
 test-unit: ## Run the tests that need no database (-short)
 	$(GO) test -race -short -count=1 -timeout=5m ./...
 
 .PHONY: test-pkg
-test-pkg: db-up nats-up ## Run one package's tests like make test: make test-pkg PKG=./modules/orders/... [RUN=regexp]
+test-pkg: db-up nats-up redis-up ## Run one package's tests like make test: make test-pkg PKG=./modules/orders/... [RUN=regexp]
 	@test -n "$(PKG)" || { echo "usage: make test-pkg PKG=<packages, e.g. ./modules/orders/...> [RUN=<test regexp>]"; exit 2; }
-	$(TEST_DB) $(TEST_NATS) $(GO) test -race -count=1 -timeout=12m $(if $(RUN),-run '$(RUN)') $(PKG)
+	$(TEST_DB) $(TEST_NATS) $(TEST_REDIS) $(GO) test -race -count=1 -timeout=12m $(if $(RUN),-run '$(RUN)') $(PKG)
 
 .PHONY: test-integration
-test-integration: db-up nats-up ## Run the end-to-end tests in examples/
-	$(TEST_DB) $(TEST_NATS) $(GO) test -race -count=1 -timeout=12m ./examples/...
+test-integration: db-up nats-up redis-up ## Run the end-to-end tests in examples/
+	$(TEST_DB) $(TEST_NATS) $(TEST_REDIS) $(GO) test -race -count=1 -timeout=12m ./examples/...
 
 .PHONY: coverage
-coverage: db-up nats-up ## Coverage of hand-written code (generated code excluded); HTML in coverage.html
-	$(TEST_DB) $(TEST_NATS) $(GO) test -race -count=1 -timeout=15m -covermode=atomic -coverpkg=./... -coverprofile=coverage.all.out ./...
+coverage: db-up nats-up redis-up ## Coverage of hand-written code (generated code excluded); HTML in coverage.html
+	$(TEST_DB) $(TEST_NATS) $(TEST_REDIS) $(GO) test -race -count=1 -timeout=15m -covermode=atomic -coverpkg=./... -coverprofile=coverage.all.out ./...
 	grep -v -E '$(GENERATED)' coverage.all.out > coverage.out
 	$(GO) tool cover -func=coverage.out | tail -n 1
 	$(GO) tool cover -html=coverage.out -o coverage.html
 
 .PHONY: bench
-bench: db-up nats-up ## Run the benchmarks; each prints its figures and ratio to a baseline
-	$(TEST_DB) $(TEST_NATS) $(GO) test -run='^$$' -bench=. -benchmem -benchtime=5s -count=1 -timeout=30m ./bench/...
+bench: db-up nats-up redis-up ## Run the benchmarks; each prints its figures and ratio to a baseline
+	$(TEST_DB) $(TEST_NATS) $(TEST_REDIS) $(GO) test -run='^$$' -bench=. -benchmem -benchtime=5s -count=1 -timeout=30m ./bench/...
 
 # The OpenAPI check's npm packages, pinned by package-lock.json. npm keeps
 # the downloads in NPM_CACHE (npm's own cache by default, which outlives a
@@ -227,7 +230,7 @@ rename: ## Give the project its own Go module path and regenerate: make rename M
 
 .PHONY: rename-check
 rename-check: db-up nats-up ## Rename a copy of the tree to github.com/acme/shop, vet it and run its modules' tests (TestRenameEndToEnd)
-	$(TEST_DB) $(TEST_NATS) $(GO) test -count=1 -timeout=20m -run '^TestRenameEndToEnd$$' -v ./scripts/rename/
+	$(TEST_DB) $(TEST_NATS) $(TEST_REDIS) $(GO) test -count=1 -timeout=20m -run '^TestRenameEndToEnd$$' -v ./scripts/rename/
 
 ##@ Database and NATS
 
@@ -242,6 +245,15 @@ db-down: ## Stop the PostgreSQL that db-up started
 .PHONY: nats-up
 nats-up: ## Make sure NATS with JetStream answers at NATS_URL (starts nats-server or compose if it can)
 	@$(DEVDB) nats-up
+
+.PHONY: redis-up
+redis-up: ## Make sure Redis answers at TEST_REDIS_URL's 127.0.0.1:6379 (starts redis-server if installed)
+	@if ! (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null; then \
+	  if command -v redis-server >/dev/null; then \
+	    redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no >/dev/null && \
+	    for _ in $$(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null && break; sleep 0.1; done; \
+	  else echo "redis-up: nothing answers at 127.0.0.1:6379 and redis-server is not installed; the Redis tests skip"; fi; \
+	fi
 
 .PHONY: nats-down
 nats-down: ## Stop the NATS server that nats-up started
