@@ -4,7 +4,9 @@
 // caller's identity (its access token), request ID and trace context, is a
 // client span measured in rpc.client.call.duration, gets a deadline when
 // the caller set none, and is retried with backoff while the other side
-// answers Unavailable (a rolling restart, a moment without endpoints).
+// answers Unavailable (a rolling restart, a moment without endpoints). A
+// circuit breaker per remote module (internal/resilience) answers
+// Unavailable at once while the module keeps failing.
 package grpcclient
 
 import (
@@ -24,6 +26,7 @@ import (
 
 	"github.com/modulith/modulith/internal/authn"
 	"github.com/modulith/modulith/internal/reqmeta"
+	"github.com/modulith/modulith/internal/resilience"
 )
 
 // Config is how calls to one remote module behave.
@@ -39,6 +42,10 @@ type Config struct {
 	// (otelgrpc); nil are the global providers.
 	Tracer trace.TracerProvider
 	Meters metric.MeterProvider
+	// Breaker guards the calls (and the opening of streams): once the
+	// module keeps failing, calls answer Unavailable without waiting on
+	// it. It sits in front of the retries. Nil: none.
+	Breaker *resilience.Breaker
 }
 
 // Dial returns a client connection to addr: host:port, or a gRPC dns
@@ -57,11 +64,19 @@ func Dial(addr string, cfg Config) (*grpc.ClientConn, error) {
 		return nil, err
 	}
 
+	unaries := []grpc.UnaryClientInterceptor{unary(cfg)}
+	streams := []grpc.StreamClientInterceptor{stream()}
+
+	if cfg.Breaker != nil {
+		unaries = append(unaries, cfg.Breaker.UnaryClientInterceptor())
+		streams = append(streams, cfg.Breaker.StreamClientInterceptor())
+	}
+
 	conn, err := grpc.NewClient(addr,
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithDefaultServiceConfig(sc),
-		grpc.WithChainUnaryInterceptor(unary(cfg)),
-		grpc.WithChainStreamInterceptor(stream()),
+		grpc.WithChainUnaryInterceptor(unaries...),
+		grpc.WithChainStreamInterceptor(streams...),
 		grpc.WithStatsHandler(statsHandler(cfg)),
 	)
 	if err != nil {

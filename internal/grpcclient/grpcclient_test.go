@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -26,6 +27,7 @@ import (
 	"github.com/modulith/modulith/internal/authn"
 	"github.com/modulith/modulith/internal/grpcclient"
 	"github.com/modulith/modulith/internal/reqmeta"
+	"github.com/modulith/modulith/internal/resilience"
 )
 
 // call is what the server saw of one incoming call.
@@ -529,4 +531,54 @@ func TestDialRetries(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestBreaker checks that a module that keeps answering Unavailable is
+// refused at once, after its retries, and that answers such as
+// InvalidArgument do not count against it.
+func TestBreaker(t *testing.T) {
+	t.Parallel()
+
+	guards, err := resilience.New(resilience.Config{Failures: 2, Cooldown: time.Hour, Retries: 0},
+		sdkmetric.NewMeterProvider().Meter("test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("failures open it", func(t *testing.T) {
+		t.Parallel()
+
+		rec := &recorder{fail: 100, code: codes.Unavailable}
+		client := serve(t, rec, grpcclient.Config{Timeout: time.Minute, Retries: 1,
+			Breaker: guards.Breaker("module:down", resilience.GRPCFailure)})
+
+		for range 2 {
+			if err := check(t.Context(), client); status.Code(err) != codes.Unavailable {
+				t.Fatalf("Check() = %v, want Unavailable from the server", err)
+			}
+		}
+
+		err := check(t.Context(), client)
+		if status.Code(err) != codes.Unavailable || !strings.Contains(err.Error(), "module:down is unavailable") {
+			t.Fatalf("Check() with the breaker open = %v, want the breaker's Unavailable", err)
+		}
+
+		if n := len(rec.seen()); n != 4 { // two calls of two attempts each, then none
+			t.Errorf("server saw %d attempts, want 4", n)
+		}
+	})
+
+	t.Run("answers keep it closed", func(t *testing.T) {
+		t.Parallel()
+
+		rec := &recorder{fail: 100, code: codes.InvalidArgument}
+		client := serve(t, rec, grpcclient.Config{Timeout: time.Minute,
+			Breaker: guards.Breaker("module:picky", resilience.GRPCFailure)})
+
+		for range 5 {
+			if err := check(t.Context(), client); status.Code(err) != codes.InvalidArgument {
+				t.Fatalf("Check() = %v, want the server's InvalidArgument", err)
+			}
+		}
+	})
 }
