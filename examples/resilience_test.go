@@ -33,6 +33,10 @@ func TestRemoteModuleBreaker(t *testing.T) {
 		if strings.Contains(string(r.Body), "too many recent failures") {
 			t.Fatalf("request %d refused by the breaker before it opened: %s", i+1, r.Body)
 		}
+
+		if strings.Contains(string(r.Body), "127.0.0.1") || strings.Contains(string(r.Body), "dial") {
+			t.Errorf("request %d answered %s: the network's inside reaches the client", i+1, r.Body)
+		}
 	}
 
 	r := request()

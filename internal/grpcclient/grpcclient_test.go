@@ -25,6 +25,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/modulith/modulith/internal/authn"
+	apperrors "github.com/modulith/modulith/internal/errors"
 	"github.com/modulith/modulith/internal/grpcclient"
 	"github.com/modulith/modulith/internal/reqmeta"
 	"github.com/modulith/modulith/internal/resilience"
@@ -41,6 +42,7 @@ type call struct {
 type recorder struct {
 	fail int
 	code codes.Code
+	err  error // answered instead of code when set
 
 	mu    sync.Mutex
 	calls []call
@@ -59,6 +61,10 @@ func (r *recorder) record(ctx context.Context) error {
 
 	r.calls = append(r.calls, c)
 	if len(r.calls) <= r.fail {
+		if r.err != nil {
+			return r.err
+		}
+
 		return status.Error(r.code, "refused by the test")
 	}
 
@@ -581,4 +587,44 @@ func TestBreaker(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestNetworkErrorsAreOpaque checks that what the gRPC library says of a
+// failed connection (the address it dialed) does not reach the caller,
+// who may pass it on to a client, while a module's own errors pass as
+// they are.
+func TestNetworkErrorsAreOpaque(t *testing.T) {
+	t.Parallel()
+
+	var lc net.ListenConfig
+
+	ln, err := lc.Listen(t.Context(), "tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	addr := ln.Addr().String()
+	_ = ln.Close()
+
+	conn, err := grpcclient.Dial(addr, grpcclient.Config{Timeout: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	t.Cleanup(func() { _ = conn.Close() })
+
+	err = check(t.Context(), healthpb.NewHealthClient(conn))
+	if status.Code(err) != codes.Unavailable || strings.Contains(err.Error(), "127.0.0.1") ||
+		!strings.Contains(err.Error(), "[UNAVAILABLE]") {
+		t.Errorf("Check() on a closed port = %v, want the platform's UNAVAILABLE without the address", err)
+	}
+
+	own := apperrors.ToGRPC(apperrors.Unavailable("billing is closed for the night"))
+	rec := &recorder{fail: 1, code: codes.Unavailable}
+	client := serve(t, rec, grpcclient.Config{Timeout: time.Minute})
+
+	rec.err = own
+	if err := check(t.Context(), client); !strings.Contains(err.Error(), "billing is closed for the night") {
+		t.Errorf("Check() = %v, want the module's own error", err)
+	}
 }
