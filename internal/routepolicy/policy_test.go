@@ -1,0 +1,235 @@
+package routepolicy_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"testing"
+
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	"github.com/modulith/modulith/internal/routepolicy"
+)
+
+func TestHTTPOverTheLimitIs429WithHeaders(t *testing.T) {
+	h := newHarness(t, routepolicy.Config{RateLimits: "default=100/s,grpc.health.v1.Health/*=2/m"})
+	srv := h.serve(t, h.gateway(1))
+
+	for i := range 2 {
+		resp := get(t, srv.URL)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("request %d: status %d, want 200", i, resp.StatusCode)
+		}
+
+		if got, want := resp.Header.Get("RateLimit"), `"grpc.health.v1.Health/*";r=`+strconv.Itoa(1-i); len(got) < len(want) || got[:len(want)] != want {
+			t.Errorf("request %d: RateLimit = %q, want it to start %q", i, got, want)
+		}
+
+		if got := resp.Header.Get("RateLimit-Policy"); got != `"grpc.health.v1.Health/*";q=2;w=60` {
+			t.Errorf("RateLimit-Policy = %q, want the rule, q=2, w=60", got)
+		}
+	}
+
+	resp := get(t, srv.URL)
+	if resp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("third request: status %d, want 429", resp.StatusCode)
+	}
+
+	if ra, err := strconv.Atoi(resp.Header.Get("Retry-After")); err != nil || ra < 1 || ra > 30 {
+		t.Errorf("Retry-After = %q, want 1..30 seconds (one token is 30 s)", resp.Header.Get("Retry-After"))
+	}
+
+	if resp.Header.Get("RateLimit") == "" || resp.Header.Get("RateLimit-Policy") == "" {
+		t.Errorf("429 headers = %v, want RateLimit and RateLimit-Policy", resp.Header)
+	}
+
+	var body struct {
+		Code    string         `json:"code"`
+		Details map[string]any `json:"details"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || body.Code != "RATE_LIMITED" || body.Details["rule"] != "grpc.health.v1.Health/*" {
+		t.Errorf("body = %+v (%v), want code RATE_LIMITED naming the rule", body, err)
+	}
+
+	if got := rejected(t, h.reader, "grpc.health.v1.Health/*"); got != 1 {
+		t.Errorf("ratelimit.rejected{rule} = %d, want 1", got)
+	}
+}
+
+// A request whose calls fall under one rule is charged once.
+func TestARequestIsChargedOncePerRule(t *testing.T) {
+	h := newHarness(t, routepolicy.Config{RateLimits: "default=3/m"})
+	srv := h.serve(t, h.gateway(5))
+
+	for i := range 3 {
+		if resp := get(t, srv.URL); resp.StatusCode != http.StatusOK {
+			t.Fatalf("request %d making 5 calls: status %d, want 200 (3 requests allowed)", i, resp.StatusCode)
+		}
+	}
+
+	if resp := get(t, srv.URL); resp.StatusCode != http.StatusTooManyRequests {
+		t.Errorf("fourth request: status %d, want 429", resp.StatusCode)
+	}
+}
+
+// A call through the channel that no HTTP request made (a module calling
+// another) is not a client's: never charged.
+func TestInternalCallsAreNotCharged(t *testing.T) {
+	h := newHarness(t, routepolicy.Config{RateLimits: "default=1/m"})
+	client := healthpb.NewHealthClient(h.channel)
+
+	for i := range 5 {
+		if _, err := client.Check(t.Context(), &healthpb.HealthCheckRequest{}); err != nil {
+			t.Fatalf("internal call %d: %v", i, err)
+		}
+	}
+}
+
+// Over the network a call over the limit is RESOURCE_EXHAUSTED with the
+// rule in ErrorInfo, RetryInfo and the RateLimit headers as metadata.
+func TestGRPCOverTheLimitIsResourceExhausted(t *testing.T) {
+	h := newHarness(t, routepolicy.Config{RateLimits: "default=1/m"})
+
+	var header metadata.MD
+	if _, err := h.network.Check(t.Context(), &healthpb.HealthCheckRequest{}, grpc.Header(&header)); err != nil {
+		t.Fatalf("first call: %v", err)
+	}
+
+	if got := header.Get("ratelimit"); len(got) != 1 || got[0] != `"default";r=0;t=60` {
+		t.Errorf("ratelimit header = %q, want \"default\";r=0;t=60", got)
+	}
+
+	header = nil
+
+	_, err := h.network.Check(t.Context(), &healthpb.HealthCheckRequest{}, grpc.Header(&header))
+	if status.Code(err) != codes.ResourceExhausted {
+		t.Fatalf("second call: %v, want ResourceExhausted", err)
+	}
+
+	var info *errdetails.ErrorInfo
+
+	var retry *errdetails.RetryInfo
+
+	for _, d := range status.Convert(err).Details() {
+		switch d := d.(type) {
+		case *errdetails.ErrorInfo:
+			info = d
+		case *errdetails.RetryInfo:
+			retry = d
+		}
+	}
+
+	if info.GetReason() != "RATE_LIMITED" || info.GetMetadata()["rule"] != "default" || info.GetMetadata()["limit"] != "1/m:1" {
+		t.Errorf("ErrorInfo = %v, want RATE_LIMITED, rule default, limit 1/m:1", info)
+	}
+
+	if d := retry.GetRetryDelay().AsDuration(); d <= 0 {
+		t.Errorf("RetryInfo = %v, want a positive delay", retry)
+	}
+
+	if header.Get("retry-after") == nil || header.Get("ratelimit-policy") == nil {
+		t.Errorf("metadata = %v, want retry-after and ratelimit-policy", header)
+	}
+}
+
+// Users have budgets of their own, apart from the anonymous callers of
+// their IP address.
+func TestCallersHaveTheirOwnBudgets(t *testing.T) {
+	h := newHarness(t, routepolicy.Config{RateLimits: "default=1/m"})
+	srv := h.serve(t, h.gateway(1))
+
+	for _, who := range [][]string{{}, {mdUser, "alice", mdRole, "user"}, {mdUser, "bob", mdRole, "user"}} {
+		if resp := get(t, srv.URL, who...); resp.StatusCode != http.StatusOK {
+			t.Errorf("first request of %q: status %d, want 200", who, resp.StatusCode)
+		}
+
+		if resp := get(t, srv.URL, who...); resp.StatusCode != http.StatusTooManyRequests {
+			t.Errorf("second request of %q: status %d, want 429", who, resp.StatusCode)
+		}
+	}
+}
+
+// Paths that are not gRPC methods are charged at the edge.
+func TestEdgePathsAreChargedUpFront(t *testing.T) {
+	h := newHarness(t, routepolicy.Config{RateLimits: "default=100/m,/graphql=1/m"})
+	srv := h.serve(t, h.gateway(0), "/graphql")
+
+	if resp := get(t, srv.URL+"/graphql"); resp.StatusCode != http.StatusOK || resp.Header.Get("RateLimit") == "" {
+		t.Errorf("first request: status %d, RateLimit %q; want 200 with the header", resp.StatusCode, resp.Header.Get("RateLimit"))
+	}
+
+	if resp := get(t, srv.URL+"/graphql"); resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("second request: status %d, Retry-After %q; want 429 with it", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+
+	// Other paths are not charged at the edge.
+	for range 3 {
+		if resp := get(t, srv.URL+"/other"); resp.StatusCode != http.StatusOK {
+			t.Errorf("uncharged path: status %d, want 200", resp.StatusCode)
+		}
+	}
+}
+
+func TestRouteRoles(t *testing.T) {
+	h := newHarness(t, routepolicy.Config{RouteRoles: "grpc.health.v1.Health/*=admin|support"})
+	srv := h.serve(t, h.gateway(1))
+
+	tests := []struct {
+		who  []string
+		want int
+	}{
+		{nil, http.StatusUnauthorized},
+		{[]string{mdUser, "u1", mdRole, "user"}, http.StatusForbidden},
+		{[]string{mdUser, "u2", mdRole, "admin"}, http.StatusOK},
+		{[]string{mdUser, "u3", mdRole, "support"}, http.StatusOK},
+	}
+	for _, tt := range tests {
+		if resp := get(t, srv.URL, tt.who...); resp.StatusCode != tt.want {
+			t.Errorf("caller %q: status %d, want %d", tt.who, resp.StatusCode, tt.want)
+		}
+	}
+
+	// Internal calls are not held to the routes' roles.
+	if _, err := healthpb.NewHealthClient(h.channel).Check(t.Context(), &healthpb.HealthCheckRequest{}); err != nil {
+		t.Errorf("internal call: %v, want admitted", err)
+	}
+
+	if _, err := h.network.Check(t.Context(), &healthpb.HealthCheckRequest{}); status.Code(err) != codes.Unauthenticated {
+		t.Errorf("anonymous gRPC call: %v, want Unauthenticated", err)
+	}
+}
+
+func rejected(t *testing.T, reader *sdkmetric.ManualReader, rule string) int64 {
+	t.Helper()
+
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(t.Context(), &rm); err != nil {
+		t.Fatalf("Collect: %v", err)
+	}
+
+	var n int64
+
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			sum, ok := m.Data.(metricdata.Sum[int64])
+			if !ok || m.Name != "ratelimit.rejected" {
+				continue
+			}
+
+			for _, dp := range sum.DataPoints {
+				if v, _ := dp.Attributes.Value("rule"); v.AsString() == rule {
+					n += dp.Value
+				}
+			}
+		}
+	}
+
+	return n
+}
