@@ -25,9 +25,44 @@ func TestRateLimitIsSharedByRESTGRPCAndGraphQL(t *testing.T) {
 	s := startServer(t, map[string]string{"RATE_LIMITS": "default=1000/s,auth.v1.AuthService/GetProfile=3/m"})
 	tok := s.login(t, "ada@example.com")
 	client := s.authClient(t)
-	ctx := withBearer(t.Context(), tok.Access)
 
-	// REST: the first of three.
+	// REST, then gRPC: the first and second of three.
+	spendProfileOverRESTAndGRPC(t, s, tok, client)
+
+	// GraphQL: the third (me calls GetProfile once).
+	if me := s.graphQL(t, tok.Access, `{ me { id } }`, nil).data(t); me["me"] == nil {
+		t.Fatalf("GraphQL me = %v", me)
+	}
+
+	// The budget is spent, whatever the transport.
+	r := s.do(t, http.MethodGet, profilePath, nil, tok.Access)
+	r.wantError(t, http.StatusTooManyRequests, errors.CodeRateLimited)
+
+	if ra, err := strconv.Atoi(r.Header.Get("Retry-After")); err != nil || ra < 1 || ra > 20 {
+		t.Errorf("Retry-After = %q, want 1..20 s (a token every 20 s)", r.Header.Get("Retry-After"))
+	}
+
+	if got := r.Header.Get("RateLimit"); !strings.HasPrefix(got, `"auth.v1.AuthService/GetProfile";r=0;`) {
+		t.Errorf("429 RateLimit = %q, want the rule with 0 remaining", got)
+	}
+
+	_, err := client.GetProfile(withBearer(t.Context(), tok.Access), &authv1.GetProfileRequest{})
+	if de := wantGRPCError(t, err, codes.ResourceExhausted, errors.CodeRateLimited); de.RetryAfter <= 0 {
+		t.Errorf("gRPC refusal retry delay = %s, want positive", de.RetryAfter)
+	}
+
+	s.graphQL(t, tok.Access, `{ me { id } }`, nil).wantCode(t, string(errors.CodeRateLimited))
+
+	// Another user has a budget of their own.
+	other := s.login(t, "grace@example.com")
+	s.do(t, http.MethodGet, profilePath, nil, other.Access).wantOK(t)
+}
+
+// spendProfileOverRESTAndGRPC gets the profile over REST, then over gRPC,
+// checking the RateLimit headers count down from 2 to 1.
+func spendProfileOverRESTAndGRPC(t *testing.T, s *server, tok tokens, client authv1.AuthServiceClient) {
+	t.Helper()
+
 	r := s.do(t, http.MethodGet, profilePath, nil, tok.Access)
 	r.wantOK(t)
 
@@ -39,43 +74,14 @@ func TestRateLimitIsSharedByRESTGRPCAndGraphQL(t *testing.T) {
 		t.Errorf("REST RateLimit-Policy = %q, want q=3;w=60", got)
 	}
 
-	// gRPC: the second.
 	var header metadata.MD
-	if _, err := client.GetProfile(ctx, &authv1.GetProfileRequest{}, grpc.Header(&header)); err != nil {
+	if _, err := client.GetProfile(withBearer(t.Context(), tok.Access), &authv1.GetProfileRequest{}, grpc.Header(&header)); err != nil {
 		t.Fatalf("gRPC GetProfile: %v", err)
 	}
 
 	if got := header.Get("ratelimit"); len(got) != 1 || !strings.HasPrefix(got[0], `"auth.v1.AuthService/GetProfile";r=1;`) {
 		t.Errorf("gRPC ratelimit metadata = %q, want the rule with 1 remaining", got)
 	}
-
-	// GraphQL: the third (me calls GetProfile once).
-	if me := s.graphQL(t, tok.Access, `{ me { id } }`, nil).data(t); me["me"] == nil {
-		t.Fatalf("GraphQL me = %v", me)
-	}
-
-	// The budget is spent, whatever the transport.
-	r = s.do(t, http.MethodGet, profilePath, nil, tok.Access)
-	r.wantError(t, http.StatusTooManyRequests, errors.CodeRateLimited)
-
-	if ra, err := strconv.Atoi(r.Header.Get("Retry-After")); err != nil || ra < 1 || ra > 20 {
-		t.Errorf("Retry-After = %q, want 1..20 s (a token every 20 s)", r.Header.Get("Retry-After"))
-	}
-
-	if got := r.Header.Get("RateLimit"); !strings.HasPrefix(got, `"auth.v1.AuthService/GetProfile";r=0;`) {
-		t.Errorf("429 RateLimit = %q, want the rule with 0 remaining", got)
-	}
-
-	_, err := client.GetProfile(ctx, &authv1.GetProfileRequest{})
-	if de := wantGRPCError(t, err, codes.ResourceExhausted, errors.CodeRateLimited); de.RetryAfter <= 0 {
-		t.Errorf("gRPC refusal retry delay = %s, want positive", de.RetryAfter)
-	}
-
-	s.graphQL(t, tok.Access, `{ me { id } }`, nil).wantCode(t, string(errors.CodeRateLimited))
-
-	// Another user has a budget of their own.
-	other := s.login(t, "grace@example.com")
-	s.do(t, http.MethodGet, profilePath, nil, other.Access).wantOK(t)
 }
 
 // TestRouteRolesRefuseUsersAndAdmitAdmins requires the admin role of the

@@ -26,9 +26,6 @@ import (
 	"github.com/modulith/modulith/internal/routepolicy"
 )
 
-// checkMethod is the route of the calls the harness makes.
-const checkMethod = "grpc.health.v1.Health/Check"
-
 // Metadata keys the fake authentication reads: the caller's user and role.
 const (
 	mdUser = "x-test-user"
@@ -73,7 +70,7 @@ func newHarness(t *testing.T, cfg routepolicy.Config) *harness {
 	srv := grpc.NewServer(grpc.ChainUnaryInterceptor(unary...))
 	healthpb.RegisterHealthServer(srv, hs)
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := new(net.ListenConfig).Listen(t.Context(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("listen: %v", err)
 	}
@@ -142,8 +139,15 @@ func (h *harness) serve(t *testing.T, handler http.Handler, charged ...string) *
 	return srv
 }
 
-// get sends GET url with headers (name, value pairs).
-func get(t *testing.T, url string, headers ...string) *http.Response {
+// reply is a response read whole.
+type reply struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// get sends GET url with headers (name, value pairs) and reads the reply.
+func get(t *testing.T, url string, headers ...string) reply {
 	t.Helper()
 
 	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
@@ -155,12 +159,23 @@ func get(t *testing.T, url string, headers ...string) *http.Response {
 		req.Header.Set(headers[i], headers[i+1])
 	}
 
+	return send(t, req)
+}
+
+func send(t *testing.T, req *http.Request) reply {
+	t.Helper()
+
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatalf("GET %s: %v", url, err)
+		t.Fatalf("%s %s: %v", req.Method, req.URL, err)
 	}
 
-	t.Cleanup(func() { _ = resp.Body.Close() })
+	defer func() { _ = resp.Body.Close() }()
 
-	return resp
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("%s %s: read the body: %v", req.Method, req.URL, err)
+	}
+
+	return reply{Status: resp.StatusCode, Header: resp.Header, Body: body}
 }

@@ -92,7 +92,7 @@ func (w *headerWriter) writeHeaders() {
 		return
 	}
 
-	h := w.ResponseWriter.Header()
+	h := w.Header()
 	h.Set("RateLimit-Policy", policyHeader(rs))
 	h.Set("RateLimit", rateLimitHeader(rs))
 

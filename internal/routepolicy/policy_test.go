@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
@@ -24,42 +25,56 @@ func TestHTTPOverTheLimitIs429WithHeaders(t *testing.T) {
 
 	for i := range 2 {
 		resp := get(t, srv.URL)
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("request %d: status %d, want 200", i, resp.StatusCode)
+		if resp.Status != http.StatusOK {
+			t.Fatalf("request %d: status %d, want 200", i, resp.Status)
 		}
 
-		if got, want := resp.Header.Get("RateLimit"), `"grpc.health.v1.Health/*";r=`+strconv.Itoa(1-i); len(got) < len(want) || got[:len(want)] != want {
-			t.Errorf("request %d: RateLimit = %q, want it to start %q", i, got, want)
-		}
-
-		if got := resp.Header.Get("RateLimit-Policy"); got != `"grpc.health.v1.Health/*";q=2;w=60` {
-			t.Errorf("RateLimit-Policy = %q, want the rule, q=2, w=60", got)
-		}
+		wantHeaders(t, resp, `"grpc.health.v1.Health/*";r=`+strconv.Itoa(1-i)+";", `"grpc.health.v1.Health/*";q=2;w=60`)
 	}
 
 	resp := get(t, srv.URL)
-	if resp.StatusCode != http.StatusTooManyRequests {
-		t.Fatalf("third request: status %d, want 429", resp.StatusCode)
+	if resp.Status != http.StatusTooManyRequests {
+		t.Fatalf("third request: status %d, want 429", resp.Status)
 	}
+
+	wantHeaders(t, resp, `"grpc.health.v1.Health/*";r=0;`, `"grpc.health.v1.Health/*";q=2;w=60`)
 
 	if ra, err := strconv.Atoi(resp.Header.Get("Retry-After")); err != nil || ra < 1 || ra > 30 {
 		t.Errorf("Retry-After = %q, want 1..30 seconds (one token is 30 s)", resp.Header.Get("Retry-After"))
 	}
 
-	if resp.Header.Get("RateLimit") == "" || resp.Header.Get("RateLimit-Policy") == "" {
-		t.Errorf("429 headers = %v, want RateLimit and RateLimit-Policy", resp.Header)
+	wantRefusalBody(t, resp, "grpc.health.v1.Health/*")
+
+	if got := rejected(t, h.reader, "grpc.health.v1.Health/*"); got != 1 {
+		t.Errorf("ratelimit.rejected{rule} = %d, want 1", got)
 	}
+}
+
+// wantRefusalBody checks that r's body is the platform's RATE_LIMITED
+// error naming rule.
+func wantRefusalBody(t *testing.T, r reply, rule string) {
+	t.Helper()
 
 	var body struct {
 		Code    string         `json:"code"`
 		Details map[string]any `json:"details"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || body.Code != "RATE_LIMITED" || body.Details["rule"] != "grpc.health.v1.Health/*" {
-		t.Errorf("body = %+v (%v), want code RATE_LIMITED naming the rule", body, err)
+	if err := json.Unmarshal(r.Body, &body); err != nil || body.Code != "RATE_LIMITED" || body.Details["rule"] != rule {
+		t.Errorf("body = %s (%v), want code RATE_LIMITED naming %s", r.Body, err, rule)
+	}
+}
+
+// wantHeaders checks that RateLimit starts with rateLimit and that
+// RateLimit-Policy is policy.
+func wantHeaders(t *testing.T, r reply, rateLimit, policy string) {
+	t.Helper()
+
+	if got := r.Header.Get("RateLimit"); !strings.HasPrefix(got, rateLimit) {
+		t.Errorf("RateLimit = %q, want it to start %q", got, rateLimit)
 	}
 
-	if got := rejected(t, h.reader, "grpc.health.v1.Health/*"); got != 1 {
-		t.Errorf("ratelimit.rejected{rule} = %d, want 1", got)
+	if got := r.Header.Get("RateLimit-Policy"); got != policy {
+		t.Errorf("RateLimit-Policy = %q, want %q", got, policy)
 	}
 }
 
@@ -69,13 +84,13 @@ func TestARequestIsChargedOncePerRule(t *testing.T) {
 	srv := h.serve(t, h.gateway(5))
 
 	for i := range 3 {
-		if resp := get(t, srv.URL); resp.StatusCode != http.StatusOK {
-			t.Fatalf("request %d making 5 calls: status %d, want 200 (3 requests allowed)", i, resp.StatusCode)
+		if resp := get(t, srv.URL); resp.Status != http.StatusOK {
+			t.Fatalf("request %d making 5 calls: status %d, want 200 (3 requests allowed)", i, resp.Status)
 		}
 	}
 
-	if resp := get(t, srv.URL); resp.StatusCode != http.StatusTooManyRequests {
-		t.Errorf("fourth request: status %d, want 429", resp.StatusCode)
+	if resp := get(t, srv.URL); resp.Status != http.StatusTooManyRequests {
+		t.Errorf("fourth request: status %d, want 429", resp.Status)
 	}
 }
 
@@ -113,9 +128,22 @@ func TestGRPCOverTheLimitIsResourceExhausted(t *testing.T) {
 		t.Fatalf("second call: %v, want ResourceExhausted", err)
 	}
 
-	var info *errdetails.ErrorInfo
+	wantRefusalDetails(t, err)
 
-	var retry *errdetails.RetryInfo
+	if header.Get("retry-after") == nil || header.Get("ratelimit-policy") == nil {
+		t.Errorf("metadata = %v, want retry-after and ratelimit-policy", header)
+	}
+}
+
+// wantRefusalDetails checks the ErrorInfo (the rule default, 1/m) and
+// the RetryInfo of a refusal.
+func wantRefusalDetails(t *testing.T, err error) {
+	t.Helper()
+
+	var (
+		info  *errdetails.ErrorInfo
+		retry *errdetails.RetryInfo
+	)
 
 	for _, d := range status.Convert(err).Details() {
 		switch d := d.(type) {
@@ -133,10 +161,6 @@ func TestGRPCOverTheLimitIsResourceExhausted(t *testing.T) {
 	if d := retry.GetRetryDelay().AsDuration(); d <= 0 {
 		t.Errorf("RetryInfo = %v, want a positive delay", retry)
 	}
-
-	if header.Get("retry-after") == nil || header.Get("ratelimit-policy") == nil {
-		t.Errorf("metadata = %v, want retry-after and ratelimit-policy", header)
-	}
 }
 
 // Users have budgets of their own, apart from the anonymous callers of
@@ -146,12 +170,12 @@ func TestCallersHaveTheirOwnBudgets(t *testing.T) {
 	srv := h.serve(t, h.gateway(1))
 
 	for _, who := range [][]string{{}, {mdUser, "alice", mdRole, "user"}, {mdUser, "bob", mdRole, "user"}} {
-		if resp := get(t, srv.URL, who...); resp.StatusCode != http.StatusOK {
-			t.Errorf("first request of %q: status %d, want 200", who, resp.StatusCode)
+		if resp := get(t, srv.URL, who...); resp.Status != http.StatusOK {
+			t.Errorf("first request of %q: status %d, want 200", who, resp.Status)
 		}
 
-		if resp := get(t, srv.URL, who...); resp.StatusCode != http.StatusTooManyRequests {
-			t.Errorf("second request of %q: status %d, want 429", who, resp.StatusCode)
+		if resp := get(t, srv.URL, who...); resp.Status != http.StatusTooManyRequests {
+			t.Errorf("second request of %q: status %d, want 429", who, resp.Status)
 		}
 	}
 }
@@ -161,18 +185,18 @@ func TestEdgePathsAreChargedUpFront(t *testing.T) {
 	h := newHarness(t, routepolicy.Config{RateLimits: "default=100/m,/graphql=1/m"})
 	srv := h.serve(t, h.gateway(0), "/graphql")
 
-	if resp := get(t, srv.URL+"/graphql"); resp.StatusCode != http.StatusOK || resp.Header.Get("RateLimit") == "" {
-		t.Errorf("first request: status %d, RateLimit %q; want 200 with the header", resp.StatusCode, resp.Header.Get("RateLimit"))
+	if resp := get(t, srv.URL+"/graphql"); resp.Status != http.StatusOK || resp.Header.Get("RateLimit") == "" {
+		t.Errorf("first request: status %d, RateLimit %q; want 200 with the header", resp.Status, resp.Header.Get("RateLimit"))
 	}
 
-	if resp := get(t, srv.URL+"/graphql"); resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
-		t.Errorf("second request: status %d, Retry-After %q; want 429 with it", resp.StatusCode, resp.Header.Get("Retry-After"))
+	if resp := get(t, srv.URL+"/graphql"); resp.Status != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("second request: status %d, Retry-After %q; want 429 with it", resp.Status, resp.Header.Get("Retry-After"))
 	}
 
 	// Other paths are not charged at the edge.
 	for range 3 {
-		if resp := get(t, srv.URL+"/other"); resp.StatusCode != http.StatusOK {
-			t.Errorf("uncharged path: status %d, want 200", resp.StatusCode)
+		if resp := get(t, srv.URL+"/other"); resp.Status != http.StatusOK {
+			t.Errorf("uncharged path: status %d, want 200", resp.Status)
 		}
 	}
 }
@@ -191,8 +215,8 @@ func TestRouteRoles(t *testing.T) {
 		{[]string{mdUser, "u3", mdRole, "support"}, http.StatusOK},
 	}
 	for _, tt := range tests {
-		if resp := get(t, srv.URL, tt.who...); resp.StatusCode != tt.want {
-			t.Errorf("caller %q: status %d, want %d", tt.who, resp.StatusCode, tt.want)
+		if resp := get(t, srv.URL, tt.who...); resp.Status != tt.want {
+			t.Errorf("caller %q: status %d, want %d", tt.who, resp.Status, tt.want)
 		}
 	}
 
