@@ -2,6 +2,7 @@ package routepolicy_test
 
 import (
 	"encoding/json"
+	stderrors "errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -9,13 +10,13 @@ import (
 
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	"github.com/modulith/modulith/internal/errors"
 	"github.com/modulith/modulith/internal/routepolicy"
 )
 
@@ -135,31 +136,19 @@ func TestGRPCOverTheLimitIsResourceExhausted(t *testing.T) {
 	}
 }
 
-// wantRefusalDetails checks the ErrorInfo (the rule default, 1/m) and
-// the RetryInfo of a refusal.
+// wantRefusalDetails checks what the status says, read back as the
+// domain error it carries (its ErrorInfo and RetryInfo): RATE_LIMITED
+// under the rule default, 1/m, with a delay.
 func wantRefusalDetails(t *testing.T, err error) {
 	t.Helper()
 
-	var (
-		info  *errdetails.ErrorInfo
-		retry *errdetails.RetryInfo
-	)
-
-	for _, d := range status.Convert(err).Details() {
-		switch d := d.(type) {
-		case *errdetails.ErrorInfo:
-			info = d
-		case *errdetails.RetryInfo:
-			retry = d
-		}
+	var de *errors.DomainError
+	if !stderrors.As(errors.FromGRPC(err), &de) {
+		t.Fatalf("%v carries no domain error", err)
 	}
 
-	if info.GetReason() != "RATE_LIMITED" || info.GetMetadata()["rule"] != "default" || info.GetMetadata()["limit"] != "1/m:1" {
-		t.Errorf("ErrorInfo = %v, want RATE_LIMITED, rule default, limit 1/m:1", info)
-	}
-
-	if d := retry.GetRetryDelay().AsDuration(); d <= 0 {
-		t.Errorf("RetryInfo = %v, want a positive delay", retry)
+	if de.Code != errors.CodeRateLimited || de.Details["rule"] != "default" || de.Details["limit"] != "1/m:1" || de.RetryAfter <= 0 {
+		t.Errorf("refusal = %+v, want RATE_LIMITED, rule default, limit 1/m:1, a positive retry delay", de)
 	}
 }
 
