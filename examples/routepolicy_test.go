@@ -14,6 +14,8 @@ import (
 	authv1 "github.com/modulith/modulith/gen/go/auth/v1"
 	ordersv1 "github.com/modulith/modulith/gen/go/orders/v1"
 	"github.com/modulith/modulith/internal/errors"
+	"github.com/modulith/modulith/internal/pgtest"
+	"github.com/modulith/modulith/internal/redistest"
 )
 
 // TestRateLimitIsSharedByRESTGRPCAndGraphQL spends one user's budget of
@@ -166,5 +168,31 @@ func TestETagRoundTrip(t *testing.T) {
 
 	if r := conditional(); r.Status != http.StatusOK || r.Header.Get("ETag") == tag {
 		t.Errorf("conditional GET after a change = %d, ETag %q; want 200 with a new tag", r.Status, r.Header.Get("ETag"))
+	}
+}
+
+// TestRateLimitIsSharedByReplicasThroughRedis runs two replicas on one
+// Redis (RATE_LIMIT_URL): a client's budget of two sign-in requests a
+// minute is spent across both, so each refuses the third.
+func TestRateLimitIsSharedByReplicasThroughRedis(t *testing.T) {
+	t.Parallel()
+
+	db := pgtest.NewDatabase(t, migrationSources()...)
+	env := envWith(harnessEnv(db.DSN),
+		"RATE_LIMITS", "default=1000/s,auth.v1.AuthService/RequestLogin=2/m",
+		"RATE_LIMIT_URL", redistest.URL(t),
+		// The keys of this test's replicas, apart from every other's.
+		"SERVICE_NAME", strings.ReplaceAll(strings.TrimSuffix(redistest.Prefix(t), ":"), ":", "-"))
+	a, b := runServer(t, env), runServer(t, env)
+
+	body := map[string]string{"email": "shared@example.com"}
+	a.post(t, pathLoginRequest, body, nil).wantOK(t)
+	b.post(t, pathLoginRequest, body, nil).wantOK(t)
+
+	for name, s := range map[string]*opsServer{"a": a, "b": b} {
+		r := s.post(t, pathLoginRequest, body, nil)
+		if r.Status != http.StatusTooManyRequests || r.Header.Get("Retry-After") == "" {
+			t.Errorf("replica %s, third request = %d (Retry-After %q), want 429 with Retry-After", name, r.Status, r.Header.Get("Retry-After"))
+		}
 	}
 }
