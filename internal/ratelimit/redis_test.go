@@ -16,7 +16,7 @@ import (
 
 // newRedis returns a Redis limiter on the server at url, keys under
 // prefix, and the reader of its metrics.
-func newRedis(t *testing.T, url, prefix string) (*ratelimit.Redis, *sdkmetric.ManualReader) {
+func newRedis(t testing.TB, url, prefix string) (*ratelimit.Redis, *sdkmetric.ManualReader) {
 	t.Helper()
 
 	opts, err := redis.ParseURL(url)
