@@ -97,7 +97,17 @@ type result struct {
 // when the caller is over the limit.
 func (p *Policy) limit(ctx context.Context, s *scope, route, caller string) (result, bool, error) {
 	pattern, lim, ok := p.limits.Match(route)
-	if !ok || lim == (ratelimit.Limit{}) || (s != nil && !s.charge(pattern)) {
+	if !ok || lim == (ratelimit.Limit{}) {
+		return result{}, false, nil
+	}
+
+	if s != nil && !s.charge(pattern) {
+		// Charged already: a refusal stands for the request's other calls
+		// under the rule (GraphQL fields), without a second charge.
+		if r, refused := s.refusal(pattern); refused {
+			return r, true, refusedError(r)
+		}
+
 		return result{}, false, nil
 	}
 
@@ -121,8 +131,13 @@ func (p *Policy) limit(ctx context.Context, s *scope, route, caller string) (res
 
 	p.rejected.Add(ctx, 1, metric.WithAttributes(attribute.String("rule", pattern)))
 
-	return r, true, errors.RateLimited("rate limit exceeded; retry later", d.RetryAfter,
-		errors.WithDetail("rule", pattern), errors.WithDetail("limit", lim.String()))
+	return r, true, refusedError(r)
+}
+
+// refusedError is the error of a refusal: RATE_LIMITED, naming the rule.
+func refusedError(r result) error {
+	return errors.RateLimited("rate limit exceeded; retry later", r.RetryAfter,
+		errors.WithDetail("rule", r.rule), errors.WithDetail("limit", r.limit.String()))
 }
 
 // callerOf is the rate-limit key of the caller of ctx: its user once

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
@@ -17,6 +18,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/modulith/modulith/internal/errors"
+	"github.com/modulith/modulith/internal/reqmeta"
 	"github.com/modulith/modulith/internal/routepolicy"
 )
 
@@ -92,6 +94,34 @@ func TestARequestIsChargedOncePerRule(t *testing.T) {
 
 	if resp := get(t, srv.URL); resp.Status != http.StatusTooManyRequests {
 		t.Errorf("fourth request: status %d, want 429", resp.Status)
+	}
+}
+
+// Once a rule refused a request, its other calls under the rule are
+// refused too, not let through as already charged (GraphQL resolves every
+// field, whatever the others got).
+func TestARefusalStandsForTheRestOfTheRequest(t *testing.T) {
+	h := newHarness(t, routepolicy.Config{RateLimits: "default=1/m"})
+	client := healthpb.NewHealthClient(h.channel)
+
+	var admitted atomic.Int32
+
+	srv := h.serve(t, http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		ctx := metadata.NewOutgoingContext(r.Context(), reqmeta.Forwarded(r.Context()))
+		for range 3 {
+			if _, err := client.Check(ctx, &healthpb.HealthCheckRequest{}); err == nil {
+				admitted.Add(1)
+			}
+		}
+	}))
+
+	get(t, srv.URL) // spends the budget on its first call
+
+	admitted.Store(0)
+	get(t, srv.URL)
+
+	if n := admitted.Load(); n != 0 {
+		t.Errorf("calls admitted after the rule refused the request = %d, want 0", n)
 	}
 }
 

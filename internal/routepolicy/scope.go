@@ -70,6 +70,20 @@ func (s *scope) record(r result) {
 	s.results = append(s.results, r)
 }
 
+// refusal returns the refused result of pattern, if it was refused.
+func (s *scope) refusal(pattern string) (result, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+
+	for _, r := range s.results {
+		if r.rule == pattern && !r.Allowed {
+			return r, true
+		}
+	}
+
+	return result{}, false
+}
+
 func (s *scope) recorded() []result {
 	s.mu.Lock()
 	defer s.mu.Unlock()
