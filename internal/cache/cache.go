@@ -71,7 +71,7 @@ func New[V any](h *Hub, o Options[V]) (*Cache[V], error) {
 		return nil, errors.New("cache: a name and a positive TTL are required")
 	}
 
-	c := &Cache[V]{name: o.Name, hub: h, ttl: o.TTL, until: o.Until, now: time.Now, m: newMetrics(o.Name)}
+	c := &Cache[V]{name: o.Name, hub: h, ttl: o.TTL, until: o.Until, now: time.Now, m: newMetrics(h.in, o.Name)}
 
 	if h.shared != nil && !o.Local {
 		c.b = &redisBackend[V]{client: h.shared, prefix: h.prefix + o.Name + ":"}
@@ -134,10 +134,12 @@ func (c *Cache[V]) GetOrLoad(ctx context.Context, key string, load func(context.
 	if err != nil {
 		var zero V
 
-		return zero, err //nolint:wrapcheck // the loader's own error
+		return zero, err
 	}
 
-	return v.(V), nil //nolint:forcetypeassert // load returns a V
+	out, _ := v.(V) // load returns a V
+
+	return out, nil
 }
 
 func (c *Cache[V]) load(ctx context.Context, key string, load func(context.Context) (V, error)) (V, error) {

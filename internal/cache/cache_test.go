@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/metric/noop"
 
 	"github.com/modulith/modulith/internal/cache"
 	"github.com/modulith/modulith/internal/pgtest"
@@ -30,13 +31,26 @@ func transports(t *testing.T) map[string]cluster {
 		"postgres": {newHub: func(t *testing.T) *cache.Hub {
 			t.Helper()
 
-			return cache.NewPostgresHub(sharedDB(t).Pool, "cache_test", slog.New(slog.DiscardHandler))
+			return must(cache.NewPostgresHub(sharedDB(t).Pool, "cache_test", slog.New(slog.DiscardHandler), noop.Meter{}))(t)
 		}},
 		"redis": {newHub: func(t *testing.T) *cache.Hub {
 			t.Helper()
 
-			return cache.NewRedisHub(newRedis(t), sharedPrefix(t), slog.New(slog.DiscardHandler))
+			return must(cache.NewRedisHub(newRedis(t), sharedPrefix(t), slog.New(slog.DiscardHandler), noop.Meter{}))(t)
 		}},
+	}
+}
+
+// must returns v, failing the test on err.
+func must[V any](v V, err error) func(t *testing.T) V {
+	return func(t *testing.T) V {
+		t.Helper()
+
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		return v
 	}
 }
 
@@ -50,7 +64,7 @@ func sharedDB(t *testing.T) *pgtest.Database {
 	t.Helper()
 
 	if db, ok := dbs.Load(t.Name()); ok {
-		return db.(*pgtest.Database) //nolint:forcetypeassert // only these are stored
+		return db.(*pgtest.Database)
 	}
 
 	db := pgtest.NewDatabase(t)
@@ -66,7 +80,7 @@ func sharedPrefix(t *testing.T) string {
 	p, _ := prefixes.LoadOrStore(t.Name(), redistest.Prefix(t))
 	t.Cleanup(func() { prefixes.Delete(t.Name()) })
 
-	return p.(string) //nolint:forcetypeassert // only strings are stored
+	return p.(string)
 }
 
 func newRedis(t *testing.T) *redis.Client {
@@ -150,9 +164,13 @@ func TestGetOrLoadLoadsOnceForConcurrentMisses(t *testing.T) {
 
 			var wg sync.WaitGroup
 
+			var entered atomic.Int32
+
 			got := make([]profile, callers)
 			for i := range callers {
 				wg.Go(func() {
+					entered.Add(1)
+
 					v, err := c.GetOrLoad(t.Context(), "user_1", load)
 					if err != nil {
 						t.Errorf("GetOrLoad() = %v", err)
@@ -162,7 +180,11 @@ func TestGetOrLoadLoadsOnceForConcurrentMisses(t *testing.T) {
 				})
 			}
 
-			time.Sleep(100 * time.Millisecond) // let every caller miss
+			for entered.Load() < callers {
+				time.Sleep(time.Millisecond)
+			}
+
+			time.Sleep(200 * time.Millisecond) // every caller waits for the load
 			close(release)
 			wg.Wait()
 
@@ -291,7 +313,7 @@ func TestLoadRacingAnInvalidationIsNotStored(t *testing.T) {
 func TestUnhealthyHubIsNotTrusted(t *testing.T) {
 	t.Parallel()
 
-	h := cache.NewPostgresHub(pgtest.NewDatabase(t).Pool, "cache_test", slog.New(slog.DiscardHandler))
+	h := must(cache.NewPostgresHub(pgtest.NewDatabase(t).Pool, "cache_test", slog.New(slog.DiscardHandler), noop.Meter{}))(t)
 	c := newCache(t, h, true)
 
 	var loads int

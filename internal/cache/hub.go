@@ -13,13 +13,14 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/metric"
 )
 
 // The timing of the subscription's health and of the acknowledgements (see
 // the package doc): AckWait must exceed Lease.
 const (
 	HeartbeatEvery = 250 * time.Millisecond
-	Lease          = time.Second
+	Lease          = 1500 * time.Millisecond
 	AckWait        = 2 * time.Second
 )
 
@@ -79,6 +80,7 @@ type Hub struct {
 	// nil: then every cache is in memory.
 	shared *redis.Client
 	prefix string
+	in     *instruments
 
 	origin time.Time // of the monotonic clock heartbeats carry
 	// beat is the send time of the last heartbeat received (ns since
@@ -94,11 +96,17 @@ type Hub struct {
 }
 
 // newHub returns a hub on transport t; channel names its shared channel.
-func newHub(t transport, channel string, logger *slog.Logger) *Hub {
-	return &Hub{
-		t: t, channel: channel, id: newID(), logger: logger, origin: time.Now(),
-		caches: make(map[string]invalidatable), waits: make(map[string]chan string),
+// Its caches' metrics go to meter.
+func newHub(t transport, channel string, logger *slog.Logger, meter metric.Meter) (*Hub, error) {
+	in, err := newInstruments(meter)
+	if err != nil {
+		return nil, fmt.Errorf("cache metrics: %w", err)
 	}
+
+	return &Hub{
+		t: t, channel: channel, id: newID(), logger: logger, origin: time.Now(), in: in,
+		caches: make(map[string]invalidatable), waits: make(map[string]chan string),
+	}, nil
 }
 
 // newID returns a random identifier of 16 lower-case letters and digits,

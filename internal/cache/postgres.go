@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"go.opentelemetry.io/otel/metric"
 
 	"github.com/modulith/modulith/internal/database"
 )
@@ -20,9 +21,10 @@ const (
 )
 
 // NewPostgresHub returns a hub over LISTEN/NOTIFY on channel (an unquoted
-// identifier of at most 46 characters) of pool's database.
-func NewPostgresHub(pool *pgxpool.Pool, channel string, logger *slog.Logger) *Hub {
-	return newHub(&pgTransport{pool: pool, appName: "cache:" + channel, logger: logger}, channel, logger)
+// identifier of at most 46 characters) of pool's database. Its caches'
+// metrics go to meter.
+func NewPostgresHub(pool *pgxpool.Pool, channel string, logger *slog.Logger, meter metric.Meter) (*Hub, error) {
+	return newHub(&pgTransport{pool: pool, appName: "cache:" + channel, logger: logger}, channel, logger, meter)
 }
 
 // pgTransport is LISTEN/NOTIFY. Its listener connections carry appName

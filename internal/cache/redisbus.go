@@ -7,17 +7,22 @@ import (
 	"log/slog"
 
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/metric"
 )
 
 // NewRedisHub returns a hub over Redis pub/sub on channel (prefix +
 // "cache"), whose caches shared by the replicas (New) live in client
 // under keys that start with prefix. The client is the caller's to close,
-// after the hub.
-func NewRedisHub(client *redis.Client, prefix string, logger *slog.Logger) *Hub {
-	h := newHub(&redisTransport{client: client, logger: logger}, prefix+"cache", logger)
+// after the hub. Its caches' metrics go to meter.
+func NewRedisHub(client *redis.Client, prefix string, logger *slog.Logger, meter metric.Meter) (*Hub, error) {
+	h, err := newHub(&redisTransport{client: client, logger: logger}, prefix+"cache", logger, meter)
+	if err != nil {
+		return nil, err
+	}
+
 	h.shared, h.prefix = client, prefix
 
-	return h
+	return h, nil
 }
 
 // quietReceive is how long a healthy subscription goes without a message at

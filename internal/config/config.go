@@ -72,6 +72,15 @@ type Config struct {
 	RemoteModules []string      `yaml:"remote_modules" env:"REMOTE_MODULES" default:""`
 	RemoteTimeout time.Duration `yaml:"remote_timeout" env:"REMOTE_TIMEOUT" default:"10s"` // per call to a remote module, when the caller set no earlier deadline
 	RemoteRetries int           `yaml:"remote_retries" env:"REMOTE_RETRIES" default:"3"`   // retries of a call a remote module answered Unavailable (at most 4)
+	// CacheURL is the Redis/Valkey server (redis:// or rediss://) that
+	// shares the modules' caches and carries their invalidations; empty
+	// keeps caches in memory, invalidated over PostgreSQL (docs/CACHE.md).
+	CacheURL    string `yaml:"cache_url" env:"CACHE_URL" secret:"dsn"`
+	CachePrefix string `yaml:"cache_prefix" env:"CACHE_PREFIX" default:"modulith:"` // of the keys and channels in CACHE_URL
+	// SessionCacheTTL is how long a replica keeps a session check in
+	// memory; a session that ends is forgotten by every replica before the
+	// request that ended it returns. 0 checks every request in the database.
+	SessionCacheTTL time.Duration `yaml:"session_cache_ttl" env:"SESSION_CACHE_TTL" default:"30s"`
 }
 
 // TrustedProxyPrefixes returns TrustedProxies as prefixes, a bare address

@@ -72,6 +72,8 @@ func TestLoadDevDefaults(t *testing.T) {
 		SMSProvider:          "log",
 		RemoteTimeout:        10 * time.Second,
 		RemoteRetries:        3,
+		CachePrefix:          "modulith:",
+		SessionCacheTTL:      30 * time.Second,
 	}
 	if diff := cmp.Diff(want, cfg); diff != "" {
 		t.Errorf("Load() mismatch (-want +got):\n%s", diff)

@@ -19,6 +19,7 @@ import (
 	"github.com/modulith/modulith/internal/apiversion"
 	"github.com/modulith/modulith/internal/authn"
 	"github.com/modulith/modulith/internal/authz"
+	"github.com/modulith/modulith/internal/cache"
 	"github.com/modulith/modulith/internal/config"
 	apperrors "github.com/modulith/modulith/internal/errors"
 	"github.com/modulith/modulith/internal/events"
@@ -43,6 +44,10 @@ type Deps struct {
 	// Remote holds a connection per module that runs in another process
 	// (REMOTE_MODULES).
 	Remote map[string]grpc.ClientConnInterface
+	// Cache links the caches of the process to those of the other
+	// replicas; Sessions caches the session check, through Cache.
+	Cache    *cache.Hub
+	Sessions *authn.SessionCache
 }
 
 // Registry holds the modules of a process and what they registered.
@@ -232,6 +237,10 @@ func (r *Registry) CheckSession(ctx context.Context, sessionID, userID string) (
 		return "", apperrors.Unavailable("authentication is not available")
 	}
 
+	if r.deps.Sessions != nil {
+		return r.deps.Sessions.Check(ctx, sessionID, userID, r.sessions)
+	}
+
 	return r.sessions.CheckSession(ctx, sessionID, userID)
 }
 
@@ -320,6 +329,10 @@ func (h *host) Logger() *slog.Logger { return h.r.deps.Logger.With("module", h.n
 func (h *host) Notifier() *notifier.Notifier { return h.r.deps.Notifier }
 
 func (h *host) Tokens() *authn.Tokens { return h.r.deps.Tokens }
+
+func (h *host) Cache() *cache.Hub { return h.r.deps.Cache }
+
+func (h *host) SessionCache() *authn.SessionCache { return h.r.deps.Sessions }
 
 func (h *host) Key(purpose string) []byte {
 	mac := hmac.New(sha256.New, h.r.deps.Secret)

@@ -13,6 +13,7 @@ import (
 	"github.com/modulith/modulith/cmd/server/observability"
 	"github.com/modulith/modulith/cmd/server/setup"
 	"github.com/modulith/modulith/internal/authn"
+	"github.com/modulith/modulith/internal/cache"
 	"github.com/modulith/modulith/internal/events"
 	"github.com/modulith/modulith/internal/grpcserver"
 	"github.com/modulith/modulith/internal/migration"
@@ -60,8 +61,8 @@ func (p *process) telemetry(ctx context.Context) (*observability.Telemetry, erro
 // start builds, on a booted process, what every long-running process
 // runs, in dependency order: telemetry, migrations (MIGRATE_ON_START), the
 // bus and the modules with the gRPC server and channel that serve them
-// (host), the WebSocket hub with its fan-out and forwarder (realtime); then
-// starts the bus, every subscriber having subscribed. What it built is on
+// (host), the caches' hub, the WebSocket hub with its fan-out and forwarder
+// (realtime); then starts the bus, every subscriber having subscribed. What it built is on
 // built, to close in reverse order.
 func (p *process) start(ctx context.Context, built *stack) (*observability.Telemetry, *hosted, *realtime, error) {
 	tel, err := p.telemetry(ctx)
@@ -83,6 +84,10 @@ func (p *process) start(ctx context.Context, built *stack) (*observability.Telem
 	}
 
 	built.push(h.close)
+
+	if err := h.cache.Start(ctx); err != nil {
+		return nil, nil, nil, err
+	}
 
 	rt, err := p.realtime(ctx, h, tel.Metrics.Meter())
 	if err != nil {
@@ -108,11 +113,14 @@ type hosted struct {
 	tokens *authn.Tokens
 	reg    *registry.Registry
 	grpc   *grpcserver.GRPC
+	// cache links the modules' caches to the other replicas' (not started).
+	cache      *cache.Hub
+	closeCache func(context.Context) error
 }
 
 // host builds, in dependency order, the bus (not started), the platform
 // services modules get (notifier, token issuer, connections to remote
-// modules), the registry, the gRPC server and channel, and then the
+// modules, the caches' hub, not started, and the session cache), the registry, the gRPC server and channel, and then the
 // modules, whose services it registers on both. Close closes the bus.
 func (p *process) host(ctx context.Context, tel *observability.Telemetry) (*hosted, error) {
 	cfg := p.cfg
@@ -137,9 +145,19 @@ func (p *process) host(ctx context.Context, tel *observability.Telemetry) (*host
 		return nil, err
 	}
 
+	hub, closeCache, err := setup.Cache(cfg, p.pool, p.logger, tel.Metrics.Meter())
+	if err != nil {
+		return nil, err
+	}
+
+	sessions, err := authn.NewSessionCache(hub, cfg.SessionCacheTTL)
+	if err != nil {
+		return nil, err
+	}
+
 	reg := registry.New(registry.Deps{
 		Layers: p.layers, Secret: []byte(cfg.JWTSecret), DB: p.pool, Bus: bus, Notifier: n, Tokens: tokens,
-		Logger: p.logger, Remote: remote,
+		Logger: p.logger, Remote: remote, Cache: hub, Sessions: sessions,
 	})
 
 	srv, err := grpcserver.New(grpcserver.Deps{
@@ -157,11 +175,14 @@ func (p *process) host(ctx context.Context, tel *observability.Telemetry) (*host
 
 	srv.Register(reg.RegisterGRPC)
 
-	return &hosted{bus: bus, tokens: tokens, reg: reg, grpc: srv}, nil
+	return &hosted{bus: bus, tokens: tokens, reg: reg, grpc: srv, cache: hub, closeCache: closeCache}, nil
 }
 
-// close stops the bus: no more deliveries, handlers finished.
-func (h *hosted) close(ctx context.Context) error { return h.bus.Close(ctx) }
+// close stops the bus (no more deliveries, handlers finished), then the
+// caches' hub.
+func (h *hosted) close(ctx context.Context) error {
+	return errors.Join(h.bus.Close(ctx), h.closeCache(ctx))
+}
 
 // realtime is this replica's WebSocket hub and the fan-out that links it
 // to the hubs of the other replicas.
