@@ -50,7 +50,10 @@ type platform struct {
 	db                *pgtest.Database
 }
 
-func startPlatform(b *testing.B) *platform {
+// startPlatform starts the server on a database of its own; more are
+// environment variables (name, value, …) on top of the production
+// settings.
+func startPlatform(b *testing.B, more ...string) *platform {
 	b.Helper()
 
 	db := pgtest.NewDatabase(b, registry.MigrationSources(modules.All())...)
@@ -58,6 +61,9 @@ func startPlatform(b *testing.B) *platform {
 	env := map[string]string{
 		"ENV": "prod", "DB_DSN": db.DSN, "JWT_SECRET": secret, "BIND_HOST": "127.0.0.1",
 		"HTTP_PORT": httpPort, "GRPC_PORT": grpcPort, "ADMIN_PORT": "0", "SHUTDOWN_DELAY": "0s",
+	}
+	for i := 0; i+1 < len(more); i += 2 {
+		env[more[i]] = more[i+1]
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
