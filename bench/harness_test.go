@@ -62,6 +62,7 @@ func startPlatform(b *testing.B, more ...string) *platform {
 		"ENV": "prod", "DB_DSN": db.DSN, "JWT_SECRET": secret, "BIND_HOST": "127.0.0.1",
 		"HTTP_PORT": httpPort, "GRPC_PORT": grpcPort, "ADMIN_PORT": "0", "SHUTDOWN_DELAY": "0s",
 	}
+
 	for i := 0; i+1 < len(more); i += 2 {
 		env[more[i]] = more[i+1]
 	}

@@ -128,18 +128,21 @@ func (c *Cache[V]) GetOrLoad(ctx context.Context, key string, load func(context.
 		return v, nil
 	}
 
-	v, err, _ := c.group.Do(key, func() (any, error) {
-		return c.load(ctx, key, load)
+	// The loader's error travels in the result: it is the callers' own.
+	res, _, _ := c.group.Do(key, func() (any, error) {
+		v, err := c.load(ctx, key, load)
+
+		return loaded[V]{v: v, err: err}, nil
 	})
-	if err != nil {
-		var zero V
+	r, _ := res.(loaded[V])
 
-		return zero, err
-	}
+	return r.v, r.err
+}
 
-	out, _ := v.(V) // load returns a V
-
-	return out, nil
+// loaded is a load's outcome, shared by the callers that waited for it.
+type loaded[V any] struct {
+	v   V
+	err error
 }
 
 func (c *Cache[V]) load(ctx context.Context, key string, load func(context.Context) (V, error)) (V, error) {

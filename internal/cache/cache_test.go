@@ -3,6 +3,7 @@ package cache_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -92,6 +93,7 @@ func newRedis(t *testing.T) *redis.Client {
 	}
 
 	c := redis.NewClient(opts)
+
 	t.Cleanup(func() { _ = c.Close() })
 
 	return c
@@ -148,60 +150,63 @@ func TestGetOrLoadLoadsOnceForConcurrentMisses(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 
-			c := newCache(t, start(t, cl.newHub(t)), false)
-
-			var loads atomic.Int32
-
-			release := make(chan struct{})
-			load := func(context.Context) (profile, error) {
-				loads.Add(1)
-				<-release
-
-				return profile{Name: "Ada"}, nil
-			}
-
-			const callers = 50
-
-			var wg sync.WaitGroup
-
-			var entered atomic.Int32
-
-			got := make([]profile, callers)
-			for i := range callers {
-				wg.Go(func() {
-					entered.Add(1)
-
-					v, err := c.GetOrLoad(t.Context(), "user_1", load)
-					if err != nil {
-						t.Errorf("GetOrLoad() = %v", err)
-					}
-
-					got[i] = v
-				})
-			}
-
-			for entered.Load() < callers {
-				time.Sleep(time.Millisecond)
-			}
-
-			time.Sleep(200 * time.Millisecond) // every caller waits for the load
-			close(release)
-			wg.Wait()
-
-			if n := loads.Load(); n != 1 {
-				t.Errorf("%d loads for %d concurrent misses, want 1", n, callers)
-			}
-
-			for i, v := range got {
-				if v.Name != "Ada" {
-					t.Fatalf("caller %d got %+v, want Ada", i, v)
-				}
-			}
-
-			if _, err := c.GetOrLoad(t.Context(), "user_1", load); err != nil || loads.Load() != 1 {
-				t.Errorf("GetOrLoad() after the load = %v with %d loads, want a hit", err, loads.Load())
-			}
+			testStampede(t, newCache(t, start(t, cl.newHub(t)), false))
 		})
+	}
+}
+
+func testStampede(t *testing.T, c *cache.Cache[profile]) {
+	t.Helper()
+
+	const callers = 50
+
+	var loads, entered atomic.Int32
+
+	release := make(chan struct{})
+	load := func(ctx context.Context) (profile, error) {
+		loads.Add(1)
+
+		select {
+		case <-release:
+			return profile{Name: "Ada"}, nil
+		case <-ctx.Done():
+			return profile{}, ctx.Err()
+		}
+	}
+
+	var wg sync.WaitGroup
+
+	errs := make([]error, callers)
+	got := make([]profile, callers)
+
+	for i := range callers {
+		wg.Go(func() {
+			entered.Add(1)
+
+			got[i], errs[i] = c.GetOrLoad(t.Context(), "user_1", load)
+		})
+	}
+
+	for entered.Load() < callers {
+		time.Sleep(time.Millisecond)
+	}
+
+	time.Sleep(200 * time.Millisecond) // every caller waits for the load
+	close(release)
+	wg.Wait()
+
+	if n := loads.Load(); n != 1 {
+		t.Errorf("%d loads for %d concurrent misses, want 1", n, callers)
+	}
+
+	for i, v := range got {
+		if v.Name != "Ada" || errs[i] != nil {
+			t.Fatalf("caller %d got %+v, %v; want Ada", i, v, errs[i])
+		}
+	}
+
+	if _, err := c.GetOrLoad(t.Context(), "user_1", load); err != nil || loads.Load() != 1 {
+		t.Errorf("GetOrLoad() after the load = %v with %d loads, want a hit", err, loads.Load())
 	}
 }
 
@@ -219,23 +224,30 @@ func TestInvalidateReachesEveryReplica(t *testing.T) {
 				b := newCache(t, start(t, cl.newHub(t)), local)
 
 				for i := range 20 {
-					current := profile{Name: "v" + string(rune('a'+i))}
-					load := func(context.Context) (profile, error) { return current, nil }
-
-					if _, err := b.GetOrLoad(t.Context(), "user_1", load); err != nil {
-						t.Fatal(err)
-					}
-
-					if err := a.Invalidate(t.Context(), "user_1"); err != nil {
-						t.Fatalf("Invalidate() = %v", err)
-					}
-
-					if v, ok := b.Get(t.Context(), "user_1"); ok {
-						t.Fatalf("round %d: B still answers %+v after A's Invalidate returned", i, v)
-					}
+					invalidateRound(t, a, b, i)
 				}
 			})
 		}
+	}
+}
+
+// invalidateRound caches a value on b, invalidates it on a, and checks b
+// no longer answers it.
+func invalidateRound(t *testing.T, a, b *cache.Cache[profile], round int) {
+	t.Helper()
+
+	current := profile{Name: fmt.Sprint("v", round)}
+
+	if _, err := b.GetOrLoad(t.Context(), "user_1", func(context.Context) (profile, error) { return current, nil }); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := a.Invalidate(t.Context(), "user_1"); err != nil {
+		t.Fatalf("Invalidate() = %v", err)
+	}
+
+	if v, ok := b.Get(t.Context(), "user_1"); ok {
+		t.Fatalf("round %d: B still answers %+v after A's Invalidate returned", round, v)
 	}
 }
 
@@ -253,6 +265,7 @@ func TestInvalidateIsQuickWhenEveryReplicaAnswers(t *testing.T) {
 			newCache(t, start(t, cl.newHub(t)), true)
 
 			began := time.Now()
+
 			if err := a.Invalidate(t.Context(), "user_1", "user_2"); err != nil {
 				t.Fatal(err)
 			}
