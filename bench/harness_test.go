@@ -50,7 +50,10 @@ type platform struct {
 	db                *pgtest.Database
 }
 
-func startPlatform(b *testing.B) *platform {
+// startPlatform starts the server on a database of its own; more are
+// environment variables (name, value, …) on top of the production
+// settings.
+func startPlatform(b *testing.B, more ...string) *platform {
 	b.Helper()
 
 	db := pgtest.NewDatabase(b, registry.MigrationSources(modules.All())...)
@@ -61,6 +64,10 @@ func startPlatform(b *testing.B) *platform {
 		// One client drives thousands of requests a second: the default
 		// rate limits would measure 429s.
 		"RATE_LIMITS": "",
+	}
+
+	for i := 0; i+1 < len(more); i += 2 {
+		env[more[i]] = more[i+1]
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())

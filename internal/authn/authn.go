@@ -96,8 +96,13 @@ func (a *Authenticator) Authenticate(ctx context.Context, authorization string) 
 	}
 
 	// A checker in another process (auth run as its own service) needs
-	// the token itself.
-	role, err := a.sessions.CheckSession(withToken(ctx, token), claims.SessionID, claims.Subject)
+	// the token itself; a session cache, its expiry.
+	ctx = withToken(ctx, token)
+	if claims.ExpiresAt != nil {
+		ctx = withTokenExpiry(ctx, claims.ExpiresAt.Time)
+	}
+
+	role, err := a.sessions.CheckSession(ctx, claims.SessionID, claims.Subject)
 	if err != nil {
 		return Identity{}, err
 	}

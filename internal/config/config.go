@@ -88,6 +88,15 @@ type Config struct {
 	RateLimitURL     string `yaml:"rate_limit_url" env:"RATE_LIMIT_URL" secret:"dsn"`                                                                                   // redis:// or rediss:// shared by the replicas; "" = each replica alone
 	RouteRoles       string `yaml:"route_roles" env:"ROUTE_ROLES"`                                                                                                      // pattern=role[|role…], comma-separated
 	HTTPCacheControl string `yaml:"http_cache_control" env:"HTTP_CACHE_CONTROL"`                                                                                        // pattern=directives, semicolon-separated
+	// CacheURL is the Redis/Valkey server (redis:// or rediss://) that
+	// shares the modules' caches and carries their invalidations; empty
+	// keeps caches in memory, invalidated over PostgreSQL (docs/CACHE.md).
+	CacheURL    string `yaml:"cache_url" env:"CACHE_URL" secret:"dsn"`
+	CachePrefix string `yaml:"cache_prefix" env:"CACHE_PREFIX" default:"modulith:"` // of the keys and channels in CACHE_URL
+	// SessionCacheTTL is how long a replica keeps a session check in
+	// memory; a session that ends is forgotten by every replica before the
+	// request that ended it returns. 0 checks every request in the database.
+	SessionCacheTTL time.Duration `yaml:"session_cache_ttl" env:"SESSION_CACHE_TTL" default:"30s"`
 }
 
 // TrustedProxyPrefixes returns TrustedProxies as prefixes, a bare address

@@ -77,6 +77,8 @@ func TestLoadDevDefaults(t *testing.T) {
 		BreakerCooldown:      10 * time.Second,
 		OutboundRetries:      2,
 		RateLimits:           "default=100/s,auth.v1.AuthService/RequestLogin=20/s,auth.v1.AuthService/CompleteLogin=20/s",
+		CachePrefix:          "modulith:",
+		SessionCacheTTL:      30 * time.Second,
 	}
 	if diff := cmp.Diff(want, cfg); diff != "" {
 		t.Errorf("Load() mismatch (-want +got):\n%s", diff)

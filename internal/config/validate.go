@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/modulith/modulith/internal/routepolicy"
+	"github.com/redis/go-redis/v9"
 )
 
 // The values of EMAIL_PROVIDER and SMS_PROVIDER; "" means none.
@@ -53,6 +54,8 @@ func (c *Config) Validate(r Report) error {
 	if err := checkDSN(c.DBDSN); err != nil {
 		p.add("DB_DSN", "%v", err)
 	}
+
+	c.validateCache(p)
 
 	if c.Env == envProd {
 		c.validateProd(p)
@@ -94,6 +97,21 @@ func (c *Config) validateLimits(p *problems) {
 	p.between("OUTBOUND_RETRIES", int64(c.OutboundRetries), 0, maxOutboundRetries)
 	p.between("GRAPHQL_MAX_DEPTH", int64(c.GraphQLMaxDepth), 1, maxGraphQLDepth)
 	p.between("GRAPHQL_MAX_COMPLEXITY", int64(c.GraphQLMaxComplexity), 1, maxGraphQLComplexity)
+}
+
+// validateCache checks CACHE_URL (a Redis URL, when set) and the session
+// cache's TTL.
+func (c *Config) validateCache(p *problems) {
+	p.nonNegative("SESSION_CACHE_TTL", c.SessionCacheTTL)
+
+	if c.CacheURL == "" {
+		return
+	}
+
+	if _, err := redis.ParseURL(c.CacheURL); err != nil {
+		// The URL may hold a password: the error names the scheme only.
+		p.add("CACHE_URL", "must be redis://[user:password@]host:port[/db] or rediss://…")
+	}
 }
 
 // validateRemotes checks the module=target entries of REMOTE_MODULES.

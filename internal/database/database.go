@@ -34,7 +34,17 @@ func CancelQueriesOnTimeout(cc *pgx.ConnConfig) {
 // unlike pooled connections it unblocks at once when its context ends (the
 // default context handling closes the connection). Close it when done.
 func Listen(ctx context.Context, pool *pgxpool.Pool, channels ...string) (*pgx.Conn, error) {
+	return ListenAs(ctx, pool, "", channels...)
+}
+
+// ListenAs is Listen on a connection whose application_name is appName
+// (when not empty), so that pg_stat_activity tells the listeners apart.
+func ListenAs(ctx context.Context, pool *pgxpool.Pool, appName string, channels ...string) (*pgx.Conn, error) {
 	cc := pool.Config().ConnConfig.Copy()
+	if appName != "" {
+		cc.RuntimeParams["application_name"] = appName
+	}
+
 	cc.BuildContextWatcherHandler = func(conn *pgconn.PgConn) ctxwatch.Handler {
 		return &pgconn.DeadlineContextWatcherHandler{Conn: conn.Conn()} // pgx's default
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/modulith/modulith/internal/admin"
 	"github.com/modulith/modulith/internal/apiversion"
 	"github.com/modulith/modulith/internal/authn"
+	"github.com/modulith/modulith/internal/cache"
 	"github.com/modulith/modulith/internal/events"
 	"github.com/modulith/modulith/internal/notifier"
 	"github.com/modulith/modulith/internal/websocket"
@@ -59,6 +60,13 @@ type Host interface {
 	// that answers at once while the host keeps failing, and retries of
 	// idempotent requests, with the breakers' state in the metrics.
 	HTTPClient() *http.Client
+	// Cache builds the module's caches (cache.New), invalidated on every
+	// replica: in Redis when CACHE_URL is set, in memory otherwise.
+	Cache() *cache.Hub
+	// SessionCache is the cache of the session check: the module that
+	// owns sessions invalidates the sessions that end
+	// (InvalidateSessions).
+	SessionCache() *authn.SessionCache
 	// Key derives a 32-byte key for purpose (e.g. "magic-codes/v1") from
 	// the platform's secret, bound to the module: the secret itself stays
 	// with the platform.

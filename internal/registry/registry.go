@@ -21,6 +21,7 @@ import (
 	"github.com/modulith/modulith/internal/apiversion"
 	"github.com/modulith/modulith/internal/authn"
 	"github.com/modulith/modulith/internal/authz"
+	"github.com/modulith/modulith/internal/cache"
 	"github.com/modulith/modulith/internal/config"
 	apperrors "github.com/modulith/modulith/internal/errors"
 	"github.com/modulith/modulith/internal/events"
@@ -50,6 +51,10 @@ type Deps struct {
 	// retries of idempotent requests) and a timeout. Nil: a plain client
 	// with defaultHTTPTimeout.
 	HTTPClient *http.Client
+	// Cache links the caches of the process to those of the other
+	// replicas; Sessions caches the session check, through Cache.
+	Cache    *cache.Hub
+	Sessions *authn.SessionCache
 }
 
 // defaultHTTPTimeout bounds a request of the plain client a registry
@@ -243,6 +248,10 @@ func (r *Registry) CheckSession(ctx context.Context, sessionID, userID string) (
 		return "", apperrors.Unavailable("authentication is not available")
 	}
 
+	if r.deps.Sessions != nil {
+		return r.deps.Sessions.Check(ctx, sessionID, userID, r.sessions)
+	}
+
 	return r.sessions.CheckSession(ctx, sessionID, userID)
 }
 
@@ -339,6 +348,9 @@ func (h *host) HTTPClient() *http.Client {
 
 	return h.r.deps.HTTPClient
 }
+func (h *host) Cache() *cache.Hub { return h.r.deps.Cache }
+
+func (h *host) SessionCache() *authn.SessionCache { return h.r.deps.Sessions }
 
 func (h *host) Key(purpose string) []byte {
 	mac := hmac.New(sha256.New, h.r.deps.Secret)

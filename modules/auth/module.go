@@ -46,6 +46,7 @@ func (Module) Init(h registry.Host) error {
 		Repo:       repository.New(h.DB(), h.Bus()),
 		Tokens:     h.Tokens(),
 		Delivery:   h.Notifier(),
+		Sessions:   h.SessionCache(),
 		Logger:     h.Logger(),
 		CodeKey:    h.Key("magic-codes/v1"),
 		RefreshKey: h.Key("refresh-tokens/v1"),

@@ -15,6 +15,7 @@ import (
 	"github.com/modulith/modulith/cmd/server/observability"
 	"github.com/modulith/modulith/cmd/server/setup"
 	"github.com/modulith/modulith/internal/authn"
+	"github.com/modulith/modulith/internal/cache"
 	"github.com/modulith/modulith/internal/events"
 	"github.com/modulith/modulith/internal/grpcserver"
 	"github.com/modulith/modulith/internal/migration"
@@ -64,8 +65,8 @@ func (p *process) telemetry(ctx context.Context) (*observability.Telemetry, erro
 // start builds, on a booted process, what every long-running process
 // runs, in dependency order: telemetry, migrations (MIGRATE_ON_START), the
 // bus and the modules with the gRPC server and channel that serve them
-// (host), the WebSocket hub with its fan-out and forwarder (realtime); then
-// starts the bus, every subscriber having subscribed. What it built is on
+// (host), the caches' hub, the WebSocket hub with its fan-out and forwarder
+// (realtime); then starts the bus, every subscriber having subscribed. What it built is on
 // built, to close in reverse order.
 func (p *process) start(ctx context.Context, built *stack) (*observability.Telemetry, *hosted, *realtime, error) {
 	tel, err := p.telemetry(ctx)
@@ -87,6 +88,10 @@ func (p *process) start(ctx context.Context, built *stack) (*observability.Telem
 	}
 
 	built.push(h.close)
+
+	if err := h.cache.Start(ctx); err != nil {
+		return nil, nil, nil, err
+	}
 
 	rt, err := p.realtime(ctx, h, tel.Metrics.Meter())
 	if err != nil {
@@ -125,12 +130,17 @@ type hosted struct {
 	// HTTP edge; closePolicy releases its limiter.
 	policy      *routepolicy.Policy
 	closePolicy func(context.Context) error
+	// cache links the modules' caches to the other replicas' (not started).
+	cache      *cache.Hub
+	closeCache func(context.Context) error
 }
 
 // host builds, in dependency order, the bus (not started), the platform
-// services modules get (notifier, token issuer, connections to remote
-// modules), the registry, the gRPC server and channel, and then the
-// modules, whose services it registers on both. Close closes the bus.
+// services modules get (the guards of outbound calls, notifier, token
+// issuer, connections to remote modules, the caches' hub, not started, and
+// the session cache), the registry, the route policies, the gRPC server
+// and channel, and then the modules, whose services it registers on both.
+// Close closes the bus, the policies' limiter and the caches' hub.
 func (p *process) host(ctx context.Context, tel *observability.Telemetry) (*hosted, error) {
 	cfg := p.cfg
 
@@ -162,15 +172,25 @@ func (p *process) host(ctx context.Context, tel *observability.Telemetry) (*host
 		return nil, err
 	}
 
+	hub, closeCache, err := setup.Cache(cfg, p.pool, p.logger, tel.Metrics.Meter())
+	if err != nil {
+		return nil, err
+	}
+
+	sessions, err := authn.NewSessionCache(hub, cfg.SessionCacheTTL)
+	if err != nil {
+		return nil, err
+	}
+
 	reg := registry.New(registry.Deps{
 		Layers: p.layers, Secret: []byte(cfg.JWTSecret), DB: p.pool, Bus: bus, Notifier: n, Tokens: tokens,
-		Logger: p.logger, Remote: remote,
+		Logger: p.logger, Remote: remote, Cache: hub, Sessions: sessions,
 		HTTPClient: &http.Client{Transport: guards.Transport(nil), Timeout: outboundHTTPTimeout},
 	})
 
 	policy, closePolicy, err := setup.RoutePolicy(cfg, tokens, p.logger, tel.Metrics.Meter())
 	if err != nil {
-		return nil, err
+		return nil, errors.Join(err, closeCache(ctx))
 	}
 
 	srv, err := grpcserver.New(grpcserver.Deps{
@@ -178,23 +198,26 @@ func (p *process) host(ctx context.Context, tel *observability.Telemetry) (*host
 		Tracer: tel.Tracer, Propagator: tel.Propagator, Meters: tel.Metrics.Provider, Policy: policy,
 	})
 	if err != nil {
-		return nil, errors.Join(err, closePolicy(ctx))
+		return nil, errors.Join(err, closePolicy(ctx), closeCache(ctx))
 	}
 
 	local, elsewhere := p.prog.served(cfg.Remotes())
 	if err := reg.Init(srv.Conn, append(local, elsewhere...)...); err != nil {
-		return nil, errors.Join(err, closePolicy(ctx))
+		return nil, errors.Join(err, closePolicy(ctx), closeCache(ctx))
 	}
 
 	srv.Register(reg.RegisterGRPC)
 
-	return &hosted{bus: bus, tokens: tokens, reg: reg, grpc: srv, policy: policy, closePolicy: closePolicy}, nil
+	return &hosted{
+		bus: bus, tokens: tokens, reg: reg, grpc: srv,
+		policy: policy, closePolicy: closePolicy, cache: hub, closeCache: closeCache,
+	}, nil
 }
 
 // close stops the bus (no more deliveries, handlers finished), then the
-// route policies' limiter.
+// route policies' limiter and the caches' hub.
 func (h *hosted) close(ctx context.Context) error {
-	return errors.Join(h.bus.Close(ctx), h.closePolicy(ctx))
+	return errors.Join(h.bus.Close(ctx), h.closePolicy(ctx), h.closeCache(ctx))
 }
 
 // realtime is this replica's WebSocket hub and the fan-out that links it

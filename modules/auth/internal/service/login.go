@@ -413,8 +413,14 @@ func (s *Service) loginResponse(out login) (*authv1.CompleteLoginResponse, error
 	return &authv1.CompleteLoginResponse{Tokens: tokens, User: toProtoUser(out.user), NewUser: out.created}, nil
 }
 
+// tokenPair issues an access token that ends with its session at the
+// latest: the platform's session cache keeps a check no longer than the
+// token that made it is valid, hence never past the session's end.
 func (s *Service) tokenPair(user models.User, session models.Session, refresh string) (*authv1.Tokens, error) {
-	access, _, err := s.tokens.IssueAccess(user.ID, session.ID, user.Role, s.now(), s.cfg.AccessTokenTTL)
+	now := s.now()
+	ttl := min(s.cfg.AccessTokenTTL, session.ExpiresAt.Sub(now))
+
+	access, _, err := s.tokens.IssueAccess(user.ID, session.ID, user.Role, now, ttl)
 	if err != nil {
 		return nil, errors.Internal("issue access token", err)
 	}
@@ -423,7 +429,7 @@ func (s *Service) tokenPair(user models.User, session models.Session, refresh st
 		AccessToken:      access,
 		RefreshToken:     refresh,
 		TokenType:        "Bearer",
-		ExpiresIn:        seconds(s.cfg.AccessTokenTTL),
+		ExpiresIn:        seconds(ttl),
 		RefreshExpiresAt: timestamppb.New(session.ExpiresAt),
 	}, nil
 }
@@ -463,6 +469,14 @@ func (s *Service) RefreshToken(ctx context.Context, req *authv1.RefreshTokenRequ
 	})
 	if err != nil {
 		return nil, err
+	}
+
+	// The thief, holding the session's access token, must be refused
+	// everywhere from now on; the answer stays the reuse either way.
+	if verdict == reused {
+		if err := s.forgetSessions(ctx, session.ID); err != nil {
+			s.logger.WarnContext(ctx, "revoked session not forgotten by every replica", "session_id", session.ID, "error", err)
+		}
 	}
 
 	if err := verdict.err(); err != nil {
@@ -558,7 +572,7 @@ func (s *Service) unusableToken(ctx context.Context, tx repository.Repository, h
 
 	s.logger.WarnContext(ctx, "refresh token reused; session revoked", "session_id", rt.SessionID)
 
-	return models.Session{}, reused, nil
+	return session, reused, nil
 }
 
 // inGrace reports whether used, a used token, was exchanged no longer than
@@ -612,6 +626,10 @@ func (s *Service) Logout(ctx context.Context, req *authv1.LogoutRequest) (_ *aut
 		return nil, err
 	}
 
+	if err := s.forgetSessions(ctx, revoked...); err != nil {
+		return nil, err
+	}
+
 	return &authv1.LogoutResponse{Revoked: clampInt32(int64(len(revoked)))}, nil
 }
 
@@ -632,6 +650,22 @@ func (s *Service) revokeSessions(ctx context.Context, tx repository.Repository, 
 		if _, err := s.revokeSession(ctx, tx, userID, id, now); err != nil {
 			return err
 		}
+	}
+
+	return nil
+}
+
+// forgetSessions makes the session cache of every replica forget ids,
+// whose end committed: it returns once they all did, so that the very
+// next request with one of them fails on any replica.
+func (s *Service) forgetSessions(ctx context.Context, ids ...string) error {
+	if s.sessions == nil || len(ids) == 0 {
+		return nil
+	}
+
+	if err := s.sessions.InvalidateSessions(ctx, ids...); err != nil {
+		return errors.Unavailable("the session ended, but other servers may accept it until their cache expires",
+			errors.WithCause(err))
 	}
 
 	return nil

@@ -161,12 +161,18 @@ func (s *Service) RevokeSession(ctx context.Context, req *authv1.RevokeSessionRe
 		return nil, err
 	}
 
+	var ended []string
+
 	err = s.repo.WithTx(ctx, func(tx repository.Repository) error {
-		_, err := s.revokeSession(ctx, tx, session.UserID, session.ID, s.now())
+		ended, err = s.revokeSession(ctx, tx, session.UserID, session.ID, s.now())
 
 		return err
 	})
 	if err != nil {
+		return nil, err
+	}
+
+	if err := s.forgetSessions(ctx, ended...); err != nil {
 		return nil, err
 	}
 

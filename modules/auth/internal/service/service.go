@@ -153,11 +153,20 @@ type Deliverer interface {
 	CanDeliver(ch notifier.Channel) bool
 }
 
+// SessionInvalidator makes every replica forget the session checks it
+// cached (the platform's session cache, registry.Host.SessionCache).
+type SessionInvalidator interface {
+	InvalidateSessions(ctx context.Context, sessionIDs ...string) error
+}
+
 // Deps are the service's collaborators.
 type Deps struct {
 	Repo     repository.Repository
 	Tokens   TokenIssuer
 	Delivery Deliverer
+	// Sessions is told of every session that ends, after it committed; nil
+	// when nothing caches session checks.
+	Sessions SessionInvalidator
 	Logger   *slog.Logger
 	// CodeKey keys the HMAC of one-time codes (at least 32 bytes).
 	CodeKey []byte
@@ -179,6 +188,7 @@ type Service struct {
 	repo     repository.Repository
 	tokens   TokenIssuer
 	delivery Deliverer
+	sessions SessionInvalidator
 	logger   *slog.Logger
 	codeKey  []byte
 	refKey   []byte
@@ -209,7 +219,7 @@ func New(cfg Config, d Deps) (*Service, error) {
 	}
 
 	return &Service{
-		repo: d.Repo, tokens: d.Tokens, delivery: d.Delivery, logger: d.Logger,
+		repo: d.Repo, tokens: d.Tokens, delivery: d.Delivery, sessions: d.Sessions, logger: d.Logger,
 		codeKey: d.CodeKey, refKey: d.RefreshKey, now: func() time.Time { return now().UTC() }, cfg: cfg,
 		providers: providers,
 	}, nil
