@@ -72,6 +72,10 @@ type Config struct {
 	RemoteModules []string      `yaml:"remote_modules" env:"REMOTE_MODULES" default:""`
 	RemoteTimeout time.Duration `yaml:"remote_timeout" env:"REMOTE_TIMEOUT" default:"10s"` // per call to a remote module, when the caller set no earlier deadline
 	RemoteRetries int           `yaml:"remote_retries" env:"REMOTE_RETRIES" default:"3"`   // retries of a call a remote module answered Unavailable (at most 4)
+	// FeatureReloadInterval is how often each process reloads the feature
+	// flags even without a change notification: the bound on how stale a
+	// flag can be if a notification is lost.
+	FeatureReloadInterval time.Duration `yaml:"feature_reload_interval" env:"FEATURE_RELOAD_INTERVAL" default:"30s"`
 }
 
 // TrustedProxyPrefixes returns TrustedProxies as prefixes, a bare address

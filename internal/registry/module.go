@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/open-feature/go-sdk/openfeature"
 	"google.golang.org/grpc"
 
 	"github.com/modulith/modulith/internal/admin"
@@ -53,6 +54,9 @@ type Host interface {
 	Notifier() *notifier.Notifier
 	// Tokens issues and verifies access tokens.
 	Tokens() *authn.Tokens
+	// Flags evaluates the module's feature flags ("<module>.<name>" only;
+	// see internal/feature) for the caller of the request, from memory.
+	Flags() *openfeature.Client
 	// Key derives a 32-byte key for purpose (e.g. "magic-codes/v1") from
 	// the platform's secret, bound to the module: the secret itself stays
 	// with the platform.

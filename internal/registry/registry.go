@@ -13,6 +13,8 @@ import (
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/open-feature/go-sdk/openfeature"
+	"github.com/open-feature/go-sdk/openfeature/isolated"
 	"google.golang.org/grpc"
 
 	"github.com/modulith/modulith/internal/admin"
@@ -22,6 +24,7 @@ import (
 	"github.com/modulith/modulith/internal/config"
 	apperrors "github.com/modulith/modulith/internal/errors"
 	"github.com/modulith/modulith/internal/events"
+	"github.com/modulith/modulith/internal/feature"
 	"github.com/modulith/modulith/internal/migration"
 	"github.com/modulith/modulith/internal/notifier"
 	"github.com/modulith/modulith/internal/scheduler"
@@ -43,6 +46,23 @@ type Deps struct {
 	// Remote holds a connection per module that runs in another process
 	// (REMOTE_MODULES).
 	Remote map[string]grpc.ClientConnInterface
+	// Flags evaluates feature flags (feature.Flags); nil gives every flag
+	// the code's default.
+	Flags FlagClients
+}
+
+// FlagClients hands each module the OpenFeature client of its own flags
+// namespace.
+type FlagClients interface {
+	Client(module string) *openfeature.Client
+}
+
+// defaultFlags is FlagClients without a flag store: an OpenFeature API
+// with no provider, whose clients return the code's defaults.
+type defaultFlags struct{ api *openfeature.EvaluationAPI }
+
+func (d defaultFlags) Client(module string) *openfeature.Client {
+	return d.api.NewClient(openfeature.WithDomain(module))
 }
 
 // Registry holds the modules of a process and what they registered.
@@ -65,6 +85,10 @@ type Registry struct {
 func New(deps Deps) *Registry {
 	if deps.Logger == nil {
 		deps.Logger = slog.New(slog.DiscardHandler)
+	}
+
+	if deps.Flags == nil {
+		deps.Flags = defaultFlags{api: isolated.NewAPI()}
 	}
 
 	return &Registry{deps: deps, policy: authz.NewPolicy(), public: make(map[string]bool)}
@@ -132,7 +156,7 @@ func (r *Registry) initRemote(m Module, conn grpc.ClientConnInterface) error {
 // platformSections are the platform's configuration sections and schemas
 // that no settings struct names: a module named after one would read or
 // write what the platform owns.
-var platformSections = []string{events.SchemaName, scheduler.SchemaName, "websocket", "worker"}
+var platformSections = []string{events.SchemaName, scheduler.SchemaName, feature.SchemaName, "websocket", "worker"}
 
 // ReservedNames are the names no module may take: the platform's schemas
 // and configuration sections, and the first word of every platform
@@ -221,6 +245,12 @@ func (r *Registry) RegisterGateway(ctx context.Context, mux *runtime.ServeMux, c
 	return nil
 }
 
+// ServePlatform registers the platform's own APIs (the feature flags'
+// admin API), beside the modules', on the gRPC server, the in-process
+// channel and the REST gateway. Call it after Init, before the servers
+// start; no module may serve them.
+func (r *Registry) ServePlatform(apis ...apiversion.API) { r.apis = append(r.apis, apis...) }
+
 // IsPublic reports whether a module declared fullMethod callable without
 // an access token.
 func (r *Registry) IsPublic(fullMethod string) bool { return r.public[fullMethod] }
@@ -245,13 +275,14 @@ func (r *Registry) RealtimeRoutes() []websocket.Route { return slices.Clone(r.ro
 // AdminTasks returns every module's maintenance tasks.
 func (r *Registry) AdminTasks() []admin.Task { return slices.Clone(r.tasks) }
 
-// MigrationSources returns the platform's migrations (the event bus's and
-// the scheduler's schemas) and then each module's migrations and seeds, in
+// MigrationSources returns the platform's migrations (the event bus's,
+// the scheduler's and the feature flags' schemas) and then each module's migrations and seeds, in
 // order. It needs no Init: `migrate` runs before any module is built.
 func MigrationSources(modules []Module) []migration.Source {
 	sources := []migration.Source{
 		{Module: events.SchemaName, Migrations: events.Migrations()},
 		{Module: scheduler.SchemaName, Migrations: scheduler.Migrations()},
+		{Module: feature.SchemaName, Migrations: feature.Migrations()},
 	}
 
 	for _, m := range modules {
@@ -320,6 +351,8 @@ func (h *host) Logger() *slog.Logger { return h.r.deps.Logger.With("module", h.n
 func (h *host) Notifier() *notifier.Notifier { return h.r.deps.Notifier }
 
 func (h *host) Tokens() *authn.Tokens { return h.r.deps.Tokens }
+
+func (h *host) Flags() *openfeature.Client { return h.r.deps.Flags.Client(h.name) }
 
 func (h *host) Key(purpose string) []byte {
 	mac := hmac.New(sha256.New, h.r.deps.Secret)

@@ -14,6 +14,7 @@ import (
 	"github.com/modulith/modulith/cmd/server/setup"
 	"github.com/modulith/modulith/internal/authn"
 	"github.com/modulith/modulith/internal/events"
+	"github.com/modulith/modulith/internal/feature"
 	"github.com/modulith/modulith/internal/grpcserver"
 	"github.com/modulith/modulith/internal/migration"
 	"github.com/modulith/modulith/internal/registry"
@@ -60,7 +61,7 @@ func (p *process) telemetry(ctx context.Context) (*observability.Telemetry, erro
 // start builds, on a booted process, what every long-running process
 // runs, in dependency order: telemetry, migrations (MIGRATE_ON_START), the
 // bus and the modules with the gRPC server and channel that serve them
-// (host), the WebSocket hub with its fan-out and forwarder (realtime); then
+// (host), the feature flags kept fresh, the WebSocket hub with its fan-out and forwarder (realtime); then
 // starts the bus, every subscriber having subscribed. What it built is on
 // built, to close in reverse order.
 func (p *process) start(ctx context.Context, built *stack) (*observability.Telemetry, *hosted, *realtime, error) {
@@ -84,6 +85,12 @@ func (p *process) start(ctx context.Context, built *stack) (*observability.Telem
 
 	built.push(h.close)
 
+	if err := h.flags.Start(ctx); err != nil {
+		return nil, nil, nil, err
+	}
+
+	built.push(h.flags.Close)
+
 	rt, err := p.realtime(ctx, h, tel.Metrics.Meter())
 	if err != nil {
 		return nil, nil, nil, err
@@ -101,19 +108,21 @@ func (p *process) readiness() *health.Checker {
 }
 
 // hosted is what runs the modules of a process: the bus they publish on
-// and subscribe to, the registry that built them, and the gRPC server and
-// in-process channel that serve them.
+// and subscribe to, their feature flags (not started), the registry that
+// built them, and the gRPC server and in-process channel that serve them.
 type hosted struct {
 	bus    *events.Bus
+	flags  *feature.Flags
 	tokens *authn.Tokens
 	reg    *registry.Registry
 	grpc   *grpcserver.GRPC
 }
 
 // host builds, in dependency order, the bus (not started), the platform
-// services modules get (notifier, token issuer, connections to remote
-// modules), the registry, the gRPC server and channel, and then the
-// modules, whose services it registers on both. Close closes the bus.
+// services modules get (notifier, token issuer, feature flags, connections
+// to remote modules), the registry, the gRPC server and channel, and then
+// the modules, whose services it registers on both with the platform's
+// own (the flags' admin API). Close closes the bus.
 func (p *process) host(ctx context.Context, tel *observability.Telemetry) (*hosted, error) {
 	cfg := p.cfg
 
@@ -137,9 +146,10 @@ func (p *process) host(ctx context.Context, tel *observability.Telemetry) (*host
 		return nil, err
 	}
 
+	flags := feature.New(p.pool, cfg.FeatureReloadInterval, p.logger)
 	reg := registry.New(registry.Deps{
 		Layers: p.layers, Secret: []byte(cfg.JWTSecret), DB: p.pool, Bus: bus, Notifier: n, Tokens: tokens,
-		Logger: p.logger, Remote: remote,
+		Logger: p.logger, Remote: remote, Flags: flags,
 	})
 
 	srv, err := grpcserver.New(grpcserver.Deps{
@@ -155,9 +165,10 @@ func (p *process) host(ctx context.Context, tel *observability.Telemetry) (*host
 		return nil, err
 	}
 
+	reg.ServePlatform(feature.NewService(feature.NewStore(p.pool, bus, flags)).API())
 	srv.Register(reg.RegisterGRPC)
 
-	return &hosted{bus: bus, tokens: tokens, reg: reg, grpc: srv}, nil
+	return &hosted{bus: bus, flags: flags, tokens: tokens, reg: reg, grpc: srv}, nil
 }
 
 // close stops the bus: no more deliveries, handlers finished.
