@@ -147,7 +147,7 @@ func validIDs(ids []string) bool {
 func (v *violations) value(t Type, x any, field string) any {
 	out, ok := normalize(t, x)
 	if !ok {
-		v.check(false, field, "must be a "+string(t)+" value"+typeHint(t))
+		v.check(false, field, "must be of type "+string(t)+typeHint(t))
 	}
 
 	return out
