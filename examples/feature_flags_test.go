@@ -98,43 +98,9 @@ func TestFeatureFlagsAdminAPI(t *testing.T) {
 		"rules": []any{map[string]any{"roles": []string{"admin"}, "value": 100}, map[string]any{"percentage": 10, "value": 70}},
 	}
 
-	s.do(t, http.MethodGet, pathFlags, nil, "").wantError(t, http.StatusUnauthorized, errors.CodeAuthRequired)
-	s.do(t, http.MethodGet, pathFlags, nil, user.Access).wantError(t, http.StatusForbidden, errors.CodeForbidden)
-	s.do(t, http.MethodPost, pathFlags, flag, user.Access).wantError(t, http.StatusForbidden, errors.CodeForbidden)
-
-	client := s.flagClient(t)
-	if _, err := client.ListFlags(bearer(t.Context(), user.Access), &featurev1.ListFlagsRequest{}); status.Code(err) != codes.PermissionDenied {
-		t.Errorf("gRPC ListFlags as a user = %v, want PermissionDenied", err)
-	}
-
-	restValidation(t, s, admin.Access)
-
-	created := s.do(t, http.MethodPost, pathFlags, flag, admin.Access)
-	created.wantOK(t)
-
-	if m, _ := created.JSON(t)["flag"].(map[string]any); m["version"] != "1" || m["update_actor"] != admin.UserID || m["value"] != float64(50) {
-		t.Errorf("POST %s = %s, want version 1 by the admin, value 50", pathFlags, created.Body)
-	}
-
-	s.do(t, http.MethodPost, pathFlags, flag, admin.Access).wantError(t, http.StatusConflict, errors.CodeAlreadyExists)
-
-	flag["value"] = 40
-	s.do(t, http.MethodPut, pathFlags+"/orders.max_items", map[string]any{"type": "FLAG_TYPE_INT", "enabled": true, "value": 40}, admin.Access).wantOK(t)
-
-	got, err := client.GetFlag(bearer(t.Context(), admin.Access), &featurev1.GetFlagRequest{Key: "orders.max_items"})
-	if err != nil || got.GetFlag().GetValue().GetNumberValue() != 40 || got.GetFlag().GetVersion() != 2 || len(got.GetFlag().GetRules()) != 0 {
-		t.Errorf("gRPC GetFlag after PUT = %v, %v; want value 40, version 2, no rules", got, err)
-	}
-
-	if list := s.do(t, http.MethodGet, pathFlags, nil, admin.Access); list.Status != http.StatusOK || len(list.JSON(t)["flags"].([]any)) != 1 {
-		t.Errorf("GET %s = %d %s, want the one flag", pathFlags, list.Status, list.Body)
-	}
-
-	if _, err := client.DeleteFlag(bearer(t.Context(), admin.Access), &featurev1.DeleteFlagRequest{Key: "orders.max_items"}); err != nil {
-		t.Fatalf("gRPC DeleteFlag = %v", err)
-	}
-
-	s.do(t, http.MethodGet, pathFlags+"/orders.max_items", nil, admin.Access).wantError(t, http.StatusNotFound, errors.CodeNotFound)
+	adminOnly(t, s, user.Access, flag)
+	flagValidation(t, s, admin.Access)
+	crud(t, s, admin, flag)
 
 	var actors, changes []string
 	for _, e := range flagChanges(t, s, "orders.max_items") {
@@ -147,10 +113,71 @@ func TestFeatureFlagsAdminAPI(t *testing.T) {
 	}
 }
 
-// restValidation: invalid definitions are refused with 400
+// adminOnly: without a token 401, as a user 403 over REST and
+// PermissionDenied over gRPC.
+func adminOnly(t *testing.T, s *server, userToken string, flag map[string]any) {
+	t.Helper()
+
+	s.do(t, http.MethodGet, pathFlags, nil, "").wantError(t, http.StatusUnauthorized, errors.CodeAuthRequired)
+	s.do(t, http.MethodGet, pathFlags, nil, userToken).wantError(t, http.StatusForbidden, errors.CodeForbidden)
+	s.do(t, http.MethodPost, pathFlags, flag, userToken).wantError(t, http.StatusForbidden, errors.CodeForbidden)
+
+	if _, err := s.flagClient(t).ListFlags(bearer(t.Context(), userToken), &featurev1.ListFlagsRequest{}); status.Code(err) != codes.PermissionDenied {
+		t.Errorf("gRPC ListFlags as a user = %v, want PermissionDenied", err)
+	}
+}
+
+// crud creates flag over REST, updates it over REST, reads it over gRPC
+// and REST, and deletes it over gRPC, as admin.
+func crud(t *testing.T, s *server, admin signedIn, flag map[string]any) {
+	t.Helper()
+
+	client := s.flagClient(t)
+
+	created := s.do(t, http.MethodPost, pathFlags, flag, admin.Access)
+	created.wantOK(t)
+
+	m, _ := created.JSON(t)["flag"].(map[string]any)
+	if want := map[string]any{"version": "1", "update_actor": admin.UserID, "value": float64(50)}; !subset(want, m) {
+		t.Errorf("POST %s = %s, want %v", pathFlags, created.Body, want)
+	}
+
+	s.do(t, http.MethodPost, pathFlags, flag, admin.Access).wantError(t, http.StatusConflict, errors.CodeAlreadyExists)
+
+	s.do(t, http.MethodPut, pathFlags+"/orders.max_items", map[string]any{"type": "FLAG_TYPE_INT", "enabled": true, "value": 40}, admin.Access).wantOK(t)
+
+	got, err := client.GetFlag(bearer(t.Context(), admin.Access), &featurev1.GetFlagRequest{Key: "orders.max_items"})
+	if f := got.GetFlag(); err != nil || f.GetValue().GetNumberValue() != 40 || f.GetVersion() != 2 || len(f.GetRules()) != 0 {
+		t.Errorf("gRPC GetFlag after PUT = %v, %v; want value 40, version 2, no rules", got, err)
+	}
+
+	list := s.do(t, http.MethodGet, pathFlags, nil, admin.Access)
+	if flags, _ := list.JSON(t)["flags"].([]any); list.Status != http.StatusOK || len(flags) != 1 {
+		t.Errorf("GET %s = %d %s, want the one flag", pathFlags, list.Status, list.Body)
+	}
+
+	if _, err := client.DeleteFlag(bearer(t.Context(), admin.Access), &featurev1.DeleteFlagRequest{Key: "orders.max_items"}); err != nil {
+		t.Fatalf("gRPC DeleteFlag = %v", err)
+	}
+
+	s.do(t, http.MethodGet, pathFlags+"/orders.max_items", nil, admin.Access).wantError(t, http.StatusNotFound, errors.CodeNotFound)
+}
+
+// subset reports whether got has every key of want with its value.
+func subset(want, got map[string]any) bool {
+	for k, v := range want {
+		if got[k] != v {
+			return false
+		}
+	}
+
+	return true
+}
+
+// flagValidation: invalid definitions are refused with 400
 // VALIDATION_FAILED naming the field, over REST, and InvalidArgument over
 // gRPC.
-func restValidation(t *testing.T, s *server, token string) {
+func flagValidation(t *testing.T, s *server, token string) {
 	t.Helper()
 
 	tests := []struct {
@@ -252,12 +279,16 @@ func TestFlagsCommand(t *testing.T) {
 		return out
 	}
 
-	if out := run("set", "orders.theme", "-type", "string", "-value", "dark"); out != "created orders.theme (version 1)\n" {
-		t.Errorf("set (new) printed %q", out)
-	}
-
-	if out := run("set", "orders.theme", "-enabled=false"); out != "updated orders.theme (version 2)\n" {
-		t.Errorf("set (existing) printed %q", out)
+	for _, set := range []struct {
+		args []string
+		want string
+	}{
+		{args: []string{"-type", "string", "-value", "dark"}, want: "created orders.theme (version 1)\n"},
+		{args: []string{"-enabled=false"}, want: "updated orders.theme (version 2)\n"},
+	} {
+		if out := run(append([]string{"set", "orders.theme"}, set.args...)...); out != set.want {
+			t.Errorf("set %v printed %q, want %q", set.args, out, set.want)
+		}
 	}
 
 	var got struct {
@@ -274,12 +305,18 @@ func TestFlagsCommand(t *testing.T) {
 		t.Errorf("list printed:\n%s", out)
 	}
 
+	run("delete", "orders.theme")
+	flagsCommandErrors(t, env)
+}
+
+// flagsCommandErrors: what `server flags` refuses, and how it says so.
+func flagsCommandErrors(t *testing.T, env map[string]string) {
+	t.Helper()
+
 	out, err := runCommand(t, env, "flags", "set", "orders.limit", "-type", "int", "-value", "1.5")
 	if !errors.IsType(err, errors.TypeValidation) || !strings.Contains(err.Error(), "flag.value: must be of type int") {
 		t.Errorf("set with a fractional int = %v (%s), want a validation error naming flag.value", err, out)
 	}
-
-	run("delete", "orders.theme")
 
 	if _, err := runCommand(t, env, "flags", "get", "orders.theme"); !errors.IsType(err, errors.TypeNotFound) {
 		t.Errorf("get after delete = %v, want NotFound", err)

@@ -194,6 +194,7 @@ func (f *Flags) reloadLoop(ctx context.Context) {
 
 		if err := f.Reload(ctx); err != nil && ctx.Err() == nil {
 			f.logger.WarnContext(ctx, "feature: reload failed; serving the flags loaded before, retrying", "error", err)
+
 			retry = time.After(relistenMin)
 		}
 	}

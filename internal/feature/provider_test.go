@@ -166,6 +166,7 @@ func TestEvaluateErrors(t *testing.T) {
 	}
 
 	unloaded := feature.New(nil, 0, slog.New(slog.DiscardHandler))
+
 	t.Cleanup(func() { _ = unloaded.Close(context.WithoutCancel(t.Context())) })
 
 	d, err := unloaded.Client("orders").BooleanValueDetails(t.Context(), "orders.on", true, none)
@@ -190,24 +191,7 @@ func TestRolloutStableAndDistributed(t *testing.T) {
 
 	flags := newFlags(t, rollout(25))
 	c := flags.Client("orders")
-	in25 := make(map[string]bool)
-
-	for i := range users {
-		id := "user_" + strconv.Itoa(i)
-		d, err := c.BooleanValueDetails(asUser(t.Context(), id, "user"), "orders.new_checkout", false, openfeature.EvaluationContext{})
-
-		if err != nil {
-			t.Fatal(err)
-		}
-
-		if d.Value {
-			in25[id] = true
-
-			if d.Reason != openfeature.SplitReason {
-				t.Fatalf("reason = %s, want SPLIT", d.Reason)
-			}
-		}
-	}
+	in25 := admitted(t, c, users)
 
 	if share := float64(len(in25)) / users; share < 0.24 || share > 0.26 {
 		t.Errorf("25%% rollout admitted %.3f of %d users, want 0.24 to 0.26", share, users)
@@ -224,6 +208,29 @@ func TestRolloutStableAndDistributed(t *testing.T) {
 	if c.Boolean(t.Context(), "orders.new_checkout", false, openfeature.EvaluationContext{}) {
 		t.Error("a caller without a user ID is in a rollout")
 	}
+}
+
+// admitted returns which of users user IDs orders.new_checkout is true
+// for, checking that each got it from the rollout.
+func admitted(t *testing.T, c *openfeature.Client, users int) map[string]bool {
+	t.Helper()
+
+	in := make(map[string]bool)
+
+	for i := range users {
+		id := "user_" + strconv.Itoa(i)
+
+		d, err := c.BooleanValueDetails(asUser(t.Context(), id, "user"), "orders.new_checkout", false, openfeature.EvaluationContext{})
+		if err != nil || (d.Value && d.Reason != openfeature.SplitReason) {
+			t.Fatalf("evaluation for %s = %v %s, %v; want SPLIT when true", id, d.Value, d.Reason, err)
+		}
+
+		if d.Value {
+			in[id] = true
+		}
+	}
+
+	return in
 }
 
 // pinnedBucket is Bucket("orders.new_checkout", "user_1").

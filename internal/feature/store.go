@@ -113,7 +113,7 @@ func (s *Store) Delete(ctx context.Context, actor, key string) (Flag, error) {
 // change runs write in a transaction with the notification and the event
 // of its result, then reloads this replica's flags. It returns the flag
 // after the change (before it, for a deletion).
-func (s *Store) change(ctx context.Context, actor, change, key string, write func(pgx.Tx) (old, new *Flag, err error)) (Flag, error) {
+func (s *Store) change(ctx context.Context, actor, change, key string, write func(pgx.Tx) (before, after *Flag, err error)) (Flag, error) {
 	if actor == "" {
 		return Flag{}, errors.Internal("change a flag", fmt.Errorf("flag %s: no actor", key))
 	}
@@ -175,7 +175,7 @@ func scanFlag(row pgx.Row) (Flag, error) {
 
 	err := row.Scan(&f.Key, &f.Type, &f.Description, &f.Enabled, &value, &rule, &f.Version, &f.CreatedAt, &f.UpdatedAt, &f.UpdatedBy)
 	if err != nil {
-		return Flag{}, err
+		return Flag{}, fmt.Errorf("scan flag: %w", err)
 	}
 
 	if f.Value, err = decodeValue(f.Type, value); err != nil {

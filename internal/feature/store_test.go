@@ -98,10 +98,27 @@ func TestStore(t *testing.T) {
 		t.Fatalf("Create() = %+v, %v; want version 1 by user_admin", created, err)
 	}
 
-	if _, err := store.Create(ctx, "user_admin", killSwitch); !errors.IsType(err, errors.TypeAlreadyExists) {
+	_, err = store.Create(ctx, "user_admin", killSwitch)
+	if !errors.IsType(err, errors.TypeAlreadyExists) {
 		t.Errorf("Create(existing) = %v, want AlreadyExists", err)
 	}
 
+	wantUpdated(t, store)
+
+	if _, err := store.Delete(ctx, "user_admin", killSwitch.Key); err != nil {
+		t.Fatal(err)
+	}
+
+	wantGone(t, store)
+	wantChanges(t, changes(t, db, killSwitch.Key))
+}
+
+// wantUpdated updates the kill switch as cli:ops and checks that Get and
+// List read the update back.
+func wantUpdated(t *testing.T, store *feature.Store) {
+	t.Helper()
+
+	ctx := t.Context()
 	change := killSwitch
 	change.Value = false
 	change.Rules = []feature.Rule{{Roles: []string{"admin"}, Value: true}, {Percentage: pct(10), Value: true}}
@@ -112,21 +129,21 @@ func TestStore(t *testing.T) {
 	}
 
 	got, err := store.Get(ctx, killSwitch.Key)
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	if diff := cmp.Diff(updated, got); diff != "" {
-		t.Errorf("Get() after Update (-updated +got):\n%s", diff)
+	if diff := cmp.Diff(updated, got); err != nil || diff != "" {
+		t.Errorf("Get() after Update = %v (-updated +got):\n%s", err, diff)
 	}
 
 	if list, err := store.List(ctx); err != nil || len(list) != 1 || list[0].Key != killSwitch.Key {
 		t.Errorf("List() = %v, %v; want the one flag", list, err)
 	}
+}
 
-	if _, err := store.Delete(ctx, "user_admin", killSwitch.Key); err != nil {
-		t.Fatal(err)
-	}
+// wantGone checks that the kill switch, deleted, is NotFound to every
+// method that names it.
+func wantGone(t *testing.T, store *feature.Store) {
+	t.Helper()
+
+	ctx := t.Context()
 
 	for name, err := range map[string]error{
 		"Get":    second(store.Get(ctx, killSwitch.Key)),
@@ -137,8 +154,6 @@ func TestStore(t *testing.T) {
 			t.Errorf("%s(deleted) = %v, want NotFound", name, err)
 		}
 	}
-
-	wantChanges(t, changes(t, db, killSwitch.Key))
 }
 
 func second[T any](_ T, err error) error { return err }
