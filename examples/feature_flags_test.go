@@ -7,9 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
@@ -17,6 +15,7 @@ import (
 	"github.com/modulith/modulith/internal/bustest"
 	"github.com/modulith/modulith/internal/errors"
 	"github.com/modulith/modulith/internal/feature"
+	"github.com/modulith/modulith/internal/feature/featuretest"
 )
 
 const pathFlags = "/v1/feature/flags"
@@ -35,50 +34,11 @@ func makeAdmin(t *testing.T, s *server, userID string) {
 func (s *server) flagClient(t *testing.T) featurev1.FlagServiceClient {
 	t.Helper()
 
-	conn, err := grpc.NewClient(s.GRPC, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	t.Cleanup(func() { _ = conn.Close() })
-
-	return featurev1.NewFlagServiceClient(conn)
+	return featurev1.NewFlagServiceClient(s.grpcConn(t))
 }
 
 func bearer(ctx context.Context, token string) context.Context {
 	return metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+token)
-}
-
-// flagChanges returns the feature.flag_changed events of key in the
-// outbox, oldest first.
-func flagChanges(t *testing.T, s *server, key string) []feature.FlagChanged {
-	t.Helper()
-
-	rows, err := s.DB.Pool.Query(t.Context(), `SELECT payload FROM events.outbox
-		WHERE name = 'feature.flag_changed' AND ordering_key = $1 ORDER BY seq`, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-
-	var out []feature.FlagChanged
-
-	for rows.Next() {
-		var e feature.FlagChanged
-
-		var raw []byte
-		if err := rows.Scan(&raw); err != nil {
-			t.Fatal(err)
-		}
-
-		if err := json.Unmarshal(raw, &e); err != nil {
-			t.Fatal(err)
-		}
-
-		out = append(out, e)
-	}
-
-	return out
 }
 
 // TestFeatureFlagsAdminAPI: the flags' admin API over REST and gRPC is for
@@ -103,7 +63,7 @@ func TestFeatureFlagsAdminAPI(t *testing.T) {
 	crud(t, s, admin, flag)
 
 	var actors, changes []string
-	for _, e := range flagChanges(t, s, "orders.max_items") {
+	for _, e := range featuretest.Changes(t, s.DB.Pool, "orders.max_items") {
 		actors, changes = append(actors, e.Actor), append(changes, e.Change)
 	}
 
@@ -252,7 +212,7 @@ func TestOrdersKillSwitch(t *testing.T) {
 		return s.do(t, http.MethodPost, pathOrders, order, bob.Access).Status == http.StatusOK
 	})
 
-	for _, e := range flagChanges(t, s, "orders.create_enabled") {
+	for _, e := range featuretest.Changes(t, s.DB.Pool, "orders.create_enabled") {
 		if !strings.HasPrefix(e.Actor, "cli") {
 			t.Errorf("%s by %q, want cli:<OS user>", e.Change, e.Actor)
 		}

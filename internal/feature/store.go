@@ -57,11 +57,7 @@ func (s *Store) Get(ctx context.Context, key string) (Flag, error) {
 
 // Create stores a new flag, made by actor.
 func (s *Store) Create(ctx context.Context, actor string, f Flag) (Flag, error) {
-	if err := f.Validate(); err != nil {
-		return Flag{}, err
-	}
-
-	value, rules, err := encode(f)
+	value, rules, err := prepare(&f)
 	if err != nil {
 		return Flag{}, err
 	}
@@ -77,11 +73,7 @@ func (s *Store) Create(ctx context.Context, actor string, f Flag) (Flag, error) 
 
 // Update replaces the definition of the flag f.Key, made by actor.
 func (s *Store) Update(ctx context.Context, actor string, f Flag) (Flag, error) {
-	if err := f.Validate(); err != nil {
-		return Flag{}, err
-	}
-
-	value, rules, err := encode(f)
+	value, rules, err := prepare(&f)
 	if err != nil {
 		return Flag{}, err
 	}
@@ -189,6 +181,16 @@ func scanFlag(row pgx.Row) (Flag, error) {
 	f.CreatedAt, f.UpdatedAt = f.CreatedAt.UTC(), f.UpdatedAt.UTC()
 
 	return f, nil
+}
+
+// prepare validates f (normalizing its values) and returns its value and
+// rules as JSON.
+func prepare(f *Flag) (value, rules []byte, err error) {
+	if err := f.Validate(); err != nil {
+		return nil, nil, err
+	}
+
+	return encode(*f)
 }
 
 // encode returns a validated flag's value and rules as JSON.

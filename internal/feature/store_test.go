@@ -2,7 +2,6 @@ package feature_test
 
 import (
 	"context"
-	"encoding/json"
 	"log/slog"
 	"testing"
 	"time"
@@ -14,6 +13,7 @@ import (
 	"github.com/modulith/modulith/internal/bustest"
 	"github.com/modulith/modulith/internal/errors"
 	"github.com/modulith/modulith/internal/feature"
+	"github.com/modulith/modulith/internal/feature/featuretest"
 	"github.com/modulith/modulith/internal/migration"
 	"github.com/modulith/modulith/internal/pgtest"
 )
@@ -56,36 +56,6 @@ func started(t *testing.T, pool *pgxpool.Pool, interval time.Duration) *feature.
 
 var killSwitch = feature.Flag{Key: "orders.create_enabled", Type: feature.TypeBoolean, Description: "Placing orders", Enabled: true, Value: true}
 
-// changes returns the FlagChanged events stored for key, oldest first.
-func changes(t *testing.T, db *bustest.DB, key string) []feature.FlagChanged {
-	t.Helper()
-
-	rows, err := db.Pool.Query(t.Context(), `SELECT payload FROM events.outbox
-		WHERE name = 'feature.flag_changed' AND ordering_key = $1 ORDER BY seq`, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-
-	var out []feature.FlagChanged
-
-	for rows.Next() {
-		var raw []byte
-		if err := rows.Scan(&raw); err != nil {
-			t.Fatal(err)
-		}
-
-		var e feature.FlagChanged
-		if err := json.Unmarshal(raw, &e); err != nil {
-			t.Fatal(err)
-		}
-
-		out = append(out, e)
-	}
-
-	return out
-}
-
 func TestStore(t *testing.T) {
 	t.Parallel()
 
@@ -110,7 +80,7 @@ func TestStore(t *testing.T) {
 	}
 
 	wantGone(t, store)
-	wantChanges(t, changes(t, db, killSwitch.Key))
+	wantChanges(t, featuretest.Changes(t, db.Pool, killSwitch.Key))
 }
 
 // wantUpdated updates the kill switch as cli:ops and checks that Get and

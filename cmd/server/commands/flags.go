@@ -15,6 +15,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/modulith/modulith/internal/errors"
+	"github.com/modulith/modulith/internal/events"
 	"github.com/modulith/modulith/internal/feature"
 )
 
@@ -32,21 +33,12 @@ func flagsCmd(ctx context.Context, e env, args []string) error {
 		return errFlagsUsage
 	}
 
-	p, err := boot(ctx, e)
-	if err != nil {
-		return err
-	}
-	defer p.close()
+	return withBus(ctx, e, func(p *process, bus *events.Bus) error {
+		// The replicas reload on the change's notification.
+		store := feature.NewStore(p.pool, bus, nil)
 
-	bus, err := p.newBus(ctx)
-	if err != nil {
-		return err
-	}
-
-	// The replicas reload on the change's notification.
-	store := feature.NewStore(p.pool, bus, nil)
-
-	return describeInvalid(runFlags(ctx, e.stdout, store, cliActor(), args))
+		return describeInvalid(runFlags(ctx, e.stdout, store, cliActor(), args))
+	})
 }
 
 func runFlags(ctx context.Context, w io.Writer, store *feature.Store, actor string, args []string) error {
