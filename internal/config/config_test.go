@@ -41,6 +41,7 @@ func TestLoadDevDefaults(t *testing.T) {
 		HTTPPort:              8080,
 		GRPCPort:              9090,
 		AdminPort:             9100,
+		PprofEnabled:          true,
 		DBDSN:                 postgresURL("postgres", "postgres", "127.0.0.1:5432", "modulith", "sslmode=disable"),
 		DBMaxConns:            25,
 		DBMinConns:            2,
@@ -71,8 +72,11 @@ func TestLoadDevDefaults(t *testing.T) {
 		SMTPTLS:               "starttls",
 		SMSProvider:           "log",
 		RemoteTimeout:         10 * time.Second,
-		FeatureReloadInterval: 30 * time.Second,
 		RemoteRetries:         3,
+		BreakerFailures:       5,
+		BreakerCooldown:       10 * time.Second,
+		OutboundRetries:       2,
+		FeatureReloadInterval: 30 * time.Second,
 	}
 	if diff := cmp.Diff(want, cfg); diff != "" {
 		t.Errorf("Load() mismatch (-want +got):\n%s", diff)
@@ -152,15 +156,16 @@ func TestLoadProdMinimal(t *testing.T) {
 		CORSAllowedOrigins                   []string
 		SwaggerEnabled, GRPCReflection       bool
 		GraphQLPlayground, Introspection     bool
+		Pprof                                bool
 		EmailProvider, SMSProvider, JWT, DSN string
 	}
 
 	got := profile{
 		cfg.LogLevel, cfg.LogFormat, cfg.ShutdownDelay, cfg.CORSAllowedOrigins, cfg.SwaggerEnabled,
-		cfg.GRPCReflection, cfg.GraphQLPlayground, cfg.GraphQLIntrospection,
+		cfg.GRPCReflection, cfg.GraphQLPlayground, cfg.GraphQLIntrospection, cfg.PprofEnabled,
 		cfg.EmailProvider, cfg.SMSProvider, cfg.JWTSecret, cfg.DBDSN,
 	}
-	want := profile{"info", "json", 5 * time.Second, nil, false, false, false, false, "", "", prodSecret, prodDSN}
+	want := profile{"info", "json", 5 * time.Second, nil, false, false, false, false, false, "", "", prodSecret, prodDSN}
 
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Load() prod profile mismatch (-want +got):\n%s", diff)

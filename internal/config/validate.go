@@ -87,6 +87,9 @@ func (c *Config) validateLimits(p *problems) {
 	p.positive("FEATURE_RELOAD_INTERVAL", c.FeatureReloadInterval)
 	p.nonNegative("GRPC_MAX_CONNECTION_AGE", c.GRPCMaxConnectionAge)
 	p.between("REMOTE_RETRIES", int64(c.RemoteRetries), 0, maxRemoteRetries)
+	p.between("BREAKER_FAILURES", int64(c.BreakerFailures), 1, maxBreakerFailures)
+	p.positive("BREAKER_COOLDOWN", c.BreakerCooldown)
+	p.between("OUTBOUND_RETRIES", int64(c.OutboundRetries), 0, maxOutboundRetries)
 	p.between("GRAPHQL_MAX_DEPTH", int64(c.GraphQLMaxDepth), 1, maxGraphQLDepth)
 	p.between("GRAPHQL_MAX_COMPLEXITY", int64(c.GraphQLMaxComplexity), 1, maxGraphQLComplexity)
 }
@@ -111,6 +114,13 @@ func (c *Config) validateRemotes(p *problems) {
 
 // maxRemoteRetries is gRPC's own cap: five attempts in all.
 const maxRemoteRetries = 4
+
+// The highest breaker threshold and outbound retries accepted: beyond them
+// a dead destination holds callers for longer than any request lasts.
+const (
+	maxBreakerFailures = 1000
+	maxOutboundRetries = 5
+)
 
 // The highest GraphQL limits accepted: beyond them a limit protects
 // nothing.

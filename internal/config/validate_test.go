@@ -94,6 +94,11 @@ func TestValidate(t *testing.T) {
 		{name: "FEATURE_RELOAD_INTERVAL zero", mutate: func(c *config.Config) { c.FeatureReloadInterval = 0 }, want: []string{"FEATURE_RELOAD_INTERVAL"}},
 		{name: "REMOTE_RETRIES above gRPC's cap", mutate: func(c *config.Config) { c.RemoteRetries = 5 }, want: []string{"REMOTE_RETRIES"}},
 		{name: "REMOTE_RETRIES zero", mutate: func(c *config.Config) { c.RemoteRetries = 0 }},
+		{name: "BREAKER_FAILURES zero", mutate: func(c *config.Config) { c.BreakerFailures = 0 }, want: []string{"BREAKER_FAILURES"}},
+		{name: "BREAKER_COOLDOWN zero", mutate: func(c *config.Config) { c.BreakerCooldown = 0 }, want: []string{"BREAKER_COOLDOWN"}},
+		{name: "OUTBOUND_RETRIES negative", mutate: func(c *config.Config) { c.OutboundRetries = -1 }, want: []string{"OUTBOUND_RETRIES"}},
+		{name: "OUTBOUND_RETRIES above the cap", mutate: func(c *config.Config) { c.OutboundRetries = 6 }, want: []string{"OUTBOUND_RETRIES"}},
+		{name: "OUTBOUND_RETRIES zero", mutate: func(c *config.Config) { c.OutboundRetries = 0 }},
 
 		{name: "DB_MAX_CONNS zero", mutate: func(c *config.Config) { c.DBMaxConns, c.DBMinConns = 0, 0 }, want: []string{"DB_MAX_CONNS"}},
 		{name: "DB_MIN_CONNS negative", mutate: func(c *config.Config) { c.DBMinConns = -1 }, want: []string{"DB_MIN_CONNS"}},

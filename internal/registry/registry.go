@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -46,6 +48,11 @@ type Deps struct {
 	// Remote holds a connection per module that runs in another process
 	// (REMOTE_MODULES).
 	Remote map[string]grpc.ClientConnInterface
+	// HTTPClient is the client modules reach other services with; the
+	// process gives one guarded by resilience (a breaker per host,
+	// retries of idempotent requests) and a timeout. Nil: a plain client
+	// with defaultHTTPTimeout.
+	HTTPClient *http.Client
 	// Flags evaluates feature flags (feature.Flags); nil gives every flag
 	// the code's default.
 	Flags FlagClients
@@ -64,6 +71,10 @@ type defaultFlags struct{ api *openfeature.EvaluationAPI }
 func (d defaultFlags) Client(module string) *openfeature.Client {
 	return d.api.NewClient(openfeature.WithDomain(module))
 }
+
+// defaultHTTPTimeout bounds a request of the plain client a registry
+// without Deps.HTTPClient gives its modules.
+const defaultHTTPTimeout = 15 * time.Second
 
 // Registry holds the modules of a process and what they registered.
 type Registry struct {
@@ -352,6 +363,13 @@ func (h *host) Notifier() *notifier.Notifier { return h.r.deps.Notifier }
 
 func (h *host) Tokens() *authn.Tokens { return h.r.deps.Tokens }
 
+func (h *host) HTTPClient() *http.Client {
+	if h.r.deps.HTTPClient == nil {
+		return &http.Client{Timeout: defaultHTTPTimeout}
+	}
+
+	return h.r.deps.HTTPClient
+}
 func (h *host) Flags() *openfeature.Client { return h.r.deps.Flags.Client(h.name) }
 
 func (h *host) Key(purpose string) []byte {

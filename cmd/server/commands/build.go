@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	"time"
 
 	"go.opentelemetry.io/otel/metric"
 
@@ -18,6 +20,7 @@ import (
 	"github.com/modulith/modulith/internal/grpcserver"
 	"github.com/modulith/modulith/internal/migration"
 	"github.com/modulith/modulith/internal/registry"
+	"github.com/modulith/modulith/internal/resilience"
 	"github.com/modulith/modulith/internal/websocket"
 )
 
@@ -107,6 +110,15 @@ func (p *process) readiness() *health.Checker {
 	return health.New(p.pool, setup.SchemaReady(migration.NewRunner(p.pool, p.migrations(), io.Discard)), p.logger)
 }
 
+// How calls that leave the process wait: retries back off from
+// outboundBackoff to outboundMaxBackoff, and a request of the modules'
+// HTTP client takes at most outboundHTTPTimeout, retries included.
+const (
+	outboundBackoff     = 100 * time.Millisecond
+	outboundMaxBackoff  = 2 * time.Second
+	outboundHTTPTimeout = 30 * time.Second
+)
+
 // hosted is what runs the modules of a process: the bus they publish on
 // and subscribe to, their feature flags (not started), the registry that
 // built them, and the gRPC server and in-process channel that serve them.
@@ -131,7 +143,15 @@ func (p *process) host(ctx context.Context, tel *observability.Telemetry) (*host
 		return nil, err
 	}
 
-	n, err := setup.Notifier(cfg, p.logger)
+	guards, err := resilience.New(resilience.Config{
+		Failures: cfg.BreakerFailures, Cooldown: cfg.BreakerCooldown, Retries: cfg.OutboundRetries,
+		Backoff: outboundBackoff, MaxBackoff: outboundMaxBackoff,
+	}, tel.Metrics.Meter())
+	if err != nil {
+		return nil, err
+	}
+
+	n, err := setup.Notifier(cfg, p.logger, guards)
 	if err != nil {
 		return nil, err
 	}
@@ -141,7 +161,7 @@ func (p *process) host(ctx context.Context, tel *observability.Telemetry) (*host
 		return nil, fmt.Errorf("JWT_SECRET: %w", err)
 	}
 
-	remote, err := p.dialRemotes(tel)
+	remote, err := p.dialRemotes(tel, guards)
 	if err != nil {
 		return nil, err
 	}
@@ -150,6 +170,7 @@ func (p *process) host(ctx context.Context, tel *observability.Telemetry) (*host
 	reg := registry.New(registry.Deps{
 		Layers: p.layers, Secret: []byte(cfg.JWTSecret), DB: p.pool, Bus: bus, Notifier: n, Tokens: tokens,
 		Logger: p.logger, Remote: remote, Flags: flags,
+		HTTPClient: &http.Client{Transport: guards.Transport(nil), Timeout: outboundHTTPTimeout},
 	})
 
 	srv, err := grpcserver.New(grpcserver.Deps{
