@@ -81,6 +81,13 @@ type Config struct {
 	BreakerFailures int           `yaml:"breaker_failures" env:"BREAKER_FAILURES" default:"5"`
 	BreakerCooldown time.Duration `yaml:"breaker_cooldown" env:"BREAKER_COOLDOWN" default:"10s"`
 	OutboundRetries int           `yaml:"outbound_retries" env:"OUTBOUND_RETRIES" default:"2"`
+	// Route policies (internal/routepolicy), per gRPC method alike over
+	// gRPC, REST and GraphQL: rate limits per caller, required roles, and
+	// the Cache-Control of the REST gateway's GET answers.
+	RateLimits       string `yaml:"rate_limits" env:"RATE_LIMITS" default:"default=100/s,auth.v1.AuthService/RequestLogin=20/s,auth.v1.AuthService/CompleteLogin=20/s"` // pattern=COUNT/UNIT[:BURST]|off, comma-separated; "" = none
+	RateLimitURL     string `yaml:"rate_limit_url" env:"RATE_LIMIT_URL" secret:"dsn"`                                                                                   // redis:// or rediss:// shared by the replicas; "" = each replica alone
+	RouteRoles       string `yaml:"route_roles" env:"ROUTE_ROLES"`                                                                                                      // pattern=role[|role…], comma-separated
+	HTTPCacheControl string `yaml:"http_cache_control" env:"HTTP_CACHE_CONTROL"`                                                                                        // pattern=directives, semicolon-separated
 	// FeatureReloadInterval is how often each process reloads the feature
 	// flags even without a change notification: the bound on how stale a
 	// flag can be if a notification is lost.

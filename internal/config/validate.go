@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/modulith/modulith/internal/routepolicy"
 )
 
 // The values of EMAIL_PROVIDER and SMS_PROVIDER; "" means none.
@@ -44,6 +46,7 @@ func (c *Config) Validate(r Report) error {
 	c.validateNetwork(p)
 	c.validateSMTP(p)
 	c.validateSMSHTTP(p)
+	c.validateRoutePolicies(p)
 
 	p.check(len(c.JWTSecret) >= minJWTSecretBytes, "JWT_SECRET", "must be at least %d bytes (got %d)", minJWTSecretBytes, len(c.JWTSecret))
 
@@ -354,4 +357,26 @@ func (p *problems) positive(key string, d time.Duration) {
 
 func (p *problems) nonNegative(key string, d time.Duration) {
 	p.check(d >= 0, key, "must not be negative (got %s)", d)
+}
+
+// validateRoutePolicies checks the syntax of the route policies and that
+// RATE_LIMIT_URL is a Redis URL.
+func (c *Config) validateRoutePolicies(p *problems) {
+	if _, err := routepolicy.ParseLimits(c.RateLimits); err != nil {
+		p.add("RATE_LIMITS", "%v", err)
+	}
+
+	if _, err := routepolicy.ParseRoles(c.RouteRoles); err != nil {
+		p.add("ROUTE_ROLES", "%v", err)
+	}
+
+	if _, err := routepolicy.ParseCacheControl(c.HTTPCacheControl); err != nil {
+		p.add("HTTP_CACHE_CONTROL", "%v", err)
+	}
+
+	if c.RateLimitURL != "" {
+		if u, err := url.Parse(c.RateLimitURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
+			p.add("RATE_LIMIT_URL", "must be redis://host:port/db or rediss://… (got %s)", redactDSN(c.RateLimitURL))
+		}
+	}
 }

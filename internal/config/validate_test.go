@@ -166,6 +166,18 @@ func TestValidate(t *testing.T) {
 		{name: "GRAPHQL_MAX_DEPTH zero", mutate: func(c *config.Config) { c.GraphQLMaxDepth = 0 }, want: []string{"GRAPHQL_MAX_DEPTH"}},
 		{name: "GRAPHQL_MAX_COMPLEXITY too high", mutate: func(c *config.Config) { c.GraphQLMaxComplexity = 1_000_000 }, want: []string{"GRAPHQL_MAX_COMPLEXITY"}},
 		{name: "GRPC_REFLECTION in prod is allowed", prod: true, mutate: func(c *config.Config) { c.GRPCReflection = true }},
+		{name: "RATE_LIMITS none", mutate: func(c *config.Config) { c.RateLimits = "" }},
+		{name: "RATE_LIMITS with burst and off", mutate: func(c *config.Config) { c.RateLimits = "default=10/s:20,/ws=off" }},
+		{name: "RATE_LIMITS bad unit", mutate: func(c *config.Config) { c.RateLimits = "default=100/d" }, want: []string{"RATE_LIMITS"}},
+		{name: "RATE_LIMITS no limit", mutate: func(c *config.Config) { c.RateLimits = "auth.v1.AuthService/*" }, want: []string{"RATE_LIMITS"}},
+		{name: "ROUTE_ROLES", mutate: func(c *config.Config) { c.RouteRoles = "orders.v1.OrdersService/*=admin|support" }},
+		{name: "ROUTE_ROLES default", mutate: func(c *config.Config) { c.RouteRoles = "default=admin" }, want: []string{"ROUTE_ROLES"}},
+		{name: "HTTP_CACHE_CONTROL", mutate: func(c *config.Config) {
+			c.HTTPCacheControl = "a.v1.S/Get=public, max-age=60; default=private, no-cache"
+		}},
+		{name: "HTTP_CACHE_CONTROL bad", mutate: func(c *config.Config) { c.HTTPCacheControl = "a.v1.S/Get=max-age=<60>" }, want: []string{"HTTP_CACHE_CONTROL"}},
+		{name: "RATE_LIMIT_URL", mutate: func(c *config.Config) { c.RateLimitURL = "redis://:pw@cache:6379/1" }},
+		{name: "RATE_LIMIT_URL not redis", mutate: func(c *config.Config) { c.RateLimitURL = "http://cache:6379" }, want: []string{"RATE_LIMIT_URL"}},
 		{name: "EMAIL_PROVIDER log in prod", prod: true, mutate: func(c *config.Config) { c.EmailProvider = "log" }, want: []string{"EMAIL_PROVIDER"}},
 		{name: "SMS_PROVIDER log in prod", prod: true, mutate: func(c *config.Config) { c.SMSProvider = "log" }, want: []string{"SMS_PROVIDER"}},
 		{name: "EMAIL_PROVIDER unknown", mutate: func(c *config.Config) { c.EmailProvider = "sendgrid" }, want: []string{"EMAIL_PROVIDER"}},

@@ -21,6 +21,7 @@ import (
 	"github.com/modulith/modulith/internal/migration"
 	"github.com/modulith/modulith/internal/registry"
 	"github.com/modulith/modulith/internal/resilience"
+	"github.com/modulith/modulith/internal/routepolicy"
 	"github.com/modulith/modulith/internal/websocket"
 )
 
@@ -128,6 +129,10 @@ type hosted struct {
 	tokens *authn.Tokens
 	reg    *registry.Registry
 	grpc   *grpcserver.GRPC
+	// policy applies the route policies in the gRPC chain and at the
+	// HTTP edge; closePolicy releases its limiter.
+	policy      *routepolicy.Policy
+	closePolicy func(context.Context) error
 }
 
 // host builds, in dependency order, the bus (not started), the platform
@@ -173,27 +178,35 @@ func (p *process) host(ctx context.Context, tel *observability.Telemetry) (*host
 		HTTPClient: &http.Client{Transport: guards.Transport(nil), Timeout: outboundHTTPTimeout},
 	})
 
-	srv, err := grpcserver.New(grpcserver.Deps{
-		Config: cfg, Modules: reg, Tokens: tokens, Logger: p.logger, Meter: tel.Metrics.Meter(),
-		Tracer: tel.Tracer, Propagator: tel.Propagator, Meters: tel.Metrics.Provider,
-	})
+	policy, closePolicy, err := setup.RoutePolicy(cfg, tokens, p.logger, tel.Metrics.Meter())
 	if err != nil {
 		return nil, err
 	}
 
+	srv, err := grpcserver.New(grpcserver.Deps{
+		Config: cfg, Modules: reg, Tokens: tokens, Logger: p.logger, Meter: tel.Metrics.Meter(),
+		Tracer: tel.Tracer, Propagator: tel.Propagator, Meters: tel.Metrics.Provider, Policy: policy,
+	})
+	if err != nil {
+		return nil, errors.Join(err, closePolicy(ctx))
+	}
+
 	local, elsewhere := p.prog.served(cfg.Remotes())
 	if err := reg.Init(srv.Conn, append(local, elsewhere...)...); err != nil {
-		return nil, err
+		return nil, errors.Join(err, closePolicy(ctx))
 	}
 
 	reg.ServePlatform(feature.NewService(feature.NewStore(p.pool, bus, flags)).API())
 	srv.Register(reg.RegisterGRPC)
 
-	return &hosted{bus: bus, flags: flags, tokens: tokens, reg: reg, grpc: srv}, nil
+	return &hosted{bus: bus, flags: flags, tokens: tokens, reg: reg, grpc: srv, policy: policy, closePolicy: closePolicy}, nil
 }
 
-// close stops the bus: no more deliveries, handlers finished.
-func (h *hosted) close(ctx context.Context) error { return h.bus.Close(ctx) }
+// close stops the bus (no more deliveries, handlers finished), then the
+// route policies' limiter.
+func (h *hosted) close(ctx context.Context) error {
+	return errors.Join(h.bus.Close(ctx), h.closePolicy(ctx))
+}
 
 // realtime is this replica's WebSocket hub and the fan-out that links it
 // to the hubs of the other replicas.
