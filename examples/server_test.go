@@ -294,6 +294,14 @@ func (s *server) do(t *testing.T, method, path string, body any, token string) r
 func (s *server) authClient(t *testing.T) authv1.AuthServiceClient {
 	t.Helper()
 
+	return authv1.NewAuthServiceClient(s.grpcConn(t))
+}
+
+// grpcConn returns a connection to the server's gRPC port, closed when
+// the test ends.
+func (s *server) grpcConn(t *testing.T) *grpc.ClientConn {
+	t.Helper()
+
 	conn, err := grpc.NewClient(s.GRPC, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
@@ -301,7 +309,7 @@ func (s *server) authClient(t *testing.T) authv1.AuthServiceClient {
 
 	t.Cleanup(func() { _ = conn.Close() })
 
-	return authv1.NewAuthServiceClient(conn)
+	return conn
 }
 
 // tokens are the tokens of a signed-in session.

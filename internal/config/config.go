@@ -97,6 +97,10 @@ type Config struct {
 	// memory; a session that ends is forgotten by every replica before the
 	// request that ended it returns. 0 checks every request in the database.
 	SessionCacheTTL time.Duration `yaml:"session_cache_ttl" env:"SESSION_CACHE_TTL" default:"30s"`
+	// FeatureReloadInterval is how often each process reloads the feature
+	// flags even without a change notification: the bound on how stale a
+	// flag can be if a notification is lost.
+	FeatureReloadInterval time.Duration `yaml:"feature_reload_interval" env:"FEATURE_RELOAD_INTERVAL" default:"30s"`
 }
 
 // TrustedProxyPrefixes returns TrustedProxies as prefixes, a bare address

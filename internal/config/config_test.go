@@ -80,6 +80,9 @@ func TestLoadDevDefaults(t *testing.T) {
 		CachePrefix:          "modulith:",
 		SessionCacheTTL:      30 * time.Second,
 	}
+	// Outside the literal: the longer name would realign every field.
+	want.FeatureReloadInterval = 30 * time.Second
+
 	if diff := cmp.Diff(want, cfg); diff != "" {
 		t.Errorf("Load() mismatch (-want +got):\n%s", diff)
 	}

@@ -90,6 +90,7 @@ func (c *Config) validateLimits(p *problems) {
 	p.nonNegative("LOG_SLOW_REQUEST", c.LogSlowRequest)
 	p.nonNegative("DB_CONN_MAX_LIFETIME", c.DBConnMaxLifetime)
 	p.positive("REMOTE_TIMEOUT", c.RemoteTimeout)
+	p.positive("FEATURE_RELOAD_INTERVAL", c.FeatureReloadInterval)
 	p.nonNegative("GRPC_MAX_CONNECTION_AGE", c.GRPCMaxConnectionAge)
 	p.between("REMOTE_RETRIES", int64(c.RemoteRetries), 0, maxRemoteRetries)
 	p.between("BREAKER_FAILURES", int64(c.BreakerFailures), 1, maxBreakerFailures)

@@ -91,6 +91,7 @@ func TestValidate(t *testing.T) {
 		{name: "REMOTE_MODULES other scheme", mutate: func(c *config.Config) { c.RemoteModules = []string{"auth=unix:///tmp/auth.sock"} }, want: []string{"REMOTE_MODULES"}},
 		{name: "REMOTE_MODULES twice", mutate: func(c *config.Config) { c.RemoteModules = []string{"auth=a:1", "auth=b:2"} }, want: []string{"REMOTE_MODULES"}},
 		{name: "REMOTE_TIMEOUT zero", mutate: func(c *config.Config) { c.RemoteTimeout = 0 }, want: []string{"REMOTE_TIMEOUT"}},
+		{name: "FEATURE_RELOAD_INTERVAL zero", mutate: func(c *config.Config) { c.FeatureReloadInterval = 0 }, want: []string{"FEATURE_RELOAD_INTERVAL"}},
 		{name: "REMOTE_RETRIES above gRPC's cap", mutate: func(c *config.Config) { c.RemoteRetries = 5 }, want: []string{"REMOTE_RETRIES"}},
 		{name: "REMOTE_RETRIES zero", mutate: func(c *config.Config) { c.RemoteRetries = 0 }},
 		{name: "BREAKER_FAILURES zero", mutate: func(c *config.Config) { c.BreakerFailures = 0 }, want: []string{"BREAKER_FAILURES"}},

@@ -11,7 +11,8 @@
 //     the platform's secrets (Key derives a key bound to the module);
 //   - the database pool (its own schema only), the event bus (typed
 //     events: it publishes in its transactions and subscribes handlers),
-//     a logger, the notifier and the token issuer;
+//     a logger, the notifier, the token issuer and its feature flags
+//     (Flags: an OpenFeature client of its own namespace);
 //   - a gRPC connection to each module it depends on (Client), in process
 //     or over the network, for that module's generated client: modules
 //     talk only through generated clients and events;

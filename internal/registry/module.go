@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/open-feature/go-sdk/openfeature"
 	"google.golang.org/grpc"
 
 	"github.com/modulith/modulith/internal/admin"
@@ -67,6 +68,9 @@ type Host interface {
 	// owns sessions invalidates the sessions that end
 	// (InvalidateSessions).
 	SessionCache() *authn.SessionCache
+	// Flags evaluates the module's feature flags ("<module>.<name>" only;
+	// see internal/feature) for the caller of the request, from memory.
+	Flags() *openfeature.Client
 	// Key derives a 32-byte key for purpose (e.g. "magic-codes/v1") from
 	// the platform's secret, bound to the module: the secret itself stays
 	// with the platform.

@@ -15,6 +15,8 @@ import (
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/open-feature/go-sdk/openfeature"
+	"github.com/open-feature/go-sdk/openfeature/isolated"
 	"google.golang.org/grpc"
 
 	"github.com/modulith/modulith/internal/admin"
@@ -25,6 +27,7 @@ import (
 	"github.com/modulith/modulith/internal/config"
 	apperrors "github.com/modulith/modulith/internal/errors"
 	"github.com/modulith/modulith/internal/events"
+	"github.com/modulith/modulith/internal/feature"
 	"github.com/modulith/modulith/internal/migration"
 	"github.com/modulith/modulith/internal/notifier"
 	"github.com/modulith/modulith/internal/scheduler"
@@ -55,6 +58,23 @@ type Deps struct {
 	// replicas; Sessions caches the session check, through Cache.
 	Cache    *cache.Hub
 	Sessions *authn.SessionCache
+	// Flags evaluates feature flags (feature.Flags); nil gives every flag
+	// the code's default.
+	Flags FlagClients
+}
+
+// FlagClients hands each module the OpenFeature client of its own flags
+// namespace.
+type FlagClients interface {
+	Client(module string) *openfeature.Client
+}
+
+// defaultFlags is FlagClients without a flag store: an OpenFeature API
+// with no provider, whose clients return the code's defaults.
+type defaultFlags struct{ api *openfeature.EvaluationAPI }
+
+func (d defaultFlags) Client(module string) *openfeature.Client {
+	return d.api.NewClient(openfeature.WithDomain(module))
 }
 
 // defaultHTTPTimeout bounds a request of the plain client a registry
@@ -81,6 +101,10 @@ type Registry struct {
 func New(deps Deps) *Registry {
 	if deps.Logger == nil {
 		deps.Logger = slog.New(slog.DiscardHandler)
+	}
+
+	if deps.Flags == nil {
+		deps.Flags = defaultFlags{api: isolated.NewAPI()}
 	}
 
 	return &Registry{deps: deps, policy: authz.NewPolicy(), public: make(map[string]bool)}
@@ -148,7 +172,7 @@ func (r *Registry) initRemote(m Module, conn grpc.ClientConnInterface) error {
 // platformSections are the platform's configuration sections and schemas
 // that no settings struct names: a module named after one would read or
 // write what the platform owns.
-var platformSections = []string{events.SchemaName, scheduler.SchemaName, "websocket", "worker"}
+var platformSections = []string{events.SchemaName, scheduler.SchemaName, feature.SchemaName, "websocket", "worker"}
 
 // ReservedNames are the names no module may take: the platform's schemas
 // and configuration sections, and the first word of every platform
@@ -237,6 +261,12 @@ func (r *Registry) RegisterGateway(ctx context.Context, mux *runtime.ServeMux, c
 	return nil
 }
 
+// ServePlatform registers the platform's own APIs (the feature flags'
+// admin API), beside the modules', on the gRPC server, the in-process
+// channel and the REST gateway. Call it after Init, before the servers
+// start; no module may serve them.
+func (r *Registry) ServePlatform(apis ...apiversion.API) { r.apis = append(r.apis, apis...) }
+
 // IsPublic reports whether a module declared fullMethod callable without
 // an access token.
 func (r *Registry) IsPublic(fullMethod string) bool { return r.public[fullMethod] }
@@ -265,13 +295,14 @@ func (r *Registry) RealtimeRoutes() []websocket.Route { return slices.Clone(r.ro
 // AdminTasks returns every module's maintenance tasks.
 func (r *Registry) AdminTasks() []admin.Task { return slices.Clone(r.tasks) }
 
-// MigrationSources returns the platform's migrations (the event bus's and
-// the scheduler's schemas) and then each module's migrations and seeds, in
+// MigrationSources returns the platform's migrations (the event bus's,
+// the scheduler's and the feature flags' schemas) and then each module's migrations and seeds, in
 // order. It needs no Init: `migrate` runs before any module is built.
 func MigrationSources(modules []Module) []migration.Source {
 	sources := []migration.Source{
 		{Module: events.SchemaName, Migrations: events.Migrations()},
 		{Module: scheduler.SchemaName, Migrations: scheduler.Migrations()},
+		{Module: feature.SchemaName, Migrations: feature.Migrations()},
 	}
 
 	for _, m := range modules {
@@ -348,9 +379,12 @@ func (h *host) HTTPClient() *http.Client {
 
 	return h.r.deps.HTTPClient
 }
+
 func (h *host) Cache() *cache.Hub { return h.r.deps.Cache }
 
 func (h *host) SessionCache() *authn.SessionCache { return h.r.deps.Sessions }
+
+func (h *host) Flags() *openfeature.Client { return h.r.deps.Flags.Client(h.name) }
 
 func (h *host) Key(purpose string) []byte {
 	mac := hmac.New(sha256.New, h.r.deps.Secret)

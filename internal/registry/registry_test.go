@@ -20,6 +20,8 @@ import (
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/open-feature/go-sdk/openfeature"
+	"github.com/open-feature/go-sdk/openfeature/isolated"
 	"google.golang.org/grpc"
 
 	"github.com/modulith/modulith/internal/admin"
@@ -28,6 +30,7 @@ import (
 	"github.com/modulith/modulith/internal/authz"
 	"github.com/modulith/modulith/internal/config"
 	"github.com/modulith/modulith/internal/events"
+	"github.com/modulith/modulith/internal/feature"
 	"github.com/modulith/modulith/internal/migration"
 	"github.com/modulith/modulith/internal/notifier"
 	"github.com/modulith/modulith/internal/registry"
@@ -234,6 +237,7 @@ func TestInitRefusesNames(t *testing.T) {
 		{name: "duplicate", names: []string{"auth", "orders", "auth"}},
 		{name: "events schema", names: []string{"auth", events.SchemaName}},
 		{name: "scheduler schema", names: []string{"auth", scheduler.SchemaName}},
+		{name: "feature flags schema", names: []string{"auth", feature.SchemaName}},
 		// A module named after the first word of a platform setting would
 		// read it through its own section (JWT_SECRET for "jwt").
 		{name: "JWT settings", names: []string{"auth", "jwt"}},
@@ -1033,9 +1037,11 @@ func TestMigrationSources(t *testing.T) {
 		&migrator{fake: mod("f")},
 	})
 
-	if len(got) < 2 || got[0].Module != events.SchemaName || got[0].Migrations == nil ||
-		got[1].Module != scheduler.SchemaName || got[1].Migrations == nil {
-		t.Fatalf("MigrationSources() = %+v, want the event bus's schema first, then the scheduler's", got)
+	platform := []string{events.SchemaName, scheduler.SchemaName, feature.SchemaName}
+	for i, name := range platform {
+		if len(got) <= i || got[i].Module != name || got[i].Migrations == nil {
+			t.Fatalf("MigrationSources() = %+v, want the platform's schemas %v first", got, platform)
+		}
 	}
 
 	want := []migration.Source{
@@ -1043,7 +1049,7 @@ func TestMigrationSources(t *testing.T) {
 		{Module: "c", Seeds: sC},
 		{Module: "d", Migrations: mD, Seeds: sD},
 	}
-	if diff := cmp.Diff(want, got[2:]); diff != "" {
+	if diff := cmp.Diff(want, got[3:]); diff != "" {
 		t.Errorf("MigrationSources() of modules mismatch (-want +got):\n%s", diff)
 	}
 
@@ -1051,7 +1057,87 @@ func TestMigrationSources(t *testing.T) {
 		t.Errorf("MigrationSources() initialized %q, want no module built", j.entries)
 	}
 
-	if got := registry.MigrationSources(nil); len(got) != 2 {
-		t.Errorf("MigrationSources(no modules) = %+v, want the platform's two schemas", got)
+	if got := registry.MigrationSources(nil); len(got) != 3 {
+		t.Errorf("MigrationSources(no modules) = %+v, want the platform's three schemas", got)
+	}
+}
+
+// flagClients records the namespaces it hands clients for.
+type flagClients struct {
+	api        *openfeature.EvaluationAPI
+	namespaces []string
+}
+
+func (f *flagClients) Client(module string) *openfeature.Client {
+	f.namespaces = append(f.namespaces, module)
+
+	return f.api.NewClient(openfeature.WithDomain(module))
+}
+
+// TestHostFlags: a module gets the flags client of its own namespace; with
+// no flags service, a client whose every flag is the code's default.
+func TestHostFlags(t *testing.T) {
+	t.Parallel()
+
+	clients := &flagClients{api: isolated.NewAPI()}
+
+	var got *openfeature.Client
+
+	if _, err := hostOf(registry.Deps{Flags: clients}, "orders", func(h registry.Host) error {
+		got = h.Flags()
+
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	if diff := cmp.Diff([]string{"orders"}, clients.namespaces); diff != "" || got.Metadata().Domain() != "orders" {
+		t.Errorf("Host.Flags() asked for namespaces %v and gave domain %q, want orders", clients.namespaces, got.Metadata().Domain())
+	}
+
+	if _, err := hostOf(registry.Deps{}, "orders", func(h registry.Host) error {
+		got = h.Flags()
+
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	if v := got.Boolean(t.Context(), "orders.create_enabled", true, openfeature.EvaluationContext{}); !v {
+		t.Error("Host.Flags() without a flags service evaluated false, want the default true")
+	}
+}
+
+// TestServePlatform: the platform's APIs are served beside the modules',
+// on the gRPC server and the gateway, whatever their package.
+func TestServePlatform(t *testing.T) {
+	t.Parallel()
+
+	gw := &gateways{}
+
+	r, err := hostOf(registry.Deps{}, "orders", func(h registry.Host) error {
+		h.Serve(api("orders.v1.OrderService", nil))
+
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	r.ServePlatform(api("feature.v1.FlagService", gw))
+
+	s := &registrar{}
+	r.RegisterGRPC(s)
+
+	if diff := cmp.Diff([]string{"orders.v1.OrderService", "feature.v1.FlagService"}, s.services); diff != "" {
+		t.Errorf("RegisterGRPC() services mismatch (-want +got):\n%s", diff)
+	}
+
+	if err := r.RegisterGateway(t.Context(), runtime.NewServeMux(), &fakeConn{}); err != nil {
+		t.Fatal(err)
+	}
+
+	if diff := cmp.Diff([]string{"feature.v1.FlagService"}, gw.services); diff != "" {
+		t.Errorf("RegisterGateway() services mismatch (-want +got):\n%s", diff)
 	}
 }

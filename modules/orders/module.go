@@ -35,7 +35,8 @@ var (
 func (Module) Name() string { return Name }
 
 // Init builds the service on a client of the auth module, which the host
-// connects in process or over the network, and serves it; grants role user
+// connects in process or over the network, and on its feature flags (the
+// kill switch orders.create_enabled), and serves it; grants role user
 // the orders permissions; confirms new orders by email or SMS; and tells a
 // user's WebSockets about their orders.
 func (Module) Init(h registry.Host) error {
@@ -44,7 +45,7 @@ func (Module) Init(h registry.Host) error {
 		return fmt.Errorf("orders needs the auth module: %w", err)
 	}
 
-	svc := service.New(repository.New(h.DB(), h.Bus()), authv1.NewAuthServiceClient(conn), nil)
+	svc := service.New(repository.New(h.DB(), h.Bus()), authv1.NewAuthServiceClient(conn), h.Flags(), nil)
 
 	h.Serve(api{svc}.apis()...)
 	h.Grant(authz.RoleUser, service.PermCreate, service.PermRead, service.PermCancel)

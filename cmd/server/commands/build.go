@@ -17,6 +17,7 @@ import (
 	"github.com/modulith/modulith/internal/authn"
 	"github.com/modulith/modulith/internal/cache"
 	"github.com/modulith/modulith/internal/events"
+	"github.com/modulith/modulith/internal/feature"
 	"github.com/modulith/modulith/internal/grpcserver"
 	"github.com/modulith/modulith/internal/migration"
 	"github.com/modulith/modulith/internal/registry"
@@ -65,8 +66,9 @@ func (p *process) telemetry(ctx context.Context) (*observability.Telemetry, erro
 // start builds, on a booted process, what every long-running process
 // runs, in dependency order: telemetry, migrations (MIGRATE_ON_START), the
 // bus and the modules with the gRPC server and channel that serve them
-// (host), the caches' hub, the WebSocket hub with its fan-out and forwarder
-// (realtime); then starts the bus, every subscriber having subscribed. What it built is on
+// (host), the caches' hub, the feature flags kept fresh, the WebSocket hub
+// with its fan-out and forwarder (realtime); then starts the bus, every
+// subscriber having subscribed. What it built is on
 // built, to close in reverse order.
 func (p *process) start(ctx context.Context, built *stack) (*observability.Telemetry, *hosted, *realtime, error) {
 	tel, err := p.telemetry(ctx)
@@ -92,6 +94,12 @@ func (p *process) start(ctx context.Context, built *stack) (*observability.Telem
 	if err := h.cache.Start(ctx); err != nil {
 		return nil, nil, nil, err
 	}
+
+	if err := h.flags.Start(ctx); err != nil {
+		return nil, nil, nil, err
+	}
+
+	built.push(h.flags.Close)
 
 	rt, err := p.realtime(ctx, h, tel.Metrics.Meter())
 	if err != nil {
@@ -119,10 +127,11 @@ const (
 )
 
 // hosted is what runs the modules of a process: the bus they publish on
-// and subscribe to, the registry that built them, and the gRPC server and
-// in-process channel that serve them.
+// and subscribe to, their feature flags (not started), the registry that
+// built them, and the gRPC server and in-process channel that serve them.
 type hosted struct {
 	bus    *events.Bus
+	flags  *feature.Flags
 	tokens *authn.Tokens
 	reg    *registry.Registry
 	grpc   *grpcserver.GRPC
@@ -137,10 +146,11 @@ type hosted struct {
 
 // host builds, in dependency order, the bus (not started), the platform
 // services modules get (the guards of outbound calls, notifier, token
-// issuer, connections to remote modules, the caches' hub, not started, and
-// the session cache), the registry, the route policies, the gRPC server
-// and channel, and then the modules, whose services it registers on both.
-// Close closes the bus, the policies' limiter and the caches' hub.
+// issuer, connections to remote modules, the caches' hub, not started, the
+// session cache, feature flags), the registry, the route policies, the gRPC
+// server and channel, and then the modules, whose services it registers on
+// both with the platform's own (the flags' admin API). Close closes the
+// bus, the policies' limiter and the caches' hub.
 func (p *process) host(ctx context.Context, tel *observability.Telemetry) (*hosted, error) {
 	cfg := p.cfg
 
@@ -182,9 +192,10 @@ func (p *process) host(ctx context.Context, tel *observability.Telemetry) (*host
 		return nil, err
 	}
 
+	flags := feature.New(p.pool, cfg.FeatureReloadInterval, p.logger)
 	reg := registry.New(registry.Deps{
 		Layers: p.layers, Secret: []byte(cfg.JWTSecret), DB: p.pool, Bus: bus, Notifier: n, Tokens: tokens,
-		Logger: p.logger, Remote: remote, Cache: hub, Sessions: sessions,
+		Logger: p.logger, Remote: remote, Cache: hub, Sessions: sessions, Flags: flags,
 		HTTPClient: &http.Client{Transport: guards.Transport(nil), Timeout: outboundHTTPTimeout},
 	})
 
@@ -206,10 +217,11 @@ func (p *process) host(ctx context.Context, tel *observability.Telemetry) (*host
 		return nil, errors.Join(err, closePolicy(ctx), closeCache(ctx))
 	}
 
+	reg.ServePlatform(feature.NewService(feature.NewStore(p.pool, bus, flags)).API())
 	srv.Register(reg.RegisterGRPC)
 
 	return &hosted{
-		bus: bus, tokens: tokens, reg: reg, grpc: srv,
+		bus: bus, flags: flags, tokens: tokens, reg: reg, grpc: srv,
 		policy: policy, closePolicy: closePolicy, cache: hub, closeCache: closeCache,
 	}, nil
 }

@@ -21,18 +21,7 @@ func eventsCmd(ctx context.Context, e env, args []string) error {
 		return errEventsUsage
 	}
 
-	p, err := boot(ctx, e)
-	if err != nil {
-		return err
-	}
-	defer p.close()
-
-	bus, err := p.newBus(ctx)
-	if err != nil {
-		return err
-	}
-
-	return runEvents(ctx, e, bus, args)
+	return withBus(ctx, e, func(_ *process, bus *events.Bus) error { return runEvents(ctx, e, bus, args) })
 }
 
 func runEvents(ctx context.Context, e env, bus *events.Bus, args []string) error {

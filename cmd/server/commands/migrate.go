@@ -152,6 +152,11 @@ func adminTask(ctx context.Context, e env, args []string) error {
 		return err
 	}
 
+	// Tasks see the flags as they are now; nothing keeps them fresh.
+	if err := h.flags.Reload(ctx); err != nil {
+		return err
+	}
+
 	runner, err := newAdminRunner(append(h.reg.AdminTasks(), h.bus.AdminTasks(e.stdout)...))
 	if err != nil {
 		return err

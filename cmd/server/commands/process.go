@@ -86,6 +86,23 @@ func (p *process) newBus(ctx context.Context) (*events.Bus, error) {
 	return bus, nil
 }
 
+// withBus boots a process and runs fn with it and an event bus that is
+// not started: for commands that publish events or repair deliveries.
+func withBus(ctx context.Context, e env, fn func(p *process, bus *events.Bus) error) error {
+	p, err := boot(ctx, e)
+	if err != nil {
+		return err
+	}
+	defer p.close()
+
+	bus, err := p.newBus(ctx)
+	if err != nil {
+		return err
+	}
+
+	return fn(p, bus)
+}
+
 // localModules are the modules this process runs.
 func (p *process) localModules() []registry.Module {
 	local, _ := p.prog.served(p.cfg.Remotes())

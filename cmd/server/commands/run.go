@@ -1,6 +1,6 @@
 // Package commands is the command line of every binary: serve (the
-// server's default), work (the worker's), migrate, seed, admin, events and
-// version. cmd/server runs every module, cmd/worker their event handlers
+// server's default), work (the worker's), migrate, seed, admin, events,
+// flags and version. cmd/server runs every module, cmd/worker their event handlers
 // and scheduled tasks, cmd/<module> one module as its own service; each
 // main is one call to Main.
 package commands
@@ -129,6 +129,10 @@ Commands:
   events redrive [sub [event]]   retry dead event deliveries from scratch
   events discard <sub> <event>   give up one dead event delivery for good
   events purge                   purge delivered events past the retention
+  flags list                     list the feature flags
+  flags get <key>                print a feature flag as JSON
+  flags set <key> [options]      create a feature flag, or change it (-type, -value, -description, -enabled, -rules)
+  flags delete <key>             delete a feature flag
   health                         exit 0 when the process running here is ready (GET /readyz)
   version                        print the version
 `
@@ -183,6 +187,7 @@ var commands = map[string]func(ctx context.Context, e env, args []string) error{
 	"seed":    func(ctx context.Context, e env, _ []string) error { return seed(ctx, e) },
 	"admin":   adminTask,
 	"events":  eventsCmd,
+	"flags":   flagsCmd,
 	"health":  healthCheck,
 	"version": func(_ context.Context, e env, _ []string) error {
 		_, err := fmt.Fprintln(e.stdout, versionString(e.prog.Name))

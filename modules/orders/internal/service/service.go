@@ -10,6 +10,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/open-feature/go-sdk/openfeature"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -52,25 +53,42 @@ type Users interface {
 	GetProfile(ctx context.Context, in *authv1.GetProfileRequest, opts ...grpc.CallOption) (*authv1.GetProfileResponse, error)
 }
 
+// FlagCreateEnabled is the kill switch of CreateOrder: a boolean feature
+// flag, true when it does not exist. Off for a caller (a rule may target
+// users, roles or a percentage), CreateOrder refuses with ORDERS_PAUSED.
+const FlagCreateEnabled = "orders.create_enabled"
+
+// CodeOrdersPaused is the error code of a CreateOrder refused by the kill
+// switch (Unavailable: 503).
+const CodeOrdersPaused errors.Code = "ORDERS_PAUSED"
+
+// Flags evaluates the module's feature flags for the request's caller: the
+// module's OpenFeature client (registry.Host.Flags).
+type Flags interface {
+	Boolean(ctx context.Context, flag string, defaultValue bool, evalCtx openfeature.EvaluationContext, options ...openfeature.Option) bool
+}
+
 // Service implements orders.v1.OrderService.
 type Service struct {
 	ordersv1.UnimplementedOrderServiceServer
 
 	repo  repository.Repository
 	users Users
+	flags Flags
 	now   func() time.Time
 }
 
 // New returns a service; now nil means time.Now.
-func New(repo repository.Repository, users Users, now func() time.Time) *Service {
+func New(repo repository.Repository, users Users, flags Flags, now func() time.Time) *Service {
 	if now == nil {
 		now = time.Now
 	}
 
-	return &Service{repo: repo, users: users, now: func() time.Time { return now().UTC().Truncate(time.Microsecond) }}
+	return &Service{repo: repo, users: users, flags: flags, now: func() time.Time { return now().UTC().Truncate(time.Microsecond) }}
 }
 
-// CreateOrder places an order for the caller, once auth confirms the
+// CreateOrder places an order for the caller, unless the kill switch
+// (FlagCreateEnabled) is off for the caller, once auth confirms the
 // caller's account, and publishes order.created in the same transaction.
 func (s *Service) CreateOrder(ctx context.Context, req *ordersv1.CreateOrderRequest) (_ *ordersv1.CreateOrderResponse, err error) {
 	ctx, end := telemetry.ServiceOp(ctx, module, "CreateOrder")
@@ -79,6 +97,12 @@ func (s *Service) CreateOrder(ctx context.Context, req *ordersv1.CreateOrderRequ
 	caller, err := authz.Authorize(ctx, PermCreate)
 	if err != nil {
 		return nil, err
+	}
+
+	// Evaluated for the caller (the flag's rules see its user ID and role);
+	// on any error, such as a flag that does not exist, orders stay open.
+	if !s.flags.Boolean(ctx, FlagCreateEnabled, true, openfeature.EvaluationContext{}) {
+		return nil, errors.Unavailable("placing orders is paused; try again later", errors.WithErrorCode(CodeOrdersPaused))
 	}
 
 	user, err := s.confirmUser(ctx, caller)

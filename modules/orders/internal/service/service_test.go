@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/open-feature/go-sdk/openfeature"
 	"go.jetify.com/typeid"
 	"go.uber.org/mock/gomock"
 	"google.golang.org/grpc"
@@ -89,6 +90,24 @@ func (f *fakeUsers) callCount() int {
 	return f.calls
 }
 
+// fakeFlags answers the flags in off as false, every other flag with the
+// code's default, and records the caller of the last evaluation.
+type fakeFlags struct {
+	off map[string]bool
+
+	mu     sync.Mutex
+	caller authn.Identity
+}
+
+func (f *fakeFlags) Boolean(ctx context.Context, flag string, def bool, _ openfeature.EvaluationContext, _ ...openfeature.Option) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+
+	f.caller, _ = authn.FromContext(ctx)
+
+	return def && !f.off[flag]
+}
+
 // fixture is a service on strict mocks. Calls inside a transaction go to
 // tx, every other call to repo, so a test fails when the service reads,
 // writes or publishes outside the transaction it should use: repo expects
@@ -99,6 +118,7 @@ type fixture struct {
 	repo  *mocks.MockRepository
 	tx    *mocks.MockRepository
 	users *fakeUsers
+	flags *fakeFlags
 
 	txs *repotest.Txs[repository.Repository] // the transactions: what they published, committed or not
 }
@@ -111,7 +131,8 @@ func newFixture(t *testing.T) *fixture {
 	ctrl := gomock.NewController(t)
 	f := &fixture{t: t, repo: mocks.NewMockRepository(ctrl), tx: mocks.NewMockRepository(ctrl), users: &fakeUsers{id: callerID, email: callerEmail}}
 	f.txs = repotest.New[repository.Repository](t, f.tx)
-	f.svc = service.New(f.repo, f.users, clock)
+	f.flags = &fakeFlags{}
+	f.svc = service.New(f.repo, f.users, f.flags, clock)
 
 	return f
 }
@@ -342,6 +363,27 @@ func TestCreateOrder(t *testing.T) {
 // TestCreateOrderConfirmsToContact checks where order.created says the
 // confirmation goes: the user's email address, else their phone, else
 // nowhere (the order is placed all the same).
+// TestCreateOrderKillSwitch: with orders.create_enabled off for the
+// caller, CreateOrder refuses with ORDERS_PAUSED before asking auth or
+// storing anything, having evaluated the flag for the caller.
+func TestCreateOrderKillSwitch(t *testing.T) {
+	t.Parallel()
+
+	f := newFixture(t)
+	f.flags.off = map[string]bool{service.FlagCreateEnabled: true}
+
+	_, err := f.svc.CreateOrder(asUser(t, callerID), createRequest())
+	wantOutcome(t, "CreateOrder", err, outcome{typ: errors.TypeUnavailable, code: service.CodeOrdersPaused})
+
+	if n := f.users.callCount(); n != 0 {
+		t.Errorf("asked auth for the profile %d times, want 0", n)
+	}
+
+	if f.flags.caller.UserID != callerID {
+		t.Errorf("flag evaluated for %q, want the caller %q", f.flags.caller.UserID, callerID)
+	}
+}
+
 func TestCreateOrderConfirmsToContact(t *testing.T) {
 	t.Parallel()
 
@@ -803,7 +845,7 @@ func TestNewWallClock(t *testing.T) {
 
 	ctrl := gomock.NewController(t)
 	repo, tx := mocks.NewMockRepository(ctrl), mocks.NewMockRepository(ctrl)
-	svc := service.New(repo, &fakeUsers{id: callerID}, nil)
+	svc := service.New(repo, &fakeUsers{id: callerID}, &fakeFlags{}, nil)
 
 	var stored models.Order
 

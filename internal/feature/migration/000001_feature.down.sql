@@ -1,0 +1,2 @@
+DROP TABLE IF EXISTS feature.flags;
+DROP SCHEMA IF EXISTS feature;
