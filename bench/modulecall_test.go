@@ -28,6 +28,7 @@ import (
 	"github.com/modulith/modulith/internal/pgtest"
 	"github.com/modulith/modulith/internal/registry"
 	"github.com/modulith/modulith/internal/reqmeta"
+	"github.com/modulith/modulith/internal/secrets"
 	"github.com/modulith/modulith/modules/auth"
 )
 
@@ -90,7 +91,7 @@ func startModuleCall(b *testing.B) *moduleCall {
 	}
 
 	tel := telemetry(b, cfg)
-	deps := registry.Deps{Layers: layers, Secret: []byte(cfg.JWTSecret), DB: db.Pool, Logger: logger}
+	deps := registry.Deps{Layers: layers, Secret: secrets.Fixed([]byte(cfg.JWTSecret)), DB: db.Pool, Logger: logger}
 	deps.Bus, deps.Notifier, deps.Tokens = platformServices(b, cfg, layers, db, logger)
 	reg := registry.New(deps)
 
@@ -151,7 +152,7 @@ func platformServices(
 		b.Fatal(err)
 	}
 
-	bus, err := events.New(db.Pool, busCfg, []byte(cfg.JWTSecret), logger, natsbus.Transport{})
+	bus, err := events.New(db.Pool, busCfg, secrets.Fixed([]byte(cfg.JWTSecret)), logger, natsbus.Transport{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -161,7 +162,7 @@ func platformServices(
 		b.Fatal(err)
 	}
 
-	tokens, err := authn.NewTokens(authn.TokenConfig{Secret: []byte(cfg.JWTSecret), Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience})
+	tokens, err := authn.NewTokens(authn.TokenConfig{Secret: secrets.Fixed([]byte(cfg.JWTSecret)), Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/modulith/modulith/internal/errors"
+	"github.com/modulith/modulith/internal/secrets"
 )
 
 // TokenTypeAccess is the token_type claim of access tokens. Refresh tokens
@@ -22,9 +23,11 @@ const MinSecretBytes = 32
 // leeway absorbs clock skew between the replicas that issue and check tokens.
 const leeway = 5 * time.Second
 
-// TokenConfig configures access tokens.
+// TokenConfig configures access tokens. Secret is the platform secret,
+// whose current value signs; during a rotation, tokens signed with its
+// previous value still verify until it is removed.
 type TokenConfig struct {
-	Secret   []byte
+	Secret   *secrets.Secret
 	Issuer   string
 	Audience string
 }
@@ -46,8 +49,12 @@ type Tokens struct {
 
 // NewTokens checks cfg and returns a token issuer and verifier.
 func NewTokens(cfg TokenConfig) (*Tokens, error) {
-	if len(cfg.Secret) < MinSecretBytes {
-		return nil, fmt.Errorf("token secret must be at least %d bytes, got %d", MinSecretBytes, len(cfg.Secret))
+	if cfg.Secret == nil {
+		return nil, stderrors.New("token secret is required")
+	}
+
+	if n := len(cfg.Secret.Value().Current); n < MinSecretBytes {
+		return nil, fmt.Errorf("token secret must be at least %d bytes, got %d", MinSecretBytes, n)
 	}
 
 	if cfg.Issuer == "" || cfg.Audience == "" {
@@ -84,7 +91,7 @@ func (t *Tokens) IssueAccess(userID, sessionID, role string, now time.Time, ttl 
 		TokenType: TokenTypeAccess,
 	}
 
-	signed, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(t.cfg.Secret)
+	signed, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(t.cfg.Secret.Value().Current)
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("sign access token: %w", err)
 	}
@@ -93,9 +100,9 @@ func (t *Tokens) IssueAccess(userID, sessionID, role string, now time.Time, ttl 
 }
 
 // ParseAccess verifies an access token and returns its claims. It accepts
-// only HS256 tokens signed with the configured secret, from the configured
-// issuer for the configured audience, unexpired, of type access, naming a
-// user and a session. Errors are domain errors safe to return to clients.
+// only HS256 tokens signed with the platform secret (current or previous),
+// from the configured issuer for the configured audience, unexpired, of
+// type access, naming a user and a session. Errors are domain errors safe to return to clients.
 func (t *Tokens) ParseAccess(token string) (*Claims, error) {
 	if !canonical(token) {
 		return nil, errors.WithCode(errors.CodeAuthTokenInvalid, "invalid access token")
@@ -103,9 +110,7 @@ func (t *Tokens) ParseAccess(token string) (*Claims, error) {
 
 	var claims Claims
 
-	_, err := t.parser.ParseWithClaims(token, &claims, func(*jwt.Token) (any, error) {
-		return t.cfg.Secret, nil
-	})
+	_, err := t.parser.ParseWithClaims(token, &claims, t.keys)
 
 	switch {
 	case stderrors.Is(err, jwt.ErrTokenExpired):
@@ -119,6 +124,17 @@ func (t *Tokens) ParseAccess(token string) (*Claims, error) {
 	}
 
 	return &claims, nil
+}
+
+// keys are the keys a token may be signed with: the current secret and,
+// during a rotation, the previous one.
+func (t *Tokens) keys(*jwt.Token) (any, error) {
+	v := t.cfg.Secret.Value()
+	if v.Previous == nil {
+		return v.Current, nil
+	}
+
+	return jwt.VerificationKeySet{Keys: []jwt.VerificationKey{v.Current, v.Previous}}, nil
 }
 
 // canonical reports whether token holds only the characters of three

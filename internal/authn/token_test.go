@@ -15,6 +15,7 @@ import (
 
 	"github.com/modulith/modulith/internal/authn"
 	"github.com/modulith/modulith/internal/errors"
+	"github.com/modulith/modulith/internal/secrets"
 )
 
 const (
@@ -29,10 +30,13 @@ var (
 	otherKey = []byte("fedcba9876543210fedcba9876543210")
 )
 
+// fixed is a platform secret of key alone.
+func fixed(key []byte) *secrets.Secret { return secrets.Fixed(key) }
+
 func newTokens(t testing.TB) *authn.Tokens {
 	t.Helper()
 
-	tokens, err := authn.NewTokens(authn.TokenConfig{Secret: testKey, Issuer: testIssuer, Audience: testAudience})
+	tokens, err := authn.NewTokens(authn.TokenConfig{Secret: fixed(testKey), Issuer: testIssuer, Audience: testAudience})
 	if err != nil {
 		t.Fatalf("NewTokens() = %v", err)
 	}
@@ -130,12 +134,12 @@ func TestNewTokens(t *testing.T) {
 		cfg     authn.TokenConfig
 		wantErr bool
 	}{
-		{"valid", authn.TokenConfig{Secret: testKey, Issuer: "i", Audience: "a"}, false},
-		{"64-byte secret", authn.TokenConfig{Secret: append(testKey, testKey...), Issuer: "i", Audience: "a"}, false},
-		{"31-byte secret", authn.TokenConfig{Secret: testKey[:31], Issuer: "i", Audience: "a"}, true},
+		{"valid", authn.TokenConfig{Secret: fixed(testKey), Issuer: "i", Audience: "a"}, false},
+		{"64-byte secret", authn.TokenConfig{Secret: fixed(append(testKey, testKey...)), Issuer: "i", Audience: "a"}, false},
+		{"31-byte secret", authn.TokenConfig{Secret: fixed(testKey[:31]), Issuer: "i", Audience: "a"}, true},
 		{"no secret", authn.TokenConfig{Issuer: "i", Audience: "a"}, true},
-		{"no issuer", authn.TokenConfig{Secret: testKey, Audience: "a"}, true},
-		{"no audience", authn.TokenConfig{Secret: testKey, Issuer: "i"}, true},
+		{"no issuer", authn.TokenConfig{Secret: fixed(testKey), Audience: "a"}, true},
+		{"no audience", authn.TokenConfig{Secret: fixed(testKey), Issuer: "i"}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -341,7 +345,7 @@ func TestParseAccessRejects(t *testing.T) {
 }
 
 func TestParseAccessOfAnotherIssuerConfig(t *testing.T) {
-	other, err := authn.NewTokens(authn.TokenConfig{Secret: testKey, Issuer: testIssuer, Audience: "admin-api"})
+	other, err := authn.NewTokens(authn.TokenConfig{Secret: fixed(testKey), Issuer: testIssuer, Audience: "admin-api"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -72,6 +72,10 @@ func TestLoadDevDefaults(t *testing.T) {
 		SMSProvider:          "log",
 		RemoteTimeout:        10 * time.Second,
 		RemoteRetries:        3,
+		SecretsProvider:      "env",
+		SecretsTTL:           time.Minute,
+		VaultMount:           "secret",
+		VaultTimeout:         10 * time.Second,
 	}
 	if diff := cmp.Diff(want, cfg); diff != "" {
 		t.Errorf("Load() mismatch (-want +got):\n%s", diff)

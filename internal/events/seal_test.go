@@ -4,17 +4,14 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/modulith/modulith/internal/secrets"
 )
 
 func newTestSealer(t *testing.T, key string) *sealer {
 	t.Helper()
 
-	s, err := newSealer([]byte(key))
-	if err != nil {
-		t.Fatalf("newSealer() = %v", err)
-	}
-
-	return s
+	return newSealer(secrets.Fixed([]byte(key)))
 }
 
 func TestSealerRoundTrip(t *testing.T) {
