@@ -383,3 +383,50 @@ func TestParseAccessRejectsNonCanonicalSignature(t *testing.T) {
 		}
 	}
 }
+
+// TestTokensDuringARotation checks a token signed before a rotation of the
+// platform secret still verifies during it, that new tokens are signed
+// with the new secret, and that once the previous secret is removed the
+// tokens it signed are refused.
+func TestTokensDuringARotation(t *testing.T) {
+	t.Parallel()
+
+	tokensOf := func(s *secrets.Secret) *authn.Tokens {
+		tokens, err := authn.NewTokens(authn.TokenConfig{Secret: s, Issuer: testIssuer, Audience: testAudience})
+		if err != nil {
+			t.Fatalf("NewTokens() = %v", err)
+		}
+
+		return tokens
+	}
+
+	during, err := secrets.New(t.Context(), secrets.Static{Current: otherKey, Previous: testKey}, secrets.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	before, rotating, after := tokensOf(fixed(testKey)), tokensOf(during), tokensOf(fixed(otherKey))
+	now := time.Now()
+
+	old, _, err := before.IssueAccess("user-1", "sess-1", "member", now, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if _, err := rotating.ParseAccess(old); err != nil {
+		t.Errorf("ParseAccess() during the rotation of a token the previous secret signed = %v, want it verified", err)
+	}
+
+	fresh, _, err := rotating.IssueAccess("user-1", "sess-1", "member", now, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if _, err := after.ParseAccess(fresh); err != nil {
+		t.Errorf("ParseAccess() with the new secret alone of a token issued during the rotation = %v, want it verified", err)
+	}
+
+	if _, err := after.ParseAccess(old); !errors.HasCode(err, errors.CodeAuthTokenInvalid) {
+		t.Errorf("ParseAccess() after the rotation of a token the removed secret signed = %v, want %s", err, errors.CodeAuthTokenInvalid)
+	}
+}

@@ -126,8 +126,13 @@ func (c *Config) CheckSecret(s string) error {
 // report, not to discover at the first rotation. VAULT_* may be set for
 // other tools (the vault CLI reads them).
 func (c *Config) validateSecrets(p *problems) {
-	p.oneOf("SECRETS_PROVIDER", c.SecretsProvider, SecretsEnv, SecretsFile, SecretsVault)
 	p.check(c.SecretsTTL >= minSecretsTTL, "SECRETS_TTL", "must be at least %s (got %s)", minSecretsTTL, c.SecretsTTL)
+
+	if !slices.Contains([]string{SecretsEnv, SecretsFile, SecretsVault}, c.SecretsProvider) {
+		p.oneOf("SECRETS_PROVIDER", c.SecretsProvider, SecretsEnv, SecretsFile, SecretsVault)
+
+		return
+	}
 
 	if c.SecretsProvider == SecretsEnv {
 		c.validateEnvSecret(p)
@@ -137,7 +142,7 @@ func (c *Config) validateSecrets(p *problems) {
 
 	if c.SecretsProvider == SecretsFile {
 		p.check(c.JWTSecretFile != "", "JWT_SECRET_FILE", "required when SECRETS_PROVIDER=%s", SecretsFile)
-		p.check(c.JWTSecretPreviousFile != c.JWTSecretFile, "JWT_SECRET_PREVIOUS_FILE", "must not be JWT_SECRET_FILE")
+		p.check(c.JWTSecretPreviousFile == "" || c.JWTSecretPreviousFile != c.JWTSecretFile, "JWT_SECRET_PREVIOUS_FILE", "must not be JWT_SECRET_FILE")
 	} else {
 		p.unset(c.SecretsProvider, map[string]string{"JWT_SECRET_FILE": c.JWTSecretFile, "JWT_SECRET_PREVIOUS_FILE": c.JWTSecretPreviousFile})
 	}
