@@ -159,6 +159,23 @@ func (p *problems) unset(provider string, keys map[string]string) {
 	}
 }
 
+// validateVaultAddr checks VAULT_ADDR: the token crosses the network to
+// it, so prod wants TLS unless Vault listens on this host.
+func (c *Config) validateVaultAddr(p *problems) {
+	const https = "https"
+
+	u, err := url.Parse(c.VaultAddr)
+
+	switch {
+	case c.VaultAddr == "":
+		p.add("VAULT_ADDR", "required when SECRETS_PROVIDER=%s", SecretsVault)
+	case err != nil || u.Host == "" || u.Scheme != "http" && u.Scheme != https || u.User != nil:
+		p.add("VAULT_ADDR", "must be an absolute http or https URL without credentials")
+	case c.Env == envProd && u.Scheme != https && !loopbackHost(u.Hostname()):
+		p.add("VAULT_ADDR", "must be https when ENV=prod, unless Vault is on this host")
+	}
+}
+
 // validateEnvSecret checks JWT_SECRET and JWT_SECRET_PREVIOUS.
 func (c *Config) validateEnvSecret(p *problems) {
 	if err := c.CheckSecret(c.JWTSecret); err != nil {
@@ -178,17 +195,7 @@ func (c *Config) validateEnvSecret(p *problems) {
 
 // validateVault checks the VAULT_* keys when SECRETS_PROVIDER=vault.
 func (c *Config) validateVault(p *problems) {
-	u, err := url.Parse(c.VaultAddr)
-
-	switch {
-	case c.VaultAddr == "":
-		p.add("VAULT_ADDR", "required when SECRETS_PROVIDER=%s", SecretsVault)
-	case err != nil || u.Host == "" || u.Scheme != "http" && u.Scheme != "https" || u.User != nil:
-		p.add("VAULT_ADDR", "must be an absolute http or https URL without credentials")
-	case c.Env == envProd && u.Scheme != "https" && !loopbackHost(u.Hostname()):
-		p.add("VAULT_ADDR", "must be https when ENV=prod, unless Vault is on this host")
-	}
-
+	c.validateVaultAddr(p)
 	p.check(c.VaultPath != "", "VAULT_PATH", "required when SECRETS_PROVIDER=%s", SecretsVault)
 	p.check(c.VaultMount != "", "VAULT_MOUNT", "required when SECRETS_PROVIDER=%s", SecretsVault)
 	p.check(c.VaultToken != "" || c.VaultTokenFile != "", "VAULT_TOKEN", "VAULT_TOKEN or VAULT_TOKEN_FILE required when SECRETS_PROVIDER=%s", SecretsVault)

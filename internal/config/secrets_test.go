@@ -14,13 +14,16 @@ import (
 	"github.com/modulith/modulith/internal/config"
 )
 
-// otherProdSecret is a second valid prod secret: the previous one of a
+// previousValue is a second valid prod JWT_SECRET: the previous one of a
 // rotation.
-const otherProdSecret = "k3YpQ9vZr1Lw7Tb5Nm2Xc8Hd0Jf6Gs4Ea9Ru1Io3Pq"
+const previousValue = "k3YpQ9vZr1Lw7Tb5Nm2Xc8Hd0Jf6Gs4Ea9Ru1Io3Pq"
+
+// mountedFile is where a Kubernetes Secret's key is mounted.
+const mountedFile = "/run/secrets/modulith/JWT_SECRET"
 
 // fileSecrets selects the file provider with its one required key.
 func fileSecrets(c *config.Config) {
-	c.SecretsProvider, c.JWTSecret, c.JWTSecretFile = config.SecretsFile, "", "/run/secrets/modulith/JWT_SECRET"
+	c.SecretsProvider, c.JWTSecret, c.JWTSecretFile = config.SecretsFile, "", mountedFile
 }
 
 // vaultSecrets returns a mutation selecting a complete Vault provider,
@@ -48,7 +51,7 @@ func TestValidateSecrets(t *testing.T) {
 		{name: "SECRETS_PROVIDER unknown", mutate: func(c *config.Config) { c.SecretsProvider = "aws" }, want: []string{"SECRETS_PROVIDER"}},
 		{name: "SECRETS_TTL too short", mutate: func(c *config.Config) { c.SecretsTTL = time.Millisecond }, want: []string{"SECRETS_TTL"}},
 
-		{name: "env with a previous secret", prod: true, mutate: func(c *config.Config) { c.JWTSecretPrevious = otherProdSecret }},
+		{name: "env with a previous secret", prod: true, mutate: func(c *config.Config) { c.JWTSecretPrevious = previousValue }},
 		{name: "env previous short", mutate: func(c *config.Config) { c.JWTSecretPrevious = "short" }, want: []string{"JWT_SECRET_PREVIOUS"}},
 		{name: "env previous weak in prod", prod: true, mutate: func(c *config.Config) { c.JWTSecretPrevious = strings.Repeat("a", 40) }, want: []string{"JWT_SECRET_PREVIOUS"}},
 		{name: "env previous equal to current", prod: true, mutate: func(c *config.Config) { c.JWTSecretPrevious = c.JWTSecret }, want: []string{"JWT_SECRET_PREVIOUS"}},
@@ -57,8 +60,8 @@ func TestValidateSecrets(t *testing.T) {
 
 		{name: "file", prod: true, mutate: fileSecrets},
 		{name: "file without JWT_SECRET_FILE", mutate: func(c *config.Config) { fileSecrets(c); c.JWTSecretFile = "" }, want: []string{"JWT_SECRET_FILE"}},
-		{name: "file with JWT_SECRET too", mutate: func(c *config.Config) { fileSecrets(c); c.JWTSecret = otherProdSecret }, want: []string{"JWT_SECRET"}},
-		{name: "file with JWT_SECRET_PREVIOUS", mutate: func(c *config.Config) { fileSecrets(c); c.JWTSecretPrevious = otherProdSecret }, want: []string{"JWT_SECRET_PREVIOUS"}},
+		{name: "file with JWT_SECRET too", mutate: func(c *config.Config) { fileSecrets(c); c.JWTSecret = previousValue }, want: []string{"JWT_SECRET"}},
+		{name: "file with JWT_SECRET_PREVIOUS", mutate: func(c *config.Config) { fileSecrets(c); c.JWTSecretPrevious = previousValue }, want: []string{"JWT_SECRET_PREVIOUS"}},
 		{name: "file previous is current", mutate: func(c *config.Config) { fileSecrets(c); c.JWTSecretPreviousFile = c.JWTSecretFile }, want: []string{"JWT_SECRET_PREVIOUS_FILE"}},
 
 		{name: "vault", prod: true, mutate: vaultSecrets(nil)},
@@ -98,7 +101,7 @@ func TestValidateSecrets(t *testing.T) {
 func TestLoadSecretProviders(t *testing.T) {
 	t.Parallel()
 
-	cfg, _, _, err := config.Load(config.Files{}, envOf(map[string]string{"SECRETS_PROVIDER": "file", "JWT_SECRET_FILE": "/run/secrets/jwt"}))
+	cfg, _, _, err := config.Load(config.Files{}, envOf(map[string]string{"SECRETS_PROVIDER": "file", "JWT_SECRET_FILE": mountedFile}))
 	if err != nil || cfg.JWTSecret != "" {
 		t.Errorf("Load(file, dev) = JWT_SECRET %q, %v; want no development secret", cfg.JWTSecret, err)
 	}
@@ -120,7 +123,7 @@ func TestSecretKeysAreRedacted(t *testing.T) {
 	const vaultToken = "hvs.CAESIJ-redaction-test-token"
 
 	env := map[string]string{
-		"ENV": "prod", "DB_DSN": prodDSN, "JWT_SECRET": prodSecret, "JWT_SECRET_PREVIOUS": otherProdSecret, "VAULT_TOKEN": vaultToken,
+		"ENV": "prod", "DB_DSN": prodDSN, "JWT_SECRET": prodSecret, "JWT_SECRET_PREVIOUS": previousValue, "VAULT_TOKEN": vaultToken,
 	}
 
 	_, _, report, err := config.Load(config.Files{}, envOf(env))
@@ -132,14 +135,14 @@ func TestSecretKeysAreRedacted(t *testing.T) {
 
 	report.Log(context.Background(), slog.New(slog.NewJSONHandler(&buf, nil)))
 
-	for _, secret := range []string{prodSecret, otherProdSecret, vaultToken} {
+	for _, secret := range []string{prodSecret, previousValue, vaultToken} {
 		if strings.Contains(buf.String(), secret) {
 			t.Errorf("the configuration report logged a secret:\n%s", buf.String())
 		}
 	}
 
 	want := map[string]string{
-		"JWT_SECRET_PREVIOUS": "[" + strconv.Itoa(len(otherProdSecret)) + " bytes]",
+		"JWT_SECRET_PREVIOUS": "[" + strconv.Itoa(len(previousValue)) + " bytes]",
 		"VAULT_TOKEN":         "[" + strconv.Itoa(len(vaultToken)) + " bytes]",
 	}
 	for key, value := range want {

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -36,7 +37,7 @@ func (m *mountedSecret) update(files map[string]string) {
 	m.t.Helper()
 	m.gen++
 
-	version := filepath.Join(m.dir, "..2026_12_05_10_00_0"+string(rune('0'+m.gen)))
+	version := filepath.Join(m.dir, "..2026_12_05_10_00_0"+strconv.Itoa(m.gen))
 	if err := os.Mkdir(version, 0o700); err != nil {
 		m.t.Fatal(err)
 	}

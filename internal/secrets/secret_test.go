@@ -32,6 +32,13 @@ func (p *provider) Read(context.Context) (secrets.Value, error) {
 	return p.value, p.err
 }
 
+func (p *provider) readCount() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+
+	return p.reads
+}
+
 func (p *provider) set(v secrets.Value, err error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -105,17 +112,20 @@ func TestSecretRereadsEveryTTL(t *testing.T) {
 	}
 
 	p.set(secrets.Value{}, errors.New("vault is down"))
-	reads := func() int { p.mu.Lock(); defer p.mu.Unlock(); return p.reads }
-	failedFrom := reads()
-	eventually(t, "a failed read", func() bool { return reads() > failedFrom+1 })
+
+	failedFrom := p.readCount()
+
+	eventually(t, "a failed read", func() bool { return p.readCount() > failedFrom+1 })
 
 	if got := s.Value(); !bytes.Equal(got.Current, secretB) {
 		t.Errorf("Value() after failed reads = %q, want the last good value kept", got.Current)
 	}
 
 	p.set(secrets.Value{Current: []byte("short")}, nil)
-	refusedFrom := reads()
-	eventually(t, "a refused read", func() bool { return reads() > refusedFrom+1 })
+
+	refusedFrom := p.readCount()
+
+	eventually(t, "a refused read", func() bool { return p.readCount() > refusedFrom+1 })
 
 	if got := s.Value(); !bytes.Equal(got.Current, secretB) {
 		t.Errorf("Value() after a short secret was read = %q, want the last good value kept", got.Current)
@@ -133,8 +143,8 @@ func TestSecretWithoutTTLReadsOnce(t *testing.T) {
 	p.set(secrets.Value{Current: secretB}, nil)
 	time.Sleep(30 * time.Millisecond)
 
-	if got := s.Value(); !bytes.Equal(got.Current, secretA) || p.reads != 1 {
-		t.Errorf("Value() = %q after %d reads, want the first and only read", got.Current, p.reads)
+	if got := s.Value(); !bytes.Equal(got.Current, secretA) || p.readCount() != 1 {
+		t.Errorf("Value() = %q after %d reads, want the first and only read", got.Current, p.readCount())
 	}
 }
 

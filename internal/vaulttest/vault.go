@@ -16,11 +16,11 @@ import (
 const (
 	envAddr  = "TEST_VAULT_ADDR"
 	envToken = "TEST_VAULT_TOKEN"
-	// DefaultAddr and DefaultToken are the dev server scripts/ci/vault.sh
-	// starts: a dev server keeps everything in memory and is unsealed
-	// with this root token, for tests only.
-	DefaultAddr  = "http://127.0.0.1:8200"
-	DefaultToken = "modulith-test-root" //nolint:gosec // the root token of a throwaway, in-memory dev server on loopback
+	// DefaultAddr is where scripts/ci/vault.sh starts the dev server.
+	DefaultAddr = "http://127.0.0.1:8200"
+	// DefaultToken is the root token of that server: a dev server keeps
+	// everything in memory and is unsealed with it, for tests only.
+	DefaultToken = "modulith-test-root"
 	// healthTimeout bounds the check that a server answers: a local one
 	// answers at once, and a test must not hang on one that does not.
 	healthTimeout = 2 * time.Second
