@@ -42,9 +42,10 @@ build() {
   go mod download "github.com/hashicorp/vault@$VAULT_VERSION" \
     "github.com/hashicorp/vault/api@$VAULT_API" "github.com/hashicorp/vault/sdk@$VAULT_SDK"
   modcache="$(go env GOMODCACHE)"
-  mkdir -p "$cache"
-  src="$(mktemp -d "$cache/src.XXXXXX")"
-  trap 'rm -rf "$src"' EXIT
+  # The same source path every time: the Go build cache keys the vault
+  # module's own packages by it, so an interrupted build resumes.
+  src="$cache/src"
+  rm -rf "$src" && mkdir -p "$src"
   cp -r "$modcache/github.com/hashicorp/vault@$VAULT_VERSION/." "$src"
   chmod -R u+w "$src"
   sed -i \
@@ -56,6 +57,7 @@ build() {
   # used to provide; the proxy serves them as published.
   (cd "$src" && go build -mod=mod -trimpath -o "$bin.tmp" .)
   mv "$bin.tmp" "$bin"
+  rm -rf "$src"
   log "built in $((SECONDS - start))s: $(du -h "$bin" | cut -f1) ($("$bin" version))"
 }
 
