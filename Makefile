@@ -256,7 +256,7 @@ redis-up: ## Make sure Redis answers at TEST_REDIS_URL's 127.0.0.1:6379 (starts 
 	fi
 
 .PHONY: vault-up
-vault-up: ## Make sure a Vault dev server answers at 127.0.0.1:8200 for the Vault tests (builds it once, ~25 min)
+vault-up: ## Start a Vault dev server at 127.0.0.1:8200 for TEST_VAULT_ADDR (built from source once: long)
 	@scripts/ci/vault.sh
 
 .PHONY: nats-down
