@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel/metric/noop"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
@@ -28,6 +29,7 @@ import (
 	"github.com/modulith/modulith/internal/pgtest"
 	"github.com/modulith/modulith/internal/registry"
 	"github.com/modulith/modulith/internal/reqmeta"
+	"github.com/modulith/modulith/internal/resilience"
 	"github.com/modulith/modulith/internal/secrets"
 	"github.com/modulith/modulith/modules/auth"
 )
@@ -157,7 +159,12 @@ func platformServices(
 		b.Fatal(err)
 	}
 
-	n, err := setup.Notifier(cfg, logger)
+	guards, err := resilience.New(resilience.DefaultConfig(), noop.NewMeterProvider().Meter("bench"))
+	if err != nil {
+		b.Fatal(err)
+	}
+
+	n, err := setup.Notifier(cfg, logger, guards)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -10,14 +10,15 @@ import (
 )
 
 // TestOperationalEndpointsOnAdminListener: /metrics, /healthz/ws and the
-// runtime profiles (only when PPROF_ENABLED) answer on the admin listener
+// runtime profiles (PPROF_ENABLED: on in dev, off in prod, unless set)
+// answer on the admin listener
 // and not on the API port, where the probes stay; for the monolith and
 // for a module served alone.
 func TestOperationalEndpointsOnAdminListener(t *testing.T) {
 	t.Parallel()
 
 	monolith := startServer(t, nil)
-	profiled := startServer(t, map[string]string{"PPROF_ENABLED": "true"})
+	unprofiled := startServer(t, map[string]string{"PPROF_ENABLED": "false"})
 	alone := runProgram(t, commands.Service("auth", modules.All()), harnessEnv(freshDSN(t)), newLogs())
 
 	tests := []struct {
@@ -29,9 +30,9 @@ func TestOperationalEndpointsOnAdminListener(t *testing.T) {
 	}{
 		{name: "metrics", s: monolith, path: "/metrics", api: http.StatusNotFound, admin: http.StatusOK},
 		{name: "sockets", s: monolith, path: "/healthz/ws", api: http.StatusNotFound, admin: http.StatusOK},
-		{name: "pprof disabled", s: monolith, path: "/debug/pprof/", api: http.StatusNotFound, admin: http.StatusNotFound},
-		{name: "pprof enabled", s: profiled, path: "/debug/pprof/", api: http.StatusNotFound, admin: http.StatusOK},
-		{name: "pprof heap", s: profiled, path: "/debug/pprof/heap", api: http.StatusNotFound, admin: http.StatusOK},
+		{name: "pprof disabled", s: unprofiled, path: "/debug/pprof/", api: http.StatusNotFound, admin: http.StatusNotFound},
+		{name: "pprof on in dev", s: monolith, path: "/debug/pprof/", api: http.StatusNotFound, admin: http.StatusOK},
+		{name: "pprof heap", s: monolith, path: "/debug/pprof/heap", api: http.StatusNotFound, admin: http.StatusOK},
 		{name: "readiness", s: monolith, path: "/readyz", api: http.StatusOK, admin: http.StatusOK},
 		{name: "liveness", s: monolith, path: "/livez", api: http.StatusOK, admin: http.StatusOK},
 		{name: "module alone: metrics", s: alone.server, path: "/metrics", api: http.StatusNotFound, admin: http.StatusOK},

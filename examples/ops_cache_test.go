@@ -6,8 +6,9 @@ import (
 )
 
 // TestAPIResponsesAreNotCached: the answers that carry tokens (sign-in,
-// refresh) and every other API answer, errors included, tell browsers and
-// proxies not to store them.
+// refresh) and errors tell browsers and proxies not to store them; a
+// successful GET may be kept by the caller's browser alone, which must
+// revalidate it (its ETag) before every use.
 func TestAPIResponsesAreNotCached(t *testing.T) {
 	t.Parallel()
 
@@ -24,7 +25,6 @@ func TestAPIResponsesAreNotCached(t *testing.T) {
 		"POST " + pathLoginRequest:           request,
 		"POST " + pathLoginComplete:          complete,
 		"POST " + pathRefresh:                refreshed,
-		"GET " + pathProfile:                 s.do(t, http.MethodGet, pathProfile, nil, in.Access),
 		"GET " + pathProfile + " (no token)": s.do(t, http.MethodGet, pathProfile, nil, ""),
 	}
 	for name, r := range responses {
@@ -39,4 +39,10 @@ func TestAPIResponsesAreNotCached(t *testing.T) {
 
 	complete.wantOK(t)
 	refreshed.wantOK(t)
+
+	profile := s.do(t, http.MethodGet, pathProfile, nil, in.Access)
+	if got := profile.Header.Get("Cache-Control"); got != "private, no-cache" || profile.Header.Get("ETag") == "" {
+		t.Errorf("GET %s (%d): Cache-Control = %q, ETag %q; want private, no-cache and an ETag",
+			pathProfile, profile.Status, got, profile.Header.Get("ETag"))
+	}
 }

@@ -9,7 +9,6 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/modulith/modulith/internal/errors"
-	"github.com/modulith/modulith/internal/secrets"
 )
 
 // TokenTypeAccess is the token_type claim of access tokens. Refresh tokens
@@ -23,11 +22,16 @@ const MinSecretBytes = 32
 // leeway absorbs clock skew between the replicas that issue and check tokens.
 const leeway = 5 * time.Second
 
-// TokenConfig configures access tokens. Secret is the platform secret,
-// whose current value signs; during a rotation, tokens signed with its
-// previous value still verify until it is removed.
+// Secret is the platform secret: its current value signs; during a
+// rotation, tokens signed with its previous value (else nil) still verify
+// until it is removed. *secrets.Secret is one.
+type Secret interface {
+	Keys() (current, previous []byte)
+}
+
+// TokenConfig configures access tokens.
 type TokenConfig struct {
-	Secret   *secrets.Secret
+	Secret   Secret
 	Issuer   string
 	Audience string
 }
@@ -53,8 +57,8 @@ func NewTokens(cfg TokenConfig) (*Tokens, error) {
 		return nil, stderrors.New("token secret is required")
 	}
 
-	if n := len(cfg.Secret.Value().Current); n < MinSecretBytes {
-		return nil, fmt.Errorf("token secret must be at least %d bytes, got %d", MinSecretBytes, n)
+	if current, _ := cfg.Secret.Keys(); len(current) < MinSecretBytes {
+		return nil, fmt.Errorf("token secret must be at least %d bytes, got %d", MinSecretBytes, len(current))
 	}
 
 	if cfg.Issuer == "" || cfg.Audience == "" {
@@ -91,7 +95,7 @@ func (t *Tokens) IssueAccess(userID, sessionID, role string, now time.Time, ttl 
 		TokenType: TokenTypeAccess,
 	}
 
-	signed, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(t.cfg.Secret.Value().Current)
+	signed, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(t.current())
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("sign access token: %w", err)
 	}
@@ -129,12 +133,19 @@ func (t *Tokens) ParseAccess(token string) (*Claims, error) {
 // keys are the keys a token may be signed with: the current secret and,
 // during a rotation, the previous one.
 func (t *Tokens) keys(*jwt.Token) (any, error) {
-	v := t.cfg.Secret.Value()
-	if v.Previous == nil {
-		return v.Current, nil
+	current, previous := t.cfg.Secret.Keys()
+	if previous == nil {
+		return current, nil
 	}
 
-	return jwt.VerificationKeySet{Keys: []jwt.VerificationKey{v.Current, v.Previous}}, nil
+	return jwt.VerificationKeySet{Keys: []jwt.VerificationKey{current, previous}}, nil
+}
+
+// current is the key new tokens are signed with.
+func (t *Tokens) current() []byte {
+	current, _ := t.cfg.Secret.Keys()
+
+	return current
 }
 
 // canonical reports whether token holds only the characters of three

@@ -17,7 +17,7 @@ type Config struct {
 	GRPCPort             int           `yaml:"grpc_port" env:"GRPC_PORT" default:"9090"`
 	AdminPort            int           `yaml:"admin_port" env:"ADMIN_PORT" default:"9100"`                               // /metrics, /healthz/ws, pprof; 0 = any free port
 	AdminBindHost        string        `yaml:"admin_bind_host" env:"ADMIN_BIND_HOST" default:"" proddefault:"127.0.0.1"` // admin listen host; "" = all interfaces
-	PprofEnabled         bool          `yaml:"pprof_enabled" env:"PPROF_ENABLED" default:"false"`                        // /debug/pprof/ on the admin listener
+	PprofEnabled         bool          `yaml:"pprof_enabled" env:"PPROF_ENABLED" default:"true" proddefault:"false"`     // /debug/pprof/ on the admin listener
 	DBDSN                string        `yaml:"db_dsn" env:"DB_DSN" default:"postgres://postgres:postgres@127.0.0.1:5432/modulith?sslmode=disable" secret:"dsn"`
 	DBMaxConns           int32         `yaml:"db_max_conns" env:"DB_MAX_CONNS" default:"25"`
 	DBMinConns           int32         `yaml:"db_min_conns" env:"DB_MIN_CONNS" default:"2"`
@@ -72,6 +72,22 @@ type Config struct {
 	RemoteModules []string      `yaml:"remote_modules" env:"REMOTE_MODULES" default:""`
 	RemoteTimeout time.Duration `yaml:"remote_timeout" env:"REMOTE_TIMEOUT" default:"10s"` // per call to a remote module, when the caller set no earlier deadline
 	RemoteRetries int           `yaml:"remote_retries" env:"REMOTE_RETRIES" default:"3"`   // retries of a call a remote module answered Unavailable (at most 4)
+	// Calls that leave the process (remote modules, SMTP, SMS, outbound
+	// HTTP) go through a circuit breaker per destination: it opens after
+	// BREAKER_FAILURES consecutive failures and answers Unavailable at
+	// once until, BREAKER_COOLDOWN later, a trial call succeeds. Sends
+	// and idempotent HTTP requests are retried OUTBOUND_RETRIES times
+	// after a transient failure, with exponential backoff and jitter.
+	BreakerFailures int           `yaml:"breaker_failures" env:"BREAKER_FAILURES" default:"5"`
+	BreakerCooldown time.Duration `yaml:"breaker_cooldown" env:"BREAKER_COOLDOWN" default:"10s"`
+	OutboundRetries int           `yaml:"outbound_retries" env:"OUTBOUND_RETRIES" default:"2"`
+	// Route policies (internal/routepolicy), per gRPC method alike over
+	// gRPC, REST and GraphQL: rate limits per caller, required roles, and
+	// the Cache-Control of the REST gateway's GET answers.
+	RateLimits       string `yaml:"rate_limits" env:"RATE_LIMITS" default:"default=100/s,auth.v1.AuthService/RequestLogin=20/s,auth.v1.AuthService/CompleteLogin=20/s"` // pattern=COUNT/UNIT[:BURST]|off, comma-separated; "" = none
+	RateLimitURL     string `yaml:"rate_limit_url" env:"RATE_LIMIT_URL" secret:"dsn"`                                                                                   // redis:// or rediss:// shared by the replicas; "" = each replica alone
+	RouteRoles       string `yaml:"route_roles" env:"ROUTE_ROLES"`                                                                                                      // pattern=role[|role…], comma-separated
+	HTTPCacheControl string `yaml:"http_cache_control" env:"HTTP_CACHE_CONTROL"`                                                                                        // pattern=directives, semicolon-separated
 
 	// The platform secret (JWT_SECRET) comes from SECRETS_PROVIDER
 	// (internal/secrets): env reads JWT_SECRET and JWT_SECRET_PREVIOUS once;

@@ -41,6 +41,7 @@ func TestLoadDevDefaults(t *testing.T) {
 		HTTPPort:             8080,
 		GRPCPort:             9090,
 		AdminPort:            9100,
+		PprofEnabled:         true,
 		DBDSN:                postgresURL("postgres", "postgres", "127.0.0.1:5432", "modulith", "sslmode=disable"),
 		DBMaxConns:           25,
 		DBMinConns:           2,
@@ -72,6 +73,10 @@ func TestLoadDevDefaults(t *testing.T) {
 		SMSProvider:          "log",
 		RemoteTimeout:        10 * time.Second,
 		RemoteRetries:        3,
+		BreakerFailures:      5,
+		BreakerCooldown:      10 * time.Second,
+		OutboundRetries:      2,
+		RateLimits:           "default=100/s,auth.v1.AuthService/RequestLogin=20/s,auth.v1.AuthService/CompleteLogin=20/s",
 		SecretsProvider:      "env",
 		SecretsTTL:           time.Minute,
 		VaultMount:           "secret",
@@ -155,15 +160,16 @@ func TestLoadProdMinimal(t *testing.T) {
 		CORSAllowedOrigins                   []string
 		SwaggerEnabled, GRPCReflection       bool
 		GraphQLPlayground, Introspection     bool
+		Pprof                                bool
 		EmailProvider, SMSProvider, JWT, DSN string
 	}
 
 	got := profile{
 		cfg.LogLevel, cfg.LogFormat, cfg.ShutdownDelay, cfg.CORSAllowedOrigins, cfg.SwaggerEnabled,
-		cfg.GRPCReflection, cfg.GraphQLPlayground, cfg.GraphQLIntrospection,
+		cfg.GRPCReflection, cfg.GraphQLPlayground, cfg.GraphQLIntrospection, cfg.PprofEnabled,
 		cfg.EmailProvider, cfg.SMSProvider, cfg.JWTSecret, cfg.DBDSN,
 	}
-	want := profile{"info", "json", 5 * time.Second, nil, false, false, false, false, "", "", prodSecret, prodDSN}
+	want := profile{"info", "json", 5 * time.Second, nil, false, false, false, false, false, "", "", prodSecret, prodDSN}
 
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Load() prod profile mismatch (-want +got):\n%s", diff)

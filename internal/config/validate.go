@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/modulith/modulith/internal/routepolicy"
 )
 
 // The values of EMAIL_PROVIDER and SMS_PROVIDER; "" means none.
@@ -41,6 +43,7 @@ func (c *Config) Validate(r Report) error {
 	c.validateNetwork(p)
 	c.validateSMTP(p)
 	c.validateSMSHTTP(p)
+	c.validateRoutePolicies(p)
 
 	c.validateSecrets(p)
 
@@ -83,6 +86,9 @@ func (c *Config) validateLimits(p *problems) {
 	p.positive("REMOTE_TIMEOUT", c.RemoteTimeout)
 	p.nonNegative("GRPC_MAX_CONNECTION_AGE", c.GRPCMaxConnectionAge)
 	p.between("REMOTE_RETRIES", int64(c.RemoteRetries), 0, maxRemoteRetries)
+	p.between("BREAKER_FAILURES", int64(c.BreakerFailures), 1, maxBreakerFailures)
+	p.positive("BREAKER_COOLDOWN", c.BreakerCooldown)
+	p.between("OUTBOUND_RETRIES", int64(c.OutboundRetries), 0, maxOutboundRetries)
 	p.between("GRAPHQL_MAX_DEPTH", int64(c.GraphQLMaxDepth), 1, maxGraphQLDepth)
 	p.between("GRAPHQL_MAX_COMPLEXITY", int64(c.GraphQLMaxComplexity), 1, maxGraphQLComplexity)
 }
@@ -107,6 +113,13 @@ func (c *Config) validateRemotes(p *problems) {
 
 // maxRemoteRetries is gRPC's own cap: five attempts in all.
 const maxRemoteRetries = 4
+
+// The highest breaker threshold and outbound retries accepted: beyond them
+// a dead destination holds callers for longer than any request lasts.
+const (
+	maxBreakerFailures = 1000
+	maxOutboundRetries = 5
+)
 
 // The highest GraphQL limits accepted: beyond them a limit protects
 // nothing.
@@ -334,4 +347,26 @@ func (p *problems) positive(key string, d time.Duration) {
 
 func (p *problems) nonNegative(key string, d time.Duration) {
 	p.check(d >= 0, key, "must not be negative (got %s)", d)
+}
+
+// validateRoutePolicies checks the syntax of the route policies and that
+// RATE_LIMIT_URL is a Redis URL.
+func (c *Config) validateRoutePolicies(p *problems) {
+	if _, err := routepolicy.ParseLimits(c.RateLimits); err != nil {
+		p.add("RATE_LIMITS", "%v", err)
+	}
+
+	if _, err := routepolicy.ParseRoles(c.RouteRoles); err != nil {
+		p.add("ROUTE_ROLES", "%v", err)
+	}
+
+	if _, err := routepolicy.ParseCacheControl(c.HTTPCacheControl); err != nil {
+		p.add("HTTP_CACHE_CONTROL", "%v", err)
+	}
+
+	if c.RateLimitURL != "" {
+		if u, err := url.Parse(c.RateLimitURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
+			p.add("RATE_LIMIT_URL", "must be redis://host:port/db or rediss://… (got %s)", redactDSN(c.RateLimitURL))
+		}
+	}
 }

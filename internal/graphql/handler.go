@@ -20,6 +20,7 @@ import (
 
 	"github.com/modulith/modulith/internal/errors"
 	"github.com/modulith/modulith/internal/reqmeta"
+	"github.com/modulith/modulith/internal/routepolicy"
 	"github.com/modulith/modulith/internal/websocket"
 )
 
@@ -84,6 +85,7 @@ func NewHandler(cfg Config, d HandlerDeps) http.Handler {
 
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](queryCacheSize))
 	srv.AroundOperations(withLoaders)
+	srv.AroundOperations(ownRequest)
 
 	if cfg.AllowList != nil {
 		srv.Use(cfg.AllowList)
@@ -121,6 +123,13 @@ func NewHandler(cfg Config, d HandlerDeps) http.Handler {
 
 		srv.ServeHTTP(w, r.WithContext(outgoing(r.Context(), r.Header.Get("Authorization"))))
 	})
+}
+
+// ownRequest makes each operation on a WebSocket a request of its own to
+// the route policies, so that its calls are charged to the rate limits;
+// an operation over HTTP already is one.
+func ownRequest(ctx context.Context, next gqlgen.OperationHandler) gqlgen.ResponseHandler {
+	return next(routepolicy.Operation(ctx))
 }
 
 // outgoing returns ctx carrying, for the modules' gRPC clients, what the

@@ -4,7 +4,9 @@
 // caller's identity (its access token), request ID and trace context, is a
 // client span measured in rpc.client.call.duration, gets a deadline when
 // the caller set none, and is retried with backoff while the other side
-// answers Unavailable (a rolling restart, a moment without endpoints).
+// answers Unavailable (a rolling restart, a moment without endpoints). A
+// circuit breaker per remote module (internal/resilience) answers
+// Unavailable at once while the module keeps failing.
 package grpcclient
 
 import (
@@ -17,13 +19,18 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/stats"
+	"google.golang.org/grpc/status"
 
 	"github.com/modulith/modulith/internal/authn"
+	"github.com/modulith/modulith/internal/errors"
 	"github.com/modulith/modulith/internal/reqmeta"
+	"github.com/modulith/modulith/internal/resilience"
 )
 
 // Config is how calls to one remote module behave.
@@ -39,6 +46,10 @@ type Config struct {
 	// (otelgrpc); nil are the global providers.
 	Tracer trace.TracerProvider
 	Meters metric.MeterProvider
+	// Breaker guards the calls (and the opening of streams): once the
+	// module keeps failing, calls answer Unavailable without waiting on
+	// it. It sits in front of the retries. Nil: none.
+	Breaker *resilience.Breaker
 }
 
 // Dial returns a client connection to addr: host:port, or a gRPC dns
@@ -57,11 +68,19 @@ func Dial(addr string, cfg Config) (*grpc.ClientConn, error) {
 		return nil, err
 	}
 
+	unaries := []grpc.UnaryClientInterceptor{unary(cfg)}
+	streams := []grpc.StreamClientInterceptor{stream()}
+
+	if cfg.Breaker != nil {
+		unaries = append(unaries, cfg.Breaker.UnaryClientInterceptor())
+		streams = append(streams, cfg.Breaker.StreamClientInterceptor())
+	}
+
 	conn, err := grpc.NewClient(addr,
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithDefaultServiceConfig(sc),
-		grpc.WithChainUnaryInterceptor(unary(cfg)),
-		grpc.WithChainStreamInterceptor(stream()),
+		grpc.WithChainUnaryInterceptor(unaries...),
+		grpc.WithChainStreamInterceptor(streams...),
 		grpc.WithStatsHandler(statsHandler(cfg)),
 	)
 	if err != nil {
@@ -163,7 +182,34 @@ func unary(cfg Config) grpc.UnaryClientInterceptor {
 			defer cancel()
 		}
 
-		return invoker(withMetadata(ctx), method, req, reply, cc, opts...)
+		return opaque(invoker(withMetadata(ctx), method, req, reply, cc, opts...))
+	}
+}
+
+// opaque replaces a status that the remote module did not make, the gRPC
+// library's own (a refused connection, with the address it dialed; a
+// deadline that passed), with the platform's error of that code: callers
+// pass a module's errors on to their clients, who must not see the
+// network's inside. The client span keeps the original.
+func opaque(err error) error {
+	st, ok := status.FromError(err)
+	if !ok || err == nil {
+		return err
+	}
+
+	for _, d := range st.Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok && info.GetDomain() == errors.Domain {
+			return err // the module's own error
+		}
+	}
+
+	switch st.Code() {
+	case codes.Unavailable:
+		return errors.ToGRPC(errors.Unavailable("a module this request needs is unavailable"))
+	case codes.DeadlineExceeded:
+		return errors.ToGRPC(errors.Timeout("a module this request needs did not answer in time"))
+	default:
+		return err
 	}
 }
 
@@ -171,6 +217,8 @@ func unary(cfg Config) grpc.UnaryClientInterceptor {
 // wants, so it gets no default deadline.
 func stream() grpc.StreamClientInterceptor {
 	return func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
-		return streamer(withMetadata(ctx), desc, cc, method, opts...)
+		cs, err := streamer(withMetadata(ctx), desc, cc, method, opts...)
+
+		return cs, opaque(err)
 	}
 }

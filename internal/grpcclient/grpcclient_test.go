@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -24,8 +25,10 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/modulith/modulith/internal/authn"
+	apperrors "github.com/modulith/modulith/internal/errors"
 	"github.com/modulith/modulith/internal/grpcclient"
 	"github.com/modulith/modulith/internal/reqmeta"
+	"github.com/modulith/modulith/internal/resilience"
 	"github.com/modulith/modulith/internal/secrets"
 )
 
@@ -40,6 +43,7 @@ type call struct {
 type recorder struct {
 	fail int
 	code codes.Code
+	err  error // answered instead of code when set
 
 	mu    sync.Mutex
 	calls []call
@@ -58,6 +62,10 @@ func (r *recorder) record(ctx context.Context) error {
 
 	r.calls = append(r.calls, c)
 	if len(r.calls) <= r.fail {
+		if r.err != nil {
+			return r.err
+		}
+
 		return status.Error(r.code, "refused by the test")
 	}
 
@@ -529,5 +537,95 @@ func TestDialRetries(t *testing.T) {
 				t.Errorf("close: %v", err)
 			}
 		}
+	}
+}
+
+// TestBreaker checks that a module that keeps answering Unavailable is
+// refused at once, after its retries, and that answers such as
+// InvalidArgument do not count against it.
+func TestBreaker(t *testing.T) {
+	t.Parallel()
+
+	guards, err := resilience.New(resilience.Config{Failures: 2, Cooldown: time.Hour, Retries: 0},
+		sdkmetric.NewMeterProvider().Meter("test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("failures open it", func(t *testing.T) {
+		t.Parallel()
+
+		rec := &recorder{fail: 100, code: codes.Unavailable}
+		client := serve(t, rec, grpcclient.Config{Timeout: time.Minute, Retries: 1,
+			Breaker: guards.Breaker("module:down", resilience.GRPCFailure)})
+
+		for range 2 {
+			if err := check(t.Context(), client); status.Code(err) != codes.Unavailable {
+				t.Fatalf("Check() = %v, want Unavailable from the server", err)
+			}
+		}
+
+		err := check(t.Context(), client)
+		if status.Code(err) != codes.Unavailable || !strings.Contains(err.Error(), "module:down is unavailable") {
+			t.Fatalf("Check() with the breaker open = %v, want the breaker's Unavailable", err)
+		}
+
+		if n := len(rec.seen()); n != 4 { // two calls of two attempts each, then none
+			t.Errorf("server saw %d attempts, want 4", n)
+		}
+	})
+
+	t.Run("answers keep it closed", func(t *testing.T) {
+		t.Parallel()
+
+		rec := &recorder{fail: 100, code: codes.InvalidArgument}
+		client := serve(t, rec, grpcclient.Config{Timeout: time.Minute,
+			Breaker: guards.Breaker("module:picky", resilience.GRPCFailure)})
+
+		for range 5 {
+			if err := check(t.Context(), client); status.Code(err) != codes.InvalidArgument {
+				t.Fatalf("Check() = %v, want the server's InvalidArgument", err)
+			}
+		}
+	})
+}
+
+// TestNetworkErrorsAreOpaque checks that what the gRPC library says of a
+// failed connection (the address it dialed) does not reach the caller,
+// who may pass it on to a client, while a module's own errors pass as
+// they are.
+func TestNetworkErrorsAreOpaque(t *testing.T) {
+	t.Parallel()
+
+	var lc net.ListenConfig
+
+	ln, err := lc.Listen(t.Context(), "tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	addr := ln.Addr().String()
+	_ = ln.Close()
+
+	conn, err := grpcclient.Dial(addr, grpcclient.Config{Timeout: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	t.Cleanup(func() { _ = conn.Close() })
+
+	err = check(t.Context(), healthpb.NewHealthClient(conn))
+	if status.Code(err) != codes.Unavailable || strings.Contains(err.Error(), "127.0.0.1") ||
+		!strings.Contains(err.Error(), "[UNAVAILABLE]") {
+		t.Errorf("Check() on a closed port = %v, want the platform's UNAVAILABLE without the address", err)
+	}
+
+	own := apperrors.ToGRPC(apperrors.Unavailable("billing is closed for the night"))
+	rec := &recorder{fail: 1, code: codes.Unavailable}
+	client := serve(t, rec, grpcclient.Config{Timeout: time.Minute})
+
+	rec.err = own
+	if err := check(t.Context(), client); !strings.Contains(err.Error(), "billing is closed for the night") {
+		t.Errorf("Check() = %v, want the module's own error", err)
 	}
 }

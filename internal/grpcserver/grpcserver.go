@@ -66,6 +66,16 @@ type Deps struct {
 	// Meters measures calls through the in-process channel
 	// (rpc.client.call.duration); nil is the global meter provider.
 	Meters metric.MeterProvider
+	// Policy, when set, applies the route policies (rate limits, route
+	// roles) to clients' calls, after authentication
+	// (routepolicy.Policy).
+	Policy Policy
+}
+
+// Policy gives the interceptors of the route policies.
+type Policy interface {
+	UnaryServerInterceptor() grpc.UnaryServerInterceptor
+	StreamServerInterceptor() grpc.StreamServerInterceptor
 }
 
 // GRPC is the network gRPC server and the in-process channel that the REST
@@ -195,7 +205,6 @@ func interceptors(d Deps) ([]grpc.UnaryServerInterceptor, []grpc.StreamServerInt
 		interceptor.Recovery(d.Logger),
 		interceptor.Timeout(d.Config.RequestTimeout),
 		authn.UnaryServerInterceptor(authenticator, isPublic),
-		interceptor.Validation(validator),
 	}
 	stream := []grpc.StreamServerInterceptor{
 		interceptor.StreamRequestID(d.Config.TrustedProxyPrefixes()),
@@ -206,5 +215,10 @@ func interceptors(d Deps) ([]grpc.UnaryServerInterceptor, []grpc.StreamServerInt
 		authn.StreamServerInterceptor(authenticator, isPublic),
 	}
 
-	return unary, stream, nil
+	if d.Policy != nil {
+		unary = append(unary, d.Policy.UnaryServerInterceptor())
+		stream = append(stream, d.Policy.StreamServerInterceptor())
+	}
+
+	return append(unary, interceptor.Validation(validator)), stream, nil
 }

@@ -3,7 +3,8 @@
 // module-to-module calls use an in-process channel with the same chain):
 //
 //	RequestID → Tracing → Observe (metrics, log) → Errors → Recovery →
-//	Timeout → authn → Validation → handler
+//	Timeout → authn → route policies (rate limits, route roles) →
+//	Validation → handler
 //
 // Errors sits outside Recovery, authn and Validation so that everything they
 // return, domain errors included, is translated to a status exactly once.

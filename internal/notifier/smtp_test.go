@@ -34,6 +34,7 @@ type smtpServerOptions struct {
 	implicit   bool        // TLS from the first byte (needs tls)
 	noSTARTTLS bool        // do not advertise STARTTLS even with tls set
 	rejectRcpt bool        // answer RCPT with 550
+	deferRcpts int         // answer the first deferRcpts RCPT commands with 451
 	rejectAuth bool        // answer AUTH with 535
 	stall      bool        // accept connections and never answer
 	host       string      // listens on this loopback address; "" means 127.0.0.1
@@ -59,6 +60,7 @@ type fakeSMTP struct {
 	mu       sync.Mutex
 	sessions []session
 	auths    int // AUTH commands received, whether or not a message followed
+	deferred int // RCPT commands answered 451
 	conns    []net.Conn
 }
 
@@ -241,6 +243,20 @@ func (c *smtpConn) mail(arg string) bool {
 func (c *smtpConn) rcpt(arg string) bool {
 	if c.f.opts.rejectRcpt {
 		c.reply("550 5.1.1 no such user")
+
+		return true
+	}
+
+	c.f.mu.Lock()
+
+	deferred := c.f.deferred < c.f.opts.deferRcpts
+	if deferred {
+		c.f.deferred++
+	}
+	c.f.mu.Unlock()
+
+	if deferred {
+		c.reply("451 4.3.0 try again later")
 
 		return true
 	}

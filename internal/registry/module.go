@@ -4,6 +4,7 @@ import (
 	"context"
 	"io/fs"
 	"log/slog"
+	"net/http"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -54,6 +55,11 @@ type Host interface {
 	Notifier() *notifier.Notifier
 	// Tokens issues and verifies access tokens.
 	Tokens() *authn.Tokens
+	// HTTPClient is the client for requests to other services (an OAuth
+	// provider, a webhook): it has a timeout, a circuit breaker per host
+	// that answers at once while the host keeps failing, and retries of
+	// idempotent requests, with the breakers' state in the metrics.
+	HTTPClient() *http.Client
 	// Key derives 32-byte keys for purpose (e.g. "magic-codes/v1") from
 	// the platform's secret, bound to the module: the secret itself stays
 	// with the platform. The key follows the secret's rotations: its Keys

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -43,7 +45,16 @@ type Deps struct {
 	// Remote holds a connection per module that runs in another process
 	// (REMOTE_MODULES).
 	Remote map[string]grpc.ClientConnInterface
+	// HTTPClient is the client modules reach other services with; the
+	// process gives one guarded by resilience (a breaker per host,
+	// retries of idempotent requests) and a timeout. Nil: a plain client
+	// with defaultHTTPTimeout.
+	HTTPClient *http.Client
 }
+
+// defaultHTTPTimeout bounds a request of the plain client a registry
+// without Deps.HTTPClient gives its modules.
+const defaultHTTPTimeout = 15 * time.Second
 
 // Registry holds the modules of a process and what they registered.
 type Registry struct {
@@ -320,6 +331,14 @@ func (h *host) Logger() *slog.Logger { return h.r.deps.Logger.With("module", h.n
 func (h *host) Notifier() *notifier.Notifier { return h.r.deps.Notifier }
 
 func (h *host) Tokens() *authn.Tokens { return h.r.deps.Tokens }
+
+func (h *host) HTTPClient() *http.Client {
+	if h.r.deps.HTTPClient == nil {
+		return &http.Client{Timeout: defaultHTTPTimeout}
+	}
+
+	return h.r.deps.HTTPClient
+}
 
 func (h *host) Key(purpose string) *secrets.Key {
 	return h.r.deps.Secret.Key("modulith/" + h.name + "/" + purpose)

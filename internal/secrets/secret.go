@@ -86,6 +86,14 @@ func Fixed(current []byte) *Secret {
 // Value returns the secret as last read. Callers must not modify it.
 func (s *Secret) Value() Value { return *s.value.Load() }
 
+// Keys returns the current secret and the previous one (nil outside a
+// rotation), from the same read.
+func (s *Secret) Keys() (current, previous []byte) {
+	v := s.value.Load()
+
+	return v.Current, v.Previous
+}
+
 // Start re-reads the secret every TTL in a goroutine that Close stops.
 // With no TTL (or no provider) there is nothing to re-read.
 func (s *Secret) Start(ctx context.Context) {

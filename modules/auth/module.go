@@ -49,6 +49,7 @@ func (Module) Init(h registry.Host) error {
 		Logger:     h.Logger(),
 		CodeKey:    h.Key("magic-codes/v1"),
 		RefreshKey: h.Key("refresh-tokens/v1"),
+		HTTPClient: h.HTTPClient(),
 	})
 	if err != nil {
 		return fmt.Errorf("auth service: %w", err)

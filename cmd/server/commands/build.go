@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	"time"
 
 	"go.opentelemetry.io/otel/metric"
 
@@ -17,6 +19,8 @@ import (
 	"github.com/modulith/modulith/internal/grpcserver"
 	"github.com/modulith/modulith/internal/migration"
 	"github.com/modulith/modulith/internal/registry"
+	"github.com/modulith/modulith/internal/resilience"
+	"github.com/modulith/modulith/internal/routepolicy"
 	"github.com/modulith/modulith/internal/websocket"
 )
 
@@ -104,6 +108,15 @@ func (p *process) readiness() *health.Checker {
 	return health.New(p.pool, setup.SchemaReady(migration.NewRunner(p.pool, p.migrations(), io.Discard)), p.logger)
 }
 
+// How calls that leave the process wait: retries back off from
+// outboundBackoff to outboundMaxBackoff, and a request of the modules'
+// HTTP client takes at most outboundHTTPTimeout, retries included.
+const (
+	outboundBackoff     = 100 * time.Millisecond
+	outboundMaxBackoff  = 2 * time.Second
+	outboundHTTPTimeout = 30 * time.Second
+)
+
 // hosted is what runs the modules of a process: the bus they publish on
 // and subscribe to, the registry that built them, and the gRPC server and
 // in-process channel that serve them.
@@ -112,6 +125,10 @@ type hosted struct {
 	tokens *authn.Tokens
 	reg    *registry.Registry
 	grpc   *grpcserver.GRPC
+	// policy applies the route policies in the gRPC chain and at the
+	// HTTP edge; closePolicy releases its limiter.
+	policy      *routepolicy.Policy
+	closePolicy func(context.Context) error
 }
 
 // host builds, in dependency order, the bus (not started), the platform
@@ -126,7 +143,15 @@ func (p *process) host(ctx context.Context, tel *observability.Telemetry) (*host
 		return nil, err
 	}
 
-	n, err := setup.Notifier(cfg, p.logger)
+	guards, err := resilience.New(resilience.Config{
+		Failures: cfg.BreakerFailures, Cooldown: cfg.BreakerCooldown, Retries: cfg.OutboundRetries,
+		Backoff: outboundBackoff, MaxBackoff: outboundMaxBackoff,
+	}, tel.Metrics.Meter())
+	if err != nil {
+		return nil, err
+	}
+
+	n, err := setup.Notifier(cfg, p.logger, guards)
 	if err != nil {
 		return nil, err
 	}
@@ -136,7 +161,7 @@ func (p *process) host(ctx context.Context, tel *observability.Telemetry) (*host
 		return nil, fmt.Errorf("JWT_SECRET: %w", err)
 	}
 
-	remote, err := p.dialRemotes(tel)
+	remote, err := p.dialRemotes(tel, guards)
 	if err != nil {
 		return nil, err
 	}
@@ -144,28 +169,37 @@ func (p *process) host(ctx context.Context, tel *observability.Telemetry) (*host
 	reg := registry.New(registry.Deps{
 		Layers: p.layers, Secret: p.secret, DB: p.pool, Bus: bus, Notifier: n, Tokens: tokens,
 		Logger: p.logger, Remote: remote,
+		HTTPClient: &http.Client{Transport: guards.Transport(nil), Timeout: outboundHTTPTimeout},
 	})
 
-	srv, err := grpcserver.New(grpcserver.Deps{
-		Config: cfg, Modules: reg, Tokens: tokens, Logger: p.logger, Meter: tel.Metrics.Meter(),
-		Tracer: tel.Tracer, Propagator: tel.Propagator, Meters: tel.Metrics.Provider,
-	})
+	policy, closePolicy, err := setup.RoutePolicy(cfg, tokens, p.logger, tel.Metrics.Meter())
 	if err != nil {
 		return nil, err
 	}
 
+	srv, err := grpcserver.New(grpcserver.Deps{
+		Config: cfg, Modules: reg, Tokens: tokens, Logger: p.logger, Meter: tel.Metrics.Meter(),
+		Tracer: tel.Tracer, Propagator: tel.Propagator, Meters: tel.Metrics.Provider, Policy: policy,
+	})
+	if err != nil {
+		return nil, errors.Join(err, closePolicy(ctx))
+	}
+
 	local, elsewhere := p.prog.served(cfg.Remotes())
 	if err := reg.Init(srv.Conn, append(local, elsewhere...)...); err != nil {
-		return nil, err
+		return nil, errors.Join(err, closePolicy(ctx))
 	}
 
 	srv.Register(reg.RegisterGRPC)
 
-	return &hosted{bus: bus, tokens: tokens, reg: reg, grpc: srv}, nil
+	return &hosted{bus: bus, tokens: tokens, reg: reg, grpc: srv, policy: policy, closePolicy: closePolicy}, nil
 }
 
-// close stops the bus: no more deliveries, handlers finished.
-func (h *hosted) close(ctx context.Context) error { return h.bus.Close(ctx) }
+// close stops the bus (no more deliveries, handlers finished), then the
+// route policies' limiter.
+func (h *hosted) close(ctx context.Context) error {
+	return errors.Join(h.bus.Close(ctx), h.closePolicy(ctx))
+}
 
 // realtime is this replica's WebSocket hub and the fan-out that links it
 // to the hubs of the other replicas.

@@ -17,6 +17,7 @@ import (
 	"github.com/modulith/modulith/internal/grpcclient"
 	"github.com/modulith/modulith/internal/migration"
 	"github.com/modulith/modulith/internal/registry"
+	"github.com/modulith/modulith/internal/resilience"
 	"github.com/modulith/modulith/internal/secrets"
 )
 
@@ -102,7 +103,7 @@ func (p *process) localModules() []registry.Module {
 
 // dialRemotes opens (lazily: nothing connects yet) a connection to each
 // module of REMOTE_MODULES, whose calls are traced and measured by tel.
-func (p *process) dialRemotes(tel *observability.Telemetry) (map[string]grpc.ClientConnInterface, error) {
+func (p *process) dialRemotes(tel *observability.Telemetry, guards *resilience.Guards) (map[string]grpc.ClientConnInterface, error) {
 	remotes := p.cfg.Remotes()
 	conns := make(map[string]grpc.ClientConnInterface, len(remotes))
 	p.remotes = make(map[string]*grpc.ClientConn, len(remotes))
@@ -111,6 +112,7 @@ func (p *process) dialRemotes(tel *observability.Telemetry) (map[string]grpc.Cli
 		conn, err := grpcclient.Dial(addr, grpcclient.Config{
 			Timeout: p.cfg.RemoteTimeout, Retries: p.cfg.RemoteRetries,
 			Propagator: tel.Propagator, Tracer: tel.Tracer, Meters: tel.Metrics.Provider,
+			Breaker: guards.Breaker("module:"+name, resilience.GRPCFailure),
 		})
 		if err != nil {
 			return nil, fmt.Errorf("REMOTE_MODULES: module %s: %w", name, err)

@@ -55,7 +55,7 @@ func serve(ctx context.Context, e env) (err error) {
 		Config: p.cfg, Modules: h.reg, Tokens: h.tokens, Conn: h.grpc.Conn, Health: checker,
 		Logger: p.logger, Meter: tel.Metrics.Meter(), Tracer: tel.Tracer,
 		Propagator: tel.Propagator, WebSocket: rt.hub, WebSocketQueryToken: rt.cfg.QueryToken,
-		WebSocketPing: rt.cfg.PingInterval, GraphQL: e.graphQL(h.reg),
+		WebSocketPing: rt.cfg.PingInterval, GraphQL: e.graphQL(h.reg), Policy: h.policy,
 	})
 	if err != nil {
 		return err

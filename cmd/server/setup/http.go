@@ -24,6 +24,7 @@ import (
 	"github.com/modulith/modulith/internal/graphql/playground"
 	"github.com/modulith/modulith/internal/middleware"
 	"github.com/modulith/modulith/internal/openapi"
+	"github.com/modulith/modulith/internal/routepolicy"
 	"github.com/modulith/modulith/internal/websocket"
 )
 
@@ -56,6 +57,10 @@ type HTTPDeps struct {
 	// GraphQL, when set and GRAPHQL_ENABLED, is served at /graphql; its
 	// subscriptions need WebSocket.
 	GraphQL gqlgen.ExecutableSchema
+	// Policy marks client requests for the route policies of the gRPC
+	// chain, charges /graphql and /ws, and makes the gateway's GETs
+	// conditional (ETag).
+	Policy *routepolicy.Policy
 }
 
 // HTTPHandler serves the REST gateway of every module, the probes (where
@@ -93,8 +98,9 @@ func HTTPHandler(ctx context.Context, d HTTPDeps) (http.Handler, error) {
 	// The gateway answers 504 by itself when the deadline passes: its calls
 	// go through the in-process channel, which returns DeadlineExceeded at
 	// once. It needs the deadline, not Timeout's buffering. Its answers
-	// carry tokens and personal data: no cache may keep them.
-	mux.Handle("/", middleware.NoStore(middleware.Deadline(cfg.RequestTimeout)(gw)))
+	// carry tokens and personal data: no cache may keep them, except the
+	// successful GETs, which a client revalidates (Policy.Cache).
+	mux.Handle("/", d.Policy.Cache(middleware.NoStore(middleware.Deadline(cfg.RequestTimeout)(gw))))
 
 	metrics, err := middleware.Metrics(d.Meter)
 	if err != nil {
@@ -121,6 +127,7 @@ func HTTPHandler(ctx context.Context, d HTTPDeps) (http.Handler, error) {
 		}),
 		middleware.BodyReadTimeout(cfg.RequestReadTimeout),
 		middleware.BodyLimit(cfg.MaxBodyBytes),
+		d.Policy.Middleware(graphql.Path, wsPath),
 	), nil
 }
 
@@ -134,8 +141,11 @@ func mountWebSocket(mux *http.ServeMux, d HTTPDeps) {
 		AllowedOrigins: d.Config.CORSAllowedOrigins, QueryToken: d.WebSocketQueryToken,
 	}, d.Logger.With("component", "websocket"))
 
-	mux.Handle("GET /ws", ws)
+	mux.Handle("GET "+wsPath, ws)
 }
+
+// wsPath is where clients open WebSockets.
+const wsPath = "/ws"
 
 // mountGraphQL serves /graphql: over HTTP within the request deadline,
 // never cached; over WebSocket (subscriptions) outside it, authenticated

@@ -1,25 +1,29 @@
 package setup
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 
 	"github.com/modulith/modulith/internal/config"
 	"github.com/modulith/modulith/internal/notifier"
+	"github.com/modulith/modulith/internal/resilience"
 )
 
 // Notifier builds the notifier from the configured providers: EMAIL_PROVIDER
 // log or smtp, SMS_PROVIDER log or http. The log provider (dev only;
 // configuration refuses it elsewhere) writes codes to the log; the others
 // log nothing of what they send. With no provider at all it warns: sign-in
-// requests will answer Unavailable rather than pretend to send.
-func Notifier(cfg *config.Config, logger *slog.Logger) (*notifier.Notifier, error) {
-	email, err := emailProvider(cfg, logger)
+// requests will answer Unavailable rather than pretend to send. The real
+// providers send through guards: a breaker each ("smtp", "sms"), and
+// retries of what notifier.Transient says may be sent again at once.
+func Notifier(cfg *config.Config, logger *slog.Logger, guards *resilience.Guards) (*notifier.Notifier, error) {
+	email, err := emailProvider(cfg, logger, guards)
 	if err != nil {
 		return nil, err
 	}
 
-	sms, err := smsProvider(cfg, logger)
+	sms, err := smsProvider(cfg, logger, guards)
 	if err != nil {
 		return nil, err
 	}
@@ -34,7 +38,7 @@ func Notifier(cfg *config.Config, logger *slog.Logger) (*notifier.Notifier, erro
 
 // emailProvider returns the EMAIL_PROVIDER, or nil for none. The interface
 // stays nil (not a typed nil) so that CanDeliver sees no provider.
-func emailProvider(cfg *config.Config, logger *slog.Logger) (notifier.EmailProvider, error) {
+func emailProvider(cfg *config.Config, logger *slog.Logger, guards *resilience.Guards) (notifier.EmailProvider, error) {
 	switch cfg.EmailProvider {
 	case config.ProviderLog:
 		return notifier.NewLogNotifier(logger.With("provider", config.ProviderLog)), nil
@@ -51,14 +55,14 @@ func emailProvider(cfg *config.Config, logger *slog.Logger) (notifier.EmailProvi
 			return nil, fmt.Errorf("EMAIL_PROVIDER=%s: %w", config.ProviderSMTP, err)
 		}
 
-		return s, nil
+		return notifier.GuardEmail(s, guard(guards, "smtp")), nil
 	default:
 		return nil, nil
 	}
 }
 
 // smsProvider returns the SMS_PROVIDER, or nil for none.
-func smsProvider(cfg *config.Config, logger *slog.Logger) (notifier.SMSProvider, error) {
+func smsProvider(cfg *config.Config, logger *slog.Logger, guards *resilience.Guards) (notifier.SMSProvider, error) {
 	switch cfg.SMSProvider {
 	case config.ProviderLog:
 		return notifier.NewLogNotifier(logger.With("provider", config.ProviderLog)), nil
@@ -68,8 +72,18 @@ func smsProvider(cfg *config.Config, logger *slog.Logger) (notifier.SMSProvider,
 			return nil, fmt.Errorf("SMS_PROVIDER=%s: %w", config.ProviderHTTP, err)
 		}
 
-		return h, nil
+		return notifier.GuardSMS(h, guard(guards, "sms")), nil
 	default:
 		return nil, nil
+	}
+}
+
+// guard runs a provider's sends through the breaker of destination and
+// retries the transient failures.
+func guard(guards *resilience.Guards, destination string) notifier.Guard {
+	b := guards.Breaker(destination, notifier.ProviderFailure)
+
+	return func(ctx context.Context, send func(context.Context) error) error {
+		return guards.Retry(ctx, b, notifier.Transient, send)
 	}
 }

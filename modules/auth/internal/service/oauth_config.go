@@ -153,10 +153,15 @@ func entry(list []string, name string) string {
 // providerTimeout bounds every request to a provider.
 const providerTimeout = 15 * time.Second
 
-// oauthProviders builds the enabled providers, by name; the configuration
-// has been validated.
-func (c Config) oauthProviders() (map[string]*oauth.Provider, error) {
-	site := oauth.Site{BaseURL: c.OAuthBaseURL, Client: &http.Client{Timeout: providerTimeout}}
+// oauthProviders builds the enabled providers, by name, reaching them
+// through client (nil: a plain one); the configuration has been validated.
+func (c Config) oauthProviders(client *http.Client) (map[string]*oauth.Provider, error) {
+	bounded := &http.Client{Timeout: providerTimeout}
+	if client != nil {
+		bounded.Transport, bounded.Jar, bounded.CheckRedirect = client.Transport, client.Jar, client.CheckRedirect
+	}
+
+	site := oauth.Site{BaseURL: c.OAuthBaseURL, Client: bounded}
 	out := make(map[string]*oauth.Provider, len(c.OAuthProviders))
 
 	for _, name := range c.OAuthProviders {

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/big"
+	"net/http"
 	"strings"
 	"time"
 
@@ -166,6 +167,10 @@ type Deps struct {
 	RefreshKey Keyring
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// HTTPClient reaches the OAuth providers (the platform's guarded
+	// client); nil means a plain one. Each request is bounded by
+	// providerTimeout either way.
+	HTTPClient *http.Client
 }
 
 // Service implements auth.v1.AuthService.
@@ -199,7 +204,7 @@ func New(cfg Config, d Deps) (*Service, error) {
 		now = time.Now
 	}
 
-	providers, err := cfg.oauthProviders()
+	providers, err := cfg.oauthProviders(d.HTTPClient)
 	if err != nil {
 		return nil, err
 	}
