@@ -157,7 +157,7 @@ func (v *version) metadata(n int) map[string]any {
 func envelope(data any) map[string]any {
 	return map[string]any{
 		"request_id": rand.Text(), "lease_id": "", "renewable": false, "lease_duration": 0,
-		"data": data, "wrap_info": nil, "warnings": nil, "auth": nil, "mount_type": "kv",
+		"data": data, "wrap_info": nil, "warnings": nil, "mount_type": "kv",
 	}
 }
 
