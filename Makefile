@@ -255,6 +255,10 @@ redis-up: ## Make sure Redis answers at TEST_REDIS_URL's 127.0.0.1:6379 (starts 
 	  else echo "redis-up: nothing answers at 127.0.0.1:6379 and redis-server is not installed; the Redis tests skip"; fi; \
 	fi
 
+.PHONY: vault-up
+vault-up: ## Start a Vault dev server at 127.0.0.1:8200 for TEST_VAULT_ADDR (built from source once: long)
+	@scripts/ci/vault.sh
+
 .PHONY: nats-down
 nats-down: ## Stop the NATS server that nats-up started
 	@$(DEVDB) nats-down

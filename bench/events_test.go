@@ -19,6 +19,7 @@ import (
 	"github.com/modulith/modulith/internal/migration"
 	"github.com/modulith/modulith/internal/natstest"
 	"github.com/modulith/modulith/internal/pgtest"
+	"github.com/modulith/modulith/internal/secrets"
 )
 
 // eventsConfig is the bus configuration the benchmarks run with: the
@@ -72,7 +73,7 @@ func eventsDB(b *testing.B) *pgxpool.Pool {
 func newBus(b *testing.B, pool *pgxpool.Pool, transport string) *events.Bus {
 	b.Helper()
 
-	bus, err := events.New(pool, eventsConfig(b, transport), []byte(secret), slog.New(slog.NewTextHandler(io.Discard, nil)),
+	bus, err := events.New(pool, eventsConfig(b, transport), secrets.Fixed([]byte(secret)), slog.New(slog.NewTextHandler(io.Discard, nil)),
 		natsbus.Transport{})
 	if err != nil {
 		b.Fatal(err)

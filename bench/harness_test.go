@@ -20,6 +20,7 @@ import (
 	"github.com/modulith/modulith/internal/authn"
 	"github.com/modulith/modulith/internal/pgtest"
 	"github.com/modulith/modulith/internal/registry"
+	"github.com/modulith/modulith/internal/secrets"
 	"github.com/modulith/modulith/modules"
 )
 
@@ -139,7 +140,7 @@ func signIn(b *testing.B, p *platform) string {
 		b.Fatal(err)
 	}
 
-	tokens, err := authn.NewTokens(authn.TokenConfig{Secret: []byte(secret), Issuer: "modulith", Audience: "modulith"})
+	tokens, err := authn.NewTokens(authn.TokenConfig{Secret: secrets.Fixed([]byte(secret)), Issuer: "modulith", Audience: "modulith"})
 	if err != nil {
 		b.Fatal(err)
 	}

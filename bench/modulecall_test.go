@@ -30,6 +30,7 @@ import (
 	"github.com/modulith/modulith/internal/registry"
 	"github.com/modulith/modulith/internal/reqmeta"
 	"github.com/modulith/modulith/internal/resilience"
+	"github.com/modulith/modulith/internal/secrets"
 	"github.com/modulith/modulith/modules/auth"
 )
 
@@ -92,7 +93,7 @@ func startModuleCall(b *testing.B) *moduleCall {
 	}
 
 	tel := telemetry(b, cfg)
-	deps := registry.Deps{Layers: layers, Secret: []byte(cfg.JWTSecret), DB: db.Pool, Logger: logger}
+	deps := registry.Deps{Layers: layers, Secret: secrets.Fixed([]byte(cfg.JWTSecret)), DB: db.Pool, Logger: logger}
 	deps.Bus, deps.Notifier, deps.Tokens = platformServices(b, cfg, layers, db, logger)
 	reg := registry.New(deps)
 
@@ -153,7 +154,7 @@ func platformServices(
 		b.Fatal(err)
 	}
 
-	bus, err := events.New(db.Pool, busCfg, []byte(cfg.JWTSecret), logger, natsbus.Transport{})
+	bus, err := events.New(db.Pool, busCfg, secrets.Fixed([]byte(cfg.JWTSecret)), logger, natsbus.Transport{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -168,7 +169,7 @@ func platformServices(
 		b.Fatal(err)
 	}
 
-	tokens, err := authn.NewTokens(authn.TokenConfig{Secret: []byte(cfg.JWTSecret), Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience})
+	tokens, err := authn.NewTokens(authn.TokenConfig{Secret: secrets.Fixed([]byte(cfg.JWTSecret)), Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/modulith/modulith/internal/authn"
+	"github.com/modulith/modulith/internal/secrets"
 )
 
 // The client half of BenchmarkWebSocket runs in a process of its own, for
@@ -122,7 +123,7 @@ type wsSlot struct {
 // connect opens c.n sockets, wsDialers at a time, each as a user of its own
 // (the hub caps sockets per user) with a real access token.
 func (c *wsClient) connect(ctx context.Context, url string) error {
-	tokens, err := authn.NewTokens(authn.TokenConfig{Secret: []byte(secret), Issuer: "modulith", Audience: "modulith"})
+	tokens, err := authn.NewTokens(authn.TokenConfig{Secret: secrets.Fixed([]byte(secret)), Issuer: "modulith", Audience: "modulith"})
 	if err != nil {
 		return fmt.Errorf("tokens: %w", err)
 	}

@@ -17,6 +17,7 @@ import (
 	"go.opentelemetry.io/otel/metric/noop"
 
 	"github.com/modulith/modulith/internal/authn"
+	"github.com/modulith/modulith/internal/secrets"
 	wshub "github.com/modulith/modulith/internal/websocket"
 )
 
@@ -71,7 +72,7 @@ func startHubServer() (*wsServer, error) {
 		return nil, err
 	}
 
-	tokens, err := authn.NewTokens(authn.TokenConfig{Secret: []byte(secret), Issuer: "modulith", Audience: "modulith"})
+	tokens, err := authn.NewTokens(authn.TokenConfig{Secret: secrets.Fixed([]byte(secret)), Issuer: "modulith", Audience: "modulith"})
 	if err != nil {
 		return nil, fmt.Errorf("tokens: %w", err)
 	}

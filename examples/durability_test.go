@@ -17,6 +17,7 @@ import (
 	"github.com/modulith/modulith/examples/testdata/replica/ledger"
 	"github.com/modulith/modulith/internal/events"
 	"github.com/modulith/modulith/internal/pgtest"
+	"github.com/modulith/modulith/internal/secrets"
 )
 
 const (
@@ -179,7 +180,7 @@ func newLedgerPublisher(t *testing.T, dsn string) *ledgerPublisher {
 		Transport: events.TransportPostgres, Consume: false, MaxAttempts: 10,
 		BackoffBase: time.Second, BackoffMax: time.Minute, Retention: time.Hour,
 		Workers: 1, BatchSize: 1, PollInterval: time.Second, HandlerTimeout: time.Second,
-	}, []byte(testSecret), slog.New(slog.DiscardHandler))
+	}, secrets.Fixed([]byte(testSecret)), slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

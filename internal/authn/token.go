@@ -22,9 +22,16 @@ const MinSecretBytes = 32
 // leeway absorbs clock skew between the replicas that issue and check tokens.
 const leeway = 5 * time.Second
 
+// Secret is the platform secret: its current value signs; during a
+// rotation, tokens signed with its previous value (else nil) still verify
+// until it is removed. *secrets.Secret is one.
+type Secret interface {
+	Keys() (current, previous []byte)
+}
+
 // TokenConfig configures access tokens.
 type TokenConfig struct {
-	Secret   []byte
+	Secret   Secret
 	Issuer   string
 	Audience string
 }
@@ -46,8 +53,12 @@ type Tokens struct {
 
 // NewTokens checks cfg and returns a token issuer and verifier.
 func NewTokens(cfg TokenConfig) (*Tokens, error) {
-	if len(cfg.Secret) < MinSecretBytes {
-		return nil, fmt.Errorf("token secret must be at least %d bytes, got %d", MinSecretBytes, len(cfg.Secret))
+	if cfg.Secret == nil {
+		return nil, stderrors.New("token secret is required")
+	}
+
+	if current, _ := cfg.Secret.Keys(); len(current) < MinSecretBytes {
+		return nil, fmt.Errorf("token secret must be at least %d bytes, got %d", MinSecretBytes, len(current))
 	}
 
 	if cfg.Issuer == "" || cfg.Audience == "" {
@@ -84,7 +95,7 @@ func (t *Tokens) IssueAccess(userID, sessionID, role string, now time.Time, ttl 
 		TokenType: TokenTypeAccess,
 	}
 
-	signed, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(t.cfg.Secret)
+	signed, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(t.current())
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("sign access token: %w", err)
 	}
@@ -93,9 +104,9 @@ func (t *Tokens) IssueAccess(userID, sessionID, role string, now time.Time, ttl 
 }
 
 // ParseAccess verifies an access token and returns its claims. It accepts
-// only HS256 tokens signed with the configured secret, from the configured
-// issuer for the configured audience, unexpired, of type access, naming a
-// user and a session. Errors are domain errors safe to return to clients.
+// only HS256 tokens signed with the platform secret (current or previous),
+// from the configured issuer for the configured audience, unexpired, of
+// type access, naming a user and a session. Errors are domain errors safe to return to clients.
 func (t *Tokens) ParseAccess(token string) (*Claims, error) {
 	if !canonical(token) {
 		return nil, errors.WithCode(errors.CodeAuthTokenInvalid, "invalid access token")
@@ -103,9 +114,7 @@ func (t *Tokens) ParseAccess(token string) (*Claims, error) {
 
 	var claims Claims
 
-	_, err := t.parser.ParseWithClaims(token, &claims, func(*jwt.Token) (any, error) {
-		return t.cfg.Secret, nil
-	})
+	_, err := t.parser.ParseWithClaims(token, &claims, t.keys)
 
 	switch {
 	case stderrors.Is(err, jwt.ErrTokenExpired):
@@ -119,6 +128,24 @@ func (t *Tokens) ParseAccess(token string) (*Claims, error) {
 	}
 
 	return &claims, nil
+}
+
+// keys are the keys a token may be signed with: the current secret and,
+// during a rotation, the previous one.
+func (t *Tokens) keys(*jwt.Token) (any, error) {
+	current, previous := t.cfg.Secret.Keys()
+	if previous == nil {
+		return current, nil
+	}
+
+	return jwt.VerificationKeySet{Keys: []jwt.VerificationKey{current, previous}}, nil
+}
+
+// current is the key new tokens are signed with.
+func (t *Tokens) current() []byte {
+	current, _ := t.cfg.Secret.Keys()
+
+	return current
 }
 
 // canonical reports whether token holds only the characters of three

@@ -15,6 +15,7 @@ import (
 
 	"github.com/modulith/modulith/internal/authn"
 	"github.com/modulith/modulith/internal/errors"
+	"github.com/modulith/modulith/internal/secrets"
 )
 
 const (
@@ -29,10 +30,13 @@ var (
 	otherKey = []byte("fedcba9876543210fedcba9876543210")
 )
 
+// fixed is a platform secret of key alone.
+func fixed(key []byte) *secrets.Secret { return secrets.Fixed(key) }
+
 func newTokens(t testing.TB) *authn.Tokens {
 	t.Helper()
 
-	tokens, err := authn.NewTokens(authn.TokenConfig{Secret: testKey, Issuer: testIssuer, Audience: testAudience})
+	tokens, err := authn.NewTokens(authn.TokenConfig{Secret: fixed(testKey), Issuer: testIssuer, Audience: testAudience})
 	if err != nil {
 		t.Fatalf("NewTokens() = %v", err)
 	}
@@ -130,12 +134,12 @@ func TestNewTokens(t *testing.T) {
 		cfg     authn.TokenConfig
 		wantErr bool
 	}{
-		{"valid", authn.TokenConfig{Secret: testKey, Issuer: "i", Audience: "a"}, false},
-		{"64-byte secret", authn.TokenConfig{Secret: append(testKey, testKey...), Issuer: "i", Audience: "a"}, false},
-		{"31-byte secret", authn.TokenConfig{Secret: testKey[:31], Issuer: "i", Audience: "a"}, true},
+		{"valid", authn.TokenConfig{Secret: fixed(testKey), Issuer: "i", Audience: "a"}, false},
+		{"64-byte secret", authn.TokenConfig{Secret: fixed(append(testKey, testKey...)), Issuer: "i", Audience: "a"}, false},
+		{"31-byte secret", authn.TokenConfig{Secret: fixed(testKey[:31]), Issuer: "i", Audience: "a"}, true},
 		{"no secret", authn.TokenConfig{Issuer: "i", Audience: "a"}, true},
-		{"no issuer", authn.TokenConfig{Secret: testKey, Audience: "a"}, true},
-		{"no audience", authn.TokenConfig{Secret: testKey, Issuer: "i"}, true},
+		{"no issuer", authn.TokenConfig{Secret: fixed(testKey), Audience: "a"}, true},
+		{"no audience", authn.TokenConfig{Secret: fixed(testKey), Issuer: "i"}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -341,7 +345,7 @@ func TestParseAccessRejects(t *testing.T) {
 }
 
 func TestParseAccessOfAnotherIssuerConfig(t *testing.T) {
-	other, err := authn.NewTokens(authn.TokenConfig{Secret: testKey, Issuer: testIssuer, Audience: "admin-api"})
+	other, err := authn.NewTokens(authn.TokenConfig{Secret: fixed(testKey), Issuer: testIssuer, Audience: "admin-api"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -377,5 +381,52 @@ func TestParseAccessRejectsNonCanonicalSignature(t *testing.T) {
 		if _, err := tokens.ParseAccess(variant); !errors.HasCode(err, errors.CodeAuthTokenInvalid) {
 			t.Errorf("ParseAccess(%q) = %v, want AUTH_TOKEN_INVALID: only %q was issued", variant, err, token)
 		}
+	}
+}
+
+// TestTokensDuringARotation checks a token signed before a rotation of the
+// platform secret still verifies during it, that new tokens are signed
+// with the new secret, and that once the previous secret is removed the
+// tokens it signed are refused.
+func TestTokensDuringARotation(t *testing.T) {
+	t.Parallel()
+
+	tokensOf := func(s *secrets.Secret) *authn.Tokens {
+		tokens, err := authn.NewTokens(authn.TokenConfig{Secret: s, Issuer: testIssuer, Audience: testAudience})
+		if err != nil {
+			t.Fatalf("NewTokens() = %v", err)
+		}
+
+		return tokens
+	}
+
+	during, err := secrets.New(t.Context(), secrets.Static{Current: otherKey, Previous: testKey}, secrets.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	before, rotating, after := tokensOf(fixed(testKey)), tokensOf(during), tokensOf(fixed(otherKey))
+	now := time.Now()
+
+	old, _, err := before.IssueAccess("user-1", "sess-1", "member", now, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if _, err := rotating.ParseAccess(old); err != nil {
+		t.Errorf("ParseAccess() during the rotation of a token the previous secret signed = %v, want it verified", err)
+	}
+
+	fresh, _, err := rotating.IssueAccess("user-1", "sess-1", "member", now, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if _, err := after.ParseAccess(fresh); err != nil {
+		t.Errorf("ParseAccess() with the new secret alone of a token issued during the rotation = %v, want it verified", err)
+	}
+
+	if _, err := after.ParseAccess(old); !errors.HasCode(err, errors.CodeAuthTokenInvalid) {
+		t.Errorf("ParseAccess() after the rotation of a token the removed secret signed = %v, want %s", err, errors.CodeAuthTokenInvalid)
 	}
 }

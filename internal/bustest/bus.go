@@ -14,6 +14,7 @@ import (
 	"go.jetify.com/typeid"
 
 	"github.com/modulith/modulith/internal/events"
+	"github.com/modulith/modulith/internal/secrets"
 )
 
 // WaitTimeout bounds every wait of these helpers on a bus, so that a
@@ -21,7 +22,7 @@ import (
 const WaitTimeout = 15 * time.Second
 
 // sealKey keys the sealing of event secrets on the buses NewBus makes.
-var sealKey = []byte("bustest-seal-key-0123456789abcdef")
+var sealKey = secrets.Fixed([]byte("bustest-seal-key-0123456789abcdef"))
 
 // FastConfig is a configuration of the PostgreSQL transport that polls,
 // retries and gives up quickly: a test sees retries and dead deliveries

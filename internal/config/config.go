@@ -101,6 +101,28 @@ type Config struct {
 	// flags even without a change notification: the bound on how stale a
 	// flag can be if a notification is lost.
 	FeatureReloadInterval time.Duration `yaml:"feature_reload_interval" env:"FEATURE_RELOAD_INTERVAL" default:"30s"`
+
+	// The platform secret (JWT_SECRET) comes from SECRETS_PROVIDER
+	// (internal/secrets): env reads JWT_SECRET and JWT_SECRET_PREVIOUS once;
+	// file and vault re-read it every SECRETS_TTL, so that a rotation needs
+	// no restart. A previous secret still verifies tokens and opens events
+	// signed and sealed under it, until it is removed.
+	SecretsProvider       string        `yaml:"secrets_provider" env:"SECRETS_PROVIDER" default:"env"` // env | file | vault
+	SecretsTTL            time.Duration `yaml:"secrets_ttl" env:"SECRETS_TTL" default:"1m"`
+	JWTSecretPrevious     string        `yaml:"jwt_secret_previous" env:"JWT_SECRET_PREVIOUS" secret:"true"`
+	JWTSecretFile         string        `yaml:"jwt_secret_file" env:"JWT_SECRET_FILE"`                   // file: e.g. a mounted Kubernetes Secret's key
+	JWTSecretPreviousFile string        `yaml:"jwt_secret_previous_file" env:"JWT_SECRET_PREVIOUS_FILE"` // file: optional; a missing file is no previous secret
+	VaultAddr             string        `yaml:"vault_addr" env:"VAULT_ADDR"`
+	VaultToken            string        `yaml:"vault_token" env:"VAULT_TOKEN" secret:"true"`
+	VaultTokenFile        string        `yaml:"vault_token_file" env:"VAULT_TOKEN_FILE"` // re-read before each read (Vault Agent's sink)
+	VaultNamespace        string        `yaml:"vault_namespace" env:"VAULT_NAMESPACE"`
+	VaultMount            string        `yaml:"vault_mount" env:"VAULT_MOUNT" default:"secret"` // the KV v2 engine's mount
+	VaultPath             string        `yaml:"vault_path" env:"VAULT_PATH"`                    // the secret holding jwt_secret (and jwt_secret_previous)
+	VaultCACert           string        `yaml:"vault_cacert" env:"VAULT_CACERT"`
+	VaultClientCert       string        `yaml:"vault_client_cert" env:"VAULT_CLIENT_CERT"`
+	VaultClientKey        string        `yaml:"vault_client_key" env:"VAULT_CLIENT_KEY"`
+	VaultTLSServerName    string        `yaml:"vault_tls_server_name" env:"VAULT_TLS_SERVER_NAME"`
+	VaultTimeout          time.Duration `yaml:"vault_timeout" env:"VAULT_TIMEOUT" default:"10s"` // per request to Vault
 }
 
 // TrustedProxyPrefixes returns TrustedProxies as prefixes, a bare address
@@ -147,9 +169,9 @@ func remoteEntry(entry string) (name, addr string, ok bool) {
 const DevJWTSecret = "dev-only-jwt-secret-do-not-use-in-production-0123456789"
 
 // Load reads the platform configuration from the layers and validates it.
-// When ENV=dev and JWT_SECRET is unset it uses DevJWTSecret and adds a
-// warning saying so. It returns the layers too: modules load their own
-// sections from them.
+// When ENV=dev, SECRETS_PROVIDER=env and JWT_SECRET is unset it uses
+// DevJWTSecret and adds a warning saying so. It returns the layers too:
+// modules load their own sections from them.
 func Load(files Files, getenv func(string) string) (*Config, *Layers, Report, error) {
 	layers, err := NewLayers(files, getenv)
 	if err != nil {
@@ -163,7 +185,7 @@ func Load(files Files, getenv func(string) string) (*Config, *Layers, Report, er
 		return nil, nil, Report{}, err
 	}
 
-	if cfg.IsDev() && report.Source("JWT_SECRET") == SourceDefault {
+	if cfg.IsDev() && cfg.SecretsProvider == SecretsEnv && report.Source("JWT_SECRET") == SourceDefault {
 		cfg.JWTSecret = DevJWTSecret
 		report.setValue("JWT_SECRET", redactSecret(DevJWTSecret))
 		report.Warnings = append(report.Warnings,

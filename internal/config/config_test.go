@@ -79,6 +79,10 @@ func TestLoadDevDefaults(t *testing.T) {
 		RateLimits:           "default=100/s,auth.v1.AuthService/RequestLogin=20/s,auth.v1.AuthService/CompleteLogin=20/s",
 		CachePrefix:          "modulith:",
 		SessionCacheTTL:      30 * time.Second,
+		SecretsProvider:      "env",
+		SecretsTTL:           time.Minute,
+		VaultMount:           "secret",
+		VaultTimeout:         10 * time.Second,
 	}
 	// Outside the literal: the longer name would realign every field.
 	want.FeatureReloadInterval = 30 * time.Second

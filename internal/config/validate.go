@@ -13,8 +13,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/modulith/modulith/internal/routepolicy"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/modulith/modulith/internal/routepolicy"
 )
 
 // The values of EMAIL_PROVIDER and SMS_PROVIDER; "" means none.
@@ -31,10 +32,7 @@ const (
 	SMTPTLSNone     = "none"     // no TLS: loopback relays, or dev
 )
 
-const (
-	minJWTSecretBytes = 32
-	wildcardOrigin    = "*"
-)
+const wildcardOrigin = "*"
 
 // Validate checks c and returns every problem, joined, each a *KeyError
 // naming its key. r is the report Load produced: prod requires some keys to
@@ -49,7 +47,7 @@ func (c *Config) Validate(r Report) error {
 	c.validateSMSHTTP(p)
 	c.validateRoutePolicies(p)
 
-	p.check(len(c.JWTSecret) >= minJWTSecretBytes, "JWT_SECRET", "must be at least %d bytes (got %d)", minJWTSecretBytes, len(c.JWTSecret))
+	c.validateSecrets(p)
 
 	if err := checkDSN(c.DBDSN); err != nil {
 		p.add("DB_DSN", "%v", err)
@@ -209,13 +207,7 @@ func (c *Config) validateNetwork(p *problems) {
 // machine.
 func (c *Config) validateProd(p *problems) {
 	p.check(p.explicit("DB_DSN"), "DB_DSN", "required when ENV=prod")
-	p.check(p.explicit("JWT_SECRET"), "JWT_SECRET", "required when ENV=prod")
-	p.check(c.JWTSecret != DevJWTSecret, "JWT_SECRET", "must not be the development secret when ENV=prod")
-
-	if weak := secretWeakness(c.JWTSecret); weak != "" {
-		p.add("JWT_SECRET", "%s; generate one with `openssl rand -base64 48`", weak)
-	}
-
+	p.check(p.explicit("JWT_SECRET") || c.SecretsProvider != SecretsEnv, "JWT_SECRET", "required when ENV=prod")
 	p.check(!slices.Contains(c.CORSAllowedOrigins, wildcardOrigin), "CORS_ALLOWED_ORIGINS", "%q is not allowed when ENV=prod", wildcardOrigin)
 	p.check(!c.SwaggerEnabled, "SWAGGER_ENABLED", "dev-only: must be false when ENV=prod")
 	p.check(!c.GraphQLPlayground, "GRAPHQL_PLAYGROUND", "dev-only: must be false when ENV=prod")

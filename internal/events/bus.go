@@ -19,6 +19,7 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 
 	apperrors "github.com/modulith/modulith/internal/errors"
+	"github.com/modulith/modulith/internal/secrets"
 )
 
 // subscriberName is what a subscriber may be called: it names delivery
@@ -66,12 +67,13 @@ func (s *subscriber) eventNames() []string {
 	return names
 }
 
-// New returns a bus storing events through pool. secret keys the sealing
-// of event secrets (the platform's JWT secret is fine: a key is derived).
+// New returns a bus storing events through pool. A key derived from
+// secret, the platform secret, seals event secrets; it follows the secret's
+// rotations.
 // Deliveries travel by the transport cfg.Transport names: the built-in
 // PostgreSQL dispatcher, or one of transports (natsbus.Transport{} for
 // "nats"); New fails when none of them has that name.
-func New(pool *pgxpool.Pool, cfg Config, secret []byte, logger *slog.Logger, transports ...Transport) (*Bus, error) {
+func New(pool *pgxpool.Pool, cfg Config, secret *secrets.Secret, logger *slog.Logger, transports ...Transport) (*Bus, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -81,13 +83,12 @@ func New(pool *pgxpool.Pool, cfg Config, secret []byte, logger *slog.Logger, tra
 		return nil, err
 	}
 
-	s, err := newSealer(secret)
-	if err != nil {
-		return nil, err
+	if secret == nil {
+		return nil, errors.New("events: the platform secret is required")
 	}
 
 	b := &Bus{
-		pool: pool, cfg: cfg, logger: logger, sealer: s, policy: cfg.retryPolicy(),
+		pool: pool, cfg: cfg, logger: logger, sealer: newSealer(secret), policy: cfg.retryPolicy(),
 		now: time.Now, subs: make(map[string]*subscriber), transport: t,
 	}
 	b.waker = newWaker(pool, b)

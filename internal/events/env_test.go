@@ -9,6 +9,7 @@ import (
 
 	"github.com/modulith/modulith/internal/bustest"
 	"github.com/modulith/modulith/internal/events"
+	"github.com/modulith/modulith/internal/secrets"
 )
 
 // The database and bus plumbing of these tests is bustest's, shared with
@@ -16,7 +17,7 @@ import (
 
 // sealKey keys the sealing of event secrets where a test calls events.New
 // itself, to see it refuse a configuration.
-var sealKey = []byte("events-test-key-0123456789abcdef")
+var sealKey = secrets.Fixed([]byte("events-test-key-0123456789abcdef"))
 
 func nopHandler(context.Context, events.Raw) error { return nil }
 

@@ -4,17 +4,14 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/modulith/modulith/internal/secrets"
 )
 
 func newTestSealer(t *testing.T, key string) *sealer {
 	t.Helper()
 
-	s, err := newSealer([]byte(key))
-	if err != nil {
-		t.Fatalf("newSealer() = %v", err)
-	}
-
-	return s
+	return newSealer(secrets.Fixed([]byte(key)))
 }
 
 func TestSealerRoundTrip(t *testing.T) {
@@ -89,5 +86,54 @@ func TestSealerEmptySecret(t *testing.T) {
 
 	if got, err := s.open("evt_1", nil); got != nil || err != nil {
 		t.Errorf("open(nil) = %v, %v; want nil, nil", got, err)
+	}
+}
+
+// rotated returns the platform secret during a rotation from previous to
+// current.
+func rotated(t *testing.T, current, previous string) *secrets.Secret {
+	t.Helper()
+
+	s, err := secrets.New(t.Context(), secrets.Static{Current: []byte(current), Previous: []byte(previous)}, secrets.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	return s
+}
+
+// TestSealerDuringARotation checks a secret sealed before a rotation of the
+// platform secret still opens during it, that new secrets are sealed under
+// the new key, and that once the previous secret is removed, what it
+// sealed no longer opens.
+func TestSealerDuringARotation(t *testing.T) {
+	t.Parallel()
+
+	want := map[string]string{"code": "123456"}
+
+	before, err := newTestSealer(t, "old-platform-key").seal("evt_1", want)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	during := newSealer(rotated(t, "new-platform-key", "old-platform-key"))
+
+	got, err := during.open("evt_1", before)
+	if err != nil || !cmp.Equal(got, want) {
+		t.Errorf("open() during the rotation of what the previous key sealed = %v, %v; want %v", got, err, want)
+	}
+
+	sealedDuring, err := during.seal("evt_2", want)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	after := newTestSealer(t, "new-platform-key")
+	if got, err := after.open("evt_2", sealedDuring); err != nil || !cmp.Equal(got, want) {
+		t.Errorf("open() with the new key alone of what was sealed during the rotation = %v, %v; want %v", got, err, want)
+	}
+
+	if got, err := after.open("evt_1", before); err == nil {
+		t.Errorf("open() after the rotation of what the removed key sealed = %v, nil; want an error", got)
 	}
 }

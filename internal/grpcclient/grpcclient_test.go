@@ -29,6 +29,7 @@ import (
 	"github.com/modulith/modulith/internal/grpcclient"
 	"github.com/modulith/modulith/internal/reqmeta"
 	"github.com/modulith/modulith/internal/resilience"
+	"github.com/modulith/modulith/internal/secrets"
 )
 
 // call is what the server saw of one incoming call.
@@ -183,7 +184,7 @@ func asCaller(t *testing.T, token string, fn func(ctx context.Context) error) er
 func newTokens(t *testing.T) *authn.Tokens {
 	t.Helper()
 
-	tokens, err := authn.NewTokens(authn.TokenConfig{Secret: bytes.Repeat([]byte{7}, 32), Issuer: "modulith", Audience: "modulith"})
+	tokens, err := authn.NewTokens(authn.TokenConfig{Secret: secrets.Fixed(bytes.Repeat([]byte{7}, 32)), Issuer: "modulith", Audience: "modulith"})
 	if err != nil {
 		t.Fatalf("NewTokens() = %v", err)
 	}

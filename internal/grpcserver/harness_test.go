@@ -28,6 +28,7 @@ import (
 	"github.com/modulith/modulith/internal/grpcserver"
 	"github.com/modulith/modulith/internal/registry"
 	"github.com/modulith/modulith/internal/reqmeta"
+	"github.com/modulith/modulith/internal/secrets"
 )
 
 // revokedSession is the session the fake checker refuses.
@@ -186,7 +187,7 @@ func newHarness(t *testing.T, cfg config.Config) *harness {
 	t.Helper()
 
 	tokens, err := authn.NewTokens(authn.TokenConfig{
-		Secret: []byte("grpcserver-test-secret-0123456789abcdef"), Issuer: "test", Audience: "test",
+		Secret: secrets.Fixed([]byte("grpcserver-test-secret-0123456789abcdef")), Issuer: "test", Audience: "test",
 	})
 	if err != nil {
 		t.Fatal(err)

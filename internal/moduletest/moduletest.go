@@ -34,6 +34,7 @@ import (
 	"github.com/modulith/modulith/internal/grpcserver"
 	"github.com/modulith/modulith/internal/notifier"
 	"github.com/modulith/modulith/internal/registry"
+	"github.com/modulith/modulith/internal/secrets"
 	"github.com/modulith/modulith/internal/telemetry"
 )
 
@@ -97,9 +98,10 @@ func Start(t testing.TB, pool *pgxpool.Pool, modules []registry.Module, opts Opt
 		logger = slog.New(slog.DiscardHandler)
 	}
 
-	p := &Platform{Bus: newBus(t, pool, layers, cfg.JWTSecret, logger), Tokens: newTokens(t, cfg)}
+	secret := openSecret(t, cfg, logger)
+	p := &Platform{Bus: newBus(t, pool, layers, secret, logger), Tokens: newTokens(t, cfg, secret)}
 	p.Registry = registry.New(registry.Deps{
-		Layers: layers, Secret: []byte(cfg.JWTSecret), DB: pool, Bus: p.Bus, Logger: logger,
+		Layers: layers, Secret: secret, DB: pool, Bus: p.Bus, Logger: logger,
 		Notifier: newNotifier(opts.Notifier, logger), Tokens: p.Tokens, Remote: opts.Remote,
 	})
 
@@ -177,11 +179,31 @@ func configure(t testing.TB, env map[string]string) (*config.Config, *config.Lay
 	return cfg, layers
 }
 
-func newTokens(t testing.TB, cfg *config.Config) *authn.Tokens {
+// openSecret opens the platform secret as a server does
+// (SECRETS_PROVIDER), re-read every SECRETS_TTL until the test ends.
+func openSecret(t testing.TB, cfg *config.Config, logger *slog.Logger) *secrets.Secret {
+	t.Helper()
+
+	secret, err := secrets.Open(t.Context(), cfg, logger)
+	if err != nil {
+		t.Fatalf("moduletest: %v", err)
+	}
+
+	secret.Start(t.Context())
+	t.Cleanup(func() {
+		if err := secret.Close(context.Background()); err != nil {
+			t.Errorf("moduletest: %v", err)
+		}
+	})
+
+	return secret
+}
+
+func newTokens(t testing.TB, cfg *config.Config, secret *secrets.Secret) *authn.Tokens {
 	t.Helper()
 
 	tokens, err := authn.NewTokens(authn.TokenConfig{
-		Secret: []byte(cfg.JWTSecret), Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience,
+		Secret: secret, Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience,
 	})
 	if err != nil {
 		t.Fatalf("moduletest: tokens: %v", err)
@@ -203,7 +225,7 @@ func newNotifier(n *notifier.Notifier, logger *slog.Logger) *notifier.Notifier {
 
 // newBus makes a bus on pool configured by the "events" section, on
 // either transport, as a server makes it.
-func newBus(t testing.TB, pool *pgxpool.Pool, layers *config.Layers, secret string, logger *slog.Logger) *events.Bus {
+func newBus(t testing.TB, pool *pgxpool.Pool, layers *config.Layers, secret *secrets.Secret, logger *slog.Logger) *events.Bus {
 	t.Helper()
 
 	var cfg events.Config
@@ -211,7 +233,7 @@ func newBus(t testing.TB, pool *pgxpool.Pool, layers *config.Layers, secret stri
 		t.Fatalf("moduletest: events configuration: %v", err)
 	}
 
-	bus, err := events.New(pool, cfg, []byte(secret), logger, natsbus.Transport{})
+	bus, err := events.New(pool, cfg, secret, logger, natsbus.Transport{})
 	if err != nil {
 		t.Fatalf("moduletest: event bus: %v", err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/modulith/modulith/internal/cache"
 	"github.com/modulith/modulith/internal/events"
 	"github.com/modulith/modulith/internal/notifier"
+	"github.com/modulith/modulith/internal/secrets"
 	"github.com/modulith/modulith/internal/websocket"
 )
 
@@ -71,10 +72,12 @@ type Host interface {
 	// Flags evaluates the module's feature flags ("<module>.<name>" only;
 	// see internal/feature) for the caller of the request, from memory.
 	Flags() *openfeature.Client
-	// Key derives a 32-byte key for purpose (e.g. "magic-codes/v1") from
+	// Key derives 32-byte keys for purpose (e.g. "magic-codes/v1") from
 	// the platform's secret, bound to the module: the secret itself stays
-	// with the platform.
-	Key(purpose string) []byte
+	// with the platform. The key follows the secret's rotations: its Keys
+	// are the current key, which new data uses, and during a rotation the
+	// previous one, which data made before still checks against.
+	Key(purpose string) *secrets.Key
 
 	// Serve registers the module's APIs (its own gRPC services, every
 	// version) on the gRPC server, the in-process channel and the REST

@@ -2,8 +2,6 @@ package registry
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -31,16 +29,18 @@ import (
 	"github.com/modulith/modulith/internal/migration"
 	"github.com/modulith/modulith/internal/notifier"
 	"github.com/modulith/modulith/internal/scheduler"
+	"github.com/modulith/modulith/internal/secrets"
 	"github.com/modulith/modulith/internal/websocket"
 )
 
 var validName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,30}$`)
 
-// Deps are the platform services a process offers its modules. Secret is
-// never handed out: modules get keys derived from it (Host.Key).
+// Deps are the platform services a process offers its modules. Secret,
+// the platform secret, is never handed out: modules get keys derived from
+// it (Host.Key), which follow its rotations.
 type Deps struct {
 	Layers   *config.Layers
-	Secret   []byte
+	Secret   *secrets.Secret
 	DB       *pgxpool.Pool
 	Bus      Bus
 	Notifier *notifier.Notifier
@@ -386,11 +386,8 @@ func (h *host) SessionCache() *authn.SessionCache { return h.r.deps.Sessions }
 
 func (h *host) Flags() *openfeature.Client { return h.r.deps.Flags.Client(h.name) }
 
-func (h *host) Key(purpose string) []byte {
-	mac := hmac.New(sha256.New, h.r.deps.Secret)
-	mac.Write([]byte("modulith/" + h.name + "/" + purpose))
-
-	return mac.Sum(nil)
+func (h *host) Key(purpose string) *secrets.Key {
+	return h.r.deps.Secret.Key("modulith/" + h.name + "/" + purpose)
 }
 
 func (h *host) Serve(apis ...apiversion.API) {

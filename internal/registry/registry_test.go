@@ -35,6 +35,7 @@ import (
 	"github.com/modulith/modulith/internal/notifier"
 	"github.com/modulith/modulith/internal/registry"
 	"github.com/modulith/modulith/internal/scheduler"
+	"github.com/modulith/modulith/internal/secrets"
 	"github.com/modulith/modulith/internal/websocket"
 )
 
@@ -767,9 +768,10 @@ func TestKey(t *testing.T) {
 	keys := func(module string, purposes ...string) [][]byte {
 		var out [][]byte
 
-		if _, err := hostOf(registry.Deps{Secret: secret}, module, func(h registry.Host) error {
+		if _, err := hostOf(registry.Deps{Secret: secrets.Fixed(secret)}, module, func(h registry.Host) error {
 			for _, p := range purposes {
-				out = append(out, h.Key(p))
+				current, _ := h.Key(p).Keys()
+				out = append(out, current)
 			}
 
 			return nil
@@ -957,7 +959,7 @@ func (bus) Publish(context.Context, pgx.Tx, events.Payload) error { return nil }
 func TestHostHandsOutTheDeps(t *testing.T) {
 	t.Parallel()
 
-	tokens, err := authn.NewTokens(authn.TokenConfig{Secret: bytes.Repeat([]byte("k"), 32), Issuer: "i", Audience: "a"})
+	tokens, err := authn.NewTokens(authn.TokenConfig{Secret: secrets.Fixed(bytes.Repeat([]byte("k"), 32)), Issuer: "i", Audience: "a"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/modulith/modulith/internal/events"
 	"github.com/modulith/modulith/internal/migration"
 	"github.com/modulith/modulith/internal/pgtest"
+	"github.com/modulith/modulith/internal/secrets"
 	"github.com/modulith/modulith/internal/websocket"
 )
 
@@ -423,7 +424,7 @@ func startForwarding(t *testing.T) *forwarding {
 		Transport: events.TransportPostgres, Consume: true, MaxAttempts: 3,
 		BackoffBase: 10 * time.Millisecond, BackoffMax: 50 * time.Millisecond, Retention: time.Hour,
 		Workers: 1, BatchSize: 8, PollInterval: 50 * time.Millisecond, HandlerTimeout: 5 * time.Second,
-	}, []byte("websocket-test-seal-key-0123456789abcdef"), discardLogger())
+	}, secrets.Fixed([]byte("websocket-test-seal-key-0123456789abcdef")), discardLogger())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/modulith/modulith/internal/authn"
 	"github.com/modulith/modulith/internal/errors"
+	"github.com/modulith/modulith/internal/secrets"
 	"github.com/modulith/modulith/internal/websocket"
 )
 
@@ -50,7 +51,7 @@ func newAuthEnv(t *testing.T, wsCfg websocket.Config, cfg websocket.HandlerConfi
 	t.Helper()
 
 	tokens, err := authn.NewTokens(authn.TokenConfig{
-		Secret: []byte("websocket-test-secret-0123456789abcdef"), Issuer: "modulith", Audience: "modulith",
+		Secret: secrets.Fixed([]byte("websocket-test-secret-0123456789abcdef")), Issuer: "modulith", Audience: "modulith",
 	})
 	if err != nil {
 		t.Fatal(err)

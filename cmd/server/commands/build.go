@@ -64,13 +64,17 @@ func (p *process) telemetry(ctx context.Context) (*observability.Telemetry, erro
 }
 
 // start builds, on a booted process, what every long-running process
-// runs, in dependency order: telemetry, migrations (MIGRATE_ON_START), the
+// runs, in dependency order: the re-reading of the platform secret
+// (SECRETS_TTL), telemetry, migrations (MIGRATE_ON_START), the
 // bus and the modules with the gRPC server and channel that serve them
 // (host), the caches' hub, the feature flags kept fresh, the WebSocket hub
 // with its fan-out and forwarder (realtime); then starts the bus, every
 // subscriber having subscribed. What it built is on
 // built, to close in reverse order.
 func (p *process) start(ctx context.Context, built *stack) (*observability.Telemetry, *hosted, *realtime, error) {
+	p.secret.Start(ctx)
+	built.push(p.secret.Close)
+
 	tel, err := p.telemetry(ctx)
 	if err != nil {
 		return nil, nil, nil, err
@@ -172,7 +176,7 @@ func (p *process) host(ctx context.Context, tel *observability.Telemetry) (*host
 		return nil, err
 	}
 
-	tokens, err := authn.NewTokens(authn.TokenConfig{Secret: []byte(cfg.JWTSecret), Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience})
+	tokens, err := authn.NewTokens(authn.TokenConfig{Secret: p.secret, Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience})
 	if err != nil {
 		return nil, fmt.Errorf("JWT_SECRET: %w", err)
 	}
@@ -194,7 +198,7 @@ func (p *process) host(ctx context.Context, tel *observability.Telemetry) (*host
 
 	flags := feature.New(p.pool, cfg.FeatureReloadInterval, p.logger)
 	reg := registry.New(registry.Deps{
-		Layers: p.layers, Secret: []byte(cfg.JWTSecret), DB: p.pool, Bus: bus, Notifier: n, Tokens: tokens,
+		Layers: p.layers, Secret: p.secret, DB: p.pool, Bus: bus, Notifier: n, Tokens: tokens,
 		Logger: p.logger, Remote: remote, Cache: hub, Sessions: sessions, Flags: flags,
 		HTTPClient: &http.Client{Transport: guards.Transport(nil), Timeout: outboundHTTPTimeout},
 	})

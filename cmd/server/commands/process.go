@@ -18,15 +18,17 @@ import (
 	"github.com/modulith/modulith/internal/migration"
 	"github.com/modulith/modulith/internal/registry"
 	"github.com/modulith/modulith/internal/resilience"
+	"github.com/modulith/modulith/internal/secrets"
 )
 
 // process is what every command that touches the database builds first:
-// validated configuration, the logger and the pool.
+// validated configuration, the logger, the platform secret and the pool.
 type process struct {
 	prog    Program
 	cfg     *config.Config
 	layers  *config.Layers
 	logger  *slog.Logger
+	secret  *secrets.Secret // re-read every SECRETS_TTL once start has run
 	pool    *pgxpool.Pool
 	remotes map[string]*grpc.ClientConn // REMOTE_MODULES, dialed by dialRemotes
 }
@@ -43,7 +45,8 @@ func (p *process) close() {
 }
 
 // boot loads and validates the configuration (before anything starts),
-// logs every key with its source, and opens the database pool.
+// logs every key with its source, reads the platform secret from its
+// provider, and opens the database pool.
 func boot(ctx context.Context, e env) (*process, error) {
 	cfg, layers, report, err := config.Load(e.files, e.getenv)
 	if err != nil {
@@ -57,12 +60,17 @@ func boot(ctx context.Context, e env) (*process, error) {
 
 	report.Log(ctx, logger)
 
+	secret, err := secrets.Open(ctx, cfg, logger.With("component", "secrets"))
+	if err != nil {
+		return nil, err
+	}
+
 	pool, err := setup.Database(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
 
-	return &process{prog: e.prog, cfg: cfg, layers: layers, logger: logger, pool: pool}, nil
+	return &process{prog: e.prog, cfg: cfg, layers: layers, logger: logger, secret: secret, pool: pool}, nil
 }
 
 // newBus creates the event bus from the "events" configuration section,
@@ -78,7 +86,7 @@ func (p *process) newBus(ctx context.Context) (*events.Bus, error) {
 
 	report.Log(ctx, p.logger.With("component", "events"))
 
-	bus, err := events.New(p.pool, cfg, []byte(p.cfg.JWTSecret), p.logger, natsbus.Transport{})
+	bus, err := events.New(p.pool, cfg, p.secret, p.logger, natsbus.Transport{})
 	if err != nil {
 		return nil, fmt.Errorf("event bus: %w", err)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/modulith/modulith/internal/events"
 	"github.com/modulith/modulith/internal/migration"
 	"github.com/modulith/modulith/internal/pgtest"
+	"github.com/modulith/modulith/internal/secrets"
 	"github.com/modulith/modulith/modules/auth/internal/models"
 	"github.com/modulith/modulith/modules/auth/internal/repository"
 	"github.com/modulith/modulith/modules/auth/resources"
@@ -50,7 +51,7 @@ func newRepoBus(t *testing.T) (*repository.SQL, *events.Bus, *pgxpool.Pool) {
 		migration.Source{Module: "auth", Migrations: resources.Migrations(), Seeds: resources.Seeds()},
 	)
 
-	bus, err := events.New(db.Pool, busConfig(), bytes.Repeat([]byte{0x42}, 32), slog.New(slog.DiscardHandler))
+	bus, err := events.New(db.Pool, busConfig(), secrets.Fixed(bytes.Repeat([]byte{0x42}, 32)), slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatalf("events.New(%+v) = %v", busConfig(), err)
 	}

@@ -120,7 +120,7 @@ func TestCompleteLoginCodeIsBound(t *testing.T) {
 			issue: func(t *testing.T) issued {
 				t.Helper()
 
-				f := newFixture(t, func(_ *service.Config, d *service.Deps) { d.CodeKey = bytes.Repeat([]byte{0xa5}, 32) })
+				f := newFixture(t, func(_ *service.Config, d *service.Deps) { d.CodeKey = keyring{current: bytes.Repeat([]byte{0xa5}, 32)} })
 
 				return f.requestLogin(t, loginByEmail("ana@example.com"))
 			},

@@ -14,6 +14,7 @@ import (
 	"github.com/modulith/modulith/internal/notifier"
 	"github.com/modulith/modulith/internal/pgtest"
 	"github.com/modulith/modulith/internal/reqmeta"
+	"github.com/modulith/modulith/internal/secrets"
 	"github.com/modulith/modulith/modules/auth/internal/repository"
 	"github.com/modulith/modulith/modules/auth/internal/service"
 	"github.com/modulith/modulith/modules/auth/resources"
@@ -40,7 +41,7 @@ func newDBFixture(t testing.TB, opts ...func(*service.Config, *service.Deps)) *d
 	bus, err := events.New(db.Pool, events.Config{
 		Transport: events.TransportPostgres, MaxAttempts: 10, BackoffBase: time.Second, BackoffMax: time.Minute,
 		Retention: time.Hour, Workers: 1, BatchSize: 32, PollInterval: time.Second, HandlerTimeout: time.Minute,
-	}, bytes.Repeat([]byte{0x42}, 32), slog.New(slog.DiscardHandler))
+	}, secrets.Fixed(bytes.Repeat([]byte{0x42}, 32)), slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatalf("events.New() = %v", err)
 	}
@@ -51,7 +52,7 @@ func newDBFixture(t testing.TB, opts ...func(*service.Config, *service.Deps)) *d
 		Repo:     capturing{Repository: repository.New(db.Pool, bus), sent: f.sent},
 		Tokens:   &fakeTokens{},
 		Delivery: fakeDelivery{notifier.ChannelEmail: true, notifier.ChannelSMS: true},
-		Logger:   slog.New(slog.DiscardHandler), CodeKey: testCodeKey(), RefreshKey: testRefreshKey(), Now: f.clock.Now,
+		Logger:   slog.New(slog.DiscardHandler), CodeKey: keyring{current: testCodeKey()}, RefreshKey: keyring{current: testRefreshKey()}, Now: f.clock.Now,
 	}
 
 	for _, opt := range opts {

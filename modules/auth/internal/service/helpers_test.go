@@ -92,6 +92,12 @@ func testCodeKey() []byte { return bytes.Repeat([]byte{0x5a}, sha256.Size) }
 
 func testRefreshKey() []byte { return bytes.Repeat([]byte{0xa5}, sha256.Size) }
 
+// keyring is a service.Keyring of fixed keys: current, and previous
+// during a rotation.
+type keyring struct{ current, previous []byte }
+
+func (k keyring) Keys() (current, previous []byte) { return k.current, k.previous }
+
 // issueCall is one IssueAccess call.
 type issueCall struct {
 	UserID, SessionID, Role string
@@ -162,7 +168,7 @@ func newFixture(t *testing.T, opts ...func(*service.Config, *service.Deps)) *fix
 	cfg := testConfig()
 	deps := service.Deps{
 		Repo: f.repo, Tokens: f.tokens, Delivery: fakeDelivery{notifier.ChannelEmail: true, notifier.ChannelSMS: true},
-		Logger: logger, CodeKey: testCodeKey(), RefreshKey: testRefreshKey(), Now: func() time.Time { return testNow },
+		Logger: logger, CodeKey: keyring{current: testCodeKey()}, RefreshKey: keyring{current: testRefreshKey()}, Now: func() time.Time { return testNow },
 	}
 
 	for _, opt := range opts {

@@ -2,7 +2,6 @@ package service
 
 import (
 	"context"
-	"crypto/hmac"
 	"crypto/sha256"
 	"math"
 	"time"
@@ -140,8 +139,8 @@ func lockoutKey(purpose, userID string, id identity) string {
 // which the caller must commit to count. While the identity cools down it
 // refuses every check except from its known clients (a success within
 // AUTH_KNOWN_CLIENT_TTL), whose failures still count. Whether a code is
-// pending or not, a mismatch runs the same statements, one HMAC and one
-// comparison, so time does not tell.
+// pending or not, a mismatch runs the same statements, HMACs and
+// comparisons, so time does not tell.
 func (s *Service) consumeCode(ctx context.Context, tx repository.Repository, purpose string, id identity, userID, code string) (bool, error) {
 	now := s.now()
 	client := reqmeta.ClientIP(ctx)
@@ -157,7 +156,7 @@ func (s *Service) consumeCode(ctx context.Context, tx repository.Repository, pur
 		return false, err
 	}
 
-	if hmac.Equal(s.codeHash(purpose, id.value, userID, code), mc.CodeHash) && pending {
+	if s.codeMatches(mc.CodeHash, purpose, id.value, userID, code) && pending {
 		if err := tx.MarkMagicCodeUsed(ctx, mc.ID, now); err != nil {
 			return false, err
 		}
@@ -450,13 +449,13 @@ func (s *Service) RefreshToken(ctx context.Context, req *authv1.RefreshTokenRequ
 		user      models.User
 		session   models.Session
 		verdict   rotation
+		refresh   string
 		presented = req.GetRefreshToken()
-		refresh   = s.successorToken(presented)
 	)
 
 	// A detected reuse commits too: it has revoked the session.
 	err = s.repo.WithTx(ctx, func(tx repository.Repository) error {
-		session, verdict, err = s.rotate(ctx, tx, presented, refresh)
+		session, verdict, refresh, err = s.rotate(ctx, tx, presented, s.successorTokens(presented))
 		if err != nil || verdict.err() != nil {
 			return err
 		}
@@ -514,84 +513,95 @@ func (r rotation) err() error {
 }
 
 // rotate consumes the presented refresh token and returns its live
-// session; successor is the token it is exchanged for.
-func (s *Service) rotate(ctx context.Context, tx repository.Repository, presented, successor string) (models.Session, rotation, error) {
+// session and the token it is exchanged for: the first of successors
+// (successorTokens), or, for a replay within the grace, the one the first
+// exchange issued.
+func (s *Service) rotate(ctx context.Context, tx repository.Repository, presented string, successors []string) (models.Session, rotation, string, error) {
 	now := s.now()
 	hash := hashToken(presented)
 
 	sessionID, err := tx.UseRefreshToken(ctx, hash, now)
 	if errors.IsType(err, errors.TypeNotFound) {
-		return s.unusableToken(ctx, tx, hash, successor, now)
+		return s.unusableToken(ctx, tx, hash, successors, now)
 	}
 
 	if err != nil {
-		return models.Session{}, rejected, err
+		return models.Session{}, rejected, "", err
 	}
 
 	session, err := tx.Session(ctx, sessionID)
 	if err != nil {
-		return models.Session{}, rejected, err
+		return models.Session{}, rejected, "", err
 	}
 
 	if !session.Active(now) {
-		return models.Session{}, rejected, nil
+		return models.Session{}, rejected, "", nil
 	}
 
-	return session, rotated, nil
+	return session, rotated, successors[0], nil
 }
 
 // unusableToken tells why a refresh token could not be used. A token used
 // within the grace whose successor is still unused is a concurrent
 // exchange: the session goes on with that successor. Any other used token
 // revokes its session.
-func (s *Service) unusableToken(ctx context.Context, tx repository.Repository, hash []byte, successor string, now time.Time) (models.Session, rotation, error) {
+func (s *Service) unusableToken(ctx context.Context, tx repository.Repository, hash []byte, successors []string, now time.Time) (models.Session, rotation, string, error) {
 	rt, err := tx.RefreshToken(ctx, hash)
 
 	switch {
 	case errors.IsType(err, errors.TypeNotFound):
-		return models.Session{}, rejected, nil
+		return models.Session{}, rejected, "", nil
 	case err != nil:
-		return models.Session{}, rejected, err
+		return models.Session{}, rejected, "", err
 	case rt.UsedAt == nil:
-		return models.Session{}, rejected, nil // expired
+		return models.Session{}, rejected, "", nil // expired
 	}
 
 	session, err := tx.Session(ctx, rt.SessionID)
 	if err != nil {
-		return models.Session{}, rejected, err
+		return models.Session{}, rejected, "", err
 	}
 
-	live, err := s.inGrace(ctx, tx, rt, successor, now)
-	if err != nil || (live && session.Active(now)) {
-		return session, replayed, err
+	live, err := s.inGrace(ctx, tx, rt, successors, now)
+	if err != nil || (live != "" && session.Active(now)) {
+		return session, replayed, live, err
 	}
 
 	if err := s.revokeSessions(ctx, tx, session.UserID, []string{session.ID}, now); err != nil {
-		return models.Session{}, rejected, err
+		return models.Session{}, rejected, "", err
 	}
 
 	s.logger.WarnContext(ctx, "refresh token reused; session revoked", "session_id", rt.SessionID)
 
-	return session, reused, nil
+	return session, reused, "", nil
 }
 
-// inGrace reports whether used, a used token, was exchanged no longer than
-// the grace ago for successor, and successor is still usable.
-func (s *Service) inGrace(ctx context.Context, tx repository.Repository, used models.RefreshToken, successor string, now time.Time) (bool, error) {
+// inGrace returns the successor used, a used token, was exchanged for,
+// when that was no longer than the grace ago and the successor is still
+// usable; else "". The exchange may have derived it under the previous
+// refresh key, before a rotation of the platform secret: every candidate
+// of successors is looked up.
+func (s *Service) inGrace(ctx context.Context, tx repository.Repository, used models.RefreshToken, successors []string, now time.Time) (string, error) {
 	if s.cfg.RefreshReuseGrace <= 0 || now.Sub(*used.UsedAt) > s.cfg.RefreshReuseGrace {
-		return false, nil
+		return "", nil
 	}
 
-	next, err := tx.RefreshToken(ctx, hashToken(successor))
+	for _, successor := range successors {
+		next, err := tx.RefreshToken(ctx, hashToken(successor))
 
-	switch {
-	case errors.IsType(err, errors.TypeNotFound):
-		return false, nil
-	case err != nil:
-		return false, err
+		switch {
+		case errors.IsType(err, errors.TypeNotFound):
+			continue
+		case err != nil:
+			return "", err
+		}
+
+		if next.SessionID == used.SessionID && next.UsedAt == nil && now.Before(next.ExpiresAt) {
+			return successor, nil
+		}
 	}
 
-	return next.SessionID == used.SessionID && next.UsedAt == nil && now.Before(next.ExpiresAt), nil
+	return "", nil
 }
 
 // Logout revokes the caller's session, or all of the caller's sessions.

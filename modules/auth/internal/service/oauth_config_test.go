@@ -92,7 +92,7 @@ func TestOAuthConfig(t *testing.T) {
 			cfg := allProviders(t)
 			tt.mutate(&cfg)
 
-			_, err := service.New(cfg, service.Deps{CodeKey: testCodeKey(), RefreshKey: testRefreshKey()})
+			_, err := service.New(cfg, service.Deps{CodeKey: keyring{current: testCodeKey()}, RefreshKey: keyring{current: testRefreshKey()}})
 
 			switch {
 			case tt.wantErr == "" && err != nil:

@@ -85,7 +85,7 @@ func TestRefreshTokenSuccessorIsDerived(t *testing.T) {
 	t.Parallel()
 
 	exchange := func(key []byte) string {
-		f := newFixture(t, func(_ *service.Config, d *service.Deps) { d.RefreshKey = key })
+		f := newFixture(t, func(_ *service.Config, d *service.Deps) { d.RefreshKey = keyring{current: key} })
 		session := anaSession()
 
 		f.expectTx()

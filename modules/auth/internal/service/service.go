@@ -168,11 +168,12 @@ type Deps struct {
 	// when nothing caches session checks.
 	Sessions SessionInvalidator
 	Logger   *slog.Logger
-	// CodeKey keys the HMAC of one-time codes (at least 32 bytes).
-	CodeKey []byte
-	// RefreshKey keys the derivation of a refresh token's successor (at
-	// least 32 bytes), see successorToken.
-	RefreshKey []byte
+	// CodeKey keys the HMAC of one-time codes (keys of at least 32
+	// bytes).
+	CodeKey Keyring
+	// RefreshKey keys the derivation of a refresh token's successor (keys
+	// of at least 32 bytes), see successorTokens.
+	RefreshKey Keyring
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// HTTPClient reaches the OAuth providers (the platform's guarded
@@ -190,8 +191,8 @@ type Service struct {
 	delivery Deliverer
 	sessions SessionInvalidator
 	logger   *slog.Logger
-	codeKey  []byte
-	refKey   []byte
+	codeKey  Keyring
+	refKey   Keyring
 	now      func() time.Time
 	cfg      Config
 	// providers are the enabled OAuth providers, by name.
@@ -204,7 +205,7 @@ func New(cfg Config, d Deps) (*Service, error) {
 		return nil, err
 	}
 
-	if len(d.CodeKey) < sha256.Size || len(d.RefreshKey) < sha256.Size {
+	if !validKeyring(d.CodeKey) || !validKeyring(d.RefreshKey) {
 		return nil, fmt.Errorf("code and refresh keys must be at least %d bytes", sha256.Size)
 	}
 
@@ -236,15 +237,55 @@ func newCode() (string, error) {
 }
 
 // codeHash is the HMAC under which a code is stored, bound to its purpose,
-// destination and requesting user so it is useless anywhere else.
+// destination and requesting user so it is useless anywhere else. New
+// codes are stored under the current code key.
 func (s *Service) codeHash(purpose, identity, userID, code string) []byte {
-	m := hmac.New(sha256.New, s.codeKey)
-	for _, part := range []string{purpose, identity, userID, code} {
+	current, _ := s.codeKey.Keys()
+
+	return codeHMAC(current, purpose, identity, userID, code)
+}
+
+// codeMatches reports, in constant time, whether code is the one stored
+// as stored: under the current key or, during a rotation of the platform
+// secret, the previous one, so that a code sent just before the rotation
+// still signs its user in. Both keys are always tried.
+func (s *Service) codeMatches(stored []byte, purpose, identity, userID, code string) bool {
+	current, previous := s.codeKey.Keys()
+	match := hmac.Equal(codeHMAC(current, purpose, identity, userID, code), stored)
+
+	if previous != nil && hmac.Equal(codeHMAC(previous, purpose, identity, userID, code), stored) {
+		match = true
+	}
+
+	return match
+}
+
+func codeHMAC(key []byte, parts ...string) []byte {
+	m := hmac.New(sha256.New, key)
+	for _, part := range parts {
 		m.Write([]byte(part))
 		m.Write([]byte{0})
 	}
 
 	return m.Sum(nil)
+}
+
+// Keyring gives the keys of one purpose derived from the platform secret:
+// the current key and, during a rotation, the previous one (else nil).
+// *secrets.Key is one.
+type Keyring interface {
+	Keys() (current, previous []byte)
+}
+
+// validKeyring reports whether k's keys are long enough.
+func validKeyring(k Keyring) bool {
+	if k == nil {
+		return false
+	}
+
+	current, previous := k.Keys()
+
+	return len(current) >= sha256.Size && (previous == nil || len(previous) >= sha256.Size)
 }
 
 // newRefreshToken returns the opaque first token of a session.
@@ -261,14 +302,29 @@ func newSecret(what string) (string, error) {
 	return base64.RawURLEncoding.EncodeToString(b[:]), nil
 }
 
-// successorToken is the token a refresh token is exchanged for: an HMAC of
-// it under the refresh key, so only a holder of the old token (and the
-// server) can compute it, while the database keeps hashes only. Deriving it
-// rather than drawing it lets a second, concurrent exchange of the same
-// token (within AUTH_REFRESH_REUSE_GRACE) get the very successor the first
-// one stored, with nothing secret stored for it.
-func (s *Service) successorToken(token string) string {
-	m := hmac.New(sha256.New, s.refKey)
+// successorTokens are the tokens a refresh token may be exchanged for: an
+// HMAC of it under the current refresh key, which a new exchange issues,
+// and during a rotation under the previous key too. Only a holder of the
+// old token (and the server) can compute them, while the database keeps
+// hashes only. Deriving the successor rather than drawing it lets a
+// second, concurrent exchange of the same token (within
+// AUTH_REFRESH_REUSE_GRACE) get the very successor the first one stored,
+// with nothing secret stored for it, even when the secret rotated in
+// between. Refresh tokens themselves are stored as plain SHA-256 hashes,
+// so a rotation signs no one out.
+func (s *Service) successorTokens(token string) []string {
+	current, previous := s.refKey.Keys()
+	out := []string{successorToken(current, token)}
+
+	if previous != nil {
+		out = append(out, successorToken(previous, token))
+	}
+
+	return out
+}
+
+func successorToken(key []byte, token string) string {
+	m := hmac.New(sha256.New, key)
 	m.Write([]byte("refresh-successor\x00"))
 	m.Write([]byte(token))
 

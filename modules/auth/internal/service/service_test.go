@@ -83,7 +83,7 @@ func TestNew(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 
-			svc, err := service.New(tt.cfg, service.Deps{CodeKey: tt.key, RefreshKey: tt.refKey})
+			svc, err := service.New(tt.cfg, service.Deps{CodeKey: keyring{current: tt.key}, RefreshKey: keyring{current: tt.refKey}})
 			if (err != nil) != tt.wantErr || (svc == nil) != tt.wantErr {
 				t.Errorf("New(%+v, %d-byte key, %d-byte refresh key) = %v, %v; want error %t", tt.cfg, len(tt.key), len(tt.refKey), svc, err, tt.wantErr)
 			}

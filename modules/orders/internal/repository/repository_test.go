@@ -18,6 +18,7 @@ import (
 	"github.com/modulith/modulith/internal/events"
 	"github.com/modulith/modulith/internal/migration"
 	"github.com/modulith/modulith/internal/pgtest"
+	"github.com/modulith/modulith/internal/secrets"
 	orderevents "github.com/modulith/modulith/modules/orders/events"
 	"github.com/modulith/modulith/modules/orders/internal/models"
 	"github.com/modulith/modulith/modules/orders/internal/repository"
@@ -47,7 +48,7 @@ func newRepo(t *testing.T) (*repository.SQL, *pgxpool.Pool) {
 		Retention: 168 * time.Hour, Workers: 1, BatchSize: 32, PollInterval: time.Second, HandlerTimeout: 30 * time.Second,
 	}
 
-	bus, err := events.New(db.Pool, cfg, bytes.Repeat([]byte{0x42}, 32), slog.New(slog.DiscardHandler))
+	bus, err := events.New(db.Pool, cfg, secrets.Fixed(bytes.Repeat([]byte{0x42}, 32)), slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatalf("events.New(%+v) = %v", cfg, err)
 	}
