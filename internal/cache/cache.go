@@ -139,6 +139,52 @@ func (c *Cache[V]) GetOrLoad(ctx context.Context, key string, load func(context.
 	return r.v, r.err
 }
 
+// GetOrLoadMany returns the values under keys that it holds or load
+// finds, loading every missing key in one call of load (one query for a
+// batch), and stores what load found. Keys load does not return are left
+// out and not stored. Unlike GetOrLoad, concurrent batches are not merged.
+func (c *Cache[V]) GetOrLoadMany(ctx context.Context, keys []string,
+	load func(ctx context.Context, missing []string) (map[string]V, error),
+) (map[string]V, error) {
+	out := make(map[string]V, len(keys))
+
+	var missing []string
+
+	for _, key := range keys {
+		if v, ok := c.Get(ctx, key); ok {
+			out[key] = v
+		} else {
+			missing = append(missing, key)
+		}
+	}
+
+	if len(missing) == 0 {
+		return out, nil
+	}
+
+	epoch, trusted := c.epoch.Load(), c.hub.Healthy()
+
+	found, err := load(ctx, missing)
+	c.m.load(ctx)
+
+	if err != nil {
+		return nil, err
+	}
+
+	// Stored only when no invalidation can have been missed meanwhile.
+	store := trusted && c.hub.Healthy() && c.epoch.Load() == epoch
+
+	for key, v := range found {
+		out[key] = v
+
+		if store {
+			c.store(ctx, key, v)
+		}
+	}
+
+	return out, nil
+}
+
 // loaded is a load's outcome, shared by the callers that waited for it.
 type loaded[V any] struct {
 	v   V

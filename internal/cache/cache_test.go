@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -199,11 +201,7 @@ func testStampede(t *testing.T, c *cache.Cache[profile]) {
 		t.Errorf("%d loads for %d concurrent misses, want 1", n, callers)
 	}
 
-	for i, v := range got {
-		if v.Name != "Ada" || errs[i] != nil {
-			t.Fatalf("caller %d got %+v, %v; want Ada", i, v, errs[i])
-		}
-	}
+	wantAll(t, got, errs, "Ada")
 
 	if _, err := c.GetOrLoad(t.Context(), "user_1", load); err != nil || loads.Load() != 1 {
 		t.Errorf("GetOrLoad() after the load = %v with %d loads, want a hit", err, loads.Load())
@@ -384,5 +382,76 @@ func TestLoadErrorsAreNotStored(t *testing.T) {
 	v, err := c.GetOrLoad(t.Context(), "k", func(context.Context) (profile, error) { return profile{Name: "ok"}, nil })
 	if err != nil || v.Name != "ok" {
 		t.Errorf("GetOrLoad() after a failure = %+v, %v; want a new load", v, err)
+	}
+}
+
+// TestGetOrLoadMany: a batch loads only the keys it misses, in one call,
+// leaves out what the load did not find, and after an invalidation on
+// another replica loads the key again.
+func TestGetOrLoadMany(t *testing.T) {
+	t.Parallel()
+
+	for name, cl := range transports(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+
+			testGetOrLoadMany(t, newCache(t, start(t, cl.newHub(t)), false), newCache(t, start(t, cl.newHub(t)), false))
+		})
+	}
+}
+
+// batchLoader loads the profiles of names and records each call's keys.
+type batchLoader struct {
+	names map[string]string
+	asked [][]string
+}
+
+func (l *batchLoader) load(_ context.Context, missing []string) (map[string]profile, error) {
+	l.asked = append(l.asked, missing)
+	out := map[string]profile{}
+
+	for _, k := range missing {
+		if n, ok := l.names[k]; ok {
+			out[k] = profile{Name: n}
+		}
+	}
+
+	return out, nil
+}
+
+func testGetOrLoadMany(t *testing.T, a, b *cache.Cache[profile]) {
+	t.Helper()
+
+	l := &batchLoader{names: map[string]string{"u1": "Ada", "u2": "Bob"}}
+
+	got, err := a.GetOrLoadMany(t.Context(), []string{"u1", "u2", "nobody"}, l.load)
+	if want := map[string]profile{"u1": {Name: "Ada"}, "u2": {Name: "Bob"}}; err != nil || !maps.Equal(got, want) {
+		t.Fatalf("first batch = %v, %v; want %v", got, err, want)
+	}
+
+	if _, err := a.GetOrLoadMany(t.Context(), []string{"u1", "u2"}, l.load); err != nil || len(l.asked) != 1 {
+		t.Fatalf("second batch loaded again (%v), %v; want it from the cache", l.asked, err)
+	}
+
+	l.names["u1"] = "Ada L."
+
+	if err := b.Invalidate(t.Context(), "u1"); err != nil {
+		t.Fatal(err)
+	}
+
+	got, err = a.GetOrLoadMany(t.Context(), []string{"u1", "u2"}, l.load)
+	if err != nil || got["u1"].Name != "Ada L." || !slices.Equal(l.asked[len(l.asked)-1], []string{"u1"}) {
+		t.Fatalf("after the invalidation: %v, %v, loads %v; want Ada L. loaded alone", got, err, l.asked)
+	}
+}
+
+// wantAll checks that every caller got a profile of name and no error.
+func wantAll(t *testing.T, got []profile, errs []error, name string) {
+	t.Helper()
+
+	for i, v := range got {
+		if v.Name != name || errs[i] != nil {
+			t.Fatalf("caller %d got %+v, %v; want %s", i, v, errs[i], name)
+		}
 	}
 }

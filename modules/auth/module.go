@@ -4,13 +4,16 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"time"
 
 	authv1 "github.com/modulith/modulith/gen/go/auth/v1"
 	"github.com/modulith/modulith/internal/admin"
 	"github.com/modulith/modulith/internal/apiversion"
+	"github.com/modulith/modulith/internal/cache"
 	"github.com/modulith/modulith/internal/registry"
 	"github.com/modulith/modulith/internal/websocket"
 	authevents "github.com/modulith/modulith/modules/auth/events"
+	"github.com/modulith/modulith/modules/auth/internal/models"
 	"github.com/modulith/modulith/modules/auth/internal/repository"
 	"github.com/modulith/modulith/modules/auth/internal/service"
 	"github.com/modulith/modulith/modules/auth/resources"
@@ -38,12 +41,22 @@ func (Module) Name() string { return Name }
 // profile changes, and closes those of a revoked session.
 func (Module) Init(h registry.Host) error {
 	var cfg service.Config
-	if err := h.Config(&cfg); err != nil {
+
+	err := h.Config(&cfg)
+	if err != nil {
 		return err
+	}
+
+	var profiles service.ProfileCache
+	if h.Cache() != nil { // a host with caches (moduletest's has none)
+		if profiles, err = cache.New(h.Cache(), cache.Options[models.PublicProfile]{Name: "auth.profiles", TTL: profileTTL}); err != nil {
+			return fmt.Errorf("auth profile cache: %w", err)
+		}
 	}
 
 	svc, err := service.New(cfg, service.Deps{
 		Repo:       repository.New(h.DB(), h.Bus()),
+		Profiles:   profiles,
 		Tokens:     h.Tokens(),
 		Delivery:   h.Notifier(),
 		Sessions:   h.SessionCache(),
@@ -70,6 +83,11 @@ func (Module) Init(h registry.Host) error {
 
 	return subscribeCodes(h)
 }
+
+// profileTTL bounds how long a replica that missed an invalidation of a
+// public profile (which GraphQL's Order.placedBy reads for every order
+// listed) can serve an old display name.
+const profileTTL = 10 * time.Minute
 
 // InitRemote serves, in a process that runs without auth, auth's REST
 // routes by forwarding them to the auth service, and checks the sessions

@@ -62,7 +62,7 @@ func (s *Service) BatchGetPublicProfiles(ctx context.Context, req *authv1.BatchG
 		return nil, err
 	}
 
-	profiles, err := s.repo.PublicProfiles(ctx, req.GetUserIds())
+	profiles, err := s.publicProfiles(ctx, req.GetUserIds())
 	if err != nil {
 		return nil, err
 	}
@@ -70,6 +70,44 @@ func (s *Service) BatchGetPublicProfiles(ctx context.Context, req *authv1.BatchG
 	out := &authv1.BatchGetPublicProfilesResponse{Profiles: make([]*authv1.PublicProfile, 0, len(profiles))}
 	for _, p := range profiles {
 		out.Profiles = append(out.Profiles, &authv1.PublicProfile{Id: p.ID, DisplayName: p.DisplayName})
+	}
+
+	return out, nil
+}
+
+// publicProfiles returns the profiles of the users of ids that exist, in
+// the order of ids, once each: from the profile cache when there is one,
+// loading what it misses in one query.
+func (s *Service) publicProfiles(ctx context.Context, ids []string) ([]models.PublicProfile, error) {
+	if s.profiles == nil {
+		return s.repo.PublicProfiles(ctx, ids)
+	}
+
+	found, err := s.profiles.GetOrLoadMany(ctx, ids, func(ctx context.Context, missing []string) (map[string]models.PublicProfile, error) {
+		profiles, err := s.repo.PublicProfiles(ctx, missing)
+		if err != nil {
+			return nil, err
+		}
+
+		out := make(map[string]models.PublicProfile, len(profiles))
+		for _, p := range profiles {
+			out[p.ID] = p
+		}
+
+		return out, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	out := make([]models.PublicProfile, 0, len(found))
+
+	for _, id := range ids {
+		if p, ok := found[id]; ok {
+			out = append(out, p)
+
+			delete(found, id) // once, however often it was asked for
+		}
 	}
 
 	return out, nil
@@ -101,6 +139,14 @@ func (s *Service) UpdateProfile(ctx context.Context, req *authv1.UpdateProfileRe
 	})
 	if err != nil {
 		return nil, err
+	}
+
+	if s.profiles != nil {
+		// The change committed: the answer stays a success, and a replica
+		// that missed it serves the old name for the cache's TTL at most.
+		if err := s.profiles.Invalidate(ctx, user.ID); err != nil {
+			s.logger.WarnContext(ctx, "changed profile not forgotten by every replica", "user_id", user.ID, "error", err)
+		}
 	}
 
 	return &authv1.UpdateProfileResponse{User: toProtoUser(user)}, nil

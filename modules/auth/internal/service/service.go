@@ -22,6 +22,7 @@ import (
 	"github.com/modulith/modulith/internal/errors"
 	"github.com/modulith/modulith/internal/notifier"
 	authevents "github.com/modulith/modulith/modules/auth/events"
+	"github.com/modulith/modulith/modules/auth/internal/models"
 	"github.com/modulith/modulith/modules/auth/internal/oauth"
 	"github.com/modulith/modulith/modules/auth/internal/repository"
 )
@@ -159,6 +160,16 @@ type SessionInvalidator interface {
 	InvalidateSessions(ctx context.Context, sessionIDs ...string) error
 }
 
+// ProfileCache keeps the public profiles that other users see (the
+// platform's cache: shared by the replicas in Redis when CACHE_URL is set,
+// else in each one's memory), invalidated on every replica on change.
+type ProfileCache interface {
+	GetOrLoadMany(ctx context.Context, userIDs []string,
+		load func(ctx context.Context, missing []string) (map[string]models.PublicProfile, error),
+	) (map[string]models.PublicProfile, error)
+	Invalidate(ctx context.Context, userIDs ...string) error
+}
+
 // Deps are the service's collaborators.
 type Deps struct {
 	Repo     repository.Repository
@@ -167,6 +178,9 @@ type Deps struct {
 	// Sessions is told of every session that ends, after it committed; nil
 	// when nothing caches session checks.
 	Sessions SessionInvalidator
+	// Profiles caches public profiles; nil reads them from the database
+	// every time.
+	Profiles ProfileCache
 	Logger   *slog.Logger
 	// CodeKey keys the HMAC of one-time codes (keys of at least 32
 	// bytes).
@@ -190,6 +204,7 @@ type Service struct {
 	tokens   TokenIssuer
 	delivery Deliverer
 	sessions SessionInvalidator
+	profiles ProfileCache
 	logger   *slog.Logger
 	codeKey  Keyring
 	refKey   Keyring
@@ -220,7 +235,7 @@ func New(cfg Config, d Deps) (*Service, error) {
 	}
 
 	return &Service{
-		repo: d.Repo, tokens: d.Tokens, delivery: d.Delivery, sessions: d.Sessions, logger: d.Logger,
+		repo: d.Repo, tokens: d.Tokens, delivery: d.Delivery, sessions: d.Sessions, profiles: d.Profiles, logger: d.Logger,
 		codeKey: d.CodeKey, refKey: d.RefreshKey, now: func() time.Time { return now().UTC() }, cfg: cfg,
 		providers: providers,
 	}, nil
