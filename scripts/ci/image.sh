@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # CI step "image": builds the images of the server, the worker and the auth
 # service with `make image` / `make image-module` (Podman, local stand-ins
-# for the base images), checks each one (under 50 MB, user 65532, no shell,
+# for the base images), checks each one (under 65 MB, user 65532, no shell,
 # a HEALTHCHECK, the version in the binary), then runs them as production
 # would (host network, read-only root filesystem, no capabilities, no new
 # privileges) against a fresh database on CI's PostgreSQL and checks them
@@ -17,7 +17,10 @@ cd "$(dirname "$0")/../.."
 export GOTOOLCHAIN="${GOTOOLCHAIN:-go1.27.3}" GOFLAGS="${GOFLAGS:--buildvcs=false}"
 
 PG_HOST=${PG_HOST:-127.0.0.1} PG_PORT=${PG_PORT:-5432} PG_USER=${PG_USER:-postgres}
-MAX_BYTES=$((50 * 1000 * 1000))   # 50 MB, as podman counts them
+# 65 MB, as podman counts them: the platform services (Vault's client, Redis,
+# OpenFeature, the caches) took the server from 49 to 61 MB stripped. The
+# performance issue brings the image to 35 MB; until then this guards growth.
+MAX_BYTES=$((65 * 1000 * 1000))
 BINARIES=(server worker auth)
 DB="modulith_ci_image_$$"
 run_id=$$
