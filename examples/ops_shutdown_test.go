@@ -95,7 +95,7 @@ func startBinary(t *testing.T) *binary {
 	env["SHUTDOWN_DELAY"], env["SHUTDOWN_TIMEOUT"] = shutdownDelay.String(), shutdownTimeout.String()
 	// The load comes from one user, far above the default rate limit: the
 	// test is about shutdown, not about 429s.
-	env["RATE_LIMITS"] = ""
+	env["RATE_LIMITS"] = "default=off"
 
 	// The binary runs in its own directory, which has no configs/server.yaml
 	// or .env: the environment is all its configuration. The context kills
