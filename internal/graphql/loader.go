@@ -57,10 +57,12 @@ func Load[K comparable, V any](ctx context.Context, name string, fetch func(ctx 
 
 type loadersKey struct{}
 
-// loaders are the dataloaders of one operation, by name.
+// loaders are the dataloaders of one operation, by name; each waits wait
+// for more keys before it fetches.
 type loaders struct {
-	mu sync.Mutex
-	m  map[string]any
+	mu   sync.Mutex
+	m    map[string]any
+	wait time.Duration
 }
 
 func loaderOf[K comparable, V any](l *loaders, name string, fetch func(context.Context, []K) (map[K]V, error)) (*dataloadgen.Loader[K, V], error) {
@@ -76,7 +78,7 @@ func loaderOf[K comparable, V any](l *loaders, name string, fetch func(context.C
 		return loader, nil
 	}
 
-	loader := dataloadgen.NewMappedLoader(fetch, dataloadgen.WithWait(loaderWait), dataloadgen.WithBatchCapacity(loaderBatch))
+	loader := dataloadgen.NewMappedLoader(fetch, dataloadgen.WithWait(l.wait), dataloadgen.WithBatchCapacity(loaderBatch))
 	l.m[name] = loader
 
 	return loader, nil
@@ -84,5 +86,13 @@ func loaderOf[K comparable, V any](l *loaders, name string, fetch func(context.C
 
 // withLoaders gives each operation its own loaders.
 func withLoaders(ctx context.Context, next gqlgen.OperationHandler) gqlgen.ResponseHandler {
-	return next(context.WithValue(ctx, loadersKey{}, &loaders{m: make(map[string]any)}))
+	return withLoadersWaiting(loaderWait)(ctx, next)
+}
+
+// withLoadersWaiting gives each operation its own loaders, which wait wait
+// for more keys.
+func withLoadersWaiting(wait time.Duration) gqlgen.OperationMiddleware {
+	return func(ctx context.Context, next gqlgen.OperationHandler) gqlgen.ResponseHandler {
+		return next(context.WithValue(ctx, loadersKey{}, &loaders{m: make(map[string]any), wait: wait}))
+	}
 }

@@ -5,15 +5,18 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	gqlgen "github.com/99designs/gqlgen/graphql"
 
 	"github.com/modulith/modulith/internal/errors"
 )
 
-// inOperation runs fn with the loaders of one operation.
+// inOperation runs fn with the loaders of one operation. They wait longer
+// than the server's for more keys, so that the goroutines of a test all
+// reach a batch on a busy machine too.
 func inOperation(ctx context.Context, fn func(ctx context.Context)) {
-	withLoaders(ctx, func(ctx context.Context) gqlgen.ResponseHandler {
+	withLoadersWaiting(200*time.Millisecond)(ctx, func(ctx context.Context) gqlgen.ResponseHandler {
 		fn(ctx)
 
 		return nil
