@@ -173,30 +173,23 @@ func (r result) report(b *testing.B, base result) {
 	}
 }
 
-// measure runs b.N calls from `concurrency` workers and records latencies.
-func measure(b *testing.B, call func(context.Context) error) result {
-	b.Helper()
-
+// load makes n calls from `concurrency` workers and records their
+// latencies; it stops at the first failed call.
+func load(n int, call func(context.Context) error) (result, error) {
 	var (
 		next    atomic.Int64
 		mu      sync.Mutex
-		all     = make([]time.Duration, 0, b.N)
+		all     = make([]time.Duration, 0, n)
 		wg      sync.WaitGroup
 		failure atomic.Value
 	)
 
-	b.ResetTimer()
-
 	start := time.Now()
 
 	for range concurrency {
-		wg.Add(1)
-
-		go func() {
-			defer wg.Done()
-
-			own := make([]time.Duration, 0, b.N/concurrency+1)
-			for next.Add(1) <= int64(b.N) {
+		wg.Go(func() {
+			own := make([]time.Duration, 0, n/concurrency+1)
+			for next.Add(1) <= int64(n) {
 				t0 := time.Now()
 
 				if err := call(context.Background()); err != nil {
@@ -212,22 +205,20 @@ func measure(b *testing.B, call func(context.Context) error) result {
 
 			all = append(all, own...)
 			mu.Unlock()
-		}()
+		})
 	}
 
 	wg.Wait()
 
 	elapsed := time.Since(start)
 
-	b.StopTimer()
-
 	if err, ok := failure.Load().(error); ok {
-		b.Fatal(err)
+		return result{}, err
 	}
 
 	slices.Sort(all)
 
-	return result{requests: len(all), elapsed: elapsed, p50: percentile(all, 0.50), p99: percentile(all, 0.99)}
+	return result{requests: len(all), elapsed: elapsed, p50: percentile(all, 0.50), p99: percentile(all, 0.99)}, nil
 }
 
 func percentile(sorted []time.Duration, q float64) time.Duration {

@@ -60,6 +60,10 @@ func TestMain(m *testing.M) {
 		os.Exit(runWSClient(os.Getenv, os.Stdin, os.Stdout))
 	}
 
+	if os.Getenv(envLoad) != "" {
+		os.Exit(runLoadClient(os.Getenv, os.Stdout))
+	}
+
 	os.Exit(m.Run())
 }
 
