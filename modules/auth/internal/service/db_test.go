@@ -26,6 +26,11 @@ type dbFixture struct {
 	svc   *service.Service
 	clock *clock
 	sent  *sentCodes
+	db    *pgtest.Database
+	// cfg and deps made svc: another replica of the service is made with
+	// them too.
+	cfg  service.Config
+	deps service.Deps
 }
 
 // newDBFixture builds a service with testConfig (changed by opts) on a
@@ -46,7 +51,7 @@ func newDBFixture(t testing.TB, opts ...func(*service.Config, *service.Deps)) *d
 		t.Fatalf("events.New() = %v", err)
 	}
 
-	f := &dbFixture{clock: &clock{now: testNow}, sent: &sentCodes{}}
+	f := &dbFixture{clock: &clock{now: testNow}, sent: &sentCodes{}, db: db}
 	cfg := testConfig()
 	deps := service.Deps{
 		Repo:     capturing{Repository: repository.New(db.Pool, bus), sent: f.sent},
@@ -62,6 +67,8 @@ func newDBFixture(t testing.TB, opts ...func(*service.Config, *service.Deps)) *d
 	if f.svc, err = service.New(cfg, deps); err != nil {
 		t.Fatalf("New(%+v) = %v", cfg, err)
 	}
+
+	f.cfg, f.deps = cfg, deps
 
 	return f
 }

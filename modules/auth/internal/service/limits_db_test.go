@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/modulith/modulith/internal/errors"
+	"github.com/modulith/modulith/modules/auth/internal/service"
 )
 
 const (
@@ -295,5 +296,70 @@ func TestKnownClientPassesRequestCeilingOnPostgres(t *testing.T) {
 
 	if err := f.completeFrom(t, victimIP); err != nil {
 		t.Fatalf("sign-in from the known client after the ceiling = %v, want success", err)
+	}
+}
+
+// TestThrottledAttemptsCostNoWrite passes a client's limit of checks, then
+// keeps guessing: the refusals are the same (RATE_LIMITED until the
+// window ends) but no longer counted, since a spent window cannot recover;
+// a second replica counts once before it knows, and the next window counts
+// again.
+func TestThrottledAttemptsCostNoWrite(t *testing.T) {
+	t.Parallel()
+
+	const limit = 3
+
+	f := newDBFixture(t, func(c *service.Config, _ *service.Deps) { c.VerificationsPerIP = limit })
+	if _, err := f.svc.RequestLogin(fromIP(t, victimIP), loginByEmail(victim)); err != nil {
+		t.Fatalf("RequestLogin() = %v", err)
+	}
+
+	ip := attackerIP(7)
+	hits := func() int {
+		t.Helper()
+
+		var n int
+		if err := f.db.Pool.QueryRow(t.Context(), `SELECT coalesce(sum(hits), 0) FROM auth.rate_limits WHERE key = $1`,
+			"verify:ip:"+ip).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+
+		return n
+	}
+	windowEnd := f.clock.Now().Truncate(time.Minute * 15).Add(15 * time.Minute)
+
+	for i := range limit {
+		if err := f.guessFrom(t, ip); !errors.HasCode(err, errors.CodeAuthCodeInvalid) {
+			t.Fatalf("guess %d = %v, want AUTH_CODE_INVALID", i+1, err)
+		}
+	}
+
+	for i := range 10 {
+		f.clock.Advance(time.Second)
+		wantLocked(t, fmt.Sprintf("guess %d over the limit", i+1), f.guessFrom(t, ip), windowEnd.Sub(f.clock.Now()))
+	}
+
+	if n := hits(); n != limit+1 {
+		t.Errorf("%d hits counted, want %d: the limit's and the one that found it passed", n, limit+1)
+	}
+
+	replica, err := service.New(f.cfg, f.deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	for range 3 {
+		_, err := replica.CompleteLogin(fromIP(t, ip), completeByEmail(victim, otherCode(f.sent.last())))
+		wantLocked(t, "a guess on another replica", err, windowEnd.Sub(f.clock.Now()))
+	}
+
+	if n := hits(); n != limit+2 {
+		t.Errorf("%d hits counted after the other replica's guesses, want %d", n, limit+2)
+	}
+
+	f.clock.Advance(windowEnd.Sub(f.clock.Now()))
+
+	if err := f.guessFrom(t, ip); !errors.HasCode(err, errors.CodeAuthCodeInvalid) {
+		t.Fatalf("a guess in the next window = %v, want AUTH_CODE_INVALID", err)
 	}
 }

@@ -210,6 +210,8 @@ type Service struct {
 	refKey   Keyring
 	now      func() time.Time
 	cfg      Config
+	// spent are the rate keys this replica saw over their limit.
+	spent *spentKeys
 	// providers are the enabled OAuth providers, by name.
 	providers map[string]*oauth.Provider
 }
@@ -237,7 +239,7 @@ func New(cfg Config, d Deps) (*Service, error) {
 	return &Service{
 		repo: d.Repo, tokens: d.Tokens, delivery: d.Delivery, sessions: d.Sessions, profiles: d.Profiles, logger: d.Logger,
 		codeKey: d.CodeKey, refKey: d.RefreshKey, now: func() time.Time { return now().UTC() }, cfg: cfg,
-		providers: providers,
+		providers: providers, spent: newSpentKeys(),
 	}, nil
 }
 
@@ -388,7 +390,9 @@ func (i identity) eventChannel() string {
 
 // throttle counts one request against key and fails once the rate
 // window's limit is passed. Counters live in PostgreSQL, so every replica
-// shares them.
+// shares them; once a replica saw a key over its limit, it refuses the
+// key's requests for the rest of the window without counting them, which
+// would change nothing but cost a write.
 func (s *Service) throttle(ctx context.Context, key string, limit int) error {
 	return s.throttleIn(ctx, key, limit, s.cfg.RateWindow)
 }
@@ -397,6 +401,11 @@ func (s *Service) throttle(ctx context.Context, key string, limit int) error {
 func (s *Service) throttleIn(ctx context.Context, key string, limit int, window time.Duration) error {
 	now := s.now()
 	start := now.Truncate(window)
+	end := start.Add(window)
+
+	if until, ok := s.spent.spent(key, now); ok {
+		return errors.RateLimited("too many requests; try again later", until.Sub(now))
+	}
 
 	hits, err := s.repo.HitRateLimit(ctx, key, start)
 	if err != nil {
@@ -404,7 +413,9 @@ func (s *Service) throttleIn(ctx context.Context, key string, limit int, window 
 	}
 
 	if hits > limit {
-		return errors.RateLimited("too many requests; try again later", start.Add(window).Sub(now))
+		s.spent.spend(key, end)
+
+		return errors.RateLimited("too many requests; try again later", end.Sub(now))
 	}
 
 	return nil
