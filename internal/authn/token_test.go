@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"maps"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -428,5 +429,107 @@ func TestTokensDuringARotation(t *testing.T) {
 
 	if _, err := after.ParseAccess(old); !errors.HasCode(err, errors.CodeAuthTokenInvalid) {
 		t.Errorf("ParseAccess() after the rotation of a token the removed secret signed = %v, want %s", err, errors.CodeAuthTokenInvalid)
+	}
+}
+
+// settableSecret is a platform secret a test rotates.
+type settableSecret struct {
+	mu                sync.Mutex
+	current, previous []byte
+}
+
+func (s *settableSecret) Keys() (current, previous []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+
+	return s.current, s.previous
+}
+
+func (s *settableSecret) set(current, previous []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+
+	s.current, s.previous = current, previous
+}
+
+// TestParseAccessRemembersATokenWhileItsKeyHolds parses the same token
+// through a whole rotation on one Tokens, which remembers tokens it
+// verified: the token verifies while its key is current or previous, and
+// is refused once its key is gone, remembered or not.
+func TestParseAccessRemembersATokenWhileItsKeyHolds(t *testing.T) {
+	t.Parallel()
+
+	secret := &settableSecret{current: testKey}
+
+	tokens, err := authn.NewTokens(authn.TokenConfig{Secret: secret, Issuer: testIssuer, Audience: testAudience})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	old, _, err := tokens.IssueAccess("user-1", "sess-1", "member", time.Now(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	for _, step := range []struct {
+		name              string
+		current, previous []byte
+		want              errors.Code // "" verifies
+	}{
+		{name: "before the rotation", current: testKey},
+		{name: "before the rotation, again", current: testKey},
+		{name: "during the rotation", current: otherKey, previous: testKey},
+		{name: "during the rotation, again", current: otherKey, previous: testKey},
+		{name: "after the rotation", current: otherKey, want: errors.CodeAuthTokenInvalid},
+		{name: "after the rotation, again", current: otherKey, want: errors.CodeAuthTokenInvalid},
+		{name: "back to the old key", current: testKey},
+	} {
+		secret.set(step.current, step.previous)
+
+		claims, err := tokens.ParseAccess(old)
+
+		switch {
+		case step.want == "" && (err != nil || claims.Subject != "user-1" || claims.SessionID != "sess-1" || claims.Role != "member"):
+			t.Errorf("%s: ParseAccess() = %+v, %v; want the token's claims", step.name, claims, err)
+		case step.want != "" && !errors.HasCode(err, step.want):
+			t.Errorf("%s: ParseAccess() = %+v, %v; want %s", step.name, claims, err, step.want)
+		}
+	}
+
+	// Claims handed out are copies: changing one changes no later answer.
+	first, _ := tokens.ParseAccess(old)
+	first.Role = "admin"
+
+	if again, err := tokens.ParseAccess(old); err != nil || again.Role != "member" {
+		t.Errorf("ParseAccess() after a caller changed its claims = %+v, %v; want role member", again, err)
+	}
+}
+
+// TestParseAccessExpiresARememberedToken verifies a token about to expire,
+// then asks again once it has: expired, although it was verified before.
+func TestParseAccessExpiresARememberedToken(t *testing.T) {
+	t.Parallel()
+
+	tokens := newTokens(t)
+
+	// Issued an hour ago, it expires (leeway included) 2.5 s from now at
+	// the latest, and 1.5 s from now at the soonest (exp is in seconds).
+	const leeway = 5 * time.Second
+
+	issued := time.Now().Add(-time.Hour)
+
+	token, _, err := tokens.IssueAccess("user-1", "sess-1", "member", issued, time.Hour-leeway+2500*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if _, err := tokens.ParseAccess(token); err != nil {
+		t.Fatalf("ParseAccess() before it expires = %v", err)
+	}
+
+	time.Sleep(3 * time.Second)
+
+	if _, err := tokens.ParseAccess(token); !errors.HasCode(err, errors.CodeAuthTokenExpired) {
+		t.Errorf("ParseAccess() once expired = %v, want %s", err, errors.CodeAuthTokenExpired)
 	}
 }
