@@ -39,7 +39,7 @@ ARG TARGETOS
 ARG TARGETARCH
 RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
     test -f "cmd/${CMD}/main.go" || { echo "no cmd/${CMD}: CMD is server, worker or a module served alone" >&2; exit 1; }; \
-    GOOS="${TARGETOS}" GOARCH="${TARGETARCH}" go build -trimpath \
+    GOOS="${TARGETOS}" GOARCH="${TARGETARCH}" go build -trimpath -tags grpcnotrace \
       -ldflags "-s -w -X github.com/modulith/modulith/cmd/server/commands.Version=${VERSION} -X github.com/modulith/modulith/cmd/server/commands.Commit=${COMMIT}" \
       -o /out/modulith "./cmd/${CMD}"
 

@@ -235,15 +235,24 @@ func newShape(t reflect.Type) (shape, error) {
 	return s, nil
 }
 
+// optionalMethods are the methods a payload may have, which the bus calls
+// through these interfaces.
+var optionalMethods = []struct {
+	name  string
+	iface reflect.Type
+}{
+	{"OrderingKey", reflect.TypeFor[interface{ OrderingKey() string }]()},
+	{"Validate", reflect.TypeFor[interface{ Validate() error }]()},
+}
+
 // valueMethods checks that t's optional methods have value receivers:
 // Publish and Decode hold a T, not a *T, and would skip the methods of *T.
+// (Implements, not MethodByName: a method looked up by name keeps every
+// exported method of every type in the binary.)
 func valueMethods(t reflect.Type) error {
-	for _, name := range []string{"OrderingKey", "Validate"} {
-		_, onValue := t.MethodByName(name)
-		_, onPointer := reflect.PointerTo(t).MethodByName(name)
-
-		if onPointer && !onValue {
-			return fmt.Errorf("event payload %v: declare %s on %v, not on a pointer, or the bus never calls it", t, name, t)
+	for _, m := range optionalMethods {
+		if reflect.PointerTo(t).Implements(m.iface) && !t.Implements(m.iface) {
+			return fmt.Errorf("event payload %v: declare %s on %v, not on a pointer, or the bus never calls it", t, m.name, t)
 		}
 	}
 

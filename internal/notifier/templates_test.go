@@ -66,6 +66,16 @@ func TestRender(t *testing.T) {
 			},
 		},
 		{
+			name: "pointer to a struct",
+			data: &welcome{Name: "Cy", Code: "111111"},
+			want: notifier.Message{
+				Subject: "Welcome, Cy!",
+				Text:    "Hello Cy,\nyour code is 111111.\n",
+				HTML:    "<p>Hello Cy, your code is <b>111111</b>.</p>\n",
+				SMS:     "111111 is your code, Cy.",
+			},
+		},
+		{
 			name: "markup in the data",
 			data: welcome{Name: `<script>alert("x")</script>`, Code: "1 & 2"},
 			want: notifier.Message{
@@ -163,6 +173,18 @@ func TestParseTemplatesErrors(t *testing.T) {
 		{name: "bad HTML syntax", fsys: fstest.MapFS{
 			"welcome.txt": {Data: []byte("hi")}, "welcome.html": {Data: []byte("<p>{{if}}</p>")},
 		}},
+	}
+	// Only text and {{.Field}} placeholders are accepted, at parse time.
+	for _, unsupported := range []string{
+		`{{if .Name}}hi{{end}}`, `{{range .Items}}-{{end}}`, `{{.User.Name}}`, `{{$n := .Name}}{{$n}}`,
+		`{{define "x"}}hi{{end}}`, `{{printf "%s" .Name}}`, `{{.Name | html}}`, `{{template "x"}}`, `{{.}}`,
+	} {
+		tests = append(tests, struct {
+			name string
+			fsys fstest.MapFS
+		}{name: unsupported, fsys: fstest.MapFS{
+			"welcome.txt": {Data: []byte("hi " + unsupported)}, "welcome.html": {Data: []byte("<p>hi</p>")},
+		}})
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

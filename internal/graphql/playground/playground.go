@@ -17,7 +17,7 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
-	"html/template"
+	stdhtml "html"
 	"io"
 	"io/fs"
 	"net/http"
@@ -44,22 +44,14 @@ var initScript []byte
 // initName is the name init.js is served under, beside the assets.
 const initName = "init.js"
 
-// pageFS holds the page's template.
+// page is the HTML page. It loads everything from {{assets}}, the path
+// the scripts and styles are served under (ending in a slash), and sends
+// operations to {{endpoint}}; Register fills both in, HTML-escaped. (Not
+// html/template: executing a template looks methods up by name, which
+// keeps every exported method of every type in the binary.)
 //
 //go:embed index.html
-var pageFS embed.FS
-
-// page is the HTML page; it loads everything from pageData.Assets.
-var page = template.Must(template.ParseFS(pageFS, "index.html"))
-
-// pageData fills page.
-type pageData struct {
-	// Assets is the path the scripts and styles are served under, ending
-	// in a slash.
-	Assets string
-	// Endpoint is the GraphQL endpoint init.js sends operations to.
-	Endpoint string
-}
+var page string
 
 // contentTypes are the types of the files served, by extension; a file of
 // another extension is not served.
@@ -100,7 +92,10 @@ func AssetsPath(pagePath string) string {
 // pattern). When the paths differ, api is where such a GET of pagePath goes,
 // e.g. http.NotFoundHandler().
 func Register(mux *http.ServeMux, pagePath, endpoint string, api http.Handler) {
-	data := pageData{Assets: AssetsPath(pagePath), Endpoint: endpoint}
+	assetsPath := AssetsPath(pagePath)
+	html := []byte(strings.NewReplacer(
+		"{{assets}}", stdhtml.EscapeString(assetsPath), "{{endpoint}}", stdhtml.EscapeString(endpoint),
+	).Replace(page))
 
 	mux.HandleFunc("GET "+pagePath, func(w http.ResponseWriter, r *http.Request) {
 		if !IsPageRequest(r) {
@@ -111,14 +106,14 @@ func Register(mux *http.ServeMux, pagePath, endpoint string, api http.Handler) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-cache")
 		w.Header().Add("Vary", "Accept")
-		_ = page.Execute(w, data)
+		_, _ = w.Write(html)
 	})
-	mux.HandleFunc("GET "+data.Assets+initName, func(w http.ResponseWriter, _ *http.Request) {
+	mux.HandleFunc("GET "+assetsPath+initName, func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", contentTypes[".js"])
 		w.Header().Set("Cache-Control", assetCacheControl)
 		_, _ = w.Write(initScript)
 	})
-	mux.Handle("GET "+data.Assets+"{name}", assetServer{files: http.FileServerFS(assets)})
+	mux.Handle("GET "+assetsPath+"{name}", assetServer{files: http.FileServerFS(assets)})
 }
 
 // IsPageRequest reports whether r is a browser asking for a page (it
