@@ -54,6 +54,11 @@ var loadCalls = map[string]func(target, token string) (func(context.Context) err
 		return graphQLCall(client, target, token), client.CloseIdleConnections, nil
 	},
 	"grpc": grpcCall,
+	"wrong-code": func(target, _ string) (func(context.Context) error, func(), error) {
+		client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: concurrency}}
+
+		return wrongCodeCall(client, target), client.CloseIdleConnections, nil
+	},
 }
 
 // runLoadClient is the load process: it returns its exit code.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -45,6 +46,10 @@ func Convert(ctx context.Context, swagger []byte) ([]byte, error) {
 		return nil, err
 	}
 
+	if err := pruneSchemas(doc); err != nil {
+		return nil, err
+	}
+
 	out, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("encode OpenAPI 3: %w", err)
@@ -61,6 +66,41 @@ func Convert(ctx context.Context, swagger []byte) ([]byte, error) {
 	}
 
 	return append(out, '\n'), nil
+}
+
+// schemaRef finds the references to component schemas in a document.
+var schemaRef = regexp.MustCompile(`"\$ref":"#/components/schemas/([^"]+)"`)
+
+// pruneSchemas removes the component schemas nothing in doc refers to,
+// such as google.protobuf.NullValue, which protoc-gen-openapiv2 declares
+// for any API using google.protobuf.Value although it renders the values
+// inline; removing one may leave others unreferenced, so until none is.
+func pruneSchemas(doc *openapi3.T) error {
+	for {
+		raw, err := json.Marshal(doc)
+		if err != nil {
+			return fmt.Errorf("encode OpenAPI 3: %w", err)
+		}
+
+		used := make(map[string]bool)
+		for _, m := range schemaRef.FindAllSubmatch(raw, -1) {
+			used[string(m[1])] = true
+		}
+
+		pruned := false
+
+		for name := range doc.Components.Schemas {
+			if !used[name] {
+				delete(doc.Components.Schemas, name)
+
+				pruned = true
+			}
+		}
+
+		if !pruned {
+			return nil
+		}
+	}
 }
 
 // addPlatform gives doc what the platform, not a module, owns: the

@@ -243,3 +243,25 @@ func decode(t *testing.T, s string) any {
 
 	return v
 }
+
+// A schema nothing refers to is left out, even one only an unused schema
+// refers to; the ones operations use, directly or through another schema,
+// stay.
+func TestConvertPrunesUnusedSchemas(t *testing.T) {
+	in := strings.Replace(swagger, `"definitions": {"Thing": {"type": "object", "properties": {"name": {"type": "string"}}}}`,
+		`"definitions": {
+		  "Thing": {"type": "object", "properties": {"name": {"type": "string"}, "part": {"$ref": "#/definitions/Part"}}},
+		  "Part": {"type": "object"},
+		  "NullValue": {"type": "string", "enum": ["NULL_VALUE"]},
+		  "Orphan": {"type": "object", "properties": {"lost": {"$ref": "#/definitions/Lost"}}},
+		  "Lost": {"type": "object"}
+		}`, 1)
+	if in == swagger {
+		t.Fatal("the fixture's definitions were not replaced")
+	}
+
+	got := slices.Sorted(maps.Keys(convert(t, in).Components.Schemas))
+	if want := []string{"Error", "Part", "Thing"}; !slices.Equal(got, want) {
+		t.Errorf("schemas %v, want %v", got, want)
+	}
+}
