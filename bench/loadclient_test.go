@@ -114,20 +114,12 @@ func measureFrom(b *testing.B, kind, target, token string) result {
 		b.Fatal(err)
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-
-	// TestMain runs the load, and never a test: -test.run only makes sure.
-	cmd := exec.CommandContext(ctx, testBinary, "-test.run=^$")
-	cmd.Env = append(os.Environ(), envLoad+"="+kind, envLoadTarget+"="+target, envLoadToken+"="+token,
-		envLoadN+"="+strconv.Itoa(b.N))
-
 	stderr := &logtest.Buffer{}
-	cmd.Stderr = stderr
 
 	b.ResetTimer()
 
-	out, err := cmd.Output()
+	out, err := runLoadProcess(testBinary, stderr, envLoad+"="+kind, envLoadTarget+"="+target, envLoadToken+"="+token,
+		envLoadN+"="+strconv.Itoa(b.N))
 
 	b.StopTimer()
 
@@ -141,6 +133,22 @@ func measureFrom(b *testing.B, kind, target, token string) result {
 	}
 
 	return r
+}
+
+// runLoadProcess runs testBinary, this package's test binary, as a load
+// process with env added to this process's environment, and returns its
+// output.
+func runLoadProcess(testBinary string, stderr io.Writer, env ...string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+
+	// TestMain runs the load, and never a test: -test.run only makes sure.
+	cmd := exec.CommandContext(ctx, testBinary, "-test.run=^$")
+
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stderr = stderr
+
+	return cmd.Output()
 }
 
 // parseLoad reads the load process's report from its output.

@@ -132,35 +132,58 @@ func (t *Tokens) IssueAccess(userID, sessionID, role string, now time.Time, ttl 
 // ParseAccess verifies an access token and returns its claims. It accepts
 // only HS256 tokens signed with the platform secret (current or previous),
 // from the configured issuer for the configured audience, unexpired, of
-// type access, naming a user and a session. Errors are domain errors safe to return to clients.
-// A token verified before is not decoded again: its claims are returned
-// while it is unexpired and the key that verified it is still the current
-// or previous one.
+// type access, naming a user and a session. Errors are domain errors safe
+// to return to clients. A token verified before is not decoded again: its
+// claims are returned while it is unexpired and the key that verified it
+// is still the current or previous one.
 func (t *Tokens) ParseAccess(token string) (*Claims, error) {
-	if v, ok := t.verified.GetIfPresent(token); ok {
-		current, previous := t.cfg.Secret.Keys()
-
-		switch {
-		case !bytes.Equal(v.key, current) && !bytes.Equal(v.key, previous):
-			t.verified.Invalidate(token) // its key was rotated out: verify again
-		case !time.Now().Before(v.expires):
+	if v, ok := t.remembered(token); ok {
+		if !time.Now().Before(v.expires) {
 			return nil, errors.WithCode(errors.CodeAuthTokenExpired, "access token expired")
-		default:
-			claims := v.claims
-
-			return &claims, nil
 		}
+
+		claims := v.claims
+
+		return &claims, nil
 	}
 
+	claims, key, err := t.verify(token)
+	if err != nil {
+		return nil, err
+	}
+
+	t.verified.Set(token, verifiedToken{claims: claims, key: key, expires: claims.ExpiresAt.Add(leeway)})
+
+	return &claims, nil
+}
+
+// remembered returns what verifying token found before, as long as the
+// key that verified it is still the current or previous one.
+func (t *Tokens) remembered(token string) (verifiedToken, bool) {
+	v, ok := t.verified.GetIfPresent(token)
+	if !ok {
+		return verifiedToken{}, false
+	}
+
+	if current, previous := t.cfg.Secret.Keys(); !bytes.Equal(v.key, current) && !bytes.Equal(v.key, previous) {
+		t.verified.Invalidate(token) // its key was rotated out: verify again
+
+		return verifiedToken{}, false
+	}
+
+	return v, true
+}
+
+// verify decodes and checks token, and returns its claims and the key
+// that verified it: the current one first; during a rotation, the
+// previous one when the signature is not the current key's.
+func (t *Tokens) verify(token string) (Claims, []byte, error) {
 	if !canonical(token) {
-		return nil, errors.WithCode(errors.CodeAuthTokenInvalid, "invalid access token")
+		return Claims{}, nil, errors.WithCode(errors.CodeAuthTokenInvalid, "invalid access token")
 	}
 
 	var claims Claims
 
-	// The current key first; during a rotation, the previous one when the
-	// signature is not the current key's. Either way the key that verified
-	// the token is known, for the cache.
 	current, previous := t.cfg.Secret.Keys()
 	key := current
 
@@ -172,18 +195,14 @@ func (t *Tokens) ParseAccess(token string) (*Claims, error) {
 
 	switch {
 	case stderrors.Is(err, jwt.ErrTokenExpired):
-		return nil, errors.WithCode(errors.CodeAuthTokenExpired, "access token expired")
+		return Claims{}, nil, errors.WithCode(errors.CodeAuthTokenExpired, "access token expired")
 	case err != nil:
-		return nil, errors.WithCode(errors.CodeAuthTokenInvalid, "invalid access token", errors.WithCause(err))
-	case claims.TokenType != TokenTypeAccess:
-		return nil, errors.WithCode(errors.CodeAuthTokenInvalid, "invalid access token")
-	case claims.Subject == "" || claims.SessionID == "":
-		return nil, errors.WithCode(errors.CodeAuthTokenInvalid, "invalid access token")
+		return Claims{}, nil, errors.WithCode(errors.CodeAuthTokenInvalid, "invalid access token", errors.WithCause(err))
+	case claims.TokenType != TokenTypeAccess, claims.Subject == "" || claims.SessionID == "":
+		return Claims{}, nil, errors.WithCode(errors.CodeAuthTokenInvalid, "invalid access token")
 	}
 
-	t.verified.Set(token, verifiedToken{claims: claims, key: key, expires: claims.ExpiresAt.Add(leeway)})
-
-	return &claims, nil
+	return claims, key, nil
 }
 
 // current is the key new tokens are signed with.

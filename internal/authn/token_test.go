@@ -452,6 +452,21 @@ func (s *settableSecret) set(current, previous []byte) {
 	s.current, s.previous = current, previous
 }
 
+// wantParsed fails unless ParseAccess(token) returns its claims (want "")
+// or fails with want.
+func wantParsed(t *testing.T, what string, tokens *authn.Tokens, token string, want errors.Code) {
+	t.Helper()
+
+	claims, err := tokens.ParseAccess(token)
+
+	switch {
+	case want == "" && (err != nil || claims.Subject != "user-1" || claims.SessionID != "sess-1" || claims.Role != "member"):
+		t.Errorf("%s: ParseAccess() = %+v, %v; want the token's claims", what, claims, err)
+	case want != "" && !errors.HasCode(err, want):
+		t.Errorf("%s: ParseAccess() = %+v, %v; want %s", what, claims, err, want)
+	}
+}
+
 // TestParseAccessRemembersATokenWhileItsKeyHolds parses the same token
 // through a whole rotation on one Tokens, which remembers tokens it
 // verified: the token verifies while its key is current or previous, and
@@ -485,15 +500,7 @@ func TestParseAccessRemembersATokenWhileItsKeyHolds(t *testing.T) {
 		{name: "back to the old key", current: testKey},
 	} {
 		secret.set(step.current, step.previous)
-
-		claims, err := tokens.ParseAccess(old)
-
-		switch {
-		case step.want == "" && (err != nil || claims.Subject != "user-1" || claims.SessionID != "sess-1" || claims.Role != "member"):
-			t.Errorf("%s: ParseAccess() = %+v, %v; want the token's claims", step.name, claims, err)
-		case step.want != "" && !errors.HasCode(err, step.want):
-			t.Errorf("%s: ParseAccess() = %+v, %v; want %s", step.name, claims, err, step.want)
-		}
+		wantParsed(t, step.name, tokens, old, step.want)
 	}
 
 	// Claims handed out are copies: changing one changes no later answer.

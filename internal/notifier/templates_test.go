@@ -186,6 +186,7 @@ func TestParseTemplatesErrors(t *testing.T) {
 			"welcome.txt": {Data: []byte("hi " + unsupported)}, "welcome.html": {Data: []byte("<p>hi</p>")},
 		}})
 	}
+
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()

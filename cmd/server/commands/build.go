@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel/metric"
+	"google.golang.org/grpc"
 
 	"github.com/modulith/modulith/cmd/server/health"
 	"github.com/modulith/modulith/cmd/server/observability"
@@ -20,6 +21,7 @@ import (
 	"github.com/modulith/modulith/internal/feature"
 	"github.com/modulith/modulith/internal/grpcserver"
 	"github.com/modulith/modulith/internal/migration"
+	"github.com/modulith/modulith/internal/notifier"
 	"github.com/modulith/modulith/internal/registry"
 	"github.com/modulith/modulith/internal/resilience"
 	"github.com/modulith/modulith/internal/routepolicy"
@@ -163,15 +165,7 @@ func (p *process) host(ctx context.Context, tel *observability.Telemetry) (*host
 		return nil, err
 	}
 
-	guards, err := resilience.New(resilience.Config{
-		Failures: cfg.BreakerFailures, Cooldown: cfg.BreakerCooldown, Retries: cfg.OutboundRetries,
-		Backoff: outboundBackoff, MaxBackoff: outboundMaxBackoff,
-	}, tel.Metrics.Meter())
-	if err != nil {
-		return nil, err
-	}
-
-	n, err := setup.Notifier(cfg, p.logger, guards)
+	out, err := p.outbound(tel)
 	if err != nil {
 		return nil, err
 	}
@@ -179,11 +173,6 @@ func (p *process) host(ctx context.Context, tel *observability.Telemetry) (*host
 	tokens, err := authn.NewTokens(authn.TokenConfig{Secret: p.secret, Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience})
 	if err != nil {
 		return nil, fmt.Errorf("JWT_SECRET: %w", err)
-	}
-
-	remote, err := p.dialRemotes(tel, guards)
-	if err != nil {
-		return nil, err
 	}
 
 	hub, closeCache, err := setup.Cache(cfg, p.pool, p.logger, tel.Metrics.Meter())
@@ -198,9 +187,9 @@ func (p *process) host(ctx context.Context, tel *observability.Telemetry) (*host
 
 	flags := feature.New(p.pool, cfg.FeatureReloadInterval, p.logger)
 	reg := registry.New(registry.Deps{
-		Layers: p.layers, Secret: p.secret, DB: p.pool, Bus: bus, Notifier: n, Tokens: tokens,
-		Logger: p.logger, Remote: remote, Cache: hub, Sessions: sessions, Flags: flags,
-		HTTPClient: &http.Client{Transport: guards.Transport(nil), Timeout: outboundHTTPTimeout},
+		Layers: p.layers, Secret: p.secret, DB: p.pool, Bus: bus, Notifier: out.notifier, Tokens: tokens,
+		Logger: p.logger, Remote: out.remote, Cache: hub, Sessions: sessions, Flags: flags,
+		HTTPClient: &http.Client{Transport: out.guards.Transport(nil), Timeout: outboundHTTPTimeout},
 	})
 
 	policy, closePolicy, err := setup.RoutePolicy(cfg, tokens, p.logger, tel.Metrics.Meter())
@@ -228,6 +217,39 @@ func (p *process) host(ctx context.Context, tel *observability.Telemetry) (*host
 		bus: bus, flags: flags, tokens: tokens, reg: reg, grpc: srv,
 		policy: policy, closePolicy: closePolicy, cache: hub, closeCache: closeCache,
 	}, nil
+}
+
+// outbound are the ways out of the process the modules get, each guarded
+// by a circuit breaker and retries: the notifier, the connections to the
+// modules served elsewhere, and (through guards) an HTTP client.
+type outbound struct {
+	guards   *resilience.Guards
+	notifier *notifier.Notifier
+	remote   map[string]grpc.ClientConnInterface
+}
+
+func (p *process) outbound(tel *observability.Telemetry) (outbound, error) {
+	cfg := p.cfg
+
+	guards, err := resilience.New(resilience.Config{
+		Failures: cfg.BreakerFailures, Cooldown: cfg.BreakerCooldown, Retries: cfg.OutboundRetries,
+		Backoff: outboundBackoff, MaxBackoff: outboundMaxBackoff,
+	}, tel.Metrics.Meter())
+	if err != nil {
+		return outbound{}, err
+	}
+
+	n, err := setup.Notifier(cfg, p.logger, guards)
+	if err != nil {
+		return outbound{}, err
+	}
+
+	remote, err := p.dialRemotes(tel, guards)
+	if err != nil {
+		return outbound{}, err
+	}
+
+	return outbound{guards: guards, notifier: n, remote: remote}, nil
 }
 
 // close stops the bus (no more deliveries, handlers finished), then the

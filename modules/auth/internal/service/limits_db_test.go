@@ -299,6 +299,29 @@ func TestKnownClientPassesRequestCeilingOnPostgres(t *testing.T) {
 	}
 }
 
+// wrongGuesses makes n guesses from ip, each a wrong code.
+func (f *dbFixture) wrongGuesses(t *testing.T, ip string, n int) {
+	t.Helper()
+
+	for i := range n {
+		if err := f.guessFrom(t, ip); !errors.HasCode(err, errors.CodeAuthCodeInvalid) {
+			t.Fatalf("guess %d = %v, want AUTH_CODE_INVALID", i+1, err)
+		}
+	}
+}
+
+// hits is how many requests the rate counters of key hold.
+func (f *dbFixture) hits(t *testing.T, key string) int {
+	t.Helper()
+
+	var n int
+	if err := f.db.Pool.QueryRow(t.Context(), `SELECT coalesce(sum(hits), 0) FROM auth.rate_limits WHERE key = $1`, key).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+
+	return n
+}
+
 // TestThrottledAttemptsCostNoWrite passes a client's limit of checks, then
 // keeps guessing: the refusals are the same (RATE_LIMITED until the
 // window ends) but no longer counted, since a spent window cannot recover;
@@ -315,24 +338,10 @@ func TestThrottledAttemptsCostNoWrite(t *testing.T) {
 	}
 
 	ip := attackerIP(7)
-	hits := func() int {
-		t.Helper()
-
-		var n int
-		if err := f.db.Pool.QueryRow(t.Context(), `SELECT coalesce(sum(hits), 0) FROM auth.rate_limits WHERE key = $1`,
-			"verify:ip:"+ip).Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-
-		return n
-	}
+	hits := func() int { return f.hits(t, "verify:ip:"+ip) }
 	windowEnd := f.clock.Now().Truncate(time.Minute * 15).Add(15 * time.Minute)
 
-	for i := range limit {
-		if err := f.guessFrom(t, ip); !errors.HasCode(err, errors.CodeAuthCodeInvalid) {
-			t.Fatalf("guess %d = %v, want AUTH_CODE_INVALID", i+1, err)
-		}
-	}
+	f.wrongGuesses(t, ip, limit)
 
 	for i := range 10 {
 		f.clock.Advance(time.Second)
@@ -358,8 +367,5 @@ func TestThrottledAttemptsCostNoWrite(t *testing.T) {
 	}
 
 	f.clock.Advance(windowEnd.Sub(f.clock.Now()))
-
-	if err := f.guessFrom(t, ip); !errors.HasCode(err, errors.CodeAuthCodeInvalid) {
-		t.Fatalf("a guess in the next window = %v, want AUTH_CODE_INVALID", err)
-	}
+	f.wrongGuesses(t, ip, 1) // the next window counts again
 }
