@@ -93,8 +93,10 @@ func (o *Observer) record(ctx context.Context, fullMethod, kind string, start ti
 	o.duration.Record(ctx, elapsed.Seconds(), attrs)
 
 	level := logLevel(code)
-	if level == slog.LevelInfo && inProcess(ctx) {
-		// REST calls are logged by the HTTP access log already.
+	if level < slog.LevelError && inProcess(ctx) {
+		// REST calls are logged by the HTTP access log already, client
+		// errors included (at WARN, with their status); the server's own
+		// errors keep their line, which has the gRPC code.
 		level = slog.LevelDebug
 	}
 
@@ -105,7 +107,7 @@ func (o *Observer) record(ctx context.Context, fullMethod, kind string, start ti
 	o.logger.LogAttrs(ctx, level, "grpc request",
 		slog.String("method", fullMethod),
 		slog.String("code", code.String()),
-		slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
+		slog.Int64("duration_us", elapsed.Microseconds()),
 		slog.Bool("in_process", inProcess(ctx)))
 }
 

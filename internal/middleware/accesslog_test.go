@@ -49,8 +49,8 @@ func TestAccessLogLine(t *testing.T) {
 	}
 
 	a := logtest.Attrs(got)
-	if d, ok := a["duration_ms"].(float64); !ok || d < 0 {
-		t.Errorf("duration_ms = %#v, want a non-negative float64", a["duration_ms"])
+	if d, ok := a["duration_us"].(int64); !ok || d < 0 {
+		t.Errorf("duration_us = %#v, want a non-negative int64", a["duration_us"])
 	}
 
 	want := map[string]any{
@@ -62,7 +62,7 @@ func TestAccessLogLine(t *testing.T) {
 		"user_agent": "test-agent/1.0",
 		"remote_ip":  "203.0.113.7",
 	}
-	if diff := cmp.Diff(want, a, cmpopts.IgnoreMapEntries(func(k string, _ any) bool { return k == "duration_ms" })); diff != "" {
+	if diff := cmp.Diff(want, a, cmpopts.IgnoreMapEntries(func(k string, _ any) bool { return k == "duration_us" })); diff != "" {
 		t.Errorf("attributes (-want +got):\n%s", diff)
 	}
 }
