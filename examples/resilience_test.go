@@ -1,13 +1,13 @@
 package examples
 
 import (
-	"net"
 	"net/http"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/modulith/modulith/internal/errors"
+	"github.com/modulith/modulith/internal/servicetest"
 )
 
 // TestRemoteModuleBreaker: a server whose auth module runs elsewhere
@@ -18,7 +18,7 @@ func TestRemoteModuleBreaker(t *testing.T) {
 	t.Parallel()
 
 	s := startServer(t, map[string]string{
-		"REMOTE_MODULES": "auth=" + closedAddress(t), "REMOTE_RETRIES": "0",
+		"REMOTE_MODULES": "auth=" + servicetest.ClosedAddr(t), "REMOTE_RETRIES": "0",
 		"BREAKER_FAILURES": "2", "BREAKER_COOLDOWN": "1h",
 	})
 
@@ -50,25 +50,6 @@ func TestRemoteModuleBreaker(t *testing.T) {
 	if m := s.admin(t, "/metrics"); !open.Match(m.Body) {
 		t.Errorf("/metrics has no open breaker for module:auth:\n%s", grepLines(string(m.Body), "resilience_"))
 	}
-}
-
-// closedAddress returns a loopback address nothing listens on.
-func closedAddress(t *testing.T) string {
-	t.Helper()
-
-	var lc net.ListenConfig
-
-	ln, err := lc.Listen(t.Context(), "tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	addr := ln.Addr().String()
-	if err := ln.Close(); err != nil {
-		t.Fatal(err)
-	}
-
-	return addr
 }
 
 // grepLines returns the lines of text that contain substr.

@@ -30,6 +30,7 @@ import (
 	"github.com/modulith/modulith/internal/reqmeta"
 	"github.com/modulith/modulith/internal/resilience"
 	"github.com/modulith/modulith/internal/secrets"
+	"github.com/modulith/modulith/internal/servicetest"
 )
 
 // call is what the server saw of one incoming call.
@@ -597,15 +598,7 @@ func TestBreaker(t *testing.T) {
 func TestNetworkErrorsAreOpaque(t *testing.T) {
 	t.Parallel()
 
-	var lc net.ListenConfig
-
-	ln, err := lc.Listen(t.Context(), "tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	addr := ln.Addr().String()
-	_ = ln.Close()
+	addr := servicetest.ClosedAddr(t)
 
 	conn, err := grpcclient.Dial(addr, grpcclient.Config{Timeout: time.Minute})
 	if err != nil {

@@ -9,15 +9,13 @@ import (
 	"os"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/modulith/modulith/internal/servicetest"
 )
 
 const (
 	envNATSURL     = "TEST_NATS_URL"
 	defaultNATSURL = "nats://127.0.0.1:4222"
-	// natsDialTimeout bounds the check that a NATS server listens: a local one
-	// answers at once, and a test must not hang on one that does not.
-	natsDialTimeout = 2 * time.Second
 )
 
 // URL returns the NATS server with JetStream that the tests share:
@@ -31,33 +29,16 @@ const (
 func URL(t testing.TB) string {
 	t.Helper()
 
-	return natsURL(t, testing.Short(), os.Getenv)
+	return service.URL(t, testing.Short(), os.Getenv)
 }
 
-func natsURL(t testing.TB, short bool, getenv func(string) string) string {
-	t.Helper()
-
-	if short {
-		t.Skip("needs NATS with JetStream: skipped by -short; make test runs it")
-	}
-
-	u := getenv(envNATSURL)
-	if u == "" {
-		u = defaultNATSURL
-	}
-
-	if err := dialNATS(t.Context(), u); err != nil {
-		if getenv("CI") != "" {
-			t.Fatalf("no NATS server answers at %s (%s): %v; CI runs every test, so it must run "+
-				"nats-server -js there (make nats-up starts one)", u, envNATSURL, err)
-		}
-
-		t.Skipf("no NATS server answers at %s (%s): %v; skipped: make test starts one when nats-server "+
-			"or Docker is installed (apt install nats-server, brew install nats-server), "+
-			"or run nats-server -js yourself and set %s", u, envNATSURL, err, envNATSURL)
-	}
-
-	return u
+// service is the NATS server, found and checked by servicetest.
+var service = servicetest.Service{
+	Name: "NATS", EnvVar: envNATSURL, Default: defaultNATSURL,
+	InCI: "run nats-server -js there (make nats-up starts one)",
+	Locally: "make test starts one when nats-server or Docker is installed (apt install nats-server, " +
+		"brew install nats-server), or run nats-server -js yourself",
+	Check: dialNATS,
 }
 
 // dialNATS connects to the first server of the NATS URL list rawURL, as
@@ -79,9 +60,6 @@ func dialNATS(ctx context.Context, rawURL string) error {
 	if u.Port() == "" {
 		addr = net.JoinHostPort(u.Hostname(), "4222")
 	}
-
-	ctx, cancel := context.WithTimeout(ctx, natsDialTimeout)
-	defer cancel()
 
 	var d net.Dialer
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/modulith/modulith/internal/notifier"
 	"github.com/modulith/modulith/internal/resilience"
+	"github.com/modulith/modulith/internal/servicetest"
 )
 
 // guarded returns the guard cmd/server wires: a breaker for destination
@@ -122,15 +123,7 @@ func TestGuardedSMS(t *testing.T) {
 func TestTransientAndProviderFailure(t *testing.T) {
 	t.Parallel()
 
-	var lc net.ListenConfig
-
-	ln, err := lc.Listen(t.Context(), "tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	addr := ln.Addr().String()
-	_ = ln.Close()
+	addr := servicetest.ClosedAddr(t)
 
 	var d net.Dialer
 

@@ -11,15 +11,13 @@ import (
 	"os"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/modulith/modulith/internal/servicetest"
 )
 
 const (
 	envRedisURL     = "TEST_REDIS_URL"
 	defaultRedisURL = "redis://127.0.0.1:6379/0"
-	// dialTimeout bounds the check that a server answers: a local one
-	// answers at once, and a test must not hang on one that does not.
-	dialTimeout = 2 * time.Second
 )
 
 // URL returns the Redis server the tests share: TEST_REDIS_URL, else
@@ -32,7 +30,16 @@ const (
 func URL(t testing.TB) string {
 	t.Helper()
 
-	return redisURL(t, testing.Short(), os.Getenv)
+	return service.URL(t, testing.Short(), os.Getenv)
+}
+
+// service is the Redis server, found and checked by servicetest.
+var service = servicetest.Service{
+	Name: "Redis", EnvVar: envRedisURL, Default: defaultRedisURL,
+	InCI: "run redis-server there (make redis-up starts one)",
+	Locally: "make test starts one when redis-server is installed (apt install redis-server, " +
+		"brew install redis), or run one yourself",
+	Check: ping,
 }
 
 // Prefix returns a prefix for the keys and channels of one test, unique
@@ -41,32 +48,6 @@ func Prefix(t testing.TB) string {
 	t.Helper()
 
 	return "test:" + strings.ToLower(rand.Text()[:10]) + ":"
-}
-
-func redisURL(t testing.TB, short bool, getenv func(string) string) string {
-	t.Helper()
-
-	if short {
-		t.Skip("needs Redis: skipped by -short; make test runs it")
-	}
-
-	u := getenv(envRedisURL)
-	if u == "" {
-		u = defaultRedisURL
-	}
-
-	if err := ping(t.Context(), u); err != nil {
-		if getenv("CI") != "" {
-			t.Fatalf("no Redis server answers at %s (%s): %v; CI runs every test, so it must run "+
-				"redis-server there (make redis-up starts one)", u, envRedisURL, err)
-		}
-
-		t.Skipf("no Redis server answers at %s (%s): %v; skipped: make test starts one when redis-server "+
-			"is installed (apt install redis-server, brew install redis), or run one yourself and set %s",
-			u, envRedisURL, err, envRedisURL)
-	}
-
-	return u
 }
 
 // ping sends PING to the server of rawURL (redis:// or rediss:// is not
@@ -82,9 +63,6 @@ func ping(ctx context.Context, rawURL string) error {
 	if u.Port() == "" {
 		addr = net.JoinHostPort(u.Hostname(), "6379")
 	}
-
-	ctx, cancel := context.WithTimeout(ctx, dialTimeout)
-	defer cancel()
 
 	var d net.Dialer
 
