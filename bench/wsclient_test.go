@@ -31,6 +31,7 @@ const (
 	envWSClient = "BENCH_WS_CLIENT" // "1" in the client process
 	envWSURL    = "BENCH_WS_URL"    // the server's ws:// URL of /ws
 	envWSConns  = "BENCH_WS_CONNS"  // sockets to open; also read by the benchmark
+	envSecret   = "BENCH_SECRET"    // the benchmark's secret, which signs the client's tokens
 )
 
 // The client's report protocol: lines on stdout, each starting with
@@ -56,6 +57,11 @@ const (
 )
 
 func TestMain(m *testing.M) {
+	// A process started by the benchmark signs with the benchmark's secret.
+	if s := os.Getenv(envSecret); s != "" {
+		secret = s
+	}
+
 	if os.Getenv(envWSClient) == "1" {
 		os.Exit(runWSClient(os.Getenv, os.Stdin, os.Stdout))
 	}

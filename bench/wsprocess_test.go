@@ -51,7 +51,7 @@ func startWSClient(testBinary, url string, n int) (*wsClientProcess, error) {
 	// TestMain runs the client, and never a test: -test.run only makes sure.
 	cmd := exec.CommandContext(ctx, testBinary, "-test.run=^$")
 
-	cmd.Env = append(os.Environ(), envWSClient+"=1", envWSURL+"="+url, envWSConns+"="+strconv.Itoa(n))
+	cmd.Env = append(os.Environ(), envWSClient+"=1", envWSURL+"="+url, envWSConns+"="+strconv.Itoa(n), envSecret+"="+secret)
 	cmd.WaitDelay = 10 * time.Second
 
 	p := &wsClientProcess{
