@@ -8,14 +8,13 @@ import (
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/sdk/resource"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	semconv "go.opentelemetry.io/otel/semconv/v1.39.0"
 )
 
 // Telemetry is the process's metrics and tracing.
 type Telemetry struct {
 	Metrics    *Metrics
-	Tracer     *sdktrace.TracerProvider
+	Tracer     TracerProvider
 	Propagator propagation.TextMapPropagator
 	// Export is where spans go, for the start-up log.
 	Export TraceExport

@@ -152,15 +152,12 @@ func checkSampler(name, arg string) error {
 // NewTracerProvider returns a tracer provider that exports spans over OTLP
 // as export says, sampling them as OTEL_TRACES_SAMPLER says (the SDK reads
 // it; by default root spans are all sampled and children follow their
-// parent). Without export nothing would read the spans, so root spans are
-// not recorded at all; they still carry trace and span IDs, which stamp
-// the log lines of each request.
-func NewTracerProvider(ctx context.Context, res *resource.Resource, export TraceExport) (*sdktrace.TracerProvider, error) {
+// parent). Without export nothing would read the spans, so none is
+// recorded at all (idsOnly); they still carry trace and span IDs, which
+// stamp the log lines of each request.
+func NewTracerProvider(ctx context.Context, res *resource.Resource, export TraceExport) (TracerProvider, error) {
 	if !export.Enabled() {
-		return sdktrace.NewTracerProvider(
-			sdktrace.WithResource(res),
-			sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.NeverSample())),
-		), nil
+		return &idsOnly{}, nil
 	}
 
 	exporter, err := newExporter(ctx, export)

@@ -308,3 +308,57 @@ func TestSetupRefusesBadResourceAttributes(t *testing.T) {
 		t.Errorf("Setup(OTEL_RESOURCE_ATTRIBUTES=no-equals-sign) = %v, want an error naming the variable", err)
 	}
 }
+
+// TestNewTracerProviderWithoutExportGivesIDs: without an exporter spans
+// record nothing but have IDs: a root starts a trace, unsampled; a child
+// continues its parent's trace with a span ID of its own; WithNewRoot
+// starts another trace.
+func TestNewTracerProviderWithoutExportGivesIDs(t *testing.T) {
+	t.Parallel()
+
+	tp, err := observability.NewTracerProvider(t.Context(), resource.Empty(), observability.TraceExport{})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	ctx, root := tp.Tracer("test").Start(t.Context(), "root")
+	rc := root.SpanContext()
+
+	if !rc.IsValid() || rc.IsSampled() || root.IsRecording() {
+		t.Fatalf("root span: valid %t, sampled %t, recording %t; want valid, unsampled, not recording",
+			rc.IsValid(), rc.IsSampled(), root.IsRecording())
+	}
+
+	_, child := tp.Tracer("test").Start(ctx, "child")
+	if cc := child.SpanContext(); cc.TraceID() != rc.TraceID() || cc.SpanID() == rc.SpanID() || !cc.SpanID().IsValid() {
+		t.Errorf("child %v of root %v: want the root's trace and a span ID of its own", cc, rc)
+	}
+
+	_, other := tp.Tracer("test").Start(ctx, "other", trace.WithNewRoot())
+	if oc := other.SpanContext(); oc.TraceID() == rc.TraceID() || !oc.IsValid() {
+		t.Errorf("WithNewRoot span %v continued the trace %v", oc, rc.TraceID())
+	}
+}
+
+// TestNewTracerProviderWithoutExportDrawsNewIDs: roots get traces of
+// their own.
+func TestNewTracerProviderWithoutExportDrawsNewIDs(t *testing.T) {
+	t.Parallel()
+
+	tp, err := observability.NewTracerProvider(t.Context(), resource.Empty(), observability.TraceExport{})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	tracer := tp.Tracer("test")
+	seen := make(map[trace.TraceID]bool)
+
+	for range 1000 {
+		_, s := tracer.Start(t.Context(), "root")
+		if id := s.SpanContext().TraceID(); seen[id] {
+			t.Fatalf("trace ID %v drawn twice in 1000 roots", id)
+		} else {
+			seen[id] = true
+		}
+	}
+}
