@@ -17,11 +17,12 @@
 // offered next to Subprotocol; checks the Origin against the CORS
 // allow-list; and hands the socket to the Hub.
 //
-// The Hub indexes sockets by user and by session. Each socket has a writer
-// goroutine fed by a bounded queue (a client that lets it fill is closed
-// with 1013 instead of slowing the others), a ping every PingInterval that
-// must be answered within PongTimeout, and a reader that answers control
-// frames and discards what clients send: the socket is one-way, and a
+// The Hub indexes sockets by user and by session. Each socket has a bounded
+// queue (a client that lets it fill is closed with 1013 instead of slowing
+// the others), written by a goroutine that runs only while frames wait, so
+// an idle socket costs no writer; a ping every PingInterval that must be
+// answered within PongTimeout; and a reader that answers control frames
+// and discards what clients send: the socket is one-way, and a
 // client message over 1 KiB closes it with 1009. Delivery is best effort:
 // a message can be lost (a socket reconnecting, a fan-out listener
 // reconnecting) or, rarely, repeated (a bus retry after the NATS fan-out

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/coder/websocket"
 	"go.opentelemetry.io/otel/metric"
@@ -26,11 +27,12 @@ var (
 
 // Hub holds the sockets of this replica, indexed by user and by session,
 // and delivers messages to them. It never waits for a socket: each has a
-// writer goroutine fed by a bounded queue, and a client that lets its
-// queue fill is disconnected rather than slowing the others down.
+// bounded queue, written by a goroutine of the socket's own while frames
+// wait, and a client that lets its queue fill is disconnected rather than
+// slowing the others down.
 //
-// The hub owns two goroutines per socket (reader and writer); Close stops
-// them all.
+// The hub owns a reader goroutine per socket, and the writers and pings
+// running; Close stops them all.
 type Hub struct {
 	cfg     Config
 	logger  *slog.Logger
@@ -40,6 +42,9 @@ type Hub struct {
 	// every socket's reads and writes then fail at once.
 	ctx    context.Context
 	cancel context.CancelFunc
+	// writes is ctx without its cancellation, for writes, which end by the
+	// socket closing instead (see client.write).
+	writes context.Context
 
 	mu       sync.RWMutex
 	users    map[string]map[*client]struct{}
@@ -58,7 +63,7 @@ func NewHub(cfg Config, logger *slog.Logger, meter metric.Meter) (*Hub, error) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	h := &Hub{
-		cfg: cfg, logger: logger, ctx: ctx, cancel: cancel,
+		cfg: cfg, logger: logger, ctx: ctx, cancel: cancel, writes: context.WithoutCancel(ctx),
 		users:    make(map[string]map[*client]struct{}),
 		sessions: make(map[string]map[*client]struct{}),
 	}
@@ -93,7 +98,7 @@ func (h *Hub) Stats() Stats {
 // which serves it until it closes. The hub owns conn even when Attach
 // fails: it then closes it (hub closed, or too many sockets for the user).
 func (h *Hub) Attach(conn *websocket.Conn, userID, sessionID string) error {
-	c := newClient(h, conn, userID, sessionID)
+	c := newSocket(h, conn, userID, sessionID)
 
 	if err := h.register(c); err != nil {
 		code, reason := CloseTooManyConnections, reasonTooMany
@@ -109,14 +114,7 @@ func (h *Hub) Attach(conn *websocket.Conn, userID, sessionID string) error {
 	go func() {
 		defer h.wg.Done()
 
-		c.readLoop(h.ctx)
-		c.close(websocket.StatusNormalClosure, "")
-	}()
-	go func() {
-		defer h.wg.Done()
-		defer h.unregister(c)
-
-		c.writeLoop(h.ctx)
+		c.serve(h.ctx)
 	}()
 
 	return nil
@@ -137,8 +135,10 @@ func (h *Hub) accepts(userID string) error {
 	}
 }
 
-// register indexes c and counts its two goroutines in wg, under the lock
-// Close takes, so that no goroutine starts once Close is waiting.
+// register indexes c, counts its reader in wg and starts its pings, under
+// the lock Close takes, so that no goroutine starts once Close is waiting:
+// the reader's count then covers the writers and pings it starts (see
+// client.startWriter).
 func (h *Hub) register(c *client) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -153,8 +153,10 @@ func (h *Hub) register(c *client) error {
 	add(h.users, c.userID, c)
 	add(h.sessions, c.sessionID, c)
 	h.count++
-	h.wg.Add(2)
+	h.wg.Add(1)
 	h.metrics.opened.Add(h.ctx, 1)
+
+	c.pinger = time.AfterFunc(h.cfg.PingInterval, c.ping)
 
 	return nil
 }

@@ -3,6 +3,8 @@ package websocket_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -336,4 +338,81 @@ func TestHubCloseDropsSocketsAtDeadline(t *testing.T) {
 
 	srv.Close()
 	checkGoroutines()
+}
+
+// A socket has a writer goroutine only while frames wait for it: once its
+// messages are written, only its reader remains. Not parallel: it counts
+// the writers of every hub in the process.
+func TestHubIdleSocketsHoldNoWriter(t *testing.T) {
+	hub := newHub(t, testConfig(t), discardLogger())
+	srv := attachServer(t, hub)
+	conns := []*ws.Conn{
+		dialAs(t, srv, hub, "ada", "s1", 1),
+		dialAs(t, srv, hub, "bob", "s2", 2),
+	}
+
+	for range 3 {
+		hub.Send(broadcast("tick"))
+
+		for _, conn := range conns {
+			wantMessage(t, conn, "tick")
+		}
+	}
+
+	deadline := time.Now().Add(wait)
+	for n := stacksIn("websocket.(*client).writeLoop"); n > 0; n = stacksIn("websocket.(*client).writeLoop") {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d writer goroutines left after every message was received, want 0", n)
+		}
+
+		time.Sleep(5 * time.Millisecond)
+	}
+
+	// The next message starts a writer again.
+	hub.Send(message("after", "bob"))
+	wantMessage(t, conns[1], "after")
+}
+
+// Messages reach a socket in the order they were sent, across the writers
+// each burst starts.
+func TestHubKeepsOrderAcrossBursts(t *testing.T) {
+	t.Parallel()
+
+	hub := newHub(t, testConfig(t, "WS_SEND_BUFFER", "512"), discardLogger())
+	srv := attachServer(t, hub)
+	conn := dialAs(t, srv, hub, "ada", "s1", 1)
+
+	const bursts, size = 20, 25
+
+	for i := range bursts {
+		for j := range size {
+			hub.Send(websocket.Message{
+				Event: "n", UserID: "ada", Data: json.RawMessage(fmt.Sprintf(`{"n":%d}`, i*size+j)),
+			})
+		}
+
+		if i%2 == 0 {
+			time.Sleep(time.Millisecond) // let the writer drain and return, sometimes
+		}
+	}
+
+	for want := range bursts * size {
+		m := wantMessage(t, conn, "n")
+		if got, ok := m.Data["n"].(float64); !ok || int(got) != want {
+			t.Fatalf("message %d has n = %v", want, m.Data["n"])
+		}
+	}
+}
+
+// stacksIn counts the goroutines whose stack holds function.
+func stacksIn(function string) int {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			return strings.Count(string(buf[:n]), function+"(")
+		}
+
+		buf = make([]byte, 2*len(buf))
+	}
 }

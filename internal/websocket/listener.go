@@ -35,7 +35,7 @@ type Listener struct {
 // Listen registers a listener for the session sessionID of userID. Close
 // it when done.
 func (h *Hub) Listen(userID, sessionID string) (*Listener, error) {
-	c := newClient(h, nil, userID, sessionID)
+	c := newListener(h, userID, sessionID)
 
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -57,38 +57,65 @@ func (h *Hub) Listen(userID, sessionID string) (*Listener, error) {
 // (ErrSessionEnded, ErrGoingAway, ErrTooSlow, or ctx's error). Messages
 // queued when it ends are dropped.
 func (l *Listener) Next(ctx context.Context) (Message, error) {
-	select {
-	case <-l.c.stop:
-		return Message{}, l.Err()
-	default:
-	}
-
-	select {
-	case <-l.c.stop:
-		return Message{}, l.Err()
-	case <-ctx.Done():
-		return Message{}, ctx.Err()
-	case b := <-l.c.send:
-		var f frame
-		if err := json.Unmarshal(b, &f); err != nil {
-			return Message{}, fmt.Errorf("websocket: decode frame: %w", err)
+	for {
+		b, err := l.take()
+		if err != nil {
+			return Message{}, err
 		}
 
-		return Message{Event: f.Event, Data: f.Data, UserID: l.c.userID}, nil
+		if b != nil {
+			var f frame
+			if err := json.Unmarshal(b, &f); err != nil {
+				return Message{}, fmt.Errorf("websocket: decode frame: %w", err)
+			}
+
+			return Message{Event: f.Event, Data: f.Data, UserID: l.c.userID}, nil
+		}
+
+		select {
+		case <-l.c.done:
+		case <-ctx.Done():
+			return Message{}, ctx.Err()
+		case <-l.c.wake:
+		}
+	}
+}
+
+// take returns the next queued frame, nil if none waits, or why the
+// listener ended.
+func (l *Listener) take() ([]byte, error) {
+	c := l.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+
+	switch {
+	case c.stopped:
+		return nil, l.reason()
+	case c.queue.len() == 0:
+		return nil, nil
+	default:
+		return c.queue.pop(), nil
 	}
 }
 
 // Done is closed when the listener ends; Err then says why.
-func (l *Listener) Done() <-chan struct{} { return l.c.stop }
+func (l *Listener) Done() <-chan struct{} { return l.c.done }
 
 // Err returns why the listener ended, nil while it has not.
 func (l *Listener) Err() error {
-	select {
-	case <-l.c.stop:
-	default:
+	l.c.mu.Lock()
+	defer l.c.mu.Unlock()
+
+	if !l.c.stopped {
 		return nil
 	}
 
+	return l.reason()
+}
+
+// reason maps the close code of an ended listener to its error; c.mu is
+// held.
+func (l *Listener) reason() error {
 	switch l.c.code {
 	case CloseSessionEnded:
 		return ErrSessionEnded
