@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.opentelemetry.io/otel/metric"
 
@@ -17,7 +16,6 @@ import (
 const (
 	resubscribeMin = 250 * time.Millisecond
 	resubscribeMax = 10 * time.Second
-	closeTimeout   = 5 * time.Second
 )
 
 // NewPostgresHub returns a hub over LISTEN/NOTIFY on channel (an unquoted
@@ -62,90 +60,13 @@ func (p *pgTransport) broadcast(ctx context.Context, channel string, payload []b
 }
 
 func (p *pgTransport) run(ctx context.Context, channels []string, connected func(), receive func([]byte)) (<-chan struct{}, error) {
-	conn, err := p.listen(ctx, channels)
-	if err != nil {
-		return nil, err
+	l := &database.Listener{
+		Pool: p.pool, AppName: p.appName, Channels: channels,
+		Name: "cache: invalidation listener", Logger: p.logger,
+		MinDelay: resubscribeMin, MaxDelay: resubscribeMax,
+		Listening: connected,
+		Notified:  func(payload string) { receive([]byte(payload)) },
 	}
 
-	connected()
-
-	done := make(chan struct{})
-
-	go func() {
-		defer close(done)
-
-		for conn != nil {
-			err := p.receive(ctx, conn, receive)
-			if ctx.Err() != nil {
-				return
-			}
-
-			p.logger.WarnContext(ctx, "cache: invalidation listener lost; memory is not trusted until it listens again", "error", err)
-
-			if conn = p.relisten(ctx, channels); conn != nil {
-				connected()
-			}
-		}
-	}()
-
-	return done, nil
-}
-
-func (p *pgTransport) listen(ctx context.Context, channels []string) (*pgx.Conn, error) {
-	conn, err := database.ListenAs(ctx, p.pool, p.appName, channels...)
-	if err != nil {
-		return nil, fmt.Errorf("cache listener: %w", err)
-	}
-
-	return conn, nil
-}
-
-// relisten tries to listen again, with growing delays, until it does or ctx
-// ends (nil).
-func (p *pgTransport) relisten(ctx context.Context, channels []string) *pgx.Conn {
-	for delay := resubscribeMin; sleep(ctx, delay); delay = min(2*delay, resubscribeMax) {
-		conn, err := p.listen(ctx, channels)
-		if err == nil {
-			p.logger.InfoContext(ctx, "cache: invalidation listener listening again")
-
-			return conn
-		}
-
-		p.logger.WarnContext(ctx, "cache: invalidation listener cannot listen yet", "error", err)
-	}
-
-	return nil
-}
-
-// receive hands every notification to receive until the connection fails
-// or ctx ends, then closes the connection.
-func (p *pgTransport) receive(ctx context.Context, conn *pgx.Conn, receive func([]byte)) error {
-	defer func() {
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), closeTimeout)
-		defer cancel()
-
-		_ = conn.Close(cctx)
-	}()
-
-	for {
-		n, err := conn.WaitForNotification(ctx)
-		if err != nil {
-			return fmt.Errorf("wait for notification: %w", err)
-		}
-
-		receive([]byte(n.Payload))
-	}
-}
-
-// sleep waits d and reports true, or false as soon as ctx ends.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
+	return l.Start(ctx)
 }

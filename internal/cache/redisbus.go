@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 	"go.opentelemetry.io/otel/metric"
@@ -95,7 +96,10 @@ func (r *redisTransport) receive(ctx context.Context, ps *redis.PubSub, connecte
 			r.logger.WarnContext(ctx, "cache: invalidation subscription quiet or lost; checking it", "error", err)
 
 			if perr := ps.Ping(ctx); perr != nil {
-				sleep(ctx, resubscribeMin)
+				select {
+				case <-ctx.Done():
+				case <-time.After(resubscribeMin):
+				}
 			}
 		}
 	}

@@ -28,18 +28,14 @@ func CancelQueriesOnTimeout(cc *pgx.ConnConfig) {
 	}
 }
 
-// Listen opens a connection of its own, outside pool but configured like
-// it, and LISTENs on channels. A listener waits on its connection for as
-// long as the process runs, so it should not hold one of the pool's; and
-// unlike pooled connections it unblocks at once when its context ends (the
-// default context handling closes the connection). Close it when done.
-func Listen(ctx context.Context, pool *pgxpool.Pool, channels ...string) (*pgx.Conn, error) {
-	return ListenAs(ctx, pool, "", channels...)
-}
-
-// ListenAs is Listen on a connection whose application_name is appName
-// (when not empty), so that pg_stat_activity tells the listeners apart.
-func ListenAs(ctx context.Context, pool *pgxpool.Pool, appName string, channels ...string) (*pgx.Conn, error) {
+// listenAs opens a connection of its own, outside pool but configured like
+// it, whose application_name is appName (when not empty, so that
+// pg_stat_activity tells the listeners apart), and LISTENs on channels. A
+// listener waits on its connection for as long as the process runs, so it
+// should not hold one of the pool's; and unlike pooled connections it
+// unblocks at once when its context ends (the default context handling
+// closes the connection).
+func listenAs(ctx context.Context, pool *pgxpool.Pool, appName string, channels ...string) (*pgx.Conn, error) {
 	cc := pool.Config().ConnConfig.Copy()
 	if appName != "" {
 		cc.RuntimeParams["application_name"] = appName

@@ -7,9 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/modulith/modulith/internal/database"
 	"github.com/modulith/modulith/internal/pgtest"
 )
 
@@ -20,22 +18,9 @@ import (
 func TestCancelQueriesOnTimeout(t *testing.T) {
 	t.Parallel()
 
-	db := pgtest.NewDatabase(t)
+	pool := newPool(t, pgtest.NewDatabase(t).DSN)
 
-	cfg, err := pgxpool.ParseConfig(db.DSN)
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	database.CancelQueriesOnTimeout(cfg.ConnConfig)
-
-	pool, err := pgxpool.NewWithConfig(t.Context(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-
-	err = pgx.BeginFunc(t.Context(), pool, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(t.Context(), pool, func(tx pgx.Tx) error {
 		sp, err := tx.Begin(t.Context())
 		if err != nil {
 			return err
@@ -58,59 +43,5 @@ func TestCancelQueriesOnTimeout(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
-	}
-}
-
-// TestListenUnblocksWhenContextEnds: a listener waiting for notifications
-// returns as soon as its context ends, not after the cancel grace that
-// pooled connections allow a query.
-func TestListenUnblocksWhenContextEnds(t *testing.T) {
-	t.Parallel()
-
-	db := pgtest.NewDatabase(t)
-
-	cfg, err := pgxpool.ParseConfig(db.DSN)
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	database.CancelQueriesOnTimeout(cfg.ConnConfig)
-
-	pool, err := pgxpool.NewWithConfig(t.Context(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-
-	conn, err := database.Listen(t.Context(), pool, "test_channel")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(context.Background())
-
-	if _, err := pool.Exec(t.Context(), "SELECT pg_notify('test_channel', 'hello')"); err != nil {
-		t.Fatal(err)
-	}
-
-	n, err := conn.WaitForNotification(t.Context())
-	if err != nil || n.Payload != "hello" {
-		t.Fatalf("WaitForNotification() = %v, %v; want payload hello", n, err)
-	}
-
-	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
-	defer cancel()
-
-	returned := make(chan struct{})
-
-	go func() {
-		_, _ = conn.WaitForNotification(ctx)
-
-		close(returned)
-	}()
-
-	select {
-	case <-returned:
-	case <-time.After(time.Second):
-		t.Fatal("WaitForNotification still blocked 1s after its context ended")
 	}
 }

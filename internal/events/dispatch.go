@@ -78,36 +78,19 @@ func (postgresTransport) Start(_ context.Context, d *Deliveries) (func(context.C
 }
 
 // listen holds one connection in LISTEN and calls wake on each
-// notification, reconnecting after errors.
+// notification and each time it listens (to catch up on what was stored
+// while it did not), listening again every PollInterval after errors: the
+// dispatch loops poll meanwhile.
 func (b *Bus) listen(ctx context.Context, wake func()) {
-	for ctx.Err() == nil {
-		err := b.listenOnce(ctx, wake)
-		if ctx.Err() != nil {
-			return
-		}
-
-		b.logger.WarnContext(ctx, "events: listener lost; polling until it reconnects", "error", err)
-		sleep(ctx, b.cfg.PollInterval)
-	}
-}
-
-func (b *Bus) listenOnce(ctx context.Context, wake func()) error {
-	conn, err := database.Listen(ctx, b.pool, notifyChannel)
-	if err != nil {
-		return err
+	l := &database.Listener{
+		Pool: b.pool, Channels: []string{notifyChannel},
+		Name: "events: listener", Logger: b.logger,
+		MinDelay: b.cfg.PollInterval, MaxDelay: b.cfg.PollInterval,
+		Listening: wake,
+		Notified:  func(string) { wake() },
 	}
 
-	defer func() { _ = conn.Close(context.WithoutCancel(ctx)) }()
-
-	wake() // catch up on anything stored while not listening
-
-	for {
-		if _, err := conn.WaitForNotification(ctx); err != nil {
-			return fmt.Errorf("wait for notification: %w", err)
-		}
-
-		wake()
-	}
+	l.Run(ctx)
 }
 
 // dispatchLoop handles s's due deliveries batch after batch, then sleeps
@@ -341,15 +324,4 @@ const outcomeSkipped = "skipped"
 func outcomeAttrs(subscriber, event, outcome string) metric.MeasurementOption {
 	return metric.WithAttributes(attribute.String("subscriber", subscriber),
 		attribute.String("event", event), attribute.String("outcome", outcome))
-}
-
-// sleep waits d or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-
-	select {
-	case <-ctx.Done():
-	case <-t.C:
-	}
 }

@@ -201,47 +201,17 @@ func (f *Flags) reloadLoop(ctx context.Context) {
 }
 
 // listen holds a connection in LISTEN, asking for a reload on every
-// notification and on every (re)connection, listening again with growing
-// delays when the connection is lost.
+// notification and each time it listens (changes made while nobody
+// listened), listening again with growing delays when the connection is
+// lost.
 func (f *Flags) listen(ctx context.Context) {
-	delay := relistenMin
-
-	for {
-		err := f.listenOnce(ctx, func() { delay = relistenMin })
-		if ctx.Err() != nil {
-			return
-		}
-
-		f.logger.WarnContext(ctx, "feature: change listener lost; listening again", "error", err, "in", delay.String())
-
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(delay):
-		}
-
-		delay = min(2*delay, relistenMax)
-	}
-}
-
-// listenOnce listens until the connection fails; connected is called
-// once it listens.
-func (f *Flags) listenOnce(ctx context.Context, connected func()) error {
-	conn, err := database.Listen(ctx, f.pool, notifyChannel)
-	if err != nil {
-		return err
+	l := &database.Listener{
+		Pool: f.pool, Channels: []string{notifyChannel},
+		Name: "feature: change listener", Logger: f.logger,
+		MinDelay: relistenMin, MaxDelay: relistenMax,
+		Listening: f.markStale,
+		Notified:  func(string) { f.markStale() },
 	}
 
-	defer func() { _ = conn.Close(context.WithoutCancel(ctx)) }()
-
-	connected()
-	f.markStale() // changes made while nobody listened
-
-	for {
-		if _, err := conn.WaitForNotification(ctx); err != nil {
-			return fmt.Errorf("wait for notification: %w", err)
-		}
-
-		f.markStale()
-	}
+	l.Run(ctx)
 }

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -22,8 +21,6 @@ const MaxPostgresPayload = 7999
 const (
 	relistenMin = 500 * time.Millisecond
 	relistenMax = 30 * time.Second
-	// closeTimeout bounds the goodbye of a listener's connection.
-	closeTimeout = 5 * time.Second
 )
 
 // PostgresFanout exchanges envelopes between replicas with LISTEN/NOTIFY
@@ -37,7 +34,7 @@ type PostgresFanout struct {
 	logger  *slog.Logger
 
 	cancel context.CancelFunc
-	done   chan struct{}
+	done   <-chan struct{}
 }
 
 // NewPostgresFanout returns a fan-out on channel (an unquoted identifier,
@@ -78,15 +75,22 @@ func (f *PostgresFanout) Publish(ctx context.Context, env Envelope) error {
 // listening again (with backoff) whenever the connection is lost.
 // Notifications sent while it is not listening are lost.
 func (f *PostgresFanout) Start(ctx context.Context) error {
-	conn, err := f.listen(ctx)
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	l := &database.Listener{
+		Pool: f.pool, Channels: []string{f.channel},
+		Name: "websocket: fan-out listener", Logger: f.logger,
+		MinDelay: relistenMin, MaxDelay: relistenMax,
+		Notified: func(payload string) { f.hub.receive([]byte(payload)) },
+	}
+
+	done, err := l.Start(runCtx)
 	if err != nil {
+		cancel()
+
 		return err
 	}
 
-	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	f.cancel, f.done = cancel, make(chan struct{})
-
-	go f.run(runCtx, conn)
+	f.cancel, f.done = cancel, done
 
 	return nil
 }
@@ -105,79 +109,5 @@ func (f *PostgresFanout) Close(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("websocket: fan-out listener still running: %w", ctx.Err())
-	}
-}
-
-// listen holds a connection of its own in LISTEN on the channel.
-func (f *PostgresFanout) listen(ctx context.Context) (*pgx.Conn, error) {
-	conn, err := database.Listen(ctx, f.pool, f.channel)
-	if err != nil {
-		return nil, fmt.Errorf("websocket fan-out: %w", err)
-	}
-
-	return conn, nil
-}
-
-func (f *PostgresFanout) run(ctx context.Context, conn *pgx.Conn) {
-	defer close(f.done)
-
-	for conn != nil {
-		err := f.receive(ctx, conn)
-		if ctx.Err() != nil {
-			return
-		}
-
-		f.logger.WarnContext(ctx, "websocket: fan-out listener lost; listening again", "error", err)
-		conn = f.relisten(ctx)
-	}
-}
-
-// relisten tries to listen again, with growing delays, until it does or ctx
-// ends (nil).
-func (f *PostgresFanout) relisten(ctx context.Context) *pgx.Conn {
-	for delay := relistenMin; sleep(ctx, delay); delay = min(2*delay, relistenMax) {
-		conn, err := f.listen(ctx)
-		if err == nil {
-			f.logger.InfoContext(ctx, "websocket: fan-out listening again")
-
-			return conn
-		}
-
-		f.logger.WarnContext(ctx, "websocket: fan-out cannot listen yet", "error", err)
-	}
-
-	return nil
-}
-
-// sleep waits d and reports true, or false as soon as ctx ends.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
-}
-
-// receive hands every notification to the hub until the connection fails
-// or ctx ends, then closes the connection.
-func (f *PostgresFanout) receive(ctx context.Context, conn *pgx.Conn) error {
-	defer func() {
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), closeTimeout)
-		defer cancel()
-
-		_ = conn.Close(cctx)
-	}()
-
-	for {
-		n, err := conn.WaitForNotification(ctx)
-		if err != nil {
-			return fmt.Errorf("wait for notification: %w", err)
-		}
-
-		f.hub.receive([]byte(n.Payload))
 	}
 }
