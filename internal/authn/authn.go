@@ -8,9 +8,10 @@ import (
 	"context"
 	"strings"
 
-	"github.com/fullstorydev/grpchan/inprocgrpc"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
+
+	"github.com/modulith/modulith/internal/inproc"
 
 	"github.com/modulith/modulith/internal/errors"
 )
@@ -170,7 +171,7 @@ func (a *Authenticator) authenticateIncoming(ctx context.Context) (context.Conte
 		// handling a request this process authenticated, acts as that
 		// request's caller: the identity carries over without a second
 		// session check.
-		if caller := inprocgrpc.ClientContext(ctx); caller != nil {
+		if caller := inproc.ClientContext(ctx); caller != nil {
 			if id, ok := FromContext(caller); ok {
 				token, _ := TokenFromContext(caller)
 

@@ -2,12 +2,12 @@ package authn_test
 
 import (
 	"context"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/fullstorydev/grpchan/inprocgrpc"
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
@@ -15,6 +15,8 @@ import (
 
 	"github.com/modulith/modulith/internal/authn"
 	"github.com/modulith/modulith/internal/errors"
+	"github.com/modulith/modulith/internal/inproc"
+	"github.com/modulith/modulith/internal/interceptor"
 )
 
 // countingSessions is a SessionChecker that confirms every session with
@@ -57,14 +59,10 @@ func (s *seen) get() (int, authn.Identity, string) {
 const (
 	whoService = "test.v1.WhoService"
 	whoUnary   = "/" + whoService + "/Who"
-	whoStream  = "/" + whoService + "/Watch"
 )
 
-var watchDesc = grpc.StreamDesc{StreamName: "Watch", ServerStreams: true, ClientStreams: true}
-
-// whoServiceDesc is a service with one unary and one streaming method,
-// whose handlers record their context in the *seen they are registered
-// with.
+// whoServiceDesc is a service with one method, whose handler records its
+// context in the *seen it is registered with.
 var whoServiceDesc = grpc.ServiceDesc{
 	ServiceName: whoService,
 	HandlerType: (*any)(nil),
@@ -85,56 +83,24 @@ var whoServiceDesc = grpc.ServiceDesc{
 			return intercept(ctx, in, &grpc.UnaryServerInfo{Server: srv, FullMethod: whoUnary}, handler)
 		},
 	}},
-	Streams: []grpc.StreamDesc{{
-		StreamName: watchDesc.StreamName, ServerStreams: true, ClientStreams: true,
-		Handler: func(srv any, stream grpc.ServerStream) error {
-			srv.(*seen).record(stream.Context())
-
-			return stream.SendMsg(&emptypb.Empty{})
-		},
-	}},
 }
 
 // channel returns an in-process channel serving the test service behind
 // authn's interceptors, whose every method needs authentication.
-func channel(t *testing.T, sessions authn.SessionChecker) (*inprocgrpc.Channel, *seen) {
+func channel(t *testing.T, sessions authn.SessionChecker) (*inproc.Channel, *seen) {
 	t.Helper()
 
 	a := authn.NewAuthenticator(newTokens(t), sessions, testRoles)
 	protected := func(string) bool { return false }
 	s := &seen{}
 
-	ch := new(inprocgrpc.Channel).
-		WithServerUnaryInterceptor(authn.UnaryServerInterceptor(a, protected)).
-		WithServerStreamInterceptor(authn.StreamServerInterceptor(a, protected))
+	// Errors turns the platform's errors into statuses, as in the server.
+	ch := inproc.New(interceptor.ChainUnary(
+		interceptor.Errors(slog.New(slog.DiscardHandler)), authn.UnaryServerInterceptor(a, protected),
+	), nil)
 	ch.RegisterService(&whoServiceDesc, s)
 
 	return ch, s
-}
-
-// callKinds make one call of each kind on the test service.
-var callKinds = []struct {
-	name string
-	call func(ctx context.Context, conn grpc.ClientConnInterface) error
-}{
-	{name: "unary", call: func(ctx context.Context, conn grpc.ClientConnInterface) error {
-		return conn.Invoke(ctx, whoUnary, &emptypb.Empty{}, new(emptypb.Empty))
-	}},
-	{name: "stream", call: func(ctx context.Context, conn grpc.ClientConnInterface) error {
-		ctx, cancel := context.WithCancel(ctx)
-		defer cancel()
-
-		stream, err := conn.NewStream(ctx, &watchDesc, whoStream)
-		if err != nil {
-			return err
-		}
-
-		if err := stream.CloseSend(); err != nil {
-			return err
-		}
-
-		return stream.RecvMsg(new(emptypb.Empty))
-	}},
 }
 
 // TestInProcessCarriesTheCaller checks a module calling another through
@@ -177,16 +143,14 @@ func TestInProcessCarriesTheCaller(t *testing.T) {
 		},
 	}
 
-	for _, kind := range callKinds {
-		for _, tt := range tests {
-			t.Run(kind.name+"/"+tt.name, func(t *testing.T) {
-				sessions := &countingSessions{role: "user"}
-				ch, s := channel(t, sessions)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sessions := &countingSessions{role: "user"}
+			ch, s := channel(t, sessions)
 
-				err := kind.call(tt.ctx(t.Context()), ch)
-				checkInProcess(t, tt, err, s, sessions.calls.Load())
-			})
-		}
+			err := ch.Invoke(tt.ctx(t.Context()), whoUnary, &emptypb.Empty{}, new(emptypb.Empty))
+			checkInProcess(t, tt, err, s, sessions.calls.Load())
+		})
 	}
 }
 
@@ -206,7 +170,7 @@ func checkInProcess(t *testing.T, tt inProcessCase, err error, s *seen, checks i
 	calls, id, tok := s.get()
 
 	switch {
-	case tt.want != "" && (!errors.HasCode(err, tt.want) || calls != 0):
+	case tt.want != "" && (!errors.HasCode(errors.FromGRPC(err), tt.want) || calls != 0):
 		t.Errorf("call = %v, handler ran %d times; want code %s and no run", err, calls, tt.want)
 	case tt.want == "" && (err != nil || calls != 1):
 		t.Errorf("call = %v, handler ran %d times; want it to run once", err, calls)

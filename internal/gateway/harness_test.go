@@ -11,9 +11,10 @@ import (
 	"testing"
 
 	"buf.build/go/protovalidate"
-	"github.com/fullstorydev/grpchan/inprocgrpc"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/modulith/modulith/internal/inproc"
 
 	authv1 "github.com/modulith/modulith/gen/go/auth/v1"
 	"github.com/modulith/modulith/internal/gateway"
@@ -123,9 +124,9 @@ func newGateway(tb testing.TB, srv *fakeAuth) http.Handler {
 	}
 
 	logger := slog.New(slog.DiscardHandler)
-	ch := new(inprocgrpc.Channel).WithServerUnaryInterceptor(interceptor.ChainUnary(
+	ch := inproc.New(interceptor.ChainUnary(
 		interceptor.RequestID(nil), interceptor.Errors(logger), interceptor.Recovery(logger), interceptor.Validation(v),
-	))
+	), nil)
 	authv1.RegisterAuthServiceServer(ch, srv)
 
 	mux := gateway.NewMux()

@@ -15,8 +15,6 @@ import (
 	"time"
 
 	"buf.build/go/protovalidate"
-	"github.com/fullstorydev/grpchan"
-	"github.com/fullstorydev/grpchan/inprocgrpc"
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/propagation"
@@ -29,6 +27,7 @@ import (
 
 	"github.com/modulith/modulith/internal/authn"
 	"github.com/modulith/modulith/internal/config"
+	"github.com/modulith/modulith/internal/inproc"
 	"github.com/modulith/modulith/internal/interceptor"
 )
 
@@ -86,7 +85,7 @@ type GRPC struct {
 	Health *health.Server
 	// Conn is the in-process client connection: no socket, full chain.
 	Conn    grpc.ClientConnInterface
-	channel *inprocgrpc.Channel
+	channel *inproc.Channel
 }
 
 // New builds the gRPC server and the in-process channel, with no module
@@ -115,14 +114,11 @@ func New(d Deps) (*GRPC, error) {
 		reflection.Register(srv)
 	}
 
-	ch := new(inprocgrpc.Channel).
-		WithServerUnaryInterceptor(interceptor.ChainUnary(unary...)).
-		WithServerStreamInterceptor(interceptor.ChainStream(stream...))
 	calls := otelgrpc.NewClientHandler(otelgrpc.WithTracerProvider(d.Tracer), otelgrpc.WithPropagators(d.Propagator),
 		otelgrpc.WithMeterProvider(d.Meters))
-	conn := grpchan.InterceptClientConn(ch, interceptor.ClientStats(calls), nil)
+	ch := inproc.New(interceptor.ChainUnary(unary...), interceptor.ClientStats(calls))
 
-	return &GRPC{Server: srv, Health: hs, Conn: conn, channel: ch}, nil
+	return &GRPC{Server: srv, Health: hs, Conn: ch, channel: ch}, nil
 }
 
 // keepaliveParams closes each client connection after

@@ -35,16 +35,6 @@ func recordingUnary(name string, log *[]string) grpc.UnaryServerInterceptor {
 	}
 }
 
-func recordingStream(name string, log *[]string) grpc.StreamServerInterceptor {
-	return func(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-		*log = append(*log, "in "+name)
-		err := handler(srv, &fakeStream{ServerStream: ss, ctx: through(ss.Context(), name)})
-		*log = append(*log, "out "+name)
-
-		return err
-	}
-}
-
 func TestChainUnaryRunsFirstOutermost(t *testing.T) {
 	var log []string
 
@@ -73,33 +63,5 @@ func TestChainUnaryEmpty(t *testing.T) {
 	resp, err := interceptor.ChainUnary()(t.Context(), "req", getProfileInfo, okHandler)
 	if resp != "ok" || err != nil {
 		t.Errorf("empty chain = %v, %v; want the handler's ok, nil", resp, err)
-	}
-}
-
-func TestChainStreamRunsFirstOutermost(t *testing.T) {
-	var log []string
-
-	chain := interceptor.ChainStream(recordingStream("a", &log), recordingStream("b", &log))
-
-	var got []string
-
-	err := chain(nil, &fakeStream{ctx: t.Context()}, &grpc.StreamServerInfo{FullMethod: getProfile},
-		func(_ any, ss grpc.ServerStream) error {
-			log = append(log, "handler")
-			got = trail(ss.Context())
-
-			return nil
-		})
-	if err != nil {
-		t.Fatalf("chain() = %v", err)
-	}
-
-	want := []string{"in a", "in b", "handler", "out b", "out a"}
-	if diff := cmp.Diff(want, log); diff != "" {
-		t.Errorf("call order (-want +got):\n%s", diff)
-	}
-
-	if diff := cmp.Diff([]string{"a", "b"}, got); diff != "" {
-		t.Errorf("contexts reaching the handler (-want +got):\n%s", diff)
 	}
 }

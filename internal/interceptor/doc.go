@@ -38,23 +38,6 @@ func chainUnaryAt(ints []grpc.UnaryServerInterceptor, i int, info *grpc.UnarySer
 	}
 }
 
-// ChainStream composes stream interceptors into one, the first outermost.
-func ChainStream(ints ...grpc.StreamServerInterceptor) grpc.StreamServerInterceptor {
-	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-		return chainStreamAt(ints, 0, info, handler)(srv, ss)
-	}
-}
-
-func chainStreamAt(ints []grpc.StreamServerInterceptor, i int, info *grpc.StreamServerInfo, final grpc.StreamHandler) grpc.StreamHandler {
-	if i == len(ints) {
-		return final
-	}
-
-	return func(srv any, ss grpc.ServerStream) error {
-		return ints[i](srv, ss, info, chainStreamAt(ints, i+1, info, final))
-	}
-}
-
 // wrappedStream replaces a server stream's context.
 type wrappedStream struct {
 	grpc.ServerStream

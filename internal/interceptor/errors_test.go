@@ -278,8 +278,11 @@ func TestRecoveryPanicIsLoggedOnce(t *testing.T) {
 
 func TestStreamRecovery(t *testing.T) {
 	logger, logs := logtest.New(slog.LevelDebug)
-	chain := interceptor.ChainStream(interceptor.StreamErrors(logger), interceptor.StreamRecovery(logger))
 	info := &grpc.StreamServerInfo{FullMethod: getProfile}
+	errs, recovery := interceptor.StreamErrors(logger), interceptor.StreamRecovery(logger)
+	chain := func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		return errs(srv, ss, info, func(srv any, ss grpc.ServerStream) error { return recovery(srv, ss, info, handler) })
+	}
 
 	err := chain(nil, &fakeStream{ctx: t.Context()}, info, func(any, grpc.ServerStream) error {
 		panic("nil map write: password=hunter2")

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/modulith/modulith/internal/inproc"
+
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"google.golang.org/grpc"
@@ -143,7 +145,7 @@ func splitMethod(fullMethod string) (service, method string) {
 func inProcess(ctx context.Context) bool {
 	p, ok := peer.FromContext(ctx)
 
-	return ok && p.Addr != nil && p.Addr.Network() == "inproc"
+	return ok && p.Addr != nil && p.Addr.Network() == inproc.Network
 }
 
 // logLevel logs server faults as errors and client mistakes as warnings.

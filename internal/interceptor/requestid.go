@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"slices"
 
+	"github.com/modulith/modulith/internal/inproc"
+
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/peer"
@@ -48,7 +50,7 @@ func withRequestMeta(ctx context.Context, trusted []netip.Prefix) context.Contex
 	ctx = reqmeta.WithRequestID(ctx, id)
 
 	p, _ := peer.FromContext(ctx)
-	if p != nil && p.Addr != nil && p.Addr.Network() == "inproc" {
+	if p != nil && p.Addr != nil && p.Addr.Network() == inproc.Network {
 		ctx = reqmeta.WithClientIP(ctx, first(ctx, reqmeta.ClientIPHeader))
 		ctx = reqmeta.WithUserAgent(ctx, truncate(first(ctx, reqmeta.UserAgentHeader), maxUserAgent))
 

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/modulith/modulith/internal/inproc"
+
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/peer"
@@ -39,7 +41,7 @@ func (p *Policy) StreamServerInterceptor() grpc.StreamServerInterceptor {
 // from an HTTP request leaves them to Middleware.
 func (p *Policy) admit(ctx context.Context, fullMethod string) error {
 	pr, _ := peer.FromContext(ctx)
-	inProcess := pr != nil && pr.Addr != nil && pr.Addr.Network() == "inproc"
+	inProcess := pr != nil && pr.Addr != nil && pr.Addr.Network() == inproc.Network
 
 	s, client := callScope(ctx, inProcess)
 	if !client {

@@ -9,13 +9,14 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"github.com/fullstorydev/grpchan/inprocgrpc"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
+
+	"github.com/modulith/modulith/internal/inproc"
 
 	"github.com/modulith/modulith/internal/authn"
 	"github.com/modulith/modulith/internal/errors"
@@ -37,7 +38,7 @@ const (
 // calls it through the channel as the REST gateway does.
 type harness struct {
 	policy  *routepolicy.Policy
-	channel *inprocgrpc.Channel
+	channel *inproc.Channel
 	network healthpb.HealthClient
 	reader  *sdkmetric.ManualReader
 }
@@ -64,7 +65,7 @@ func newHarness(t *testing.T, cfg routepolicy.Config) *harness {
 	}
 	hs := health.NewServer()
 
-	ch := new(inprocgrpc.Channel).WithServerUnaryInterceptor(interceptor.ChainUnary(unary...))
+	ch := inproc.New(interceptor.ChainUnary(unary...), nil)
 	healthpb.RegisterHealthServer(ch, hs)
 
 	srv := grpc.NewServer(grpc.ChainUnaryInterceptor(unary...))

@@ -4,7 +4,7 @@ import (
 	"context"
 	"sync"
 
-	"github.com/fullstorydev/grpchan/inprocgrpc"
+	"github.com/modulith/modulith/internal/inproc"
 )
 
 // scope is the policy's state for one HTTP request: the rate-limit rules
@@ -117,7 +117,7 @@ func callScope(ctx context.Context, inProcess bool) (s *scope, client bool) {
 		return nil, true
 	}
 
-	s = scopeOf(inprocgrpc.ClientContext(ctx))
+	s = scopeOf(inproc.ClientContext(ctx))
 
 	return s, s != nil
 }
